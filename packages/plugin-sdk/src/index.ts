@@ -1,0 +1,3 @@
+export * from './context.ts';
+export * from './define-plugin.ts';
+export * from './router.ts';

@@ -1,0 +1,110 @@
+/**
+ * Every error code the product can report, with the HTTP status it maps to, a message template
+ * (`{name}` placeholders) and a hint that tells the developer what to do. Codes are a public
+ * contract: the CLI, the Admin and scripts match on them. Add, never rename.
+ */
+export interface ErrorCodeSpec {
+  status: number;
+  message: string;
+  hint: string;
+}
+
+const spec = (status: number, message: string, hint: string): ErrorCodeSpec => ({ status, message, hint });
+
+export const ERROR_CODES = {
+  // --- archive (.pxp) safety ---
+  PXP_NOT_FOUND: spec(400, 'Package file {path} does not exist', 'Check the path; build one with `px-plugin build`.'),
+  PXP_NOT_GZIP: spec(400, 'The package is not a gzip-compressed tar archive', 'Build the package with `px-plugin build`; a .pxp is a .tar.gz.'),
+  PXP_TRUNCATED: spec(400, 'The package archive is truncated or corrupt: {detail}', 'The file was cut during transfer or build. Rebuild and upload it again.'),
+  PXP_TOO_LARGE: spec(413, 'The package is {size} bytes; the limit is {limit} bytes', 'Remove unneeded files (source maps, test data, node_modules) from the build output.'),
+  PXP_UNCOMPRESSED_TOO_LARGE: spec(400, 'The package unpacks to more than {limit} bytes', 'Ship less: large assets belong in storage, not in the package.'),
+  PXP_TOO_MANY_ENTRIES: spec(400, 'The package has more than {limit} entries', 'Bundle the backend with esbuild (px-plugin build does) instead of shipping many small files.'),
+  PXP_COMPRESSION_RATIO: spec(400, 'The package expands {ratio}x when unpacked; the limit is {limit}x', 'This looks like a compression bomb. Rebuild the package from real files.'),
+  PXP_PATH_TRAVERSAL: spec(400, 'Entry "{path}" escapes the package root', 'Paths in a package must stay inside it: no "..". Rebuild with `px-plugin build`.'),
+  PXP_ABSOLUTE_PATH: spec(400, 'Entry "{path}" is an absolute path', 'Paths in a package must be relative. Rebuild with `px-plugin build`.'),
+  PXP_PATH_TOO_LONG: spec(400, 'Entry path is {length} characters; the limit is {limit}', 'Shorten file and folder names in the build output.'),
+  PXP_BAD_PATH: spec(400, 'Entry "{path}" has a name that is not allowed', 'Use plain relative paths without control characters, backslashes or empty segments.'),
+  PXP_LINK_ENTRY: spec(400, 'Entry "{path}" is a {type}; links are not allowed', 'Replace links by the files they point to before packing.'),
+  PXP_SPECIAL_ENTRY: spec(400, 'Entry "{path}" is a {type}; only regular files and directories are allowed', 'Remove devices, FIFOs and other special files from the build output.'),
+  PXP_DUPLICATE_ENTRY: spec(400, 'Entry "{path}" appears more than once', 'Rebuild the package with `px-plugin build`; a package lists each path once.'),
+  // --- integrity and signature ---
+  PXP_SUMS_MISSING: spec(400, 'The package has no _pxp/SHA256SUMS', 'Build the package with `px-plugin build`, which writes the checksums.'),
+  PXP_SUMS_MALFORMED: spec(400, '_pxp/SHA256SUMS line {line} is malformed', 'Each line must be "<64 hex>  <path>". Rebuild the package instead of editing it.'),
+  PXP_HASH_MISMATCH: spec(400, 'File "{path}" does not match its checksum', 'The package was modified after it was built. Rebuild and re-sign it.'),
+  PXP_FILE_MISSING: spec(400, 'File "{path}" is listed in SHA256SUMS but missing from the package', 'The package was modified after it was built. Rebuild and re-sign it.'),
+  PXP_FILE_UNLISTED: spec(400, 'File "{path}" is in the package but not in SHA256SUMS', 'Files were added after the package was built. Rebuild and re-sign it.'),
+  PXP_UNSIGNED: spec(400, 'The package is not signed', 'Sign it: `px-plugin keygen` once, then `px-plugin build` (or `px-plugin sign <pkg>`). Unsigned packages are accepted only by a dev-mode core in a sandbox tenant that allows them.'),
+  PXP_SIGNER_MALFORMED: spec(400, '_pxp/signer.json is malformed: {detail}', 'Re-sign the package with `px-plugin sign <pkg>`.'),
+  PXP_SIGNATURE_INVALID: spec(400, 'The signature does not match the package checksums', 'The package or its signature was altered. Rebuild and re-sign it with your key.'),
+  PXP_KEY_UNTRUSTED: spec(400, 'The package is signed by key {keyId}, which is not trusted here', 'Register your public key (`px-plugin keys add ~/.px-plugin/keys/default.pub.pem`) or pass it with --trust.'),
+  // --- manifest ---
+  MANIFEST_MISSING: spec(400, 'The package has no manifest.json', 'Add a plugin.yaml (or manifest.json) to the project and rebuild.'),
+  MANIFEST_NOT_JSON: spec(400, 'manifest.json is not valid JSON: {detail}', 'Rebuild the package; manifest.json is generated from plugin.yaml by `px-plugin build`.'),
+  MANIFEST_INVALID: spec(400, 'The manifest is invalid: {detail}', 'Fix the field named in plugin.yaml; see the manifest reference in the README.'),
+  MANIFEST_BAD_ID: spec(400, 'Plugin id "{id}" is not a lower-case reverse-DNS name', 'Use a name like com.example.plugin.hello: lower case, at least three dot-separated parts.'),
+  MANIFEST_BAD_VERSION: spec(400, 'Plugin version "{version}" is not a semantic version', 'Use MAJOR.MINOR.PATCH, for example 1.2.0.'),
+  MANIFEST_BAD_RANGE: spec(400, 'The {field} range "{range}" is not a valid semver range', 'Use a range like ">=1.0.0 <2.0.0" or "^2.0.0".'),
+  MANIFEST_RUNTIME_UNKNOWN: spec(400, 'Runtime kind "{kind}" is not supported', 'Use runtime.kind "node" (bundled ESM) or "process" (any executable serving HTTP).'),
+  MANIFEST_ENTRY_MISSING: spec(400, 'The {field} file "{path}" is not in the package', 'Check runtime.entry in plugin.yaml and that the build wrote that file.'),
+  CORE_INCOMPATIBLE: spec(409, 'The plugin needs core {range}; this core is {coreVersion}', 'Widen the "powerx" range in plugin.yaml if the plugin works on this core, or install it on a matching core.'),
+  // --- developer tooling ---
+  PROJECT_NOT_FOUND: spec(400, 'No plugin.yaml or manifest.json in {dir}', 'Run the command inside a plugin project, or create one with `px-plugin init <dir>`.'),
+  INIT_DIR_NOT_EMPTY: spec(409, 'Folder {dir} is not empty', 'Choose a new folder, or pass --force to write into it.'),
+  BUILD_FAILED: spec(400, 'The build failed: {detail}', 'Fix the error at the file and line shown, then build again.'),
+  KEY_EXISTS: spec(409, 'A key already exists at {path}', 'Use --out to write elsewhere, or --force to replace it (packages signed with the old key will no longer verify against the new one).'),
+  KEY_NOT_FOUND: spec(400, 'No signing key at {path}', 'Create one with `px-plugin keygen`, or pass --key / set PX_PLUGIN_KEY.'),
+  KEY_INVALID: spec(400, 'The key at {path} is not an Ed25519 PEM key: {detail}', 'Generate a key with `px-plugin keygen`.'),
+  USAGE: spec(400, '{detail}', 'Run the command with --help to see its usage.'),
+  // --- runtime ---
+  START_FAILED: spec(500, 'The plugin process failed to start: {detail}', 'Run the plugin locally and check its start-up code and logs.'),
+  HEALTH_TIMEOUT: spec(503, 'The plugin did not answer {path} within {timeoutMs} ms', 'Make the health route answer 200 quickly, or raise runtime.health.timeoutMs.'),
+  CRASH_LOOP: spec(500, 'The plugin crashed {count} times in {windowSec} s', 'Read the plugin logs for the error thrown at start or on the failing request.'),
+  QUOTA_MEMORY: spec(507, 'The plugin used {usedMb} MB of memory; its limit is {limitMb} MB', 'Reduce memory use or raise resources.memoryMb (within the tenant quota).'),
+  QUOTA_CPU: spec(429, 'The plugin used {percent}% CPU for too long; its limit is {limitPercent}%', 'Look for busy loops; move heavy work out of request handlers or raise resources.cpuPercent.'),
+  QUOTA_DISK: spec(507, 'The plugin data folder holds {usedMb} MB; its limit is {limitMb} MB', 'Delete data the plugin no longer needs or raise resources.diskMb.'),
+  PERMISSION_DENIED: spec(403, 'The plugin is not allowed to {action}', 'Declare the permission in plugin.yaml (permissions, events, config) if the plugin really needs it.'),
+  SECRET_NOT_DECLARED: spec(403, 'Secret "{name}" is not declared by the plugin', 'Declare it under config.secrets in plugin.yaml.'),
+  RPC_MESSAGE_TOO_LARGE: spec(413, 'An RPC message of {size} bytes exceeds the {limit}-byte cap', 'Send less data per call; page through collections instead.'),
+  RPC_INVALID: spec(400, 'Malformed RPC message: {detail}', 'Use the plugin SDK instead of writing to the IPC channel directly.'),
+  INSTANCE_UNAVAILABLE: spec(503, 'The plugin is {state}', 'Wait for the plugin to become healthy, or check its status and logs.'),
+  // --- core: access ---
+  AUTH_REQUIRED: spec(401, 'This request needs an API token', 'Pass "Authorization: Bearer <token>", or run `px-plugin login`.'),
+  AUTH_INVALID: spec(401, 'The token or password is not valid', 'Sign in again or create a new token.'),
+  FORBIDDEN: spec(403, 'You may not {action}', 'Ask a platform admin for access.'),
+  PERMISSION_MISSING: spec(403, 'This needs the permission {permission}', 'Ask a platform admin to grant you {permission}.'),
+  TENANT_NOT_FOUND: spec(404, 'Tenant "{tenant}" does not exist', 'List your tenants with `px-plugin tenants` or in the Admin.'),
+  TENANT_NOT_SANDBOX: spec(403, 'Tenant "{tenant}" is a production tenant', 'Install into a sandbox tenant such as sandbox-dev; production installs go through release.'),
+  TENANT_NOT_MEMBER: spec(403, 'You are not a member of tenant "{tenant}"', 'Use a tenant you belong to, or ask its owner to add you.'),
+  // --- core: install ---
+  DEPENDENCY_MISSING: spec(409, 'The plugin requires {dependency} {range}, which is not installed in tenant {tenant}', 'Install {dependency} first, or remove it from "requires".'),
+  DEPENDENCY_VERSION: spec(409, 'The plugin requires {dependency} {range}; tenant {tenant} has {installed}', 'Install a matching version of {dependency}, or widen the range in "requires".'),
+  PLUGIN_CONFLICT: spec(409, '{detail}', 'Uninstall the conflicting plugin or remove the entry from "conflicts".'),
+  QUOTA_EXCEEDED: spec(429, 'Tenant {tenant} would exceed its {quota} quota ({detail})', 'Uninstall plugins you no longer need, lower resources in plugin.yaml, or ask for a higher limit.'),
+  UPLOAD_TOO_LARGE: spec(413, 'The upload is larger than the {limit}-byte limit', 'Make the package smaller; see the package size quota in sandbox_limits.yaml.'),
+  CONFIG_INVALID: spec(400, 'Configuration value {name} is invalid: {detail}', 'Enter a value of the declared type ({type}).'),
+  CONFIG_REQUIRED_MISSING: spec(400, 'Required configuration is missing: {names}', 'Provide the values in the install wizard, with --env / --secret, or a --config file.'),
+  INSTALL_IN_PROGRESS: spec(409, 'Plugin {plugin} is already being installed in tenant {tenant} (install {installId})', 'Wait for that install to finish, then try again.'),
+  INSTALL_NOT_FOUND: spec(404, 'Install {installId} does not exist', 'List installs with `px-plugin status`.'),
+  INSTALL_INTERRUPTED: spec(500, 'The install was interrupted by a core restart during {stage}', 'Run the install again; nothing of the interrupted one was kept.'),
+  PLUGIN_NOT_FOUND: spec(404, 'Plugin {plugin} is not installed in tenant {tenant}', 'List installed plugins with `px-plugin list --tenant {tenant}`.'),
+  NO_STABLE_VERSION: spec(409, 'Plugin {plugin} has no earlier stable version to roll back to', 'Install a fixed version instead.'),
+  SEED_FAILED: spec(500, 'Seeding test data failed: {detail}', 'Check the seed hook and the sandbox.testData schemas in plugin.yaml.'),
+  DEV_MODE_DISABLED: spec(404, 'Dev mode is off on this core', 'Start core with PX_PLUGIN_DEV_MODE=1 to use dev endpoints.'),
+  DEV_SESSION_CONFLICT: spec(409, 'Plugin {plugin} in tenant {tenant} already has a dev session held by {holder}', 'Stop that session (Ctrl-C in its terminal) or wait for it to expire.'),
+  PATH_NOT_ALLOWED: spec(403, 'Core may not read {path}', 'Use a folder under one of the allowed dev roots (PX_DEV_ROOTS), or upload the build instead.'),
+  LIMITS_CONFIG_INVALID: spec(500, 'config/plugins/sandbox_limits.yaml is invalid: {detail}', 'Fix the named field; see the comments in the shipped file.'),
+  NOT_FOUND: spec(404, '{what} not found', 'Check the URL or id.'),
+  BAD_REQUEST: spec(400, '{detail}', 'Check the request against the OpenAPI document at /docs.'),
+  INTERNAL: spec(500, 'Internal error (reference {ref})', 'This is a bug in PowerX; report it with the reference.'),
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+/** Fills `{name}` placeholders; unknown ones stay visible so a missing parameter is noticed. */
+export function fillTemplate(template: string, params: Record<string, unknown> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in params ? String(params[key]) : whole));
+}

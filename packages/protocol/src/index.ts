@@ -1,0 +1,4 @@
+export * from './manifest-schema.ts';
+export * from './error-codes.ts';
+export * from './errors.ts';
+export * from './validation-report.ts';
