@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// The px-plugin launcher. Plain JavaScript on purpose: it must start on whatever Node the
+// developer's shell finds first (Node 18 or later), including `npx px-plugin` in a plugin
+// project outside this repository where the system Node is older. The CLI itself is TypeScript
+// run by Node 26 (type stripping), so on an older Node this file finds the repository's Node 26
+// binary (the `node` npm package, a dev dependency of the repo) and runs itself again with it.
+import { spawn } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REQUIRED_MAJOR = 26;
+const self = realpathSync(fileURLToPath(import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major >= REQUIRED_MAJOR) {
+  await import('../src/main.ts');
+} else {
+  const nodeBin = findNode26();
+  if (!nodeBin || process.env.PX_PLUGIN_LAUNCHER_REEXEC === '1') {
+    process.stderr.write(
+      `✗ px-plugin needs Node.js ${REQUIRED_MAJOR} or later (this is ${process.version}) and could not find the repository's Node ${REQUIRED_MAJOR}.\n` +
+        `hint: run \`npm install\` in the PowerX repository (it installs Node ${REQUIRED_MAJOR} as the \`node\` dev dependency), or put Node ${REQUIRED_MAJOR} first on PATH.\n`,
+    );
+    process.exit(3);
+  }
+  const child = spawn(nodeBin, [self, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, PX_PLUGIN_LAUNCHER_REEXEC: '1' },
+  });
+  // Forward the signals a terminal or a supervisor sends, so Ctrl-C and `kill` reach the CLI.
+  const forward = (signal) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => forward(signal));
+  child.on('error', (error) => {
+    process.stderr.write(`✗ could not start ${nodeBin}: ${error.message}\n`);
+    process.exit(3);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      // Die of the same signal so the parent shell sees the same status (e.g. 130 for SIGINT).
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code ?? 3);
+  });
+}
+
+/** The real path of the `node` package's bin/node as resolved from the CLI folder, or undefined. */
+function findNode26() {
+  try {
+    const require = createRequire(self);
+    const pkgJson = require.resolve('node/package.json');
+    const candidate = join(dirname(pkgJson), 'bin', 'node');
+    return existsSync(candidate) ? realpathSync(candidate) : undefined;
+  } catch {
+    return undefined;
+  }
+}
