@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   PXP_LINK_ENTRY: spec(400, 'Entry "{path}" is a {type}; links are not allowed', 'Replace links by the files they point to before packing.'),
   PXP_SPECIAL_ENTRY: spec(400, 'Entry "{path}" is a {type}; only regular files and directories are allowed', 'Remove devices, FIFOs and other special files from the build output.'),
   PXP_DUPLICATE_ENTRY: spec(400, 'Entry "{path}" appears more than once', 'Rebuild the package with `px-plugin build`; a package lists each path once.'),
+  PXP_SOURCE_NOT_FOUND: spec(400, 'Package source folder {dir} does not exist or is not a folder', 'Build the plugin first; the folder must hold manifest.json and the built files.'),
+  PXP_SOURCE_CHANGED: spec(409, 'File "{path}" changed while it was being packed', 'Do not modify the build output while packing; run the build again.'),
   // --- integrity and signature ---
   PXP_SUMS_MISSING: spec(400, 'The package has no _pxp/SHA256SUMS', 'Build the package with `px-plugin build`, which writes the checksums.'),
   PXP_SUMS_MALFORMED: spec(400, '_pxp/SHA256SUMS line {line} is malformed', 'Each line must be "<64 hex>  <path>". Rebuild the package instead of editing it.'),
@@ -40,6 +42,7 @@ export const ERROR_CODES = {
   // --- manifest ---
   MANIFEST_MISSING: spec(400, 'The package has no manifest.json', 'Add a plugin.yaml (or manifest.json) to the project and rebuild.'),
   MANIFEST_NOT_JSON: spec(400, 'manifest.json is not valid JSON: {detail}', 'Rebuild the package; manifest.json is generated from plugin.yaml by `px-plugin build`.'),
+  MANIFEST_NOT_YAML: spec(400, 'plugin.yaml is not valid YAML: {detail}', 'Fix the YAML syntax at the line shown (indentation, quotes, a missing colon).'),
   MANIFEST_INVALID: spec(400, 'The manifest is invalid: {detail}', 'Fix the field named in plugin.yaml; see the manifest reference in the README.'),
   MANIFEST_BAD_ID: spec(400, 'Plugin id "{id}" is not a lower-case reverse-DNS name', 'Use a name like com.example.plugin.hello: lower case, at least three dot-separated parts.'),
   MANIFEST_BAD_VERSION: spec(400, 'Plugin version "{version}" is not a semantic version', 'Use MAJOR.MINOR.PATCH, for example 1.2.0.'),

@@ -2,3 +2,5 @@ export * from './manifest-schema.ts';
 export * from './error-codes.ts';
 export * from './errors.ts';
 export * from './validation-report.ts';
+export * from './runtime-rpc.ts';
+export * from './api-schemas.ts';

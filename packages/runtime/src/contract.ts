@@ -56,6 +56,8 @@ export interface InstanceInfo {
   restarts: number;
   failure?: InstanceFailure;
   usage: ResourceUsage;
+  /** Log lines dropped by the per-instance rate limit so far (added by the runtime). */
+  logsDropped?: number;
 }
 
 /** One structured log line of a plugin instance. */

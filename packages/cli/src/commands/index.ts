@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { registerInit } from './init.ts';
+import { registerBuild } from './build.ts';
+import { registerKeygen } from './keygen.ts';
+import { registerSign } from './sign.ts';
+import { registerValidate } from './validate.ts';
+import { registerInspect } from './inspect.ts';
+
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+/**
+ * Every command of px-plugin, in the order `--help` lists them. A new command is a new file in
+ * this folder exporting `register<Name>(program, ctx)`, plus one line here.
+ */
+export const COMMANDS: RegisterCommand[] = [registerInit, registerBuild, registerKeygen, registerSign, registerValidate, registerInspect];

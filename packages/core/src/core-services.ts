@@ -1,0 +1,36 @@
+/** Everything the routes need, built once by startCore. */
+import type { Logger } from 'pino';
+import type { Db } from './storage/schema.ts';
+import type { AuditLog } from './audit/audit-log.ts';
+import type { EventBus } from './events/event-bus.ts';
+import type { CoreMetrics } from './metrics/core-metrics.ts';
+import type { SandboxLimits } from './limits/sandbox-limits.ts';
+import type { IdentityService } from './identity/identity-service.ts';
+import type { TenantService } from './tenants/tenant-service.ts';
+import type { InstallPipeline } from './install/install-pipeline.ts';
+import type { PluginLogStore } from './plugins/plugin-log-store.ts';
+import type { CorePaths } from './config/core-paths.ts';
+import type { PackageValidator } from './install/package-validator.ts';
+import type { PluginSupervisor } from './install/supervisor-port.ts';
+
+export interface CoreServices {
+  db: Db;
+  log: Logger;
+  paths: CorePaths;
+  audit: AuditLog;
+  bus: EventBus;
+  metrics: CoreMetrics;
+  limits: SandboxLimits;
+  identity: IdentityService;
+  tenants: TenantService;
+  pipeline: InstallPipeline;
+  logs: PluginLogStore;
+  validator: PackageValidator;
+  supervisor: PluginSupervisor;
+  coreVersion: string;
+  devMode: boolean;
+  platformKeys: string[];
+  /** Set once the server listens. */
+  publicUrl(): string;
+  ready(): boolean;
+}

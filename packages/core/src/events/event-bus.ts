@@ -1,0 +1,18 @@
+/**
+ * The event bus interface. The embedded default is in-process; a NATS JetStream implementation
+ * can replace it without touching publishers or subscribers.
+ */
+export interface BusEvent<T = unknown> {
+  type: string;
+  ts: string;
+  payload: T;
+}
+
+export type BusHandler = (event: BusEvent) => void;
+
+export interface EventBus {
+  publish(type: string, payload: unknown): Promise<void>;
+  /** `type` may end in `*` to match a prefix. Returns the unsubscribe function. */
+  subscribe(type: string, handler: BusHandler): () => void;
+  close(): Promise<void>;
+}

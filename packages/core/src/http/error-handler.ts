@@ -1,0 +1,41 @@
+/**
+ * The one place that turns errors into HTTP responses: { code, message, hint, details? }.
+ * PxError carries its status; Fastify's schema validation errors become BAD_REQUEST with the
+ * failing field; anything else is INTERNAL with a reference that is logged (never the stack or
+ * any secret in the response).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { PxError, isPxError } from '@powerx/protocol';
+
+export function toErrorBody(error: unknown, log: { error(obj: object, msg: string): void }): { status: number; body: ReturnType<PxError['toJSON']> } {
+  if (isPxError(error)) return { status: error.status, body: error.toJSON() };
+  const fe = error as FastifyError & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string };
+  if (fe?.validation) {
+    const first = fe.validation[0];
+    const field = `${fe.validationContext ?? 'body'}${first?.instancePath ? first.instancePath.replaceAll('/', '.') : ''}`;
+    const px = new PxError('BAD_REQUEST', { detail: `${field} ${first?.message ?? 'is invalid'}`, field });
+    return { status: 400, body: px.toJSON() };
+  }
+  if (fe?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe?.statusCode === 400) {
+    return { status: 400, body: new PxError('BAD_REQUEST', { detail: fe.message }).toJSON() };
+  }
+  if (fe?.code === 'FST_REQ_FILE_TOO_LARGE' || fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { status: 413, body: new PxError('UPLOAD_TOO_LARGE', { limit: 'configured' }).toJSON() };
+  }
+  if (fe?.statusCode === 404) return { status: 404, body: new PxError('NOT_FOUND', { what: 'Route' }).toJSON() };
+  const ref = randomUUID().slice(0, 8);
+  log.error({ err: error, ref }, 'unhandled error');
+  return { status: 500, body: new PxError('INTERNAL', { ref }).toJSON() };
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toErrorBody(error, request.log);
+    if (status >= 500) request.log.warn({ code: body.code }, body.message);
+    void reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(new PxError('NOT_FOUND', { what: `Route ${request.method} ${request.url.split('?')[0]}` }).toJSON());
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Builds the Fastify app: OpenAPI at /docs from the protocol schemas, one error handler, the auth
+ * hook, multipart uploads, the plugin test entry points at /_p/<tenant>/<plugin>/…, and the routes.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { EntryProxy } from '@powerx/runtime';
+import type { CoreServices } from '../core-services.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { installAuthHook } from './auth-hook.ts';
+import { registerHealthRoutes } from './routes/health-routes.ts';
+import { registerIdentityRoutes } from './routes/identity-routes.ts';
+import { registerTenantRoutes } from './routes/tenant-routes.ts';
+import { registerInstallRoutes } from './routes/install-routes.ts';
+import { registerPluginRoutes } from './routes/plugin-routes.ts';
+import { registerAuditRoutes } from './routes/audit-routes.ts';
+
+const ENTRY = /^\/_p\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
+
+export async function buildServer(s: CoreServices, logger: Logger, entryProxy: EntryProxy): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  });
+  installErrorHandler(app);
+
+  // The test entry points bypass Fastify's body parsing: the raw request is streamed to the plugin.
+  app.addHook('onRequest', async (request, reply) => {
+    const match = ENTRY.exec(request.url);
+    if (!match) return;
+    reply.hijack();
+    entryProxy(request.raw, reply.raw, { tenant: decodeURIComponent(match[1]), pluginId: decodeURIComponent(match[2]), path: (match[3] ?? '/') + (match[4] ?? '') });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'PowerX Plugin Sandbox core', version: s.coreVersion, description: 'Upload installs into sandbox tenants, status, rollback, audit, keys. Errors are always {code, message, hint, details?}.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(multipart, { limits: { fileSize: s.limits.maxPackageBytesAnyTenant() + 1, files: 1, fields: 20, fieldSize: 256 * 1024 } });
+  installAuthHook(app, s.identity);
+
+  registerHealthRoutes(app, s);
+  registerIdentityRoutes(app, s);
+  registerTenantRoutes(app, s);
+  registerInstallRoutes(app, s);
+  registerPluginRoutes(app, s);
+  registerAuditRoutes(app, s);
+  return app;
+}

@@ -1,0 +1,75 @@
+/**
+ * Loads and validates `config/plugins/sandbox_limits.yaml`. A bad file stops core at start with
+ * LIMITS_CONFIG_INVALID naming the field, instead of surprising someone at install time.
+ */
+import { readFile } from 'node:fs/promises';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { parse } from 'yaml';
+import { PxError } from '@powerx/protocol';
+
+const QuotaFields = {
+  maxPlugins: Type.Integer({ minimum: 0 }),
+  maxMemoryMb: Type.Integer({ minimum: 0 }),
+  maxDiskMb: Type.Integer({ minimum: 0 }),
+  maxCpuPercent: Type.Integer({ minimum: 0 }),
+  maxPackageMb: Type.Number({ exclusiveMinimum: 0 }),
+  installsPerMinute: Type.Integer({ minimum: 0 }),
+};
+
+export const TenantLimitsSchema = Type.Object(QuotaFields, { additionalProperties: false });
+export type TenantLimits = Static<typeof TenantLimitsSchema>;
+
+export const SandboxLimitsFileSchema = Type.Object(
+  {
+    defaults: TenantLimitsSchema,
+    tenants: Type.Optional(Type.Record(Type.String(), Type.Partial(TenantLimitsSchema, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+export type SandboxLimitsFile = Static<typeof SandboxLimitsFileSchema>;
+
+const check = Compile(SandboxLimitsFileSchema);
+
+export class SandboxLimits {
+  readonly file: SandboxLimitsFile;
+  constructor(file: SandboxLimitsFile) {
+    this.file = file;
+  }
+
+  forTenant(tenant: string): TenantLimits {
+    return { ...this.file.defaults, ...this.file.tenants?.[tenant] };
+  }
+
+  /** The largest upload any tenant accepts: the streaming cut-off before the tenant is known. */
+  maxPackageBytesAnyTenant(): number {
+    const all = [this.file.defaults.maxPackageMb, ...Object.values(this.file.tenants ?? {}).map((t) => t.maxPackageMb ?? 0)];
+    return Math.floor(Math.max(...all) * 1024 * 1024);
+  }
+
+  static parse(text: string, source: string): SandboxLimits {
+    let value: unknown;
+    try {
+      value = parse(text);
+    } catch (error) {
+      throw new PxError('LIMITS_CONFIG_INVALID', { detail: `${source} is not valid YAML: ${(error as Error).message}` });
+    }
+    if (!check.Check(value)) {
+      const first = [...check.Errors(value)].find((e) => e.keyword !== 'boolean') ?? [...check.Errors(value)][0];
+      const where = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+      const extra = first?.keyword === 'additionalProperties' ? ` (${JSON.stringify((first.params as { additionalProperties?: unknown }).additionalProperties)})` : '';
+      throw new PxError('LIMITS_CONFIG_INVALID', { detail: `${where}: ${first?.message ?? 'invalid'}${extra}` });
+    }
+    return new SandboxLimits(value);
+  }
+
+  static async load(file: string): Promise<SandboxLimits> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new PxError('LIMITS_CONFIG_INVALID', { detail: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+    }
+    return SandboxLimits.parse(text, file);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Encrypts plugin secret values at rest with AES-256-GCM. The master key comes from
+ * PX_MASTER_KEY (32 bytes, base64 or hex) or from `<dataDir>/master.key`, generated with mode
+ * 0600 on first start. Values are never logged; only this class sees plaintext.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+
+export class SecretBox {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('The secrets master key must be 32 bytes');
+    this.#key = key;
+  }
+
+  static async load(keyFile: string, fromEnv: string | undefined): Promise<SecretBox> {
+    if (fromEnv) {
+      const key = /^[0-9a-f]{64}$/i.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : Buffer.from(fromEnv, 'base64');
+      if (key.length !== 32) throw new Error('PX_MASTER_KEY must be 32 bytes (64 hex characters or base64)');
+      return new SecretBox(key);
+    }
+    try {
+      return new SecretBox(Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'base64'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const key = randomBytes(32);
+      await writeFile(keyFile, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      return new SecretBox(key);
+    }
+  }
+
+  /** Returns "v1.<iv>.<tag>.<ciphertext>" (base64url parts). */
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+  }
+
+  open(sealed: string): string {
+    const [version, iv, tag, data] = sealed.split('.');
+    if (version !== 'v1' || !iv || !tag || data === undefined) throw new Error('Sealed secret has an unknown format');
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  sealJson(value: Record<string, string>): string {
+    return this.seal(JSON.stringify(value));
+  }
+
+  openJson(sealed: string | null): Record<string, string> {
+    return sealed ? (JSON.parse(this.open(sealed)) as Record<string, string>) : {};
+  }
+}

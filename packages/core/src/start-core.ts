@@ -1,0 +1,201 @@
+/**
+ * Wires core together on the embedded default (SQLite, in-process bus, local disk) and listens.
+ * Start-up order matters: database → bootstrap → crash recovery (roll back unfinished installs,
+ * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
+ */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { Supervisor, createEntryProxy, generateTestData, type InstanceInfo, type SupervisorEvent } from '@powerx/runtime';
+import { openSqliteDatabase } from './storage/open-database.ts';
+import { LocalDiskBlobStore } from './storage/blob-store.ts';
+import { CorePaths } from './config/core-paths.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { RetentionSweeper } from './audit/retention-sweeper.ts';
+import { InProcessEventBus } from './events/in-process-event-bus.ts';
+import type { EventBus } from './events/event-bus.ts';
+import { CoreMetrics } from './metrics/core-metrics.ts';
+import { SecretBox } from './secrets/secret-box.ts';
+import { SandboxLimits } from './limits/sandbox-limits.ts';
+import { IdentityService } from './identity/identity-service.ts';
+import { TenantService } from './tenants/tenant-service.ts';
+import { bootstrap } from './identity/bootstrap.ts';
+import { PluginStorage } from './plugins/plugin-storage.ts';
+import { PluginLogStore } from './plugins/plugin-log-store.ts';
+import { createHostServices } from './plugins/host-services.ts';
+import { InstallStore } from './install/install-store.ts';
+import { InstallPipeline } from './install/install-pipeline.ts';
+import { sharedPackageValidator } from './install/package-validator.ts';
+import { buildServer } from './http/server.ts';
+import { CORE_VERSION } from './version.ts';
+import type { CoreServices } from './core-services.ts';
+import type { Db } from './storage/schema.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface StartCoreOptions {
+  /** Default: $PX_DATA_DIR or ./.px-data */
+  dataDir?: string;
+  /** Default: $PX_PORT or 8077; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1 */
+  host?: string;
+  /** Dev mode (PX_PLUGIN_DEV_MODE=1): unsigned packages in sandbox tenants that allow them. */
+  devMode?: boolean;
+  /** pino level; default "info" ("silent" in tests). */
+  logLevel?: string;
+  /** Default: $PX_LIMITS_FILE or config/plugins/sandbox_limits.yaml of the repo. */
+  limitsFile?: string;
+  /** Platform signing keys (public PEMs), trusted for every tenant. */
+  platformKeys?: string[];
+  /** Folder of platform public keys (*.pem). Default: $PX_PLATFORM_KEYS_DIR or config/keys of the repo (if present); false: none. */
+  platformKeysDir?: string | false;
+  /** Secrets master key (32 bytes, hex or base64). Default: $PX_MASTER_KEY or <dataDir>/master.key. */
+  masterKey?: string;
+  /** Initial admin password (first start only). Default: $PX_ADMIN_PASSWORD or generated. */
+  adminPassword?: string;
+  /** Retention of plugin logs and dev audit details. Default 7 days. */
+  retentionDays?: number;
+  /** Supervisor tuning passed through (tests shorten the crash budget). */
+  supervisor?: { restartBudget?: { crashes: number; windowMs: number }; restartBackoffMs?: number; quotaSampleMs?: number };
+  /** Process-wide default metrics (event loop, heap); off when several cores share a process. */
+  processMetrics?: boolean;
+}
+
+export interface RunningCore {
+  /** Base URL, e.g. http://127.0.0.1:8077 */
+  url: string;
+  port: number;
+  dataDir: string;
+  adminToken: string;
+  /** Set only on the first start (also written to <dataDir>/admin-password, mode 0600). */
+  adminPassword?: string;
+  coreVersion: string;
+  devMode: boolean;
+  /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
+  entryUrl(tenant: string, pluginId: string): string;
+  bus: EventBus;
+  /** Rolled back / started by crash recovery at this start. */
+  recovery: { rolledBack: number; started: number; failed: number };
+  /** Runs the retention sweeper now (it also runs hourly). */
+  sweepRetention(now?: Date): Promise<{ logLinesDeleted: number; auditDetailsCleared: number }>;
+  close(): Promise<void>;
+}
+
+async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
+  const keys = [...(options.platformKeys ?? [])];
+  if (options.platformKeysDir === false) return keys;
+  const explicit = options.platformKeysDir ?? process.env.PX_PLATFORM_KEYS_DIR;
+  const dir = explicit ?? join(repoRoot, 'config', 'keys');
+  const files = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (explicit) throw new Error(`Cannot read platform keys folder ${dir}: ${error.code}`);
+    return [] as string[];
+  });
+  for (const file of files.filter((f) => f.endsWith('.pem')).sort()) keys.push(await readFile(join(dir, file), 'utf8'));
+  return keys;
+}
+
+export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
+  const dataDir = resolve(options.dataDir ?? process.env.PX_DATA_DIR ?? './.px-data');
+  const port = options.port ?? Number(process.env.PX_PORT ?? 8077);
+  const host = options.host ?? '127.0.0.1';
+  const devMode = options.devMode ?? process.env.PX_PLUGIN_DEV_MODE === '1';
+  const logger: Logger = pino({ level: options.logLevel ?? 'info', redact: { paths: ['req.headers.authorization', '*.secrets', '*.password', '*.token'], censor: '[redacted]' } });
+  const paths = new CorePaths(dataDir);
+  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs]) await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  // Config first: a bad limits file must stop core before it touches anything.
+  const limits = await SandboxLimits.load(options.limitsFile ?? process.env.PX_LIMITS_FILE ?? join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'));
+  const platformKeys = await loadPlatformKeys(options);
+  const secrets = await SecretBox.load(paths.masterKey, options.masterKey ?? process.env.PX_MASTER_KEY);
+
+  const db: Db = await openSqliteDatabase(paths.database);
+  const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
+  try {
+    const audit = new AuditLog(db);
+    const bus = new InProcessEventBus((error, event) => logger.warn({ err: error, type: event.type }, 'event handler failed'));
+    const identity = new IdentityService(db);
+    const tenants = new TenantService(db);
+    const storage = new PluginStorage(db);
+    const logs = new PluginLogStore(db);
+    const blobs = new LocalDiskBlobStore(paths.blobs);
+    const store = new InstallStore(db);
+    let supervisorRef: Supervisor | undefined;
+    const metrics = new CoreMetrics(() => supervisorRef && { list: () => supervisorRef!.list().filter((i: InstanceInfo) => i.state === 'ready') }, options.processMetrics ?? false);
+
+    let pipeline: InstallPipeline | undefined;
+    const supervisor = new Supervisor({
+      runDir: paths.run,
+      logSink: logs,
+      host: createHostServices(storage, bus),
+      onEvent: (event: SupervisorEvent) => pipeline?.onSupervisorEvent(event),
+      ...(options.supervisor ?? {}),
+    });
+    supervisorRef = supervisor;
+    cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
+
+    let publicUrl = '';
+    const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
+    pipeline = new InstallPipeline({
+      db, store, tenants, identity, audit, bus, metrics, secrets, limits, supervisor, storage, blobs, paths,
+      coreVersion: CORE_VERSION, devMode, platformKeys, log: logger, validator: sharedPackageValidator, generateTestData, entryUrl,
+    });
+
+    const boot = await bootstrap(db, identity, tenants, audit, paths, options.adminPassword ?? process.env.PX_ADMIN_PASSWORD);
+    const recovery = await pipeline.recover();
+    if (recovery.rolledBack) logger.warn({ rolledBack: recovery.rolledBack }, 'rolled back installs left unfinished by a previous run');
+
+    let ready = false;
+    const services: CoreServices = {
+      db, log: logger, paths, audit, bus, metrics, limits, identity, tenants, pipeline, logs, validator: sharedPackageValidator, supervisor,
+      coreVersion: CORE_VERSION, devMode, platformKeys, publicUrl: () => publicUrl, ready: () => ready,
+    };
+    const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
+    const app = await buildServer(services, logger, entryProxy);
+    await app.listen({ port, host });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    ready = true;
+
+    const sweeper = new RetentionSweeper(db, options.retentionDays ?? Number(process.env.PX_RETENTION_DAYS ?? 7));
+    sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
+
+    let closed: Promise<void> | undefined;
+    return {
+      url: publicUrl,
+      port: actualPort,
+      dataDir,
+      adminToken: boot.adminToken,
+      ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
+      coreVersion: CORE_VERSION,
+      devMode,
+      entryUrl,
+      bus,
+      recovery,
+      sweepRetention: (now?: Date) => sweeper.sweep(now),
+      close() {
+        closed ??= (async () => {
+          ready = false;
+          sweeper.stop();
+          const t0 = performance.now();
+          const step = (name: string) => logger.debug({ ms: Math.round(performance.now() - t0) }, `close: ${name}`);
+          await app.close();
+          step('http');
+          entryProxy.close();
+          await pipeline.close();
+          step('pipeline');
+          await logs.flush();
+          await audit.flush();
+          await bus.close();
+          await db.destroy();
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => {});
+    throw error;
+  }
+}

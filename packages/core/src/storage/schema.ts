@@ -1,0 +1,171 @@
+/**
+ * Table types of the core database. SQLite is the embedded default; the same Kysely queries
+ * run on PostgreSQL (JSON is stored as text, times as ISO strings, booleans as 0/1 integers).
+ */
+import type { Generated, Kysely } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  /** JSON array of permission names. */
+  permissions: string;
+  created_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  kind: 'sandbox' | 'production';
+  allow_unsigned: number;
+  created_at: string;
+}
+
+export interface TenantMembersTable {
+  tenant_id: string;
+  user_id: string;
+  role: string;
+  created_at: string;
+}
+
+export interface SigningKeysTable {
+  key_id: string;
+  user_id: string;
+  name: string;
+  public_key_pem: string;
+  created_at: string;
+}
+
+export interface InstallsTable {
+  id: string;
+  kind: 'install' | 'reconfigure' | 'rollback';
+  tenant_id: string;
+  /** Unknown until the manifest is read. */
+  plugin_id: string | null;
+  version: string | null;
+  state: string;
+  actor_id: string;
+  idempotency_key: string | null;
+  package_sha256: string | null;
+  package_bytes: number;
+  signer_key_id: string | null;
+  unsigned: number;
+  manifest: string | null;
+  /** JSON of the non-secret wizard values: { env, logLevel }. */
+  config: string | null;
+  /** AES-256-GCM box of the secret values (JSON), never returned. */
+  secrets_enc: string | null;
+  /** JSON ValidationReport (checks) of the validating stage. */
+  report: string | null;
+  /** Folders this install created, so rollback removes exactly those. */
+  version_dir: string | null;
+  staging_dir: string | null;
+  created_data_dir: number;
+  previous_install_id: string | null;
+  /** The instance this install started, so a crash recovery can stop a leftover process. */
+  instance_id: string | null;
+  instance_pid: number | null;
+  error_code: string | null;
+  error_stage: string | null;
+  error_message: string | null;
+  error_hint: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface InstallStagesTable {
+  id: Generated<number>;
+  install_id: string;
+  stage: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  outcome: 'running' | 'ok' | 'failed' | 'waiting';
+  code: string | null;
+}
+
+/** One row per plugin installed in a tenant: which install serves and which is the last stable. */
+export interface PluginsTable {
+  tenant_id: string;
+  plugin_id: string;
+  active_install_id: string;
+  active_version: string;
+  last_stable_install_id: string | null;
+  last_stable_version: string | null;
+  status: string;
+  memory_mb: number;
+  disk_mb: number;
+  cpu_percent: number;
+  package_bytes: number;
+  installed_at: string;
+  updated_at: string;
+}
+
+export interface PluginDocsTable {
+  tenant_id: string;
+  plugin_id: string;
+  collection: string;
+  id: string;
+  doc: string;
+  /** The install that generated the document as test data (removed if that install rolls back). */
+  seeded_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  ts: string;
+  actor: string;
+  tenant: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  /** JSON details; emptied by the retention sweeper (its hash stays, so the chain still verifies). */
+  details: string | null;
+  details_hash: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface PluginLogsTable {
+  id: Generated<number>;
+  ts: string;
+  tenant: string;
+  plugin: string;
+  version: string;
+  instance: string;
+  level: string;
+  msg: string;
+  fields: string | null;
+  source: string;
+}
+
+export interface CoreDatabase {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  tenants: TenantsTable;
+  tenant_members: TenantMembersTable;
+  signing_keys: SigningKeysTable;
+  installs: InstallsTable;
+  install_stages: InstallStagesTable;
+  plugins: PluginsTable;
+  plugin_docs: PluginDocsTable;
+  audit_log: AuditLogTable;
+  plugin_logs: PluginLogsTable;
+}
+
+export type Db = Kysely<CoreDatabase>;

@@ -1,0 +1,49 @@
+/**
+ * Bundles `runner/runner.ts` and what it imports (the SDK) into ONE self-contained ESM file, so a
+ * sandboxed process needs read access to that single file rather than to the repository. Built
+ * with esbuild once per supervisor process; the file name carries the content hash, so concurrent
+ * supervisors sharing a folder never see a half-written runner (write to a temp name, rename).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const runnerSource = join(dirname(fileURLToPath(import.meta.url)), 'runner', 'runner.ts');
+const builds = new Map<string, Promise<string>>();
+
+export function runnerBundle(outDir: string): Promise<string> {
+  let pending = builds.get(outDir);
+  if (!pending) {
+    pending = buildRunner(outDir);
+    pending.catch(() => builds.delete(outDir));
+    builds.set(outDir, pending);
+  }
+  return pending;
+}
+
+async function buildRunner(outDir: string): Promise<string> {
+  const result = await build({
+    entryPoints: [runnerSource],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0].contents;
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  await mkdir(outDir, { recursive: true, mode: 0o755 });
+  const file = join(outDir, `runner-${hash}.mjs`);
+  const exists = await stat(file).then(() => true, () => false);
+  if (!exists) {
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(tmp, code, { mode: 0o444 });
+    await rename(tmp, file);
+  }
+  return file;
+}

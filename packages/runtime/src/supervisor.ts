@@ -1,0 +1,733 @@
+/**
+ * The supervisor: one sandboxed OS process per started (tenant, plugin, version), its Unix socket,
+ * health gate, restart budget, quotas, logs and RPC. Core creates one Supervisor and drives it
+ * through `start` / `stop` / `runSeed`; everything it reports is in `InstanceInfo` and events.
+ *
+ * Life of an instance:
+ *   start → starting (spawned) → health_check (runner ready, probing the health path) → ready
+ *   ready → crash → starting (backoff) → … → ready, or failed CRASH_LOOP when the budget is spent
+ *   ready → quota breach → failed QUOTA_* (killed, not restarted)
+ *   stop → stopping (SIGTERM, grace, SIGKILL) → stopped (forgotten)
+ * A failed instance keeps its InstanceInfo (with `failure`) until `stop` is called on it; its
+ * process and socket are already gone.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PluginRuntimeError, RPC_MAX_MESSAGE_BYTES, type ErrorCode, type RunnerToSupervisor } from '@powerx/protocol';
+import type { HostServices, InstanceFailure, InstanceInfo, LogSink, ResourceUsage, StartSpec, SupervisorEvent } from './contract.ts';
+import { probeHostIsolation } from './isolation-probe.ts';
+import { DEFAULT_LOG_RATE, LogCapture, type LogRate } from './log-capture.ts';
+import { cpuPercent, folderBytes, sampleProcess, type ProcSample } from './proc-stats.ts';
+import { probeHealth } from './health-check.ts';
+import { admitMessage, messageBytes } from './rpc-gate.ts';
+import { errorBody, serveCall, type CallScope } from './rpc-host.ts';
+import { runnerBundle } from './runner-bundle.ts';
+import { buildSpawnPlan, resolveInside } from './spawn-plan.ts';
+
+export interface SupervisorOptions {
+  /** Sockets, the runner bundle and per-instance files live here. Keep the path short (Unix socket paths are limited to 107 bytes). */
+  runDir: string;
+  logSink: LogSink;
+  host: HostServices;
+  onEvent?: (event: SupervisorEvent) => void;
+  /** How often RSS and CPU are sampled (ms). Default 1000. */
+  quotaSampleMs?: number;
+  /** Crashes allowed within the window before the instance fails with CRASH_LOOP. Default 3 in 60 s. */
+  restartBudget?: { crashes: number; windowMs: number };
+  /** First restart delay; doubles per crash in the window, at most 10 s. Default 500 ms. */
+  restartBackoffMs?: number;
+  /** Consecutive samples above resources.cpuPercent before QUOTA_CPU. Default 10. */
+  cpuBreachSamples?: number;
+  /** Measure the data folder every N samples. Default 5. */
+  diskSampleEvery?: number;
+  /** Per-instance log budget. Default 200 lines/s, burst 1000. */
+  logRate?: LogRate;
+  /** IPC message cap in bytes, both directions. Default RPC_MAX_MESSAGE_BYTES (1 MiB). */
+  maxMessageBytes?: number;
+  /** Node binary for node plugins. Default: the one running the supervisor. */
+  nodePath?: string;
+  /** Default grace of `stop` (ms). Default 5000. */
+  stopGraceMs?: number;
+}
+
+interface Startup {
+  runnerReady(): void;
+  fail(error: PluginRuntimeError): void;
+  fatalMessage?: string;
+}
+
+interface Instance {
+  info: InstanceInfo;
+  spec: StartSpec;
+  instanceDir: string;
+  server?: net.Server;
+  child?: ChildProcess;
+  /** The runner said ready: connections are handed over (health checks included). */
+  accepting: boolean;
+  startup?: Startup;
+  logs: LogCapture;
+  crashes: number[];
+  quotaTimer?: NodeJS.Timeout;
+  lastSample?: ProcSample;
+  cpuOver: number;
+  samples: number;
+  stopRequested: boolean;
+  exitWaiters: Array<() => void>;
+  memoryExhausted: boolean;
+  stderrTail: string[];
+  seeds: Map<number, { resolve(): void; reject(error: Error): void }>;
+  nextSeedId: number;
+  scope: CallScope;
+  restartTimer?: NodeJS.Timeout;
+  /** A child we are killing because its start failed: its exit is not a crash. */
+  discarded?: ChildProcess;
+  rpcInFlight: number;
+  refusedMessages: number;
+}
+
+const MAX_RPC_IN_FLIGHT = 256;
+const OOM_PATTERN = /JavaScript heap out of memory|Fatal process out of memory|Array buffer allocation failed|Reached heap limit|ERR_BUFFER_OUT_OF_BOUNDS|Cannot allocate memory/;
+const MAX_SOCKET_PATH = 107;
+
+export class Supervisor {
+  readonly #opts: Required<Omit<SupervisorOptions, 'onEvent'>> & Pick<SupervisorOptions, 'onEvent'>;
+  readonly #instances = new Map<string, Instance>();
+
+  constructor(options: SupervisorOptions) {
+    this.#opts = {
+      quotaSampleMs: 1000,
+      restartBudget: { crashes: 3, windowMs: 60_000 },
+      restartBackoffMs: 500,
+      cpuBreachSamples: 10,
+      diskSampleEvery: 5,
+      logRate: DEFAULT_LOG_RATE,
+      maxMessageBytes: RPC_MAX_MESSAGE_BYTES,
+      nodePath: process.execPath,
+      stopGraceMs: 5000,
+      ...options,
+    };
+    // Build the runner bundle early; start() awaits it.
+    runnerBundle(join(this.#opts.runDir, 'runner')).catch(() => undefined);
+  }
+
+  get(id: string): InstanceInfo | undefined {
+    const inst = this.#instances.get(id);
+    return inst && snapshot(inst);
+  }
+
+  list(): InstanceInfo[] {
+    return [...this.#instances.values()].map(snapshot);
+  }
+
+  usage(id: string): ResourceUsage {
+    const inst = this.#instances.get(id);
+    if (!inst) throw new PluginRuntimeError('NOT_FOUND', { what: `Instance ${id}` });
+    return { ...inst.info.usage };
+  }
+
+  async start(spec: StartSpec): Promise<InstanceInfo> {
+    const id = `i${randomBytes(6).toString('hex')}`;
+    const instanceDir = join(this.#opts.runDir, 'i', id);
+    const kind = spec.manifest.runtime.kind;
+    const socketPath = join(this.#opts.runDir, 's', `${id}.sock`);
+    const inst: Instance = {
+      info: {
+        id,
+        tenant: spec.tenant,
+        pluginId: spec.pluginId,
+        version: spec.version,
+        pid: undefined,
+        state: 'starting',
+        socketPath,
+        isolation: { level: 'none', permissionModel: false, networkNamespace: false, prlimit: false, notes: [] },
+        startedAt: new Date().toISOString(),
+        restarts: 0,
+        usage: { rssMb: 0, cpuPercent: 0, diskMb: 0 },
+        logsDropped: 0,
+      },
+      spec,
+      instanceDir,
+      accepting: false,
+      logs: new LogCapture(this.#opts.logSink, { tenant: spec.tenant, plugin: spec.pluginId, version: spec.version, instance: id }, this.#opts.logRate),
+      crashes: [],
+      cpuOver: 0,
+      samples: 0,
+      stopRequested: false,
+      exitWaiters: [],
+      memoryExhausted: false,
+      stderrTail: [],
+      seeds: new Map(),
+      nextSeedId: 1,
+      scope: {
+        tenant: spec.tenant,
+        pluginId: spec.pluginId,
+        manifest: spec.manifest,
+        secrets: spec.secrets,
+        subscriptions: new Map(),
+        deliver: (type, payload, meta) => this.#send(inst, { t: 'event', type, payload, meta }),
+      },
+      rpcInFlight: 0,
+      refusedMessages: 0,
+    };
+    this.#instances.set(id, inst);
+    this.#emitState(inst);
+    try {
+      if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+        throw new PluginRuntimeError('START_FAILED', { detail: `the socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter runDir` });
+      }
+      if (kind !== 'node' && kind !== 'process') throw new PluginRuntimeError('MANIFEST_RUNTIME_UNKNOWN', { kind });
+      if (!resolveInside(spec.versionDir, spec.manifest.runtime.entry)) {
+        throw new PluginRuntimeError('START_FAILED', { detail: `runtime.entry "${spec.manifest.runtime.entry}" escapes the version folder` });
+      }
+      await mkdir(join(this.#opts.runDir, 's'), { recursive: true, mode: 0o700 });
+      await mkdir(instanceDir, { recursive: true, mode: 0o700 });
+      await mkdir(spec.dataDir, { recursive: true, mode: 0o700 });
+      if (kind === 'node') inst.server = await this.#listen(inst);
+      await this.#spawn(inst);
+      this.#setReady(inst);
+      return snapshot(inst);
+    } catch (error) {
+      const failure = toFailure(error);
+      inst.logs.write('runtime', 'error', `start failed: ${failure.code}: ${failure.message}`, { code: failure.code });
+      await this.#release(inst);
+      inst.info.state = 'failed';
+      inst.info.failure = failure;
+      this.#emitState(inst);
+      this.#emit({ type: 'instance.failed', instance: snapshot(inst), failure });
+      this.#instances.delete(id);
+      inst.logs.close();
+      throw error instanceof PluginRuntimeError ? error : new PluginRuntimeError(failure.code, {}, { message: failure.message, hint: failure.hint, cause: error });
+    }
+  }
+
+  async stop(id: string, options: { graceMs?: number; reason?: string } = {}): Promise<void> {
+    const inst = this.#instances.get(id);
+    if (!inst) return;
+    if (inst.stopRequested) {
+      await this.#waitExit(inst, Number.POSITIVE_INFINITY);
+      return;
+    }
+    inst.stopRequested = true;
+    clearTimeout(inst.restartTimer);
+    const wasFailed = inst.info.state === 'failed';
+    if (!wasFailed) {
+      inst.info.state = 'stopping';
+      this.#emitState(inst);
+    }
+    inst.logs.write('runtime', 'info', `stopping${options.reason ? `: ${options.reason}` : ''}`);
+    // No new connections; those already handed over finish within the grace period.
+    inst.accepting = false;
+    const closing = this.#closeServer(inst);
+    await this.#terminate(inst, options.graceMs ?? this.#opts.stopGraceMs);
+    await closing;
+    await this.#release(inst);
+    if (!wasFailed) {
+      inst.info.state = 'stopped';
+      inst.info.pid = undefined;
+      this.#emitState(inst);
+    }
+    inst.logs.write('runtime', 'info', 'stopped');
+    inst.logs.close();
+    this.#instances.delete(id);
+  }
+
+  async stopAll(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
+    await Promise.all([...this.#instances.keys()].map((id) => this.stop(id, options)));
+  }
+
+  /** Runs the plugin's seed hook (sandbox.seed module, or definePlugin's `seed`) in the plugin process. */
+  async runSeed(instanceId: string, timeoutMs = 60_000): Promise<void> {
+    const inst = this.#instances.get(instanceId);
+    if (!inst) throw new PluginRuntimeError('NOT_FOUND', { what: `Instance ${instanceId}` });
+    if (inst.info.state !== 'ready' || !inst.child) throw new PluginRuntimeError('INSTANCE_UNAVAILABLE', { state: inst.info.state });
+    if (inst.spec.manifest.runtime.kind !== 'node') {
+      if (inst.spec.manifest.sandbox.seed) {
+        throw new PluginRuntimeError('SEED_FAILED', { detail: 'runtime.kind process plugins cannot run a sandbox.seed hook; seed through the plugin’s own HTTP API' });
+      }
+      return;
+    }
+    const id = inst.nextSeedId++;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        inst.seeds.delete(id);
+        reject(new PluginRuntimeError('SEED_FAILED', { detail: `the seed hook did not finish within ${timeoutMs} ms` }));
+      }, timeoutMs);
+      inst.seeds.set(id, {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      this.#send(inst, { t: 'seed', id });
+    });
+  }
+
+  // ------------------------------------------------------------------ process
+
+  /** The instance's socket, owned by the supervisor; accepted connections are handed to the plugin paused. */
+  async #listen(inst: Instance): Promise<net.Server> {
+    const path = inst.info.socketPath;
+    await rm(path, { force: true });
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      const child = inst.child;
+      if (!inst.accepting || !child?.connected) {
+        socket.end(unavailableResponse(inst.info.state));
+        return;
+      }
+      socket.on('error', () => undefined);
+      child.send('conn', socket, { keepOpen: false }, (error) => {
+        if (error) socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) => inst.logs.write('runtime', 'error', `socket error: ${error.message}`));
+    await chmod(path, 0o600);
+    return server;
+  }
+
+  /** Spawns the process and resolves once it passed the health gate. */
+  async #spawn(inst: Instance): Promise<void> {
+    const { spec } = inst;
+    const kind = spec.manifest.runtime.kind;
+    const { timeoutMs, path: healthPath } = spec.manifest.runtime.health;
+    const deadline = performance.now() + timeoutMs;
+    let configFile: string | undefined;
+    if (kind === 'process') {
+      await rm(inst.info.socketPath, { force: true });
+      configFile = join(inst.instanceDir, 'config.json');
+      await writeFile(configFile, JSON.stringify({ config: spec.config, secrets: spec.secrets, logLevel: spec.logLevel }), { mode: 0o600 });
+    }
+    const runnerPath = kind === 'node' ? await runnerBundle(join(this.#opts.runDir, 'runner')) : '';
+    const plan = buildSpawnPlan({ spec, nodePath: this.#opts.nodePath, runnerPath, host: probeHostIsolation(), socketPath: inst.info.socketPath, configFile });
+    inst.info.isolation = plan.isolation;
+    inst.memoryExhausted = false;
+    inst.stderrTail = [];
+    inst.accepting = false;
+    inst.lastSample = undefined;
+    inst.cpuOver = 0;
+
+    let runnerReady!: () => void;
+    const ready = new Promise<void>((resolve) => (runnerReady = resolve));
+    let failStartup!: (error: PluginRuntimeError) => void;
+    const failed = new Promise<never>((_, reject) => (failStartup = reject));
+    failed.catch(() => undefined);
+    const startup: Startup = { runnerReady, fail: (e) => failStartup(e) };
+    inst.startup = startup;
+
+    const child = spawn(plan.command, plan.args, {
+      cwd: plan.cwd,
+      env: plan.env,
+      stdio: kind === 'node' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+      serialization: 'json',
+    });
+    inst.child = child;
+    inst.info.pid = child.pid;
+    inst.logs.attach(child.stdout!, 'stdout');
+    inst.logs.attach(child.stderr!, 'stderr', (line) => {
+      if (OOM_PATTERN.test(line)) inst.memoryExhausted = true;
+      inst.stderrTail.push(line.slice(0, 500));
+      if (inst.stderrTail.length > 8) inst.stderrTail.shift();
+    });
+    child.on('error', (error) => {
+      inst.logs.write('runtime', 'error', `process error: ${error.message}`);
+      if (inst.startup === startup) startup.fail(new PluginRuntimeError('START_FAILED', { detail: error.message }));
+      // A process that could not be spawned never emits 'exit'.
+      if (child.pid === undefined) this.#onExit(inst, child, null, null);
+    });
+    child.on('message', (message) => this.#onMessage(inst, child, message));
+    child.on('exit', (code, signal) => this.#onExit(inst, child, code, signal));
+    this.#startSampling(inst);
+    inst.logs.write('runtime', 'info', `spawned pid ${child.pid} (${plan.isolation.level}${plan.isolation.networkNamespace ? ', netns' : ''}${plan.isolation.prlimit ? ', prlimit' : ''})`, {
+      isolation: plan.isolation,
+    });
+
+    // Timers of this start are cancelled once it settles, so none outlives it.
+    const settled = new AbortController();
+    const timeout = (phase: string) =>
+      sleep(Math.max(0, deadline - performance.now()), undefined, { signal: settled.signal }).then(
+        () => {
+          throw new PluginRuntimeError('HEALTH_TIMEOUT', { path: healthPath, timeoutMs }, phase ? { message: `The plugin did not answer ${healthPath} within ${timeoutMs} ms (${phase})` } : {});
+        },
+        () => new Promise<never>(() => undefined),
+      );
+
+    try {
+      if (kind === 'node') {
+        this.#send(inst, {
+          t: 'init',
+          instanceId: inst.info.id,
+          tenant: spec.tenant,
+          pluginId: spec.pluginId,
+          version: spec.version,
+          entry: plan.entry,
+          ...(spec.manifest.sandbox.seed ? { seedModule: resolveInside(spec.versionDir, spec.manifest.sandbox.seed) } : {}),
+          dataDir: spec.dataDir,
+          config: spec.config,
+          secrets: pickDeclared(spec),
+          declaredSecrets: spec.manifest.config.secrets.map((s) => s.name),
+          logLevel: spec.logLevel,
+          maxMessageBytes: this.#opts.maxMessageBytes,
+        });
+        await Promise.race([ready, failed, timeout('the runner did not finish onStart')]);
+        inst.accepting = true;
+      }
+      inst.info.state = 'health_check';
+      this.#emitState(inst);
+      const healthy = (async () => {
+        for (;;) {
+          const left = deadline - performance.now();
+          if (left <= 0 || inst.child !== child) return false;
+          const status = await probeHealth(inst.info.socketPath, healthPath, Math.min(left, 1000));
+          if (status !== undefined && status >= 200 && status < 300) return true;
+          await sleep(25);
+        }
+      })();
+      if (!(await Promise.race([healthy, failed, timeout('')]))) await Promise.race([failed, timeout('')]);
+    } catch (error) {
+      inst.startup = undefined;
+      inst.discarded = child;
+      await this.#kill(inst);
+      throw error;
+    } finally {
+      settled.abort();
+    }
+    inst.startup = undefined;
+  }
+
+  #setReady(inst: Instance): void {
+    inst.info.state = 'ready';
+    inst.logs.write('runtime', 'info', 'ready');
+    this.#emitState(inst);
+  }
+
+  #onExit(inst: Instance, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (inst.child !== child) return;
+    inst.child = undefined;
+    const discarded = inst.discarded === child;
+    inst.discarded = undefined;
+    inst.accepting = false;
+    inst.info.pid = undefined;
+    clearInterval(inst.quotaTimer);
+    this.#dropSubscriptions(inst);
+    for (const seed of inst.seeds.values()) seed.reject(new PluginRuntimeError('SEED_FAILED', { detail: 'the plugin process exited' }));
+    inst.seeds.clear();
+    for (const resolve of inst.exitWaiters.splice(0)) resolve();
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const startup = inst.startup;
+    if (startup && inst.stopRequested) {
+      startup.fail(new PluginRuntimeError('START_FAILED', { detail: 'stopped while starting' }));
+      return;
+    }
+    if (inst.stopRequested || discarded) return; // its start failed: the start path reports it
+    if (inst.info.state === 'failed') return; // killed by us for a quota breach
+    if (startup) {
+      const detail = startup.fatalMessage ?? (inst.stderrTail.slice(-3).join(' | ') || `exited with ${how}`);
+      startup.fail(
+        inst.memoryExhausted
+          ? new PluginRuntimeError('QUOTA_MEMORY', { usedMb: '>' + inst.spec.manifest.resources.memoryMb, limitMb: inst.spec.manifest.resources.memoryMb })
+          : new PluginRuntimeError('START_FAILED', { detail: `exited with ${how} before it was healthy: ${detail}` }),
+      );
+      return;
+    }
+    if (inst.memoryExhausted) {
+      this.#fail(inst, 'QUOTA_MEMORY', { usedMb: `>${inst.spec.manifest.resources.memoryMb}`, limitMb: inst.spec.manifest.resources.memoryMb });
+      return;
+    }
+    if (signal === 'SIGXCPU') {
+      this.#fail(inst, 'QUOTA_CPU', { percent: 100, limitPercent: inst.spec.manifest.resources.cpuPercent });
+      return;
+    }
+    this.#crashed(inst, `exited with ${how}`);
+  }
+
+  #crashed(inst: Instance, how: string): void {
+    const now = performance.now();
+    const { crashes: allowed, windowMs } = this.#opts.restartBudget;
+    inst.crashes = inst.crashes.filter((t) => now - t < windowMs);
+    inst.crashes.push(now);
+    if (inst.crashes.length >= allowed) {
+      this.#fail(inst, 'CRASH_LOOP', { count: inst.crashes.length, windowSec: Math.round(windowMs / 1000) });
+      return;
+    }
+    const delay = Math.min(10_000, this.#opts.restartBackoffMs * 2 ** (inst.crashes.length - 1));
+    inst.info.state = 'starting';
+    inst.logs.write('runtime', 'warn', `crashed (${how}); restart ${inst.crashes.length}/${allowed - 1} in ${delay} ms`, { delayMs: delay });
+    this.#emitState(inst);
+    inst.restartTimer = setTimeout(() => {
+      inst.restartTimer = undefined;
+      if (inst.stopRequested || inst.info.state === 'failed') return;
+      inst.info.restarts++;
+      this.#spawn(inst).then(
+        () => {
+          if (!inst.stopRequested && inst.info.state !== 'failed') this.#setReady(inst);
+        },
+        (error: unknown) => {
+          if (inst.stopRequested || inst.info.state === 'failed') return;
+          const failure = toFailure(error);
+          if (failure.code.startsWith('QUOTA_')) this.#fail(inst, failure.code, failure);
+          else this.#crashed(inst, `restart failed: ${failure.message}`);
+        },
+      );
+    }, delay);
+  }
+
+  /** Marks the instance failed with a reason and releases its process and socket. */
+  #fail(inst: Instance, code: ErrorCode, params: Record<string, unknown> | InstanceFailure): void {
+    if (inst.info.state === 'failed' || inst.stopRequested) return;
+    const failure = 'hint' in params && 'code' in params ? (params as InstanceFailure) : toFailure(new PluginRuntimeError(code, params));
+    if (inst.startup) {
+      // Still starting: the start (or restart) path reports it and cleans up.
+      inst.startup.fail(new PluginRuntimeError(failure.code, {}, { message: failure.message, hint: failure.hint }));
+      return;
+    }
+    inst.info.state = 'failed';
+    inst.info.failure = failure;
+    inst.accepting = false;
+    clearTimeout(inst.restartTimer);
+    inst.logs.write('runtime', 'error', `failed: ${failure.code}: ${failure.message}`, { code: failure.code });
+    this.#emitState(inst);
+    this.#emit({ type: 'instance.failed', instance: snapshot(inst), failure });
+    void (async () => {
+      await this.#kill(inst);
+      await this.#release(inst);
+    })();
+  }
+
+  async #terminate(inst: Instance, graceMs: number): Promise<void> {
+    const child = inst.child;
+    if (!child) return;
+    child.kill('SIGTERM');
+    await this.#waitExit(inst, graceMs);
+    if (inst.child === child) await this.#kill(inst);
+  }
+
+  async #kill(inst: Instance): Promise<void> {
+    const child = inst.child;
+    if (!child) return;
+    child.kill('SIGKILL');
+    await this.#waitExit(inst, 5000);
+  }
+
+  #waitExit(inst: Instance, ms: number): Promise<void> {
+    if (!inst.child) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+      inst.exitWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Closes the socket, drops subscriptions and removes the instance's files. */
+  async #release(inst: Instance): Promise<void> {
+    clearInterval(inst.quotaTimer);
+    clearTimeout(inst.restartTimer);
+    this.#dropSubscriptions(inst);
+    await this.#closeServer(inst);
+    await rm(inst.info.socketPath, { force: true });
+    await rm(inst.instanceDir, { recursive: true, force: true });
+    inst.info.logsDropped = inst.logs.dropped;
+  }
+
+  /**
+   * Stops accepting on the instance socket. The listening handle closes at once; we do not wait
+   * for 'close': Node counts sockets handed to a child as the child's and would ask the (maybe
+   * dead) child about them before emitting it.
+   */
+  #closeServer(inst: Instance): Promise<void> {
+    const server = inst.server;
+    inst.server = undefined;
+    if (server?.listening) server.close();
+    return Promise.resolve();
+  }
+
+  #dropSubscriptions(inst: Instance): void {
+    for (const unsubscribe of inst.scope.subscriptions.values()) {
+      try {
+        unsubscribe();
+      } catch {
+        // core's bus failing to unsubscribe must not stop the release
+      }
+    }
+    inst.scope.subscriptions.clear();
+  }
+
+  // ------------------------------------------------------------------ quotas
+
+  #startSampling(inst: Instance): void {
+    clearInterval(inst.quotaTimer);
+    inst.samples = 0;
+    inst.quotaTimer = setInterval(() => void this.#sample(inst), this.#opts.quotaSampleMs);
+    inst.quotaTimer.unref();
+    void this.#measureDisk(inst);
+  }
+
+  async #sample(inst: Instance): Promise<void> {
+    const pid = inst.child?.pid;
+    if (!pid || inst.info.state === 'failed' || inst.stopRequested) return;
+    const sample = await sampleProcess(pid);
+    if (!sample || inst.child?.pid !== pid) return;
+    const { memoryMb, cpuPercent: cpuLimit } = inst.spec.manifest.resources;
+    const previous = inst.lastSample;
+    inst.lastSample = sample;
+    const usage = inst.info.usage;
+    usage.rssMb = round1(sample.rssMb);
+    if (previous) usage.cpuPercent = round1(cpuPercent(previous, sample));
+    inst.info.logsDropped = inst.logs.dropped;
+    if (sample.rssMb > memoryMb) {
+      this.#fail(inst, 'QUOTA_MEMORY', { usedMb: Math.round(sample.rssMb), limitMb: memoryMb });
+      return;
+    }
+    if (previous) {
+      inst.cpuOver = usage.cpuPercent > cpuLimit ? inst.cpuOver + 1 : 0;
+      if (inst.cpuOver >= this.#opts.cpuBreachSamples) {
+        this.#fail(inst, 'QUOTA_CPU', { percent: Math.round(usage.cpuPercent), limitPercent: cpuLimit });
+        return;
+      }
+    }
+    if (++inst.samples % this.#opts.diskSampleEvery === 0) await this.#measureDisk(inst);
+    if ((inst.info.state as string) === 'failed') return;
+    this.#emit({ type: 'instance.usage', instance: snapshot(inst) });
+  }
+
+  async #measureDisk(inst: Instance): Promise<void> {
+    const bytes = await folderBytes(inst.spec.dataDir);
+    inst.info.usage.diskMb = round1(bytes / 2 ** 20);
+    const limit = inst.spec.manifest.resources.diskMb;
+    if (inst.info.usage.diskMb > limit) this.#fail(inst, 'QUOTA_DISK', { usedMb: Math.round(inst.info.usage.diskMb), limitMb: limit });
+  }
+
+  // ------------------------------------------------------------------ IPC
+
+  #send(inst: Instance, message: object): void {
+    const child = inst.child;
+    if (!child?.connected) return;
+    child.send(message, (error) => {
+      if (error) inst.logs.write('runtime', 'debug', `IPC send failed: ${error.message}`);
+    });
+  }
+
+  #onMessage(inst: Instance, child: ChildProcess, raw: unknown): void {
+    if (inst.child !== child) return;
+    const gate = admitMessage(raw, this.#opts.maxMessageBytes);
+    if (!gate.ok) {
+      inst.refusedMessages++;
+      inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${gate.error.message}`, { code: gate.error.code });
+      if (gate.id !== undefined) this.#send(inst, { t: 'rpc.result', id: gate.id, ok: false, error: errorBody(gate.error) });
+      return;
+    }
+    const message: RunnerToSupervisor = gate.message;
+    switch (message.t) {
+      case 'ready':
+        inst.startup?.runnerReady();
+        break;
+      case 'fatal':
+        if (inst.startup) inst.startup.fatalMessage = message.message;
+        inst.logs.write('runtime', 'error', `plugin failed to start: ${message.message}`, message.stack ? { stack: message.stack } : undefined);
+        break;
+      case 'log':
+        inst.logs.write('sdk', message.level, message.msg, message.fields);
+        break;
+      case 'seed.done': {
+        const seed = inst.seeds.get(message.id);
+        if (!seed) break;
+        inst.seeds.delete(message.id);
+        if (message.ok) seed.resolve();
+        else seed.reject(new PluginRuntimeError('SEED_FAILED', { detail: message.message }));
+        break;
+      }
+      case 'rpc': {
+        if (inst.rpcInFlight >= MAX_RPC_IN_FLIGHT) {
+          this.#send(inst, { t: 'rpc.result', id: message.id, ok: false, error: errorBody(new PluginRuntimeError('RPC_INVALID', { detail: `more than ${MAX_RPC_IN_FLIGHT} calls in flight` })) });
+          break;
+        }
+        inst.rpcInFlight++;
+        serveCall(message, inst.scope, this.#opts.host)
+          .then(
+            (value) => {
+              const reply = { t: 'rpc.result', id: message.id, ok: true, value: value ?? null };
+              const size = messageBytes(reply);
+              return size > this.#opts.maxMessageBytes
+                ? { t: 'rpc.result', id: message.id, ok: false, error: errorBody(new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size, limit: this.#opts.maxMessageBytes })) }
+                : reply;
+            },
+            (error: unknown) => {
+              const body = errorBody(error);
+              if (body.code === 'PERMISSION_DENIED' || body.code === 'SECRET_NOT_DECLARED') inst.logs.write('runtime', 'warn', `refused ${message.method}: ${body.message}`, { code: body.code });
+              else if (body.code === 'INTERNAL') inst.logs.write('runtime', 'error', `${message.method} failed in core: ${(error as Error)?.message ?? String(error)}`);
+              return { t: 'rpc.result', id: message.id, ok: false, error: body };
+            },
+          )
+          .then((reply) => {
+            inst.rpcInFlight--;
+            if (inst.child === child) this.#send(inst, reply);
+          });
+        break;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ events
+
+  #emitState(inst: Instance): void {
+    this.#emit({ type: 'instance.state', instance: snapshot(inst) });
+  }
+
+  #emit(event: SupervisorEvent): void {
+    try {
+      this.#opts.onEvent?.(event);
+    } catch {
+      // a listener's bug must not break the supervisor
+    }
+  }
+}
+
+function snapshot(inst: Instance): InstanceInfo {
+  const info = inst.info;
+  return {
+    ...info,
+    isolation: { ...info.isolation, notes: [...info.isolation.notes] },
+    usage: { ...info.usage },
+    logsDropped: inst.logs.dropped,
+    ...(info.failure ? { failure: { ...info.failure } } : {}),
+  };
+}
+
+function toFailure(error: unknown): InstanceFailure {
+  if (error instanceof PluginRuntimeError || (error as { code?: unknown })?.code) {
+    const e = error as PluginRuntimeError;
+    if (typeof e.hint === 'string') return { code: e.code, message: e.message, hint: e.hint };
+  }
+  const e = new PluginRuntimeError('START_FAILED', { detail: (error as Error)?.message ?? String(error) });
+  return { code: e.code, message: e.message, hint: e.hint };
+}
+
+function pickDeclared(spec: StartSpec): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { name } of spec.manifest.config.secrets) if (spec.secrets[name] !== undefined) out[name] = spec.secrets[name];
+  return out;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function unavailableResponse(state: string): string {
+  const body = JSON.stringify({ code: 'INSTANCE_UNAVAILABLE', message: `The plugin is ${state}`, hint: 'Wait for the plugin to become healthy, or check its status and logs.' });
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nretry-after: 1\r\n\r\n${body}`;
+}

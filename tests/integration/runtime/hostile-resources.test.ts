@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { InstanceFailure } from '@powerx/runtime';
+import { request, waitFor } from './helpers.ts';
+import { assertNothingLeft, beside } from './hostile-setup.ts';
+
+function failureOf(events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>, id: string): InstanceFailure | undefined {
+  return events.find((e) => e.type === 'instance.failed' && e.instance.id === id)?.failure;
+}
+
+describe('plugins that abuse resources', () => {
+  it('stops a busy loop with QUOTA_CPU', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('busy-loop'));
+      const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_CPU');
+      expect(failure.code).toBe('QUOTA_CPU');
+      expect(failure.message).toMatch(/limit is 50%/);
+      await waitFor(() => h.supervisor.get(info.id)?.pid === undefined, 'the process to be gone');
+      expect(h.supervisor.get(info.id)).toMatchObject({ state: 'failed', failure: { code: 'QUOTA_CPU' } });
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
+
+  it('stops a heap bomb with QUOTA_MEMORY', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('heap-bomb'));
+      const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_MEMORY');
+      expect(failure.code).toBe('QUOTA_MEMORY');
+      expect(failure.hint).toMatch(/memoryMb/);
+      await waitFor(() => h.supervisor.get(info.id)?.pid === undefined, 'the process to be gone');
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
+
+  it('stops an off-heap Buffer bomb with QUOTA_MEMORY', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('buffer-bomb'));
+      const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_MEMORY');
+      expect(failure.code).toBe('QUOTA_MEMORY');
+      await waitFor(() => h.supervisor.get(info.id)?.pid === undefined, 'the process to be gone');
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
+
+  it('cuts a stdout flood and counts what it dropped', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('stdout-flood'));
+      const started = Date.now();
+      const report = await waitFor(() => h.lines.find((l) => l.instance === info.id && l.source === 'runtime' && l.msg.startsWith('log flood')), 'the flood report');
+      expect(report.fields?.dropped).toBeGreaterThan(0);
+      const kept = h.lines.filter((l) => l.instance === info.id && l.source === 'stdout').length;
+      const seconds = (Date.now() - started) / 1000 + 1;
+      // Burst 1000 plus 200 lines/s: the sink never gets the whole flood.
+      expect(kept).toBeLessThanOrEqual(1000 + Math.ceil(seconds * 200) + 200);
+      expect(h.supervisor.get(info.id)!.logsDropped).toBeGreaterThan(0);
+      // The flooding plugin itself is throttled, not killed.
+      expect((await request({ socketPath: info.socketPath }, '/healthz')).status).toBe(200);
+      await h.supervisor.stop(info.id, { graceMs: 1000 });
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
+
+  it('reports resource usage while running', async () => {
+    await beside(async ({ h, neighbour }) => {
+      const usage = await waitFor(() => {
+        const u = h.supervisor.usage(neighbour.id);
+        return u.rssMb > 0 ? u : undefined;
+      }, 'a usage sample');
+      expect(usage.rssMb).toBeGreaterThan(10);
+      expect(usage.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(h.events.some((e) => e.type === 'instance.usage' && e.instance.id === neighbour.id)).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { request } from './helpers.ts';
+import { beside } from './hostile-setup.ts';
+
+describe('plugins that abuse the RPC channel', () => {
+  it('refuses RPC messages over the size cap, through the SDK and raw', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('rpc-oversized'));
+      const result = (await request(info, '/attempt')).json();
+      expect(result).toEqual({ sdk: 'RPC_MESSAGE_TOO_LARGE', raw: 'RPC_MESSAGE_TOO_LARGE', stillWorks: 'yes' });
+      const stored = h.host.docs('sandbox-a', info.pluginId, 'blobs');
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).not.toHaveProperty('big');
+    });
+  });
+
+  it("cannot reach another tenant's storage collections", async () => {
+    await beside(async ({ h }) => {
+      await h.host.storage.insert('victim', 'com.fixture.rpc-other-tenant', 'customers', { name: 'Victim Customer' });
+      const callsBefore = h.host.calls.length;
+      const info = await h.supervisor.start(await h.spec('rpc-other-tenant'));
+      const result = (await request(info, '/attempt')).json();
+      expect(result).toEqual({
+        smuggledTenant: { ok: false, code: 'RPC_INVALID' },
+        smuggledPlugin: { ok: false, code: 'RPC_INVALID' },
+        traversal: 'RPC_INVALID',
+        own: [],
+      });
+      const calls = h.host.calls.slice(callsBefore);
+      expect(calls).toEqual([{ op: 'find', tenant: 'sandbox-a', pluginId: 'com.fixture.rpc-other-tenant', collection: 'customers' }]);
+      expect(h.lines.filter((l) => l.instance === info.id && l.msg.startsWith('refused a message')).length).toBe(3);
+    });
+  });
+
+  it('gets SECRET_NOT_DECLARED for a secret it did not declare, and the value never leaks', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('undeclared-secret', { secrets: { API_KEY: 'declared-value-1', OTHER_TENANT_KEY: 'not-yours-9c1' } }));
+      const result = (await request(info, '/attempt')).json<Record<string, unknown>>();
+      expect(result.sdk).toBe('SECRET_NOT_DECLARED');
+      expect(result.raw).toEqual({ ok: false, code: 'SECRET_NOT_DECLARED' });
+      expect(result.declared).toBe(true);
+      expect(result.env).toEqual(['LANG', 'TZ', 'PX_INSTANCE']);
+      const logged = JSON.stringify(h.lines);
+      expect(logged).not.toContain('not-yours-9c1');
+      expect(logged).not.toContain('declared-value-1');
+      expect(h.lines.some((l) => l.instance === info.id && l.fields?.secret === 'OTHER_TENANT_KEY')).toBe(true);
+    });
+  });
+});
