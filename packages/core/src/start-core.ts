@@ -180,7 +180,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
           ready = false;
           sweeper.stop();
           const t0 = performance.now();
-          const step = (name: string) => logger.debug({ ms: Math.round(performance.now() - t0) }, `close: ${name}`);
+          const step = (name: string) => console.error(`close: ${name} ${Math.round(performance.now() - t0)}`);
           await app.close();
           step('http');
           entryProxy.close();

@@ -53,7 +53,7 @@ export async function startTestCore(opts: StartCoreOptions & { tmp?: string } = 
   const core = await startCore({
     dataDir: join(tmp, 'data'),
     port: 0,
-    logLevel: 'silent',
+    logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
     platformKeys: [publicKeyPem],
     platformKeysDir: false,
     ...opts,
