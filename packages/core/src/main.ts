@@ -7,7 +7,7 @@ import { isPxError } from '@powerx/protocol';
 import { startCore } from './start-core.ts';
 
 try {
-  const core = await startCore({ host: process.env.PX_HOST, logLevel: process.env.PX_LOG_LEVEL ?? 'warn' });
+  const core = await startCore({ host: process.env.PX_HOST, logLevel: process.env.PX_LOG_LEVEL ?? 'warn', processMetrics: process.env.PX_PROCESS_METRICS !== '0' });
   const lines = [
     `PowerX core ${core.coreVersion} listening on ${core.url}${core.devMode ? ' (dev mode)' : ''}`,
     `  API docs      ${core.url}/docs`,

@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { createCoreLogger } from './logging/core-logger.ts';
 import { Supervisor, createEntryProxy, generateTestData, type InstanceInfo, type SupervisorEvent } from '@powerx/runtime';
 import { openSqliteDatabase } from './storage/open-database.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
@@ -92,7 +92,11 @@ async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
     if (explicit) throw new Error(`Cannot read platform keys folder ${dir}: ${error.code}`);
     return [] as string[];
   });
-  for (const file of files.filter((f) => f.endsWith('.pem')).sort()) keys.push(await readFile(join(dir, file), 'utf8'));
+  // Only public keys: a private key dropped in the folder by mistake is ignored, never loaded.
+  for (const file of files.filter((f) => f.endsWith('.pem')).sort()) {
+    const pem = await readFile(join(dir, file), 'utf8');
+    if (pem.includes('BEGIN PUBLIC KEY')) keys.push(pem);
+  }
   return keys;
 }
 
@@ -101,7 +105,8 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   const port = options.port ?? Number(process.env.PX_PORT ?? 8077);
   const host = options.host ?? '127.0.0.1';
   const devMode = options.devMode ?? process.env.PX_PLUGIN_DEV_MODE === '1';
-  const logger: Logger = pino({ level: options.logLevel ?? 'info', redact: { paths: ['req.headers.authorization', '*.secrets', '*.password', '*.token'], censor: '[redacted]' } });
+  // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
+  const { logger, lineCounts } = createCoreLogger({ level: options.logLevel });
   const paths = new CorePaths(dataDir);
   for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs]) await mkdir(dir, { recursive: true, mode: 0o700 });
 
@@ -121,23 +126,22 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const logs = new PluginLogStore(db);
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);
-    let supervisorRef: Supervisor | undefined;
-    const metrics = new CoreMetrics(() => supervisorRef && { list: () => supervisorRef!.list().filter((i: InstanceInfo) => i.state === 'ready') }, options.processMetrics ?? false);
+    // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
+    const metrics = new CoreMetrics(() => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }), options.processMetrics ?? false);
+    metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
-    let pipeline: InstallPipeline | undefined;
     const supervisor = new Supervisor({
       runDir: paths.run,
       logSink: logs,
       host: createHostServices(storage, bus),
-      onEvent: (event: SupervisorEvent) => pipeline?.onSupervisorEvent(event),
+      onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
       ...(options.supervisor ?? {}),
     });
-    supervisorRef = supervisor;
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
     let publicUrl = '';
     const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
-    pipeline = new InstallPipeline({
+    const pipeline = new InstallPipeline({
       db, store, tenants, identity, audit, bus, metrics, secrets, limits, supervisor, storage, blobs, paths,
       coreVersion: CORE_VERSION, devMode, platformKeys, log: logger, validator: sharedPackageValidator, generateTestData, entryUrl,
     });
@@ -179,13 +183,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
         closed ??= (async () => {
           ready = false;
           sweeper.stop();
-          const t0 = performance.now();
-          const step = (name: string) => console.error(`close: ${name} ${Math.round(performance.now() - t0)}`);
           await app.close();
-          step('http');
           entryProxy.close();
           await pipeline.close();
-          step('pipeline');
           await logs.flush();
           await audit.flush();
           await bus.close();

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PackageError } from '@powerx/protocol';
 import { DEFAULT_LIMITS, extractPackage, packDirectory, type PackageLimits } from './index.ts';
-import { encodeHeader, endOfArchive, paddingFor, TYPE } from './tar-format.ts';
+import { encodeHeader, endOfArchive, paddingFor, TYPE, writeChecksum } from './tar-format.ts';
 import { TarParser } from './tar-parser.ts';
 import { GOOD_PXP, tempDirs } from './test-helpers.ts';
 
@@ -96,6 +96,17 @@ describe('extractPackage', () => {
     expect(await failure(await writePkg(gzipSync(tar)))).toBe('PXP_TRUNCATED');
   });
 
+  it('refuses bytes appended after the gzip stream, zeros or not', async () => {
+    const good = await readFile(GOOD_PXP);
+    expect(await failure(await writePkg(Buffer.concat([good, Buffer.alloc(100)])))).toBe('PXP_TRUNCATED');
+    expect(await failure(await writePkg(Buffer.concat([good, Buffer.from('hidden')])))).toBe('PXP_TRUNCATED');
+    const big = join(await tmp.make(), 'big');
+    await mkdir(join(big, 'dist'), { recursive: true });
+    await writeFile(join(big, 'dist', 'noise.bin'), randomBytes(3 << 20)); // several read chunks
+    const packed = await packDirectory(big, join(big, '..', 'big.pxp'));
+    expect(await failure(await writePkg(Buffer.concat([await readFile(packed.file), Buffer.alloc(2 << 20)])))).toBe('PXP_TRUNCATED');
+  });
+
   it('refuses an archive with no end-of-archive marker', async () => {
     const tar = tarOf([{ path: 'manifest.json', data: Buffer.from('{}') }]);
     expect(await failure(await writePkg(gzipSync(tar.subarray(0, 1024))))).toBe('PXP_TRUNCATED');
@@ -122,6 +133,26 @@ describe('extractPackage', () => {
     const out = await extractPackage(await writePkg(gzipSync(tar)), { stagingRoot: await tmp.make() });
     expect(out.files.map((f) => f.path)).toEqual(['dist/a.js']);
     await out.remove();
+  });
+
+  it('reads old GNU headers without taking their time fields for a name prefix', async () => {
+    const header = encodeHeader({ path: 'dist/a.js', type: TYPE.file, size: 1 });
+    header.write('ustar  \u0000', 257, 8, 'latin1');
+    header.write('14723412345', 345, 'latin1'); // an atime, where POSIX keeps the prefix
+    writeChecksum(header);
+    const tar = Buffer.concat([header, Buffer.from('a'), Buffer.alloc(511), endOfArchive(1024)]);
+    const out = await extractPackage(await writePkg(gzipSync(tar)), { stagingRoot: await tmp.make() });
+    expect(out.files.map((f) => f.path)).toEqual(['dist/a.js']);
+    await out.remove();
+  });
+
+  it('treats a pre-POSIX "name/" regular entry as a directory, and refuses one with content', async () => {
+    const ok = tarOf([{ path: 'dist/', type: TYPE.oldFile }, { path: 'dist/a.js', data: Buffer.from('a') }]);
+    const out = await extractPackage(await writePkg(gzipSync(ok)), { stagingRoot: await tmp.make() });
+    expect(out.files.map((f) => f.path)).toEqual(['dist/a.js']);
+    await out.remove();
+    const bad = tarOf([{ path: 'dist/', data: Buffer.from('content') }]);
+    expect(await failure(await writePkg(gzipSync(bad)))).toBe('PXP_BAD_PATH');
   });
 
   it('says PXP_NOT_FOUND for a missing file and PXP_NOT_GZIP for an empty one', async () => {

@@ -46,6 +46,9 @@ const INFLATE_CHUNK = 256 * 1024;
 /** How far gunzip (on the libuv thread pool) may run ahead of hashing and writing (main thread). */
 const INFLATE_AHEAD = 8 * 1024 * 1024;
 const GZIP_MAGIC = [0x1f, 0x8b];
+/** The parser is fed at most this much at a time, and the event loop gets a turn every few ms. */
+const PARSE_SLICE = 64 * 1024;
+const MAX_BLOCKING_MS = 10;
 const FILE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0);
 
 /**
@@ -59,17 +62,44 @@ const FILE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 
  * the first problem's code is thrown.
  */
 export async function extractPackage(pkgFile: string, opts: ExtractOptions = {}): Promise<ExtractedPackage> {
+  const { captured: _captured, dir, ...scan } = await scanArchive(pkgFile, { ...opts, write: true });
+  return { ...scan, dir: dir! };
+}
+
+export interface ScanOptions extends ExtractOptions {
+  /** false: check and hash only, write nothing (no staging folder at all). */
+  write: boolean;
+  /** Files whose bytes are kept in memory (each up to its cap; larger ones are not captured). */
+  capture?: ReadonlyMap<string, number>;
+}
+
+export interface ScannedArchive extends Omit<ExtractedPackage, 'dir'> {
+  dir?: string;
+  captured: Map<string, Buffer>;
+}
+
+/**
+ * The single streaming pass behind extractPackage and validatePackage. With `write: false` the
+ * same checks run and every file is hashed, but nothing touches the disk: a validation that keeps
+ * nothing (px-plugin validate) need not pay for creating thousands of files.
+ */
+export async function scanArchive(pkgFile: string, opts: ScanOptions): Promise<ScannedArchive> {
   const limits = resolveLimits(opts.limits);
   const st = await stat(pkgFile).catch(() => undefined);
   if (!st?.isFile()) throw new PackageError('PXP_NOT_FOUND', { path: pkgFile });
   if (st.size > limits.maxCompressedBytes) throw new PackageError('PXP_TOO_LARGE', { size: st.size, limit: limits.maxCompressedBytes });
   if (st.size === 0) throw new PackageError('PXP_NOT_GZIP', {});
 
-  const stagingRoot = opts.stagingRoot ?? os.tmpdir();
-  await mkdir(stagingRoot, { recursive: true });
-  const dir = await mkdtemp(join(stagingRoot, 'pxp-'));
-  const remove = () => rm(dir, { recursive: true, force: true, maxRetries: 3 });
-  const writer = new StagingWriter(dir, limits);
+  let dir: string | undefined;
+  if (opts.write) {
+    const stagingRoot = opts.stagingRoot ?? os.tmpdir();
+    await mkdir(stagingRoot, { recursive: true });
+    dir = await mkdtemp(join(stagingRoot, 'pxp-'));
+  }
+  const remove = async () => {
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  };
+  const writer = new StagingWriter(dir, limits, opts.capture ?? new Map());
   try {
     const pkgHash = createHash('sha256');
     let compressed = 0;
@@ -92,6 +122,7 @@ export async function extractPackage(pkgFile: string, opts: ExtractOptions = {})
     // The file size at open time is the ratio's denominator: the ratio is about the whole package.
     const ratioBase = st.size;
     let uncompressed = 0;
+    let lastYield = performance.now();
     const parser = new TarParser((entry) => writer.onEntry(entry, limits.maxUncompressedBytes - uncompressed));
     const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK, readableHighWaterMark: INFLATE_AHEAD } as Parameters<typeof createGunzip>[0]);
     await pipeline(createReadStream(pkgFile, { highWaterMark: READ_BLOCK }), tap, gunzip, async (source: AsyncIterable<Buffer>) => {
@@ -101,15 +132,28 @@ export async function extractPackage(pkgFile: string, opts: ExtractOptions = {})
         if (uncompressed > RATIO_GRACE_BYTES && uncompressed > limits.maxCompressionRatio * ratioBase) {
           throw new PackageError('PXP_COMPRESSION_RATIO', { ratio: `more than ${limits.maxCompressionRatio}`, limit: limits.maxCompressionRatio });
         }
-        parser.push(chunk);
+        // Files are created with synchronous calls (see StagingWriter); feeding the parser in
+        // slices and yielding every few ms keeps a server's event loop responsive even when a
+        // chunk holds hundreds of tiny files.
+        for (let off = 0; off < chunk.length; off += PARSE_SLICE) {
+          parser.push(off === 0 && chunk.length <= PARSE_SLICE ? chunk : chunk.subarray(off, off + PARSE_SLICE));
+          if (performance.now() - lastYield > MAX_BLOCKING_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
+          }
+        }
       }
     }).catch((err: unknown) => {
+      // gunzip stops at the end of the gzip stream; bytes after it make the pipeline abort.
+      if (!(err instanceof PackageError) && gunzip.readableEnded) throw trailingData();
       throw asPackageError(err);
     });
+    if (gunzip.bytesWritten !== compressed) throw trailingData();
     parser.end();
     if (compressed === 0) throw new PackageError('PXP_NOT_GZIP', {});
     return {
       dir,
+      captured: writer.captured,
       files: writer.files.sort((a, b) => comparePaths(a.path, b.path)),
       packageSha256: pkgHash.digest('hex'),
       compressedBytes: compressed,
@@ -121,6 +165,11 @@ export async function extractPackage(pkgFile: string, opts: ExtractOptions = {})
     await remove();
     throw asPackageError(err);
   }
+}
+
+/** Bytes after the gzip stream are not part of the package as tar sees it: refused, not ignored. */
+function trailingData(): PackageError {
+  return new PackageError('PXP_TRUNCATED', { detail: 'there is data after the end of the gzip stream' });
 }
 
 /** zlib and stream errors become package codes; our own PackageErrors pass through. */
@@ -143,8 +192,11 @@ function asPackageError(err: unknown): unknown {
  */
 class StagingWriter {
   readonly files: ExtractedFile[] = [];
-  private readonly root: string;
+  readonly captured = new Map<string, Buffer>();
+  /** undefined: check and hash only, write nothing. */
+  private readonly root: string | undefined;
   private readonly limits: PackageLimits;
+  private readonly capture: ReadonlyMap<string, number>;
   private readonly filePaths = new Set<string>();
   private readonly dirPaths = new Set<string>();
   private readonly explicitDirs = new Set<string>();
@@ -152,9 +204,10 @@ class StagingWriter {
   private entries = 0;
   private openFd: number | undefined;
 
-  constructor(root: string, limits: PackageLimits) {
+  constructor(root: string | undefined, limits: PackageLimits, capture: ReadonlyMap<string, number>) {
     this.root = root;
     this.limits = limits;
+    this.capture = capture;
   }
 
   onEntry(entry: TarEntry, budget: number): EntrySink | undefined {
@@ -182,7 +235,9 @@ class StagingWriter {
     const checked = checkEntryPath(entry.path, this.limits.maxPathLength);
     if (!checked.ok) throw new PackageError(checked.code, checked.params);
     const path = checked.path;
-    const isDir = entry.type === TYPE.directory;
+    // Pre-POSIX tars mark directories as regular entries whose name ends with "/".
+    const isDir = entry.type === TYPE.directory || (entry.path.endsWith('/') && entry.size === 0 && (entry.type === TYPE.file || entry.type === TYPE.oldFile));
+    if (!isDir && entry.path.endsWith('/')) throw new PackageError('PXP_BAD_PATH', { path: shown });
     if (isDir && entry.size !== 0) throw new PackageError('PXP_TRUNCATED', { detail: `directory entry "${shown}" declares content` });
     // A header may not promise more than the budget left; the stream is counted anyway.
     if (entry.size > budget) throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: this.limits.maxUncompressedBytes });
@@ -219,7 +274,7 @@ class StagingWriter {
   }
 
   private mkdir(path: string): void {
-    if (this.madeDirs.has(path)) return;
+    if (this.root === undefined || this.madeDirs.has(path)) return;
     mkdirSync(join(this.root, path), { recursive: true, mode: 0o755 });
     this.madeDirs.add(path);
   }
@@ -227,20 +282,25 @@ class StagingWriter {
   private openFile(path: string, entry: TarEntry): EntrySink {
     // Only the executable bit survives (process-kind entries need it); never setuid, never 777.
     const mode = entry.mode & 0o111 ? 0o755 : 0o644;
-    const fd = openSync(join(this.root, path), FILE_FLAGS, mode);
+    const fd = this.root === undefined ? undefined : openSync(join(this.root, path), FILE_FLAGS, mode);
     this.openFd = fd;
     const hash: Hash = createHash('sha256');
+    const cap = this.capture.get(path);
+    const kept: Buffer[] | undefined = cap !== undefined && entry.size <= cap ? [] : undefined;
     let size = 0;
     return {
       write: (data) => {
         hash.update(data);
         size += data.length;
+        kept?.push(Buffer.from(data)); // a copy: gunzip reuses nothing, but the chunk is shared
+        if (fd === undefined) return;
         let off = 0;
         while (off < data.length) off += writeSync(fd, data, off, data.length - off);
       },
       end: () => {
-        closeSync(fd);
+        if (fd !== undefined) closeSync(fd);
         this.openFd = undefined;
+        if (kept) this.captured.set(path, Buffer.concat(kept));
         this.files.push({ path, size, sha256: hash.digest('hex') });
       },
     };

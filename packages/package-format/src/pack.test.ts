@@ -87,6 +87,22 @@ describe('packDirectory', () => {
     expect(await readFile(inside.file)).toEqual(await readFile(outside.file));
   });
 
+  it('skips its own output inside the folder even when given relative paths', async () => {
+    const dir = await tmp.make();
+    const src = join(dir, 'src');
+    await cp(GOOD_SRC, src, { recursive: true });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const first = await packDirectory('src', 'src/hello.pxp');
+      const again = await packDirectory('src', 'src/hello.pxp');
+      expect(again.sha256).toBe(first.sha256);
+      expect(again.fileCount).toBe(6);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('round-trips paths longer than a ustar name field', async () => {
     const dir = await tmp.make();
     const src = join(dir, 'src');

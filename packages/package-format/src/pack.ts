@@ -83,13 +83,9 @@ async function writeArchive(entries: ArchiveEntry[], out: string): Promise<{ byt
   const tmp = `${out}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const outHash = createHash('sha256');
   let bytes = 0;
-  let first = true;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      if (first && chunk.length >= 10) {
-        chunk[9] = GZIP_OS_UNIX;
-        first = false;
-      }
+      if (bytes <= 9 && bytes + chunk.length > 9) chunk[9 - bytes] = GZIP_OS_UNIX;
       outHash.update(chunk);
       bytes += chunk.length;
       done(null, chunk);

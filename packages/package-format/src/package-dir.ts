@@ -1,5 +1,5 @@
-import { lstat, opendir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, opendir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { PackageError } from '@powerx/protocol';
 import { checkEntryPath } from './entry-path.ts';
 import { comparePaths } from './checksums.ts';
@@ -19,8 +19,10 @@ export interface DirFile {
  * names, and the entry-count, size and path-length limits. Empty folders are not listed: a
  * package carries files only.
  */
-export async function listPackageDir(dir: string, limits: PackageLimits, opts: { skip?: (path: string, absPath: string) => boolean } = {}): Promise<DirFile[]> {
-  const top = await lstat(dir).catch(() => undefined);
+export async function listPackageDir(folder: string, limits: PackageLimits, opts: { skip?: (path: string, absPath: string) => boolean } = {}): Promise<DirFile[]> {
+  const dir = resolve(folder); // absPath values are absolute, whatever the caller passed
+  // The folder itself may be reached through a symlink (the user named it); its content may not.
+  const top = await stat(dir).catch(() => undefined);
   if (!top?.isDirectory()) throw new PackageError('PXP_SOURCE_NOT_FOUND', { dir });
   const files: DirFile[] = [];
   let entries = 0;

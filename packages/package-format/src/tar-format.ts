@@ -202,9 +202,11 @@ export function decodeHeader(b: Buffer): DecodedHeader | HeaderProblem {
   }
   const size = parseNumeric(b, 124, 12);
   if (size === undefined || !Number.isSafeInteger(size) || size < 0) return { problem: 'size', detail: 'a tar header has an unreadable size' };
-  const isUstar = b.toString('latin1', 257, 262) === 'ustar';
+  // Only POSIX ustar ("ustar\0") has a prefix field; old GNU headers ("ustar  ") keep access and
+  // change times there, which must not be read as part of the name.
+  const isPosixUstar = b.toString('latin1', 257, 263) === 'ustar\u0000';
   const name = cString(b, 0, 100);
-  const prefix = isUstar ? cString(b, 345, 155) : '';
+  const prefix = isPosixUstar ? cString(b, 345, 155) : '';
   return {
     path: prefix ? `${prefix}/${name}` : name,
     type: String.fromCharCode(b[156]),

@@ -1,5 +1,6 @@
 import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePackage, type PackageValidationReport } from './index.ts';
 import { FIXTURES, GOOD_PXP, goodSource, TEST_PUB, tempDirs, UNTRUSTED_PUB } from './test-helpers.ts';
@@ -78,6 +79,13 @@ describe('validatePackage', () => {
     expect(byId(dev, 'signature.valid').message).toContain('unsigned');
   });
 
+  it('refuses a package signed by an unknown key even where unsigned ones are allowed', async () => {
+    const r = await validatePackage(join(FIXTURES, 'bad', 'untrusted-key.pxp'), { trustedKeys: trust, allowUnsigned: true });
+    expect(byId(r, 'signature.trusted')).toMatchObject({ ok: false, code: 'PXP_KEY_UNTRUSTED' });
+    const flipped = await validatePackage(join(FIXTURES, 'bad', 'signature-flipped.pxp'), { trustedKeys: trust, allowUnsigned: true });
+    expect(byId(flipped, 'signature.valid')).toMatchObject({ ok: false, code: 'PXP_SIGNATURE_INVALID' });
+  });
+
   it('names the key when no trusted key matches, and says why the signature was not checked', async () => {
     const r = await validatePackage(GOOD_PXP, { trustedKeys: [await readFile(UNTRUSTED_PUB, 'utf8')] });
     expect(byId(r, 'signature.trusted')).toMatchObject({ ok: false, code: 'PXP_KEY_UNTRUSTED' });
@@ -123,6 +131,13 @@ describe('validatePackage', () => {
     expect(byId(after, 'integrity.hashes')).toMatchObject({ ok: false, code: 'PXP_HASH_MISMATCH' });
   });
 
+  it('accepts a package folder named through a symlink', async () => {
+    const dir = await tmp.make();
+    await symlink(goodSrc, join(dir, 'link'));
+    const r = await validatePackage(join(dir, 'link'), { allowUnsigned: true });
+    expect(r.checks[0]).toMatchObject({ id: 'archive.safety', ok: true });
+  });
+
   it('refuses a folder holding a symlink, like an archive holding one', async () => {
     const dir = await tmp.make();
     await cp(goodSrc, join(dir, 'pkg'), { recursive: true });
@@ -135,5 +150,28 @@ describe('validatePackage', () => {
   it('throws for caller mistakes: a trusted key that is not a key, a core version that is not semver', async () => {
     await expect(validatePackage(GOOD_PXP, { trustedKeys: ['nope'] })).rejects.toMatchObject({ code: 'KEY_INVALID' });
     await expect(validatePackage(GOOD_PXP, { coreVersion: 'one' })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('never throws and never leaves a staging folder for randomly corrupted packages', async () => {
+    const stagingRoot = await tmp.make();
+    const good = await readFile(GOOD_PXP);
+    const tar = gunzipSync(good);
+    let seed = 7; // deterministic: a failure here is reproducible
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const file = join(await tmp.make(), 'fuzz.pxp');
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const inTar = i % 2 === 0; // corrupt the tar (headers) and re-gzip, or the gzip bytes themselves
+      const bytes = Buffer.from(inTar ? tar : good);
+      for (let j = 1 + rnd(3); j > 0; j--) bytes[inTar ? rnd(4096) : rnd(bytes.length)] = rnd(256);
+      await writeFile(file, inTar ? gzipSync(bytes) : bytes);
+      const r = await validatePackage(file, { trustedKeys: trust, stagingRoot, keepStaging: i % 3 === 0 });
+      if (r.stagingDir) await rm(r.stagingDir, { recursive: true });
+      expectConsistent(r);
+      if (!r.ok) expect(r.checks.some((c) => !c.ok && c.code)).toBe(true);
+      seen.add(r.ok ? 'ok' : r.checks.find((c) => !c.ok && c.code)!.code!);
+      expect(await readdir(stagingRoot)).toEqual([]);
+    }
+    expect(seen.size).toBeGreaterThan(4);
   });
 });

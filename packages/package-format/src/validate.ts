@@ -8,7 +8,7 @@ import { Transform } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
 import semver from 'semver';
 import { InputError, PackageError, type Manifest, type ValidationCheck, type ValidationReport } from '@powerx/protocol';
-import { extractPackage } from './extract.ts';
+import { scanArchive } from './extract.ts';
 import { checkIntegrity } from './integrity.ts';
 import { keyIdOf, parsePublicKey } from './keys.ts';
 import { resolveLimits, type PackageLimits } from './limits.ts';
@@ -41,8 +41,6 @@ const MAX_SIGNER_BYTES = 4096;
 const IO_BLOCK = 1 << 20;
 
 interface Staged {
-  /** Folder holding the package content (a staging folder, or the input folder itself). */
-  root: string;
   hashes: Map<string, string>;
   sizes: Map<string, number>;
   packageSha256?: string;
@@ -50,7 +48,17 @@ interface Staged {
   remove(): Promise<void>;
   /** The staging folder a caller may keep, when there is one. */
   stagingDir?: string;
+  /** A small file's bytes; null when it is larger than `max` (then never read). */
+  read(path: string, max: number): Promise<Buffer | null>;
 }
+
+/** Files the validator reads whole, with the most it will read of each. */
+const SMALL_FILES: ReadonlyMap<string, number> = new Map([
+  [MANIFEST_PATH, MAX_MANIFEST_BYTES],
+  [SUMS_PATH, MAX_SUMS_BYTES],
+  [SIG_PATH, 64],
+  [SIGNER_PATH, MAX_SIGNER_BYTES],
+]);
 
 /**
  * The one package validator, run by `px-plugin validate` and by core. `input` is a `.pxp` file or
@@ -102,7 +110,7 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
     } else {
       checks.push(passedCheck('manifest.present', 'manifest.json is present.', t));
       t = performance.now();
-      const parsed = await readJsonFile(join(staged.root, MANIFEST_PATH), staged.sizes.get(MANIFEST_PATH)!);
+      const parsed = await readJsonFile(staged, MANIFEST_PATH);
       if (!parsed.ok) {
         checks.push(failedCheck('manifest.schema', [parsed.problem], t));
         checks.push(notRunCheck('manifest.semantics', 'manifest.json could not be read as JSON'));
@@ -115,7 +123,7 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
 
     // --- integrity.hashes -----------------------------------------------------------------------
     t = performance.now();
-    const sums = staged.hashes.has(SUMS_PATH) ? await readSmall(join(staged.root, SUMS_PATH), staged.sizes.get(SUMS_PATH)!, MAX_SUMS_BYTES) : undefined;
+    const sums = staged.hashes.has(SUMS_PATH) ? await staged.read(SUMS_PATH, MAX_SUMS_BYTES) : undefined;
     const integrity =
       sums === null
         ? { problems: [{ code: 'PXP_SUMS_MALFORMED', params: { line: 1 }, hint: `SHA256SUMS is larger than ${formatBytes(MAX_SUMS_BYTES)}. Rebuild the package instead of editing it.` } as ManifestProblem], checked: 0 }
@@ -123,7 +131,6 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
     checks.push(integrity.problems.length ? failedCheck('integrity.hashes', integrity.problems, t) : passedCheck('integrity.hashes', `All ${integrity.checked} files match SHA256SUMS; nothing missing, nothing extra.`, t));
 
     // --- signature.* ----------------------------------------------------------------------------
-    t = performance.now();
     const signer = await checkSignature(staged, sums ?? undefined, trusted, opts.allowUnsigned === true, checks);
 
     // --- core.compatible ------------------------------------------------------------------------
@@ -176,7 +183,7 @@ async function checkSignature(staged: Staged, sums: Buffer | undefined, trusted:
     fail('PXP_SIGNER_MALFORMED', { detail: hasSig ? 'the signature has no _pxp/signer.json beside it' : 'there is no _pxp/SHA256SUMS.sig beside it' }, 'the signer could not be read');
     return undefined;
   }
-  const signerBytes = await readSmall(join(staged.root, SIGNER_PATH), staged.sizes.get(SIGNER_PATH)!, MAX_SIGNER_BYTES);
+  const signerBytes = await staged.read(SIGNER_PATH, MAX_SIGNER_BYTES);
   const parsed = signerBytes === null ? { ok: false as const, detail: `larger than ${MAX_SIGNER_BYTES} bytes` } : parseSigner(signerBytes);
   if (!parsed.ok) {
     fail('PXP_SIGNER_MALFORMED', { detail: parsed.detail }, 'the signer could not be read');
@@ -191,11 +198,13 @@ async function checkSignature(staged: Staged, sums: Buffer | undefined, trusted:
   const key = trusted.get(signer.keyId);
   if (!key) {
     // Without the signer's public key the signature cannot be verified; naming the key is the fix.
+    // Deliberately strict even with allowUnsigned: core trusts developer keys per user, and a
+    // package signed by someone else's key must not slip through as "unsigned".
     checks.push(notRunCheck('signature.valid', `the signing key ${signer.keyId} is not trusted here, so the signature cannot be checked (see signature.trusted)`));
     checks.push(failedCheck('signature.trusted', [{ code: 'PXP_KEY_UNTRUSTED', params: { keyId: signer.keyId } }], t));
     return signer;
   }
-  const signature = (await readSmall(join(staged.root, SIG_PATH), staged.sizes.get(SIG_PATH)!, 64)) ?? Buffer.alloc(0);
+  const signature = (await staged.read(SIG_PATH, 64)) ?? Buffer.alloc(0);
   if (!verifySums(sums, signature, key)) {
     checks.push(failedCheck('signature.valid', [{ code: 'PXP_SIGNATURE_INVALID', params: {} }], t));
     checks.push(notRunCheck('signature.trusted', 'the signature is not valid'));
@@ -222,14 +231,22 @@ async function stage(input: string, limits: PackageLimits, opts: ValidateOptions
   const st = await stat(input).catch(() => undefined);
   if (!st) throw new PackageError('PXP_NOT_FOUND', { path: input });
   if (st.isDirectory()) return stageFolder(input, limits, opts);
-  const extracted = await extractPackage(input, { limits, stagingRoot: opts.stagingRoot });
+  // Without keepStaging nothing needs to be on disk afterwards, so nothing is written: the same
+  // checks and hashes, minus creating (and deleting) every file.
+  const write = opts.keepStaging === true;
+  const scan = await scanArchive(input, { limits, stagingRoot: opts.stagingRoot, write, capture: write ? undefined : SMALL_FILES });
+  const sizes = new Map(scan.files.map((f) => [f.path, f.size]));
   return {
-    root: extracted.dir,
-    hashes: new Map(extracted.files.map((f) => [f.path, f.sha256])),
-    sizes: new Map(extracted.files.map((f) => [f.path, f.size])),
-    packageSha256: extracted.packageSha256,
-    remove: extracted.remove,
-    stagingDir: extracted.dir,
+    hashes: new Map(scan.files.map((f) => [f.path, f.sha256])),
+    sizes,
+    packageSha256: scan.packageSha256,
+    remove: scan.remove,
+    stagingDir: scan.dir,
+    read: async (path, max) => {
+      const size = sizes.get(path) ?? 0;
+      if (size > max) return null;
+      return scan.dir ? readSmall(join(scan.dir, path), size) : (scan.captured.get(path) ?? Buffer.alloc(0));
+    },
   };
 }
 
@@ -269,12 +286,17 @@ async function stageFolder(dir: string, limits: PackageLimits, opts: ValidateOpt
       }
       return hash.digest('hex');
     });
+    const sizes = new Map(files.map((f) => [f.path, f.size]));
+    const root = stagingDir ?? dir;
     return {
-      root: stagingDir ?? dir,
       hashes: new Map(files.map((f, i) => [f.path, hashes[i]])),
-      sizes: new Map(files.map((f) => [f.path, f.size])),
+      sizes,
       remove,
       stagingDir,
+      read: async (path, max) => {
+        const size = sizes.get(path) ?? 0;
+        return size > max ? null : readSmall(join(root, path), size);
+      },
     };
   } catch (err) {
     await remove();
@@ -284,9 +306,8 @@ async function stageFolder(dir: string, limits: PackageLimits, opts: ValidateOpt
 
 // ---------------------------------------------------------------------------------------------
 
-/** Reads a small file whole; null when it is larger than `max` (never read in that case). */
-async function readSmall(path: string, size: number, max: number): Promise<Buffer | null> {
-  if (size > max) return null;
+/** Reads a small file whole (its size known from the listing; a file that shrank reads short). */
+async function readSmall(path: string, size: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buf = Buffer.alloc(size);
@@ -302,9 +323,9 @@ async function readSmall(path: string, size: number, max: number): Promise<Buffe
   }
 }
 
-async function readJsonFile(path: string, size: number): Promise<{ ok: true; value: unknown } | { ok: false; problem: ManifestProblem }> {
-  const bytes = await readSmall(path, size, MAX_MANIFEST_BYTES);
-  if (bytes === null) return { ok: false, problem: { code: 'MANIFEST_INVALID', params: { detail: `manifest.json is ${size} bytes; the limit is ${MAX_MANIFEST_BYTES}` } } };
+async function readJsonFile(staged: Staged, path: string): Promise<{ ok: true; value: unknown } | { ok: false; problem: ManifestProblem }> {
+  const bytes = await staged.read(path, MAX_MANIFEST_BYTES);
+  if (bytes === null) return { ok: false, problem: { code: 'MANIFEST_INVALID', params: { detail: `manifest.json is ${staged.sizes.get(path)} bytes; the limit is ${MAX_MANIFEST_BYTES}` } } };
   try {
     return { ok: true, value: JSON.parse(bytes.toString('utf8')) };
   } catch (err) {

@@ -53,37 +53,54 @@ export function text(body: string, init: ResponseInit = {}): Response {
   return new Response(body, { ...init, headers });
 }
 
-function toResponse(result: RouteResult): Response {
+/** What a route handler returned, as a Response: Response as is, string as text/plain, null as 204, else JSON. */
+export function toResponse(result: RouteResult): Response {
   if (result instanceof Response) return result;
   if (result === undefined || result === null) return new Response(null, { status: 204 });
   if (typeof result === 'string') return text(result);
   return json(result);
 }
 
-export function createRouter(routes: Routes): (request: Request, ctx: PluginContext) => Promise<Response> {
+export type RouteMatch = { handler: RouteHandler; params: Record<string, string> } | { status: 404 | 405 };
+
+/** Compiles routes once; the matcher is shared by the fetch-style and the node-style router. */
+export function compileRoutes(routes: Routes): (method: string, pathname: string) => RouteMatch {
   const compiled = Object.entries(routes).map(([key, handler]) => compile(key, handler));
-  return async (request, ctx) => {
-    const url = new URL(request.url);
+  return (method, pathname) => {
     let pathMatched = false;
     for (const route of compiled) {
-      const m = route.pattern.exec(url.pathname);
+      const m = route.pattern.exec(pathname);
       if (!m) continue;
       pathMatched = true;
-      if (route.method !== '*' && route.method !== request.method && !(route.method === 'GET' && request.method === 'HEAD')) continue;
-      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(m[i + 1])]));
-      const req: RouteRequest = {
-        request,
-        method: request.method,
-        path: url.pathname,
-        params,
-        query: url.searchParams,
-        json: <T,>() => request.json() as Promise<T>,
-        text: () => request.text(),
-      };
-      return toResponse(await route.handler(req, ctx));
+      if (route.method !== '*' && route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
+      return { handler: route.handler, params: Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(m[i + 1])])) };
     }
-    return pathMatched
-      ? json({ code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${url.pathname}` }, { status: 405 })
-      : json({ code: 'NOT_FOUND', message: `No route for ${request.method} ${url.pathname}` }, { status: 404 });
+    return { status: pathMatched ? 405 : 404 };
+  };
+}
+
+/** The JSON body of a 404 / 405 from the router. */
+export function noRouteBody(status: 404 | 405, method: string, pathname: string): { code: string; message: string } {
+  return status === 405
+    ? { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on ${pathname}` }
+    : { code: 'NOT_FOUND', message: `No route for ${method} ${pathname}` };
+}
+
+export function createRouter(routes: Routes): (request: Request, ctx: PluginContext) => Promise<Response> {
+  const match = compileRoutes(routes);
+  return async (request, ctx) => {
+    const url = new URL(request.url);
+    const found = match(request.method, url.pathname);
+    if ('status' in found) return json(noRouteBody(found.status, request.method, url.pathname), { status: found.status });
+    const req: RouteRequest = {
+      request,
+      method: request.method,
+      path: url.pathname,
+      params: found.params,
+      query: url.searchParams,
+      json: <T,>() => request.json() as Promise<T>,
+      text: () => request.text(),
+    };
+    return toResponse(await found.handler(req, ctx));
   };
 }

@@ -4,3 +4,5 @@ export * from './errors.ts';
 export * from './validation-report.ts';
 export * from './runtime-rpc.ts';
 export * from './api-schemas.ts';
+export * from './version-handshake.ts';
+export * from './dev-schemas.ts';

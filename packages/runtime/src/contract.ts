@@ -38,7 +38,10 @@ export interface InstanceFailure {
 }
 
 export interface ResourceUsage {
+  /** VmRSS, including the Node binary's file pages shared by all instances (~45 MB). */
   rssMb: number;
+  /** Resident memory the instance alone owns (RssAnon + RssShmem); resources.memoryMb limits this. Added by the runtime. */
+  privateMb?: number;
   cpuPercent: number;
   diskMb: number;
 }

@@ -5,7 +5,7 @@
  * the instance is not ready it answers itself with a JSON `{code, message, hint}`: 503 while it
  * is starting, checking health or stopping (retry soon), 502 when it is down or failed.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { InstanceState } from './contract.ts';
 
 export type EntryTarget = { tenant: string; pluginId: string; path: string };
@@ -15,20 +15,27 @@ export type EntryProxy = ((req: IncomingMessage, res: ServerResponse, target: En
   close(): void;
 };
 
+/** Responses up to this size with a content-length are written in one go; larger ones stream. */
+const SMALL_BODY = 64 * 1024;
+
 /** RFC 9110 §7.6.1 connection-specific headers, never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
-    out[name] = value;
+/** Raw header list (name, value, name, value…) without hop-by-hop headers and those named in Connection. */
+function forwardable(raw: string[], connection: string | string[] | undefined): string[] {
+  const named = connection
+    ? new Set(
+        String(connection)
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
+      )
+    : undefined;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('x-forwarded-')) continue;
+    out.push(raw[i], raw[i + 1]);
   }
   return out;
 }
@@ -73,19 +80,37 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
       return;
     }
     const path = target.path.startsWith('/') ? target.path : `/${target.path}`;
-    const headers = forwardable(req.headers);
-    const prefix = `/_p/${encodeURIComponent(target.tenant)}/${encodeURIComponent(target.pluginId)}`;
-    headers['x-forwarded-prefix'] = prefix;
-    headers['x-forwarded-proto'] = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+    // Raw header arrays both ways: no per-request header objects to build (measurably faster).
+    const headers = forwardable(req.rawHeaders, req.headers.connection);
     const remote = req.socket.remoteAddress;
-    if (remote) headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${remote}` : remote;
+    const forwardedFor = req.headers['x-forwarded-for'];
+    headers.push(
+      'x-forwarded-prefix',
+      `/_p/${encodeURIComponent(target.tenant)}/${encodeURIComponent(target.pluginId)}`,
+      'x-forwarded-proto',
+      (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+    );
+    if (req.headers.host) headers.push('x-forwarded-host', req.headers.host);
+    if (remote) headers.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote);
 
     const upstream = http.request({ socketPath: instance.socketPath, method: req.method, path, headers, agent: agentFor(instance.socketPath) });
     upstream.on('response', (reply) => {
-      res.writeHead(reply.statusCode ?? 502, reply.statusMessage, forwardable(reply.headers));
-      reply.pipe(res);
+      const status = reply.statusCode ?? 502;
+      const replyHeaders = forwardable(reply.rawHeaders, reply.headers.connection);
       reply.on('error', () => res.destroy());
+      const length = Number(reply.headers['content-length'] ?? Number.NaN);
+      if (length <= SMALL_BODY) {
+        // Small body of known length: one write for headers and body (fewer syscalls per request).
+        const chunks: Buffer[] = [];
+        reply.on('data', (chunk: Buffer) => chunks.push(chunk));
+        reply.on('end', () => {
+          res.writeHead(status, reply.statusMessage, replyHeaders);
+          res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        });
+        return;
+      }
+      res.writeHead(status, reply.statusMessage, replyHeaders);
+      reply.pipe(res);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') forget(instance.socketPath);
@@ -94,7 +119,11 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    // No body (no length, no chunking): end the upstream request now instead of piping nothing.
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      req.resume();
+      upstream.end();
+    } else req.pipe(upstream);
   };
   return Object.assign(proxy, {
     close() {

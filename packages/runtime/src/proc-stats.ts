@@ -6,7 +6,10 @@ import { join } from 'node:path';
 const TICKS_PER_SECOND = 100;
 
 export interface ProcSample {
+  /** VmRSS: everything resident, including the Node binary's file pages shared by all instances. */
   rssMb: number;
+  /** RssAnon + RssShmem: resident memory this process alone owns (what the memory quota checks). */
+  privateMb: number;
   /** utime + stime in seconds. */
   cpuSeconds: number;
   at: number;
@@ -15,11 +18,11 @@ export interface ProcSample {
 export async function sampleProcess(pid: number): Promise<ProcSample | undefined> {
   try {
     const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     // Fields after the command name (which may contain spaces) start at ") ".
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { rssMb: rssKb / 1024, cpuSeconds: ticks / TICKS_PER_SECOND, at: performance.now() };
+    return { rssMb: kb('VmRSS') / 1024, privateMb: (kb('RssAnon') + kb('RssShmem')) / 1024, cpuSeconds: ticks / TICKS_PER_SECOND, at: performance.now() };
   } catch {
     return undefined;
   }

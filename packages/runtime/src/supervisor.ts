@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PluginRuntimeError, RPC_MAX_MESSAGE_BYTES, type ErrorCode, type RunnerToSupervisor } from '@powerx/protocol';
 import type { HostServices, InstanceFailure, InstanceInfo, LogSink, ResourceUsage, StartSpec, SupervisorEvent } from './contract.ts';
@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   cpuBreachSamples?: number;
   /** Measure the data folder every N samples. Default 5. */
   diskSampleEvery?: number;
+  /** Probe the health path of a ready instance every N samples; 3 failures in a row count as a crash. Default 5. */
+  livenessEvery?: number;
   /** Per-instance log budget. Default 200 lines/s, burst 1000. */
   logRate?: LogRate;
   /** IPC message cap in bytes, both directions. Default RPC_MAX_MESSAGE_BYTES (1 MiB). */
@@ -87,6 +89,10 @@ interface Instance {
   discarded?: ChildProcess;
   rpcInFlight: number;
   refusedMessages: number;
+  livenessFailures: number;
+  probing: boolean;
+  /** Killed by us after failed liveness probes: reported as such in the crash line. */
+  hung?: boolean;
 }
 
 const MAX_RPC_IN_FLIGHT = 256;
@@ -104,12 +110,15 @@ export class Supervisor {
       restartBackoffMs: 500,
       cpuBreachSamples: 10,
       diskSampleEvery: 5,
+      livenessEvery: 5,
       logRate: DEFAULT_LOG_RATE,
       maxMessageBytes: RPC_MAX_MESSAGE_BYTES,
       nodePath: process.execPath,
       stopGraceMs: 5000,
       ...options,
     };
+    // Absolute: the sandbox flags name these paths, and the plugin process runs in its data folder.
+    this.#opts.runDir = resolve(this.#opts.runDir);
     // Build the runner bundle early; start() awaits it.
     runnerBundle(join(this.#opts.runDir, 'runner')).catch(() => undefined);
   }
@@ -129,7 +138,8 @@ export class Supervisor {
     return { ...inst.info.usage };
   }
 
-  async start(spec: StartSpec): Promise<InstanceInfo> {
+  async start(input: StartSpec): Promise<InstanceInfo> {
+    const spec: StartSpec = { ...input, versionDir: resolve(input.versionDir), dataDir: resolve(input.dataDir) };
     const id = `i${randomBytes(6).toString('hex')}`;
     const instanceDir = join(this.#opts.runDir, 'i', id);
     const kind = spec.manifest.runtime.kind;
@@ -146,7 +156,7 @@ export class Supervisor {
         isolation: { level: 'none', permissionModel: false, networkNamespace: false, prlimit: false, notes: [] },
         startedAt: new Date().toISOString(),
         restarts: 0,
-        usage: { rssMb: 0, cpuPercent: 0, diskMb: 0 },
+        usage: { rssMb: 0, privateMb: 0, cpuPercent: 0, diskMb: 0 },
         logsDropped: 0,
       },
       spec,
@@ -168,10 +178,18 @@ export class Supervisor {
         manifest: spec.manifest,
         secrets: spec.secrets,
         subscriptions: new Map(),
-        deliver: (type, payload, meta) => this.#send(inst, { t: 'event', type, payload, meta }),
+        deliver: (type, payload, meta) => {
+          const event = { t: 'event', type, payload, meta };
+          const size = messageBytes(event);
+          // The cap holds both ways: an oversized event is not delivered, and the log says so.
+          if (size > this.#opts.maxMessageBytes) inst.logs.write('runtime', 'warn', `event ${type} not delivered: ${size} bytes is over the ${this.#opts.maxMessageBytes}-byte cap`);
+          else this.#send(inst, event);
+        },
       },
       rpcInFlight: 0,
       refusedMessages: 0,
+      livenessFailures: 0,
+      probing: false,
     };
     this.#instances.set(id, inst);
     this.#emitState(inst);
@@ -309,7 +327,7 @@ export class Supervisor {
     if (kind === 'process') {
       await rm(inst.info.socketPath, { force: true });
       configFile = join(inst.instanceDir, 'config.json');
-      await writeFile(configFile, JSON.stringify({ config: spec.config, secrets: spec.secrets, logLevel: spec.logLevel }), { mode: 0o600 });
+      await writeFile(configFile, JSON.stringify({ config: pickDeclaredConfig(spec), secrets: pickDeclared(spec), logLevel: spec.logLevel }), { mode: 0o600 });
     }
     const runnerPath = kind === 'node' ? await runnerBundle(join(this.#opts.runDir, 'runner')) : '';
     const plan = buildSpawnPlan({ spec, nodePath: this.#opts.nodePath, runnerPath, host: probeHostIsolation(), socketPath: inst.info.socketPath, configFile });
@@ -319,6 +337,7 @@ export class Supervisor {
     inst.accepting = false;
     inst.lastSample = undefined;
     inst.cpuOver = 0;
+    inst.livenessFailures = 0;
 
     let runnerReady!: () => void;
     const ready = new Promise<void>((resolve) => (runnerReady = resolve));
@@ -376,7 +395,7 @@ export class Supervisor {
           entry: plan.entry,
           ...(spec.manifest.sandbox.seed ? { seedModule: resolveInside(spec.versionDir, spec.manifest.sandbox.seed) } : {}),
           dataDir: spec.dataDir,
-          config: spec.config,
+          config: pickDeclaredConfig(spec),
           secrets: pickDeclared(spec),
           declaredSecrets: spec.manifest.config.secrets.map((s) => s.name),
           logLevel: spec.logLevel,
@@ -451,7 +470,9 @@ export class Supervisor {
       this.#fail(inst, 'QUOTA_CPU', { percent: 100, limitPercent: inst.spec.manifest.resources.cpuPercent });
       return;
     }
-    this.#crashed(inst, `exited with ${how}`);
+    const hung = inst.hung;
+    inst.hung = false;
+    this.#crashed(inst, hung ? 'stopped answering its health checks; killed' : `exited with ${how}`);
   }
 
   #crashed(inst: Instance, how: string): void {
@@ -587,10 +608,13 @@ export class Supervisor {
     inst.lastSample = sample;
     const usage = inst.info.usage;
     usage.rssMb = round1(sample.rssMb);
+    usage.privateMb = round1(sample.privateMb);
     if (previous) usage.cpuPercent = round1(cpuPercent(previous, sample));
     inst.info.logsDropped = inst.logs.dropped;
-    if (sample.rssMb > memoryMb) {
-      this.#fail(inst, 'QUOTA_MEMORY', { usedMb: Math.round(sample.rssMb), limitMb: memoryMb });
+    // The quota counts memory the instance owns, not the ~45 MB of Node binary pages every
+    // instance shares (they are in VmRSS too, and would make small quotas unusable).
+    if (sample.privateMb > memoryMb) {
+      this.#fail(inst, 'QUOTA_MEMORY', { usedMb: Math.round(sample.privateMb), limitMb: memoryMb });
       return;
     }
     if (previous) {
@@ -600,9 +624,37 @@ export class Supervisor {
         return;
       }
     }
-    if (++inst.samples % this.#opts.diskSampleEvery === 0) await this.#measureDisk(inst);
+    inst.samples++;
+    if (inst.samples % this.#opts.livenessEvery === 0) void this.#probeLiveness(inst);
+    if (inst.samples % this.#opts.diskSampleEvery === 0) await this.#measureDisk(inst);
     if ((inst.info.state as string) === 'failed') return;
     this.#emit({ type: 'instance.usage', instance: snapshot(inst) });
+  }
+
+  /**
+   * A ready instance must keep answering its health path: one that hangs without burning CPU
+   * (a deadlock, Atomics.wait, a stuck promise chain in the handler) is restarted after three
+   * failed probes in a row, which counts against the restart budget like a crash.
+   */
+  async #probeLiveness(inst: Instance): Promise<void> {
+    const child = inst.child;
+    if (inst.info.state !== 'ready' || !child || inst.probing) return;
+    inst.probing = true;
+    const { path, timeoutMs } = inst.spec.manifest.runtime.health;
+    const status = await probeHealth(inst.info.socketPath, path, timeoutMs);
+    inst.probing = false;
+    if (inst.child !== child || inst.info.state !== 'ready') return;
+    if (status !== undefined && status >= 200 && status < 300) {
+      inst.livenessFailures = 0;
+      return;
+    }
+    inst.livenessFailures++;
+    inst.logs.write('runtime', 'warn', `health check ${path} failed (${status ?? 'no answer'}), ${inst.livenessFailures}/3`);
+    if (inst.livenessFailures >= 3) {
+      inst.livenessFailures = 0;
+      inst.hung = true;
+      child.kill('SIGKILL');
+    }
   }
 
   async #measureDisk(inst: Instance): Promise<void> {
@@ -715,6 +767,13 @@ function toFailure(error: unknown): InstanceFailure {
   }
   const e = new PluginRuntimeError('START_FAILED', { detail: (error as Error)?.message ?? String(error) });
   return { code: e.code, message: e.message, hint: e.hint };
+}
+
+/** ctx.config holds declared env only, whatever core passes. */
+function pickDeclaredConfig(spec: StartSpec): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const { name } of spec.manifest.config.env) if (spec.config[name] !== undefined) out[name] = spec.config[name];
+  return out;
 }
 
 function pickDeclared(spec: StartSpec): Record<string, string> {

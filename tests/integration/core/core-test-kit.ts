@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the API under test are checked by assertions, not types */
 /**
  * Shared set-up of the core integration tests: real core servers on random ports with temp data
  * dirs, fixture plugins packed into signed .pxp files, and a small HTTP client.
@@ -151,14 +152,16 @@ export class Api {
   }
 }
 
-/** Files under a folder, relative, for "nothing was left behind" assertions. */
+/** Files and folders (with a trailing /) under a folder, relative, for "nothing was left behind" assertions. */
 export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   async function walk(d: string, rel: string): Promise<void> {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(join(d, e.name), r);
-      else out.push(r);
+      if (e.isDirectory()) {
+        out.push(`${r}/`);
+        await walk(join(d, e.name), r);
+      } else out.push(r);
     }
   }
   await walk(dir, '');

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the API under test are checked by assertions, not types */
 /**
  * "Bad input and faults" of issue 4, each against a real core with real plugin processes. After
  * each: the right code and hint, nothing half-installed (files, rows, processes), quota back
@@ -283,5 +284,19 @@ describe('faults of the plugin', () => {
     expect(first.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
     expect((await core.api.get('/api/installs?tenant=conflicts')).body.installs).toHaveLength(1);
+  });
+});
+
+describe('installs waiting for configuration', () => {
+  it('is replaced by a new upload of the same plugin, and can be cancelled, keeping nothing', async () => {
+    const before = await snapshot('conflicts');
+    const waiting = await core.api.install(pkgs.wizard, { tenant: 'conflicts' });
+    expect(waiting.body.state).toBe('awaiting_config');
+    const second = await core.api.install(pkgs.wizard, { tenant: 'conflicts' });
+    expect(second.body.state).toBe('awaiting_config');
+    expect((await core.api.get(`/api/installs/${waiting.body.id}`)).body).toMatchObject({ state: 'failed', error: { code: 'INSTALL_CANCELLED', stage: 'awaiting_config' } });
+    expect((await core.api.delete(`/api/installs/${second.body.id}`)).status).toBe(204);
+    expect((await core.api.get(`/api/installs/${second.body.id}`)).body.error.code).toBe('INSTALL_CANCELLED');
+    expect(await snapshot('conflicts')).toEqual(before);
   });
 });

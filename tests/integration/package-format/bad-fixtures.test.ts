@@ -34,8 +34,10 @@ describe('bad package fixtures', () => {
     expect(files.length).toBeGreaterThanOrEqual(22);
   });
 
-  it.each(Object.entries(expected))('%s fails with %s, a hint, and nothing left behind', async (file, code) => {
-    const report = await validatePackage(join(FIXTURES, 'bad', file), { trustedKeys: trust, stagingRoot, keepStaging: true, coreVersion: '1.0.0' });
+  // keepStaging: true unpacks to disk as core does; false is the check-only pass px-plugin validate uses.
+  const cases = Object.entries(expected).flatMap(([file, code]) => [true, false].map((keepStaging) => [file, code, keepStaging] as const));
+  it.each(cases)('%s fails with %s, a hint, and nothing left behind (keepStaging %s)', async (file, code, keepStaging) => {
+    const report = await validatePackage(join(FIXTURES, 'bad', file), { trustedKeys: trust, stagingRoot, keepStaging, coreVersion: '1.0.0' });
     expect(report.ok).toBe(false);
     const failed = report.checks.filter((c) => !c.ok && c.code);
     expect(failed.map((c) => c.code)).toEqual([code]);

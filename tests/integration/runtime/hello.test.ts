@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEntryProxy, generateTestData, type InstanceInfo, type InstanceState } from '@powerx/runtime';
+import { readFile } from 'node:fs/promises';
+import { FORBIDDEN_NODE_FLAGS, createEntryProxy, generateTestData, probeHostIsolation, type InstanceInfo, type InstanceState } from '@powerx/runtime';
 import { harness, request, waitFor, type Harness } from './helpers.ts';
 
 /** Core's mount of the entry proxy at /_p/<tenant>/<plugin>/…, with an override to fake states. */
@@ -35,7 +36,7 @@ describe('the hello plugin under the runtime', () => {
   beforeAll(async () => {
     process.env.PX_HOST_ONLY_VARIABLE = 'host-value';
     h = await harness();
-    const spec = await h.spec('hello', { config: { GREETING: 'Howdy' }, secrets: { API_KEY, UNDECLARED: 'x' } });
+    const spec = await h.spec('hello', { config: { GREETING: 'Howdy', NOT_DECLARED: 'leak' }, secrets: { API_KEY, UNDECLARED: 'x' } });
     info = await h.supervisor.start(spec);
     // What core does after the health gate: generated test data, then the seed hook.
     const data = generateTestData(spec.manifest.sandbox.testData, 'install-42');
@@ -60,18 +61,29 @@ describe('the hello plugin under the runtime', () => {
 
   const viaProxy = (path: string, init?: Parameters<typeof request>[2]) => request({ port }, `/_p/sandbox-a/com.fixture.hello${path}`, init);
 
-  it('reports ready with the isolation it actually got', () => {
+  it('reports ready with the isolation it actually got', async () => {
     expect(info.state).toBe('ready');
     expect(info.isolation.level).toBe('node-permission');
     expect(info.isolation.permissionModel).toBe(true);
-    expect(typeof info.isolation.prlimit).toBe('boolean');
-    expect(h.supervisor.get(info.id)?.pid).toBeGreaterThan(0);
+    const host = probeHostIsolation();
+    expect(info.isolation.prlimit).toBe(Boolean(host.prlimit));
+    expect(info.isolation.networkNamespace).toBe(Boolean(host.unshare));
+    // The real process: permission model on, none of the escape hatches granted, limits applied.
+    const pid = h.supervisor.get(info.id)!.pid!;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    expect(argv).toContain('--permission');
+    for (const flag of FORBIDDEN_NODE_FLAGS) expect(argv.some((a) => a.startsWith(flag)), flag).toBe(false);
+    if (host.prlimit) expect(await readFile(`/proc/${pid}/limits`, 'utf8')).toMatch(/Max open files\s+256\s+256/);
   });
 
   it('answers through the entry proxy with its configured greeting', async () => {
     const reply = await viaProxy('/hello?name=Ada');
     expect(reply.status).toBe(200);
     expect(reply.json()).toEqual({ message: 'Howdy, Ada!', tenant: 'sandbox-a', plugin: { id: 'com.fixture.hello', version: '1.2.0' } });
+  });
+
+  it('sees its declared configuration only', async () => {
+    expect((await viaProxy('/config')).json()).toEqual({ GREETING: 'Howdy' });
   });
 
   it('sees its generated test data and what its seed hook wrote', async () => {
@@ -108,6 +120,17 @@ describe('the hello plugin under the runtime', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('text/plain');
     expect(reply.body).toBe(body);
+  });
+
+  it('forwards end-to-end headers only, and sets the x-forwarded ones itself', async () => {
+    const seen = (
+      await viaProxy('/headers', { headers: { connection: 'x-hop-secret', 'x-hop-secret': '1', 'x-forwarded-prefix': '/spoofed', 'x-custom': 'kept', te: 'trailers' } })
+    ).json<Record<string, string>>();
+    expect(seen['x-custom']).toBe('kept');
+    expect(seen['x-forwarded-prefix']).toBe('/_p/sandbox-a/com.fixture.hello');
+    expect(seen['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen).not.toHaveProperty('x-hop-secret');
+    expect(seen).not.toHaveProperty('te');
   });
 
   it('publishes declared events and is refused undeclared ones', async () => {

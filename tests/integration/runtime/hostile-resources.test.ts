@@ -13,7 +13,7 @@ describe('plugins that abuse resources', () => {
       const info = await h.supervisor.start(await h.spec('busy-loop'));
       const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_CPU');
       expect(failure.code).toBe('QUOTA_CPU');
-      expect(failure.message).toMatch(/limit is 50%/);
+      expect(failure.message).toMatch(/limit is 10%/);
       await waitFor(() => h.supervisor.get(info.id)?.pid === undefined, 'the process to be gone');
       expect(h.supervisor.get(info.id)).toMatchObject({ state: 'failed', failure: { code: 'QUOTA_CPU' } });
       await assertNothingLeft(h, info.pluginId);
@@ -36,6 +36,17 @@ describe('plugins that abuse resources', () => {
       const info = await h.supervisor.start(await h.spec('buffer-bomb'));
       const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_MEMORY');
       expect(failure.code).toBe('QUOTA_MEMORY');
+      await waitFor(() => h.supervisor.get(info.id)?.pid === undefined, 'the process to be gone');
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
+
+  it('stops a plugin that fills its data folder with QUOTA_DISK', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('disk-hog'));
+      const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_DISK');
+      expect(failure.code).toBe('QUOTA_DISK');
+      expect(failure.message).toMatch(/limit is 4 MB/);
       await waitFor(() => h.supervisor.get(info.id)?.pid === undefined, 'the process to be gone');
       await assertNothingLeft(h, info.pluginId);
     });

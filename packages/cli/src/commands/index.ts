@@ -6,6 +6,16 @@ import { registerKeygen } from './keygen.ts';
 import { registerSign } from './sign.ts';
 import { registerValidate } from './validate.ts';
 import { registerInspect } from './inspect.ts';
+import { registerLogin } from './login.ts';
+import { registerInstall } from './install.ts';
+import { registerStatus } from './status.ts';
+import { registerList } from './list.ts';
+import { registerRollback } from './rollback.ts';
+import { registerUninstall } from './uninstall.ts';
+import { registerAudit } from './audit.ts';
+import { registerLogs } from './logs.ts';
+import { registerKeys } from './keys.ts';
+import { registerDev } from './dev.ts';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -13,4 +23,6 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
  * Every command of px-plugin, in the order `--help` lists them. A new command is a new file in
  * this folder exporting `register<Name>(program, ctx)`, plus one line here.
  */
-export const COMMANDS: RegisterCommand[] = [registerInit, registerBuild, registerKeygen, registerSign, registerValidate, registerInspect];
+export const COMMANDS: RegisterCommand[] = [registerInit, registerBuild, registerKeygen, registerSign, registerValidate, registerInspect,
+  // core (issue 4): talk to a running core
+  registerLogin, registerInstall, registerStatus, registerList, registerRollback, registerUninstall, registerAudit, registerLogs, registerKeys, registerDev];

@@ -33,6 +33,8 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toErrorBody(error, request.log);
     if (status >= 500) request.log.warn({ code: body.code }, body.message);
+    // A refused upload may still be streaming in: do not keep that connection for another request.
+    if (status === 413) void reply.header('connection', 'close');
     void reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -17,16 +17,25 @@ import { registerTenantRoutes } from './routes/tenant-routes.ts';
 import { registerInstallRoutes } from './routes/install-routes.ts';
 import { registerPluginRoutes } from './routes/plugin-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
+import { registerDevRoutes } from './routes/dev-routes.ts';
+import { registerWsRoutes } from './routes/ws-routes.ts';
+import { registerAdminStaticRoutes } from './routes/admin-static-routes.ts';
+import { registerVersionRoutes } from './routes/version-routes.ts';
+import { installRequestLogContext, requestIdOf } from '../logging/request-log-context.ts';
 
 const ENTRY = /^\/_p\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 
 export async function buildServer(s: CoreServices, logger: Logger, entryProxy: EntryProxy): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    genReqId: requestIdOf,
     bodyLimit: 1024 * 1024,
+    // On shutdown, also close connections with a request still in flight (e.g. a refused upload).
+    forceCloseConnections: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
   installErrorHandler(app);
+  installRequestLogContext(app);
 
   // The test entry points bypass Fastify's body parsing: the raw request is streamed to the plugin.
   app.addHook('onRequest', async (request, reply) => {
@@ -45,6 +54,7 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, { limits: { fileSize: s.limits.maxPackageBytesAnyTenant() + 1, files: 1, fields: 20, fieldSize: 256 * 1024 } });
+  registerVersionRoutes(app, s);
   installAuthHook(app, s.identity);
 
   registerHealthRoutes(app, s);
@@ -53,5 +63,8 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
   registerInstallRoutes(app, s);
   registerPluginRoutes(app, s);
   registerAuditRoutes(app, s);
+  registerDevRoutes(app, s);
+  registerWsRoutes(app, s);
+  registerAdminStaticRoutes(app, s);
   return app;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { InputError, PxError } from '@powerx/protocol';
 
@@ -22,6 +23,31 @@ export interface UploadOptions {
   uploadsDir: string;
   /** The byte limit, given the fields seen before the file (e.g. the tenant). */
   limitFor(fields: Record<string, string>): number;
+}
+
+/**
+ * Reads and discards the rest of a refused upload, so the client gets its 413 instead of a reset
+ * connection (most HTTP clients only read the response once they sent the whole body). Beyond
+ * DRAIN_LIMIT the connection is cut instead.
+ */
+const DRAIN_LIMIT = 256 * 1024 * 1024;
+function drain(req: IncomingMessage, maxBytes: number): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => resolve();
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        req.destroy();
+        done();
+      }
+    });
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
 }
 
 export function uploadTooLarge(limit: number, size?: number): PxError {
@@ -59,7 +85,10 @@ export async function receivePackageUpload(request: FastifyRequest, opts: Upload
   } catch (error) {
     if (path) await rm(path, { force: true });
     const code = (error as { code?: string }).code;
-    if (code === 'FST_REQ_FILE_TOO_LARGE') throw uploadTooLarge(opts.limitFor(fields));
+    if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'UPLOAD_TOO_LARGE') {
+      await drain(request.raw, DRAIN_LIMIT);
+      throw uploadTooLarge(opts.limitFor(fields));
+    }
     throw error;
   }
   if (!path) throw new InputError('BAD_REQUEST', { detail: 'The form has no "package" file' }, { hint: 'Attach the .pxp as the "package" field.' });

@@ -31,6 +31,7 @@ import type { CorePaths } from '../config/core-paths.ts';
 import type { Principal } from '../identity/principal.ts';
 import { InstallStore, TERMINAL_STATES, type InstallRow } from './install-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { withLogContext } from '../logging/log-context.ts';
 import { resolveConfig, type ResolvedConfig } from './wizard.ts';
 import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, installedPlugins } from './tenant-checks.ts';
 import type { PluginSupervisor } from './supervisor-port.ts';
@@ -69,6 +70,9 @@ interface StoredConfig {
   missing?: string[];
 }
 
+/** How long the replaced instance keeps accepting after a switch (blue/green drain). */
+const SWITCH_DRAIN_MS = 250;
+
 const SIGNATURE_CODES = new Set(['PXP_UNSIGNED', 'PXP_SIGNATURE_INVALID', 'PXP_KEY_UNTRUSTED', 'PXP_SIGNER_MALFORMED']);
 
 /** An error that knows the stage it happened in. */
@@ -91,6 +95,7 @@ export class InstallPipeline {
   /** Install id → instance started for it (until switched in or rolled back). */
   readonly #starting = new Map<string, { tenant: string; pluginId: string; version: string; instanceId?: string; healthSeen?: Promise<unknown> }>();
   readonly #tasks = new Set<Promise<unknown>>();
+  readonly #devInstalls = new Set<string>();
   #closing = false;
 
   constructor(deps: PipelineDeps) {
@@ -129,16 +134,26 @@ export class InstallPipeline {
   // ---------------------------------------------------------------- upload install
 
   /** Creates the install (state received) and runs the pipeline in the background. */
-  async startUploadInstall(input: { principal: Principal; tenant: string; uploadPath: string; packageBytes: number; config: InstallConfig; idempotencyKey?: string }): Promise<InstallRow> {
+  async startUploadInstall(input: { principal: Principal; tenant: string; uploadPath: string; packageBytes: number; config: InstallConfig; idempotencyKey?: string; dev?: boolean }): Promise<InstallRow> {
     const row = await this.#d.store.create({ kind: 'install', tenant: input.tenant, actorId: input.principal.userId, idempotencyKey: input.idempotencyKey, packageBytes: input.packageBytes });
+    // Dev installs (issue 5, packages/core/src/dev/): unsigned allowed in sandbox tenants, config carried over, dev metrics.
+    if (input.dev) this.#devInstalls.add(row.id);
     await this.#d.audit.append({ actor: input.principal.username, tenant: input.tenant, action: 'plugin.package.upload', target: row.id, outcome: 'ok', details: { bytes: input.packageBytes } });
-    this.#track(this.#runUpload(row.id, input.principal, input.uploadPath, input.config));
+    this.#track(withLogContext({ installId: row.id }, () => this.#runUpload(row.id, input.principal, input.uploadPath, input.config)), row.id);
     return row;
   }
 
-  #track(task: Promise<unknown>): void {
+  /** Background work of an install; waiters also wait for its clean-up after the final state. */
+  readonly #taskOf = new Map<string, Promise<unknown>>();
+
+  #track(task: Promise<unknown>, installId?: string): void {
     this.#tasks.add(task);
-    void task.finally(() => this.#tasks.delete(task));
+    if (installId) this.#taskOf.set(installId, task);
+    void task.finally(() => {
+      this.#tasks.delete(task);
+      if (installId && this.#taskOf.get(installId) === task) this.#taskOf.delete(installId);
+      if (installId) this.#changes.emit(installId);
+    });
   }
 
   async #runUpload(id: string, principal: Principal, uploadPath: string, inputConfig: InstallConfig): Promise<void> {
@@ -149,10 +164,12 @@ export class InstallPipeline {
       const row = (await this.#d.store.get(id))!;
       const tenant = await this.#d.tenants.require(row.tenant_id);
       const trustedKeys = [...this.#d.platformKeys, ...(tenant.kind === 'sandbox' ? await this.#d.identity.developerKeyPems(principal.userId) : [])];
-      const allowUnsigned = this.#d.devMode && tenant.kind === 'sandbox' && tenant.allowUnsigned;
+      const dev = this.#devInstalls.has(id);
+      const allowUnsigned = this.#d.devMode && tenant.kind === 'sandbox' && (tenant.allowUnsigned || dev);
       const report = await this.#d.validator.validate(uploadPath, { trustedKeys, coreVersion: this.#d.coreVersion, allowUnsigned, maxPackageBytes: Math.floor(this.#d.limits.forTenant(tenant.id).maxPackageMb * 1024 * 1024), stagingRoot: this.#d.paths.staging, keepStaging: true });
       if (report.stagingDir) await this.#d.store.update(id, { staging_dir: report.stagingDir });
       await this.#d.store.update(id, { package_sha256: report.packageSha256 ?? null, signer_key_id: report.signer?.keyId ?? null, unsigned: report.signer ? 0 : 1, report: JSON.stringify({ checks: report.checks }) });
+      this.#d.metrics.recordSignatureOutcome(tenant.id, report);
       const failed = report.checks.find((c) => !c.ok && c.code) ?? report.checks.find((c) => !c.ok);
       if (!report.ok || !report.manifest || failed) {
         await this.#d.audit.append({ actor: principal.username, tenant: tenant.id, action: 'plugin.package.validate', target: report.manifest?.id ?? id, outcome: 'failed', details: { installId: id, signer: report.signer?.keyId ?? null, failed: report.checks.filter((c) => !c.ok && c.code).map((c) => c.code) } });
@@ -161,12 +178,17 @@ export class InstallPipeline {
       }
       const manifest = report.manifest;
       if (!report.signer) {
-        await this.#d.audit.append({ actor: principal.username, tenant: tenant.id, action: 'plugin.package.unsigned_accepted', target: manifest.id, outcome: 'ok', details: { installId: id, reason: 'dev-mode core, sandbox tenant that allows unsigned packages' } });
+        await this.#d.audit.append({ actor: principal.username, tenant: tenant.id, action: 'plugin.package.unsigned_accepted', target: manifest.id, outcome: 'ok', details: { installId: id, reason: dev ? 'dev install (px-plugin dev) on a dev-mode core, sandbox tenant' : 'dev-mode core, sandbox tenant that allows unsigned packages' } });
       }
       // Tenant checks and claiming the plugin happen under the tenant lock, so two installs can
       // neither both pass the quota nor both install the same plugin.
       await this.#tenantLock.run(tenant.id, async () => {
-        const other = await this.#d.store.otherInFlight(tenant.id, manifest.id, id);
+        let other = await this.#d.store.otherInFlight(tenant.id, manifest.id, id);
+        if (other?.state === 'awaiting_config' && (await this.#isWaitingForConfig(other.id))) {
+          // An install only waiting for wizard values is not installing anything: a new upload supersedes it.
+          await this.#cancelWaiting(other, principal.username, `superseded by install ${id}`);
+          other = await this.#d.store.otherInFlight(tenant.id, manifest.id, id);
+        }
         const checks: ValidationCheck[] = [...report.checks];
         if (other) {
           const e = new ConflictError('INSTALL_IN_PROGRESS', { plugin: manifest.id, tenant: tenant.id, installId: other.id });
@@ -187,9 +209,10 @@ export class InstallPipeline {
 
       stage = 'awaiting_config';
       await this.#transition(id, 'awaiting_config');
-      const resolved = resolveConfig(manifest, inputConfig);
+      const resolved = resolveConfig(manifest, inputConfig, dev ? await this.#activeConfig(tenant.id, manifest.id) : undefined);
       await this.#saveConfig(id, resolved);
       await this.#d.audit.append({ actor: principal.username, tenant: tenant.id, action: 'plugin.config.submit', target: manifest.id, outcome: resolved.missing.length ? 'started' : 'ok', details: configAuditDetails(id, resolved) });
+      if (resolved.missing.length && dev) throw new PxError('CONFIG_REQUIRED_MISSING', { names: resolved.missing.join(', ') }, { hint: 'Give the values a default in plugin.yaml, or set them once with `px-plugin install` / the Admin; dev reloads carry them over.' });
       if (resolved.missing.length) {
         // Waits here (persisted) until POST /api/installs/:id/config completes it.
         await this.#markWaiting(id);
@@ -199,8 +222,16 @@ export class InstallPipeline {
     } catch (error) {
       await this.#rollback(id, error instanceof StageError ? error.stage : stage, error, principal.username, started);
     } finally {
+      this.#devInstalls.delete(id);
       await rm(uploadPath, { force: true });
     }
+  }
+
+  /** Config and secrets of the serving install, carried over by dev reloads. */
+  async #activeConfig(tenant: string, pluginId: string): Promise<{ env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel: LogLevel } | undefined> {
+    const plugin = await this.#d.db.selectFrom('plugins').select('active_install_id').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
+    const active = plugin && (await this.#d.store.get(plugin.active_install_id));
+    return active ? this.#storedConfig(active) : undefined;
   }
 
   async #markWaiting(id: string): Promise<void> {
@@ -241,8 +272,25 @@ export class InstallPipeline {
       this.#provisionAndActivate(installId, principal.username, resolved, undefined, started).catch((error) =>
         this.#rollback(installId, error instanceof StageError ? error.stage : 'provisioning', error, principal.username, started),
       ),
+      installId,
     );
     return (await this.#d.store.get(installId))!;
+  }
+
+  /** Cancels an install waiting in awaiting_config: rolled back like any failure, with INSTALL_CANCELLED. */
+  async cancel(principal: Principal, installId: string): Promise<void> {
+    const row = await this.#d.store.get(installId);
+    if (!row) throw new NotFoundError('INSTALL_NOT_FOUND', { installId });
+    await this.#d.tenants.assertDevAccess(principal, row.tenant_id);
+    if (row.state !== 'awaiting_config' || !(await this.#isWaitingForConfig(installId))) {
+      throw new ConflictError('BAD_REQUEST', { detail: `Install ${installId} is ${row.state}; only an install waiting for configuration can be cancelled` }, { hint: 'Wait for it to finish; then roll back or uninstall.' });
+    }
+    await this.#cancelWaiting(row, principal.username, `cancelled by ${principal.username}`);
+  }
+
+  async #cancelWaiting(row: InstallRow, actor: string, reason: string): Promise<void> {
+    const error = new PxError('INSTALL_CANCELLED', { reason, installId: row.id });
+    await this.#rollback(row.id, 'awaiting_config', new StageError('awaiting_config', error), actor, performance.now() - (Date.now() - new Date(row.created_at).getTime()));
   }
 
   async #provisionAndActivate(id: string, actor: string, resolved: ResolvedConfig, uploadPath: string | undefined, started: number): Promise<void> {
@@ -370,13 +418,21 @@ export class InstallPipeline {
     const oldInstance = this.#serving.get(key);
     this.#serving.set(key, (await this.#d.store.get(id))!.instance_id!);
     this.#changes.emit(id);
-    if (oldInstance) await this.#d.supervisor.stop(oldInstance, { reason: 'replaced by a new version', graceMs: 2000 }).catch(() => {});
-    for (const installId of displaced) await this.#dropVersion(installId);
+    // Requests the entry proxy routed to the old instance just before the switch are still on their way to its socket: let them land, then stop it (in-flight ones finish within the grace).
+    // Retiring the old instance and dropping displaced version folders is not on the install's
+    // critical path: the new version already serves. close() still waits for it (#tasks).
+    const retire = (async () => {
+      if (oldInstance) await new Promise((resolve) => setTimeout(resolve, SWITCH_DRAIN_MS)).then(() => this.#d.supervisor.stop(oldInstance, { reason: 'replaced by a new version', graceMs: 2000 })).catch(() => {});
+      for (const installId of displaced) await this.#dropVersion(installId).catch((error: unknown) => this.#d.log.warn({ err: error, installId }, 'could not drop a displaced version'));
+    })();
+    this.#tasks.add(retire);
+    void retire.finally(() => this.#tasks.delete(retire));
     const actorRow = await this.#d.db.selectFrom('users').select('username').where('id', '=', row.actor_id).executeTakeFirst();
     const actor = actorRow?.username ?? row.actor_id;
     const action = row.kind === 'install' ? 'plugin.install.completed' : row.kind === 'reconfigure' ? 'plugin.reconfigure.completed' : 'plugin.rollback.completed';
+    this.#d.log.info({ installId: id, stage: 'running', kind: row.kind, tenant, pluginId, version: manifest.version, durationMs }, 'install running');
     await this.#d.audit.append({ actor, tenant, action, target: pluginId, outcome: 'ok', details: { installId: id, version: manifest.version, durationMs, previousInstallId: current?.active_install_id ?? null } });
-    if (row.kind === 'install') {
+    if (row.kind === 'install' && !this.#devInstalls.has(id)) {
       this.#d.metrics.installDuration.observe({ result: 'success' }, durationMs / 1000);
       this.#d.metrics.installTotal.inc({ result: 'success' });
       await this.#d.bus.publish('plugin.install.sandbox_completed', { tenant, plugin: pluginId, version: manifest.version, installId: id, durationMs });
@@ -407,7 +463,8 @@ export class InstallPipeline {
   // ---------------------------------------------------------------- rollback of a failed install
 
   async #rollback(id: string, stage: string, cause: unknown, actor: string, started: number): Promise<void> {
-    const error = cause instanceof StageError ? cause.error : toPxError(cause, this.#d.log);
+    let error = cause instanceof StageError ? cause.error : toPxError(cause, this.#d.log);
+    if (this.#closing && error.code !== 'INSTALL_INTERRUPTED' && error.code !== 'INSTALL_CANCELLED') error = new PxError('INSTALL_INTERRUPTED', { stage });
     try {
       await this.#transition(id, 'rolling_back', { closeOutcome: 'failed', code: error.code });
       await this.#undo(id);
@@ -416,7 +473,7 @@ export class InstallPipeline {
       await this.#transition(id, 'failed', { nextOutcome: 'failed', code: error.code });
       const row = (await this.#d.store.get(id))!;
       await this.#d.audit.append({ actor, tenant: row.tenant_id, action: `plugin.${row.kind}.rolled_back`, target: row.plugin_id ?? row.id, outcome: 'failed', details: { installId: id, stage, code: error.code, message: error.message } });
-      if (row.kind === 'install') {
+      if (row.kind === 'install' && !this.#devInstalls.has(id)) {
         this.#d.metrics.installTotal.inc({ result: 'failed' });
         this.#d.metrics.installDuration.observe({ result: 'failed' }, durationMs / 1000);
         this.#d.metrics.rollbackTotal.inc({ stage });
@@ -447,7 +504,8 @@ export class InstallPipeline {
       if (!installed && row.created_data_dir) {
         await rm(this.#d.paths.pluginDataDir(row.tenant_id, row.plugin_id), { recursive: true, force: true });
       }
-      if (!installed) await removeEmptyParents(this.#d.paths.pluginRoot(row.tenant_id, row.plugin_id), this.#d.paths.tenants);
+      // Empty folders this install made (versions/, the plugin and tenant folders) go too.
+      await removeEmptyParents(dirname(this.#d.paths.versionDir(row.tenant_id, row.plugin_id, id)), this.#d.paths.tenants);
     }
     await this.#d.store.update(id, { staging_dir: null, version_dir: row.kind === 'install' ? null : row.version_dir, secrets_enc: null, instance_id: null, instance_pid: null });
   }
@@ -513,10 +571,11 @@ export class InstallPipeline {
           await this.#rollback(id, error instanceof StageError ? error.stage : 'starting', error, actor, started);
         }
       })(),
+      id,
     );
   }
 
-  async uninstall(principal: Principal, tenant: string, pluginId: string, opts: { force?: boolean } = {}): Promise<void> {
+  async uninstall(principal: Principal, tenant: string, pluginId: string, opts: { force?: boolean; keepData?: boolean } = {}): Promise<void> {
     await this.#tenantLock.run(tenant, async () => {
       const plugin = await this.#requireInstalled(tenant, pluginId);
       const other = await this.#d.db.selectFrom('installs').select('id').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).where('state', 'not in', [...TERMINAL_STATES]).executeTakeFirst();
@@ -534,11 +593,12 @@ export class InstallPipeline {
         await trx.deleteFrom('plugins').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).execute();
         await trx.updateTable('installs').set({ secrets_enc: null, version_dir: null }).where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).execute();
       });
-      await this.#d.storage.dropNamespace(tenant, pluginId);
+      // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
+      if (!opts.keepData) await this.#d.storage.dropNamespace(tenant, pluginId);
       for (const i of installs) if (i.kind === 'install') await this.#d.blobs.remove(`${i.id}.pxp`);
-      await rm(this.#d.paths.pluginRoot(tenant, pluginId), { recursive: true, force: true });
+      await rm(opts.keepData ? dirname(this.#d.paths.versionDir(tenant, pluginId, 'x')) : this.#d.paths.pluginRoot(tenant, pluginId), { recursive: true, force: true });
       await removeEmptyParents(dirname(dirname(this.#d.paths.pluginRoot(tenant, pluginId))), this.#d.paths.tenants);
-      await this.#d.audit.append({ actor: principal.username, tenant, action: 'plugin.uninstall', target: pluginId, outcome: 'ok', details: { version: plugin.active_version, force: !!opts.force } });
+      await this.#d.audit.append({ actor: principal.username, tenant, action: 'plugin.uninstall', target: pluginId, outcome: 'ok', details: { version: plugin.active_version, force: !!opts.force, keepData: !!opts.keepData } });
     });
   }
 
@@ -551,7 +611,14 @@ export class InstallPipeline {
       const row = await this.#d.store.get(id);
       if (!row) throw new NotFoundError('INSTALL_NOT_FOUND', { installId: id });
       const waiting = row.state === 'awaiting_config' && (await this.#isWaitingForConfig(id));
-      if ((TERMINAL_STATES as readonly string[]).includes(row.state) || waiting || Date.now() > deadline) return row;
+      if ((TERMINAL_STATES as readonly string[]).includes(row.state) || waiting || Date.now() > deadline) {
+        const task = this.#taskOf.get(id);
+        if (task && !waiting) {
+          await task;
+          return (await this.#d.store.get(id))!;
+        }
+        return row;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, 250);
         function done(): void {
@@ -573,6 +640,7 @@ export class InstallPipeline {
   async #transition(id: string, next: string, opts: Parameters<InstallStore['transition']>[2] = {}): Promise<void> {
     const stages = await this.#d.db.selectFrom('install_stages').select('stage').where('install_id', '=', id).where('finished_at', 'is', null).execute();
     const ms = await this.#d.store.transition(id, next, opts);
+    this.#d.log.info({ installId: id, stage: next, ...(ms !== undefined ? { previousMs: ms } : {}), ...(opts.code ? { code: opts.code } : {}) }, 'install stage');
     for (const s of stages) if (ms !== undefined) this.#d.metrics.stageDuration.observe({ stage: s.stage }, ms / 1000);
     const row = await this.#d.db.selectFrom('installs').select(['tenant_id', 'plugin_id', 'actor_id', 'kind']).where('id', '=', id).executeTakeFirst();
     if (row) {
@@ -650,8 +718,13 @@ export class InstallPipeline {
     }
   }
 
+  /**
+   * Shutdown: plugins are stopped first, so an install in flight fails at once (a seed hook or
+   * health gate could otherwise hold shutdown for a minute); its rollback records INSTALL_INTERRUPTED.
+   */
   async close(): Promise<void> {
     this.#closing = true;
+    await this.#d.supervisor.stopAll({ graceMs: 2000 });
     await Promise.allSettled([...this.#tasks]);
     await this.#d.supervisor.stopAll();
     this.#serving.clear();
@@ -702,7 +775,8 @@ async function removeEmptyParents(dir: string, stopAt: string): Promise<void> {
 function killLeftover(pid: number, runDir: string): void {
   try {
     const cmdline = readCmdline(pid);
-    if (cmdline.includes(runDir) || cmdline.includes('runner')) process.kill(pid, 'SIGKILL');
+    // Only a process started from our run dir (the runner bundle lives there): a recycled pid is someone else's.
+    if (cmdline.includes(runDir)) process.kill(pid, 'SIGKILL');
   } catch {
     // gone already
   }

@@ -9,6 +9,6 @@ export interface PluginSupervisor {
   stop(id: string, opts?: { graceMs?: number; reason?: string }): Promise<unknown>;
   get(id: string): InstanceInfo | undefined;
   list(): InstanceInfo[];
-  stopAll(): Promise<unknown>;
+  stopAll(opts?: { graceMs?: number; reason?: string }): Promise<unknown>;
   runSeed(id: string): Promise<unknown>;
 }

@@ -3,6 +3,9 @@
  * several cores in one process); per-instance resource usage is read from the supervisor at scrape.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ConsecutiveFailures } from './consecutive-failures.ts';
+import { registerOpsMetrics, type OpsMetricSources } from './ops-metrics.ts';
+import { signatureOutcome } from './signature-outcome.ts';
 
 export interface UsageSource {
   list(): Array<{ tenant: string; pluginId: string; usage: { rssMb: number; cpuPercent: number; diskMb: number } }>;
@@ -18,6 +21,11 @@ export class CoreMetrics {
   readonly devRollbackTotal: Counter;
   readonly stageDuration: Histogram<'stage'>;
   readonly signatureFailures: Counter;
+  /** Signature failures in a row per tenant; a package with a good signature resets it. */
+  readonly signatureFailureStreak: ConsecutiveFailures;
+  /** Dev installs/reloads failed in a row per tenant; a successful one resets it. */
+  readonly devInstallFailureStreak: ConsecutiveFailures;
+  #ops: { close(): void } | undefined;
 
   constructor(usage: () => UsageSource | undefined, withProcessMetrics = true) {
     const registers = [this.registry];
@@ -31,6 +39,17 @@ export class CoreMetrics {
     this.devRollbackTotal = new Counter({ name: 'plugin_dev_rollback_total', help: 'Dev-mode reloads rolled back', registers });
     this.stageDuration = new Histogram({ name: 'plugin_install_stage_duration_seconds', help: 'Duration of each install stage', labelNames: ['stage'], buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers });
     this.signatureFailures = new Counter({ name: 'plugin_package_signature_failures_total', help: 'Uploads refused for a missing, invalid or untrusted signature', registers });
+    this.signatureFailureStreak = new ConsecutiveFailures('plugin_package_signature_failures_consecutive', 'Uploads refused for their signature in a row, per tenant (reset by a good signature)', this.registry);
+    this.devInstallFailureStreak = new ConsecutiveFailures('plugin_dev_install_failures_consecutive', 'Dev installs/reloads failed in a row, per tenant (reset by a successful one)', this.registry);
+    // Known label values start at 0, so rates and ratios exist before the first install.
+    for (const result of ['success', 'failed']) {
+      this.installTotal.inc({ result }, 0);
+      this.devInstallTotal.inc({ result }, 0);
+      this.installDuration.zero({ result });
+      this.devInstallDuration.zero({ result });
+    }
+    this.devRollbackTotal.inc(0);
+    this.signatureFailures.inc(0);
     new Gauge({
       name: 'plugin_sandbox_resource_usage',
       help: 'Resource usage per plugin instance (rss_mb, cpu_percent, disk_mb)',
@@ -46,5 +65,36 @@ export class CoreMetrics {
         }
       },
     });
+  }
+
+  /** Quota ratios and log throughput need core's stores; startCore attaches them once built. */
+  attachOps(sources: OpsMetricSources): void {
+    this.#ops ??= registerOpsMetrics(this.registry, { streaks: [this.signatureFailureStreak, this.devInstallFailureStreak], ...sources });
+  }
+
+  /**
+   * After an upload's validation: a missing, invalid or untrusted signature adds to the tenant's
+   * streak; a valid, trusted signature resets the streak; an unsigned package
+   * accepted in dev mode, or one refused before its signature was looked at, changes nothing.
+   */
+  recordSignatureOutcome(tenant: string, report: { checks: ReadonlyArray<{ id: string; ok: boolean; code?: string }>; signer?: unknown }): void {
+    const outcome = signatureOutcome(report);
+    if (outcome === 'good') this.signatureFailureStreak.succeeded(tenant);
+    // (plugin_package_signature_failures_total is counted by the pipeline where it refuses the upload.)
+    else if (outcome === 'bad') this.signatureFailureStreak.failed(tenant);
+  }
+
+  /** The one call dev mode makes per finished dev install or reload. */
+  recordDevInstall(tenant: string, ok: boolean, seconds: number, rolledBack = false): void {
+    const result = ok ? 'success' : 'failed';
+    this.devInstallTotal.inc({ result });
+    this.devInstallDuration.observe({ result }, seconds);
+    if (rolledBack) this.devRollbackTotal.inc();
+    if (ok) this.devInstallFailureStreak.succeeded(tenant);
+    else this.devInstallFailureStreak.failed(tenant);
+  }
+
+  close(): void {
+    this.#ops?.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The sandbox entry: the first code of every `runtime.kind: node` plugin process. The supervisor
- * bundles this file (with the SDK) into one ESM file, so the process needs read access to that
+ * bundles this file (with the SDK) into one CommonJS file, so the process needs read access to that
  * file and the plugin's version folder only. It:
  *  1. waits for the `init` message (config and secrets come here, never through the environment),
  *  2. imports the plugin's entry and runs `onStart`,
@@ -11,11 +11,10 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { definePlugin, isDefinedPlugin, type DefinedPlugin, type PluginDefinition } from '@powerx/plugin-sdk';
+import { createNodeRouter, definePlugin, isDefinedPlugin, toRequest, writeResponse, type DefinedPlugin, type PluginContext, type PluginDefinition } from '@powerx/plugin-sdk';
 import type { InitMessage } from '@powerx/protocol';
 import { createContext, type RunnerContext } from './context.ts';
 import { RpcClient } from './rpc-client.ts';
-import { toRequest, writeResponse } from './http-bridge.ts';
 
 const rawSend = process.send?.bind(process);
 if (!rawSend) {
@@ -36,6 +35,8 @@ Object.defineProperty(process, 'send', {
 });
 
 let plugin: DefinedPlugin | undefined;
+// Route-style plugins are served straight from node:http (no Request/Response unless asked for).
+let routeHandler: ((req: http.IncomingMessage, res: http.ServerResponse, ctx: PluginContext) => Promise<void>) | undefined;
 let runner: RunnerContext | undefined;
 let seedModule: string | undefined;
 let stopping = false;
@@ -63,6 +64,10 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
       plugin!.node(req, res, ctx);
       return;
     }
+    if (routeHandler) {
+      await routeHandler(req, res, ctx);
+      return;
+    }
     const response = await plugin!.handle!(toRequest(req), ctx);
     await writeResponse(response, res);
   } catch (error) {
@@ -84,6 +89,7 @@ async function start(init: InitMessage): Promise<void> {
     if (isDefinedPlugin(exported)) plugin = exported;
     else if (exported && typeof exported === 'object') plugin = definePlugin(exported as PluginDefinition);
     else throw new Error(`${init.entry} must default-export definePlugin({ … })`);
+    if (plugin.routes) routeHandler = createNodeRouter(plugin.routes);
     await plugin.onStart?.(runner.ctx);
   } catch (error) {
     const e = error as Error;

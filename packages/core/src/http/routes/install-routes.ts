@@ -121,6 +121,11 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
     return installResponse(s, reply, row.id, req.query.wait === true);
   });
 
+  app.delete('/api/installs/:id', { schema: { tags: ['installs'], summary: 'Cancel an install waiting in awaiting_config (everything it created is removed)', params: Type.Object({ id: Type.String() }) } }, async (req, reply) => {
+    await s.pipeline.cancel(principalOf(req), req.params.id);
+    return reply.status(204).send();
+  });
+
   app.post(
     '/internal/plugins/packages/validate',
     {

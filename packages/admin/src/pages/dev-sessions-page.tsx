@@ -1,0 +1,72 @@
+/** Dev sessions of the tenant and the reload history of each dev plugin (time, duration, result, rollback reason). */
+import { isApiError } from '../api/api-error.ts';
+import { loadDevActivity } from '../dev/dev-activity.ts';
+import { formatMs } from '../components/stage-timeline.tsx';
+import { ErrorBox, Empty, Loading, Unavailable } from '../components/states.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { Link } from '../router.tsx';
+import { useSession } from '../session-context.ts';
+import { useAsync } from '../use-async.ts';
+
+export function DevSessionsPage({ tenant }: { tenant: string }) {
+  const { api } = useSession();
+  const status = useAsync(() => api.devStatus(), [api]);
+  const activity = useAsync(() => loadDevActivity(api, tenant), [api, tenant]);
+  const reload = () => {
+    status.reload();
+    activity.reload();
+  };
+  const devOff = isApiError(status.error) && status.error.status === 404;
+  return (
+    <div>
+      <div className="page-head">
+        <h1>Dev sessions</h1>
+        <span className="muted">{tenant}</span>
+        <span className="spacer" />
+        <button type="button" onClick={reload}>Refresh</button>
+      </div>
+      {devOff ? <Unavailable title="This core is not in dev mode." error={status.error} /> : status.data ? (
+        <div className="muted small">Dev mode on · path installs allowed under {status.data.roots.join(', ')} · sessions expire {Math.round(status.data.sessionTtlMs / 1000)} s after their CLI goes away</div>
+      ) : null}
+      {activity.loading && !activity.data ? (
+        <Loading what="dev sessions" />
+      ) : activity.error ? (
+        <ErrorBox error={activity.error} onRetry={activity.reload} />
+      ) : !activity.data?.length ? (
+        <Empty title="No dev session or reload in this tenant yet.">Run <code>px-plugin dev --watch --tenant {tenant}</code> in a plugin project, or install from a local directory on the Install page; each reload appears here.</Empty>
+      ) : (
+        activity.data.map((a) => (
+          <section className="card" key={a.pluginId} data-dev-plugin={a.pluginId}>
+            <h2>
+              <Link to={{ page: 'plugin', tenant, plugin: a.pluginId }}>{a.pluginId}</Link>
+              {a.session ? <span className={`badge ${a.session.state === 'active' ? 'badge-ok' : 'badge-muted'}`} data-session-state={a.session.state}>session {a.session.state}</span> : <span className="badge badge-muted">no session</span>}
+            </h2>
+            {a.session ? (
+              <div className="muted small">
+                held by {a.session.holder}{a.session.client ? ` (${a.session.client})` : ''} · opened {new Date(a.session.openedAt).toLocaleString()}
+              </div>
+            ) : null}
+            {a.reloads.length ? (
+              <div className="table-wrap">
+                <table>
+                  <thead><tr><th scope="col">Time</th><th scope="col">Version</th><th scope="col">Duration</th><th scope="col">Result</th><th scope="col">Rollback reason</th></tr></thead>
+                  <tbody>
+                    {a.reloads.map((r, i) => (
+                      <tr key={`${r.at}-${i}`} data-reload-result={r.result}>
+                        <td>{new Date(r.at).toLocaleTimeString()}</td>
+                        <td>{r.version ?? '—'}</td>
+                        <td>{r.durationMs !== undefined ? formatMs(r.durationMs) : '—'}</td>
+                        <td><StatusBadge status={r.result} /></td>
+                        <td>{r.result === 'rolled_back' ? <><code>{r.code}</code>{r.stage ? ` at ${r.stage.replaceAll('_', ' ')}` : ''}{r.serving ? ` · ${r.serving} kept serving` : ''}</> : '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            ) : <div className="muted">No reload yet.</div>}
+          </section>
+        ))
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,72 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { openSqliteDatabase } from '../storage/open-database.ts';
+import type { Db } from '../storage/schema.ts';
+import { AuditLog } from './audit-log.ts';
+
+let dir: string;
+let db: Db;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'px-audit-'));
+  db = await openSqliteDatabase(join(dir, 'core.db'));
+});
+afterEach(async () => {
+  await db.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function fill(audit: AuditLog, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, (_, i) => audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } })));
+}
+
+describe('audit log', () => {
+  it('chains concurrent appends in order and verifies', async () => {
+    const audit = new AuditLog(db);
+    await fill(audit, 20);
+    expect(await audit.verify()).toMatchObject({ ok: true, entries: 20 });
+    const { entries } = await audit.query({ limit: 100 });
+    for (let i = 0; i < entries.length - 1; i++) expect(entries[i].prevHash).toBe(entries[i + 1].hash);
+  });
+
+  it('continues the chain after a restart', async () => {
+    await fill(new AuditLog(db), 3);
+    const again = new AuditLog(db);
+    await again.append({ actor: 'u', action: 'later', outcome: 'ok' });
+    expect(await again.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('detects an edited field, edited details, a deleted entry and an inserted one', async () => {
+    const audit = new AuditLog(db);
+    await fill(audit, 5);
+    await sql`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`.execute(db);
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 3 });
+    await sql`UPDATE audit_log SET actor = 'u' WHERE seq = 3`.execute(db);
+    await sql`UPDATE audit_log SET details = '{"i":99}' WHERE seq = 2`.execute(db);
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 2, reason: 'details were altered' });
+    await sql`UPDATE audit_log SET details = '{"i":1}' WHERE seq = 2`.execute(db);
+    expect((await audit.verify()).ok).toBe(true);
+    await sql`DELETE FROM audit_log WHERE seq = 4`.execute(db);
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 5 });
+  });
+
+  it('still verifies after details are cleared by retention', async () => {
+    const audit = new AuditLog(db);
+    await fill(audit, 3);
+    await sql`UPDATE audit_log SET details = NULL`.execute(db);
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('filters by action prefix and pages backwards', async () => {
+    const audit = new AuditLog(db);
+    await fill(audit, 12);
+    const first = await audit.query({ action: 'a.1*', limit: 2 });
+    expect(first.entries.map((e) => e.action)).toEqual(['a.11', 'a.10']);
+    const next = await audit.query({ action: 'a.1*', limit: 2, before: first.nextBefore });
+    expect(next.entries.map((e) => e.action)).toEqual(['a.1']);
+    expect(next.nextBefore).toBeUndefined();
+  });
+});

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configuredDevRoots, isInside, resolveAllowedPath } from './dev-roots.ts';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'px-roots-'));
+  await mkdir(join(tmp, 'root/project'), { recursive: true });
+  await mkdir(join(tmp, 'elsewhere'), { recursive: true });
+  await symlink(join(tmp, 'elsewhere'), join(tmp, 'root/way-out'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('dev roots', () => {
+  it('defaults to the home and temp folders, or takes PX_DEV_ROOTS', () => {
+    expect(configuredDevRoots({})).toHaveLength(2);
+    expect(configuredDevRoots({ PX_DEV_ROOTS: '/a:/b/c' })).toEqual(['/a', '/b/c']);
+  });
+
+  it('compares whole path segments', () => {
+    expect(isInside('/home/al', '/home/al')).toBe(true);
+    expect(isInside('/home/al/x', '/home/al')).toBe(true);
+    expect(isInside('/home/alice', '/home/al')).toBe(false);
+  });
+
+  it('accepts a folder inside a root and refuses one outside, relative paths and links out', async () => {
+    const roots = [join(tmp, 'root')];
+    expect(await resolveAllowedPath(join(tmp, 'root/project'), roots)).toContain('root/project');
+    await expect(resolveAllowedPath(join(tmp, 'elsewhere'), roots)).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
+    await expect(resolveAllowedPath('root/project', roots)).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
+    await expect(resolveAllowedPath(join(tmp, 'root/way-out'), roots)).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
+    await expect(resolveAllowedPath(join(tmp, 'root/missing'), roots)).rejects.toMatchObject({ code: 'DEV_BUILD_NOT_FOUND' });
+  });
+});

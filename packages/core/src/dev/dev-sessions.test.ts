@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DevSessions } from './dev-sessions.ts';
+
+const alice = { userId: 'u1', username: 'alice', client: 'px-plugin dev on a (pid 1)' };
+const bob = { userId: 'u2', username: 'bob', client: 'px-plugin dev on b (pid 2)' };
+let tmp: string;
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'px-sessions-'));
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('DevSessions', () => {
+  it('allows one session per tenant and plugin and names the holder to the second', async () => {
+    const sessions = new DevSessions(join(tmp, 's.json'), 10_000);
+    const s = await sessions.open('t', 'p', alice);
+    await expect(sessions.open('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT', message: expect.stringContaining('alice (px-plugin dev on a (pid 1)') });
+    await expect(sessions.claim('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT' });
+    expect((await sessions.claim('t', 'p', alice, s.id)).id).toBe(s.id);
+    expect((await sessions.open('t', 'other', bob)).user).toBe('bob');
+    await sessions.stop();
+  });
+
+  it('expires sessions without heartbeats and reports them once', async () => {
+    const sessions = new DevSessions(join(tmp, 's.json'), 50);
+    const expired: string[] = [];
+    await sessions.open('t', 'p', alice);
+    sessions.startExpiry((s) => expired.push(s.user), 20);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(expired).toEqual(['alice']);
+    expect((await sessions.open('t', 'p', bob)).user).toBe('bob');
+    await sessions.stop();
+  });
+
+  it('survives a restart: sessions are read back with a fresh ttl', async () => {
+    const file = join(tmp, 's.json');
+    const first = new DevSessions(file, 10_000);
+    const s = await first.open('t', 'p', alice);
+    await first.stop();
+    const second = new DevSessions(file, 10_000);
+    await second.load();
+    expect(second.heartbeat(s.id).user).toBe('alice');
+    await expect(second.open('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT' });
+    await second.stop();
+  });
+});

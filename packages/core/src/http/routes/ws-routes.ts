@@ -1,0 +1,152 @@
+/**
+ * WebSocket `/api/ws` — channel `plugin.dev.logs` (frames: @powerx/protocol dev-schemas.ts,
+ * documented in docs/websocket.md). Used by the Admin's live log panel, `px-plugin dev` and
+ * `px-plugin logs -f`: the same lines, from the same hub.
+ *
+ * - Auth: `Authorization: Bearer …` on the upgrade request, or (browsers cannot set headers)
+ *   a first frame `{type:"auth", token}` within 10 s. Tokens in URLs are not accepted: URLs
+ *   end up in logs.
+ * - Subscribe per (tenant, plugin), authorized per tenant (members and admins); each
+ *   subscription is audited as a log access. Backfill of the last N lines or resume after an id,
+ *   level filter.
+ * - Heartbeats: a `heartbeat` frame and a ping every PX_WS_HEARTBEAT_MS (15 s); a client that
+ *   did not answer the previous ping is cut.
+ * - Backpressure: nothing is queued per client beyond what the socket buffers; above
+ *   PX_WS_MAX_BUFFERED_BYTES (1 MiB) the client gets `dropped` and is closed (4008).
+ * A plain GET (no upgrade) answers 426 with a short description, so clients can probe for it.
+ */
+import type { FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
+import { Compile } from 'typebox/compile';
+import { LOG_CHANNEL, PxError, WsClientFrameSchema, isPxError, type WsClientFrame, type WsServerFrame } from '@powerx/protocol';
+import type { CoreServices } from '../../core-services.ts';
+import type { Principal } from '../../identity/principal.ts';
+import { devServiceFor } from '../../dev/dev-registry.ts';
+
+const clientFrame = Compile(WsClientFrameSchema);
+const AUTH_TIMEOUT_MS = 10_000;
+
+export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
+  const hub = devServiceFor(base, s).hub;
+  const heartbeatMs = Number(process.env.PX_WS_HEARTBEAT_MS ?? 15_000);
+  const maxBuffered = Number(process.env.PX_WS_MAX_BUFFERED_BYTES ?? 1024 * 1024);
+
+  void base.register(async (scope) => {
+    await scope.register(websocket, { options: { maxPayload: 64 * 1024 } });
+    scope.route({
+      method: 'GET',
+      url: '/api/ws',
+      schema: { tags: ['logs'], summary: `WebSocket: channel ${LOG_CHANNEL} (live plugin logs and reload markers); see docs/websocket.md` },
+      handler: async (_req, reply) =>
+        reply.status(426).header('upgrade', 'websocket').send({ code: 'UPGRADE_REQUIRED', message: 'This is a WebSocket endpoint', hint: `Connect with a WebSocket client and subscribe to ${LOG_CHANNEL}; see docs/websocket.md.` }),
+      wsHandler: (socket: WebSocket, req) => {
+        let principal: Principal | undefined;
+        let closed = false;
+        let alive = true;
+        const subscriptions = new Map<string, () => void>();
+        const raw = (frame: WsServerFrame) => {
+          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+        };
+        const fail = (error: unknown) => {
+          const e = isPxError(error) ? error : new PxError('INTERNAL', { ref: 'ws' });
+          raw({ type: 'error', code: e.code, message: e.message, hint: e.hint });
+        };
+        const cleanup = () => {
+          if (closed) return;
+          closed = true;
+          clearInterval(beat);
+          clearTimeout(authTimer);
+          for (const unsubscribe of subscriptions.values()) unsubscribe();
+          subscriptions.clear();
+        };
+        const sink = {
+          send(frame: WsServerFrame): boolean {
+            if (closed || socket.readyState !== socket.OPEN) return true; // gone: the close handler unsubscribes
+            if (socket.bufferedAmount > maxBuffered) return false;
+            socket.send(JSON.stringify(frame));
+            return true;
+          },
+          drop(reason: string) {
+            const queued = socket.bufferedAmount;
+            cleanup();
+            try {
+              socket.send(JSON.stringify({ type: 'dropped', reason, queued } satisfies WsServerFrame));
+              socket.close(4008, 'slow consumer');
+            } catch {
+              // already broken
+            }
+            // A client that does not read will not complete the closing handshake either.
+            setTimeout(() => socket.terminate(), 1000).unref();
+            req.log.warn({ queued }, 'dropped a slow WebSocket client');
+          },
+        };
+
+        const beat = setInterval(() => {
+          if (!alive) {
+            socket.terminate();
+            return;
+          }
+          alive = false;
+          raw({ type: 'heartbeat', ts: new Date().toISOString() });
+          socket.ping();
+        }, heartbeatMs);
+        beat.unref();
+        socket.on('pong', () => (alive = true));
+
+        const authTimer = setTimeout(() => {
+          if (principal) return;
+          fail(new PxError('AUTH_REQUIRED'));
+          socket.close(4001, 'authentication required');
+        }, AUTH_TIMEOUT_MS);
+        authTimer.unref();
+
+        const authenticate = async (token: string) => {
+          principal = await s.identity.authenticate(token);
+          if (!principal) {
+            fail(new PxError('AUTH_INVALID'));
+            socket.close(4001, 'invalid token');
+          }
+        };
+        const header = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+        const ready = header ? authenticate(header[1]) : Promise.resolve();
+
+        // Frames are handled one after the other (a subscribe finishes its backfill first).
+        let chain: Promise<void> = ready;
+        socket.on('message', (data) => {
+          alive = true;
+          chain = chain.then(() => handle(String(data))).catch(fail);
+        });
+        socket.on('close', cleanup);
+        socket.on('error', cleanup);
+
+        async function handle(text: string): Promise<void> {
+          if (closed) return;
+          let frame: WsClientFrame;
+          try {
+            frame = JSON.parse(text) as WsClientFrame;
+          } catch {
+            throw new PxError('BAD_REQUEST', { detail: 'frames are JSON objects' });
+          }
+          if (!clientFrame.Check(frame)) throw new PxError('BAD_REQUEST', { detail: `unknown or malformed frame ${JSON.stringify(text.slice(0, 100))}` }, { hint: 'See docs/websocket.md for the frames of /api/ws.' });
+          if (frame.type === 'auth') return authenticate(frame.token);
+          if (frame.type === 'ping') return void raw({ type: 'heartbeat', ts: new Date().toISOString() });
+          if (!principal) throw new PxError('AUTH_REQUIRED');
+          const key = `${frame.tenant}\0${frame.plugin}`;
+          if (frame.type === 'unsubscribe') {
+            subscriptions.get(key)?.();
+            subscriptions.delete(key);
+            return void raw({ type: 'unsubscribed', channel: LOG_CHANNEL, tenant: frame.tenant, plugin: frame.plugin });
+          }
+          await s.tenants.assertReadAccess(principal, frame.tenant);
+          subscriptions.get(key)?.();
+          await s.audit.append({ actor: principal.username, tenant: frame.tenant, action: 'plugin.logs.read', target: frame.plugin, outcome: 'ok', details: { channel: LOG_CHANNEL, level: frame.level ?? null, afterId: frame.afterId ?? null } });
+          const sub = await hub.subscribe(frame.tenant, frame.plugin, sink, { afterId: frame.afterId, backfill: frame.backfill, level: frame.level });
+          if (closed) return sub.unsubscribe();
+          subscriptions.set(key, sub.unsubscribe);
+          raw({ type: 'subscribed', channel: LOG_CHANNEL, tenant: frame.tenant, plugin: frame.plugin, lastId: sub.lastId });
+        }
+      },
+    });
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * `px-plugin dev --watch` and `px-plugin logs -f` as a developer runs them: real CLI processes
+ * (HOME in a temp folder) against a real dev-mode core, editing real files.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LAUNCHER, REPO_ROOT, shellEnv } from '../cli/run-cli.ts';
+import { FIXTURES, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+
+process.env.PX_DEV_ROOTS = tmpdir();
+process.env.PX_DEV_GRACE_MS = '300';
+
+const HELLO = 'com.powerx.plugin.hello';
+const PROJECT = 'com.fixture.dev.project';
+
+let core: TestCore;
+const running: ChildProcess[] = [];
+
+beforeAll(async () => {
+  core = await startDevCore();
+});
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+afterAll(async () => {
+  await stopTestCore(core);
+});
+
+interface Cli {
+  child: ChildProcess;
+  output(): string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  exit(): Promise<number | null>;
+}
+
+function cli(args: string[], cwd: string): Cli {
+  const env = { ...shellEnv(join(core.tmp, 'home')), PX_API_URL: core.url, PX_TOKEN: core.adminToken };
+  const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd, env });
+  running.push(child);
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => text,
+    waitFor: (re, timeoutMs = 30_000) => until(() => text, (t) => re.test(t), `${re} in:\n${text}`, timeoutMs).then(() => undefined),
+    exit: () => exited,
+  };
+}
+
+async function copyProject(from: string, name: string): Promise<string> {
+  const dir = join(core.tmp, name);
+  await cp(from, dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('.pxp') });
+  return dir;
+}
+
+async function edit(file: string, from: string | RegExp, to: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`nothing to replace in ${file}`);
+  await writeFile(file, next);
+}
+
+const entry = (plugin: string, path: string) => fetch(`${core.entryUrl('sandbox-dev', plugin)}${path}`).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+describe('px-plugin dev --watch', () => {
+  it('on the hello example: a save makes the entry point answer the new text; reload timing and plugin logs on screen; a syntax error keeps the old version and shows file:line; Ctrl-C ends the session', async () => {
+    const dir = await copyProject(join(REPO_ROOT, 'examples/hello'), 'hello-example');
+    const dev = cli(['dev', '--watch'], dir);
+    await dev.waitFor(/reload #1 ✓ com\.powerx\.plugin\.hello 0\.1\.0 serving/);
+    expect(dev.output()).toMatch(/build \d+ ms · push \d+ ms \(path\) · validate \d+ ms · start \d+ ms · health \d+ ms · switch \d+ ms · total \d+ ms/);
+    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev!');
+    await dev.waitFor(/INFO {2}0\.1\.0 greeted/); // the plugin's own log line, streamed from /api/ws
+
+    const server = join(dir, 'src/server.ts');
+    await edit(server, '${who}!`', '${who}, from the watcher!`');
+    await dev.waitFor(/reload #2 ✓/);
+    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev, from the watcher!');
+
+    await edit(server, "const GREETED_EVENT = 'hello.greeted';", "const GREETED_EVENT = 'hello.greeted'\nconst broken = ;");
+    await dev.waitFor(/build #3 failed, nothing pushed · 0\.1\.0 keeps serving/);
+    await dev.waitFor(/src\/server\.ts:\d+:\d+: Unexpected ";"/);
+    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev, from the watcher!');
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exit()).toBe(0);
+    expect(dev.output()).toContain('dev session ended · plugin uninstalled');
+    expect((await entry(HELLO, 'hello')).status).toBe(502);
+    expect(await stat(join(dir, '.px-dev')).catch(() => 'removed')).toBe('removed');
+  });
+
+  it('--keep leaves the plugin installed; --push upload works like a remote core; logs -f follows the same feed', async () => {
+    const dir = await copyProject(join(FIXTURES, 'hello-project'), 'keep-project');
+    const dev = cli(['dev', '--watch', '--keep', '--push', 'upload', '--level', 'info'], dir);
+    await dev.waitFor(/reload #1 ✓ .* serving/);
+    expect(dev.output()).toContain('(upload)');
+    await dev.waitFor(/started with first/);
+
+    const follow = cli(['logs', PROJECT, '--tenant', 'sandbox-dev', '-f', '-n', '5'], dir);
+    await until(() => entry(PROJECT, 'hello'), (r) => r.status === 200, 'entry');
+    await follow.waitFor(/hello served/);
+
+    await edit(join(dir, 'src/server.ts'), "'first'", "'second'");
+    await dev.waitFor(/reload #2 ✓/);
+    expect(JSON.parse((await entry(PROJECT, 'hello')).text).message).toBe('second');
+    await follow.waitFor(/started with second/);
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exit()).toBe(0);
+    expect(dev.output()).toContain('plugin kept installed');
+    expect(JSON.parse((await entry(PROJECT, 'hello')).text).message).toBe('second');
+    follow.child.kill('SIGINT');
+    expect(await follow.exit()).toBe(0);
+  });
+
+  it('a second px-plugin dev on the same plugin is refused with the holder named', async () => {
+    const dir = await copyProject(join(FIXTURES, 'hello-project'), 'second-project');
+    const first = cli(['dev', '--watch'], dir);
+    await first.waitFor(/reload #1 ✓/);
+    const second = cli(['dev', '--watch'], dir);
+    expect(await second.exit()).not.toBe(0);
+    expect(second.output()).toMatch(/DEV_SESSION_CONFLICT .* held by admin \(px-plugin dev on .* \(pid \d+\)/);
+    first.child.kill('SIGINT');
+    expect(await first.exit()).toBe(0);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Shared set-up of the dev-mode tests: real cores in dev mode (core-test-kit), fixture builds
+ * copied into temp "projects" (what px-plugin dev hands to core), bus event capture, a
+ * WebSocket client, and a count of the plugin processes a core really runs.
+ */
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import type { BusEvent } from '@powerx/core';
+import { makeTmp, startTestCore, type Api, type TestCore } from '../core/core-test-kit.ts';
+import type { StartCoreOptions } from '@powerx/core';
+
+export { stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+
+export const FIXTURES = join(import.meta.dirname, 'fixtures');
+export const DEV_ID = 'com.fixture.dev.hello';
+
+export function startDevCore(opts: StartCoreOptions & { tmp?: string } = {}): Promise<TestCore> {
+  return startTestCore({ devMode: true, processMetrics: false, ...opts });
+}
+
+let projects = 0;
+/** A copy of a fixture build in the core's temp folder (inside the allowed roots). */
+export async function project(core: { tmp: string }, fixture: string): Promise<string> {
+  const dir = join(core.tmp, 'projects', `${fixture}-${++projects}`);
+  await cp(join(FIXTURES, fixture), dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
+/** What a rebuild does: new dist/server.js content. */
+export async function setMessage(dir: string, message: string): Promise<void> {
+  const file = join(dir, 'dist/server.js');
+  const src = await readFile(file, 'utf8');
+  await writeFile(file, src.replace(/const MESSAGE = '.*';/, `const MESSAGE = '${message}';`));
+}
+
+export async function newSandbox(api: Api, id: string): Promise<string> {
+  const r = await api.post('/api/tenants', { id, kind: 'sandbox', allowUnsigned: false });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`tenant ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  return id;
+}
+
+export function devInstall(api: Api, body: Record<string, unknown>) {
+  return api.post('/api/plugins/dev/install', body);
+}
+
+export async function hello(core: TestCore, tenant: string, plugin = DEV_ID): Promise<{ status: number; text: string }> {
+  const r = await fetch(`${core.entryUrl(tenant, plugin)}hello`);
+  return { status: r.status, text: await r.text() };
+}
+
+export function captureEvents(core: TestCore, pattern = 'plugin.dev.*'): BusEvent[] {
+  const seen: BusEvent[] = [];
+  core.bus.subscribe(pattern, (e) => seen.push(e));
+  return seen;
+}
+
+/** Plugin processes of this core right now (any process whose command line names its data dir). */
+export async function pluginProcesses(core: TestCore): Promise<number> {
+  let n = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(core.dataDir)) n++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return n;
+}
+
+export async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A WebSocket client of /api/ws that records every frame. */
+export class WsClient {
+  readonly ws: WebSocket;
+  readonly frames: any[] = [];
+  closeCode: number | undefined;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<void>;
+
+  constructor(core: TestCore, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(core.url.replace('http', 'ws') + '/api/ws', { headers });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => this.ws.once('close', (code) => ((this.closeCode = code), resolve())));
+    this.ws.on('message', (data) => this.frames.push(JSON.parse(String(data))));
+    this.ws.on('error', () => {});
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  lines(): any[] {
+    return this.frames.filter((f) => f.type === 'log').flatMap((f) => f.lines);
+  }
+
+  waitFor(pred: (frame: any) => boolean, what: string, timeoutMs = 15_000): Promise<any> {
+    return until(() => this.frames.find(pred), (f) => f !== undefined, what, timeoutMs);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export { makeTmp };
