@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startCore, type RunningCore } from '@powerx/core';
 import { generateKeyPair } from '@powerx/package-format';
 import { buildProject } from '@powerx/cli';
-import { isPxError } from '@powerx/protocol';
+import { isPxError, type Install, type InstalledPlugin } from '@powerx/protocol';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SANDBOX = 'sandbox-dev';
@@ -47,12 +47,6 @@ async function ensureDeveloperKey(core: RunningCore): Promise<string> {
   return keyPath;
 }
 
-interface InstalledPlugin {
-  pluginId: string;
-  version: string;
-  status: string;
-}
-
 async function ensureHelloInstalled(core: RunningCore): Promise<string> {
   const keyPath = await ensureDeveloperKey(core);
   const outDir = join(core.dataDir, 'quickstart-build');
@@ -66,10 +60,10 @@ async function ensureHelloInstalled(core: RunningCore): Promise<string> {
   form.set('tenant', SANDBOX);
   form.set('config', JSON.stringify({ env: { GREETING: 'Hello' }, secrets: { API_KEY: 'quickstart-not-a-real-key' }, logLevel: 'info' }));
   form.set('package', await openAsBlob(build.packagePath), `${build.manifest.id}-${build.manifest.version}.pxp`);
-  const install = await api<{ id: string; status: string; error?: { code: string; message: string; hint: string; stage: string } }>(core, '/api/plugins/install/local?wait=true', { method: 'POST', body: form });
-  if (install.status !== 'running') {
+  const install = await api<Install>(core, '/api/plugins/install/local?wait=true', { method: 'POST', body: form });
+  if (install.state !== 'running') {
     const e = install.error;
-    throw new Error(`installing ${build.manifest.id} ended ${install.status}${e ? `: ${e.code} at ${e.stage}: ${e.message}\n  hint: ${e.hint}` : ''}`);
+    throw new Error(`installing ${build.manifest.id} ended ${install.state}${e ? `: ${e.code} at ${e.stage}: ${e.message}\n  hint: ${e.hint}` : ''}`);
   }
   return `${build.manifest.id} ${build.manifest.version} installed (install ${install.id})`;
 }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
  * Dev installs and reloads through the REST API of a real dev-mode core (issue 5): blue/green
  * reloads, every fault of the issue, sessions, access rules, metrics and events.
@@ -67,7 +68,7 @@ describe('dev install and reload', () => {
     form.append('tenant', tenant);
     form.append('package', new Blob([await (await import('node:fs/promises')).readFile(pxp)]), 'build.pxp');
     const r = await fetch(`${core.url}/api/plugins/dev/install`, { method: 'POST', headers: { authorization: `Bearer ${core.adminToken}` }, body: form });
-    const body = await r.json();
+    const body = (await r.json()) as any;
     expect(r.status).toBe(200);
     expect(body.result).toBe('running');
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('uploaded');
@@ -106,7 +107,7 @@ describe('faults: the last stable version keeps serving', () => {
     expect(bad.body.error.message).toContain('boom at start');
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('one');
     const rollback = await until(() => events.find((e) => e.type === 'plugin.dev.rollback' && (e.payload as any).tenant === tenant), (e) => !!e, 'rollback event');
-    expect(rollback.payload).toMatchObject({ code: 'START_FAILED', serving: { version: '0.1.0' } });
+    expect(rollback!.payload).toMatchObject({ code: 'START_FAILED', serving: { version: '0.1.0' } });
     const logs = await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}/logs?limit=200`);
     expect(logs.body.lines.some((l: any) => l.level === 'error' && /rolled back; version 0\.1\.0 keeps serving/.test(l.msg) && l.msg.includes('START_FAILED'))).toBe(true);
   });
@@ -128,7 +129,7 @@ describe('faults: the last stable version keeps serving', () => {
     expect(next.body).toMatchObject({ result: 'running', version: '0.4.0' });
     await hello(core, tenant); // the request that kills it
     const rollback = await until(() => events.find((e) => e.type === 'plugin.dev.rollback' && (e.payload as any).tenant === tenant), (e) => !!e, 'rollback after crash');
-    expect(rollback.payload).toMatchObject({ code: 'DEV_CRASHED_AFTER_SWITCH', stage: 'after_switch', restored: true, serving: { version: '0.1.0' } });
+    expect(rollback!.payload).toMatchObject({ code: 'DEV_CRASHED_AFTER_SWITCH', stage: 'after_switch', restored: true, serving: { version: '0.1.0' } });
     await until(() => hello(core, tenant), (r) => r.status === 200 && r.text.includes('"one"'), 'old version answering again');
     const plugin = await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}`);
     expect(plugin.body).toMatchObject({ version: '0.1.0', status: 'running' });

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
  * Shared set-up of the dev-mode tests: real cores in dev mode (core-test-kit), fixture builds
  * copied into temp "projects" (what px-plugin dev hands to core), bus event capture, a

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
  * Dev sessions (one per tenant and plugin, expiring without heartbeats), dev mode off, a core
  * restart in the middle of a session, and the 7-day retention of dev logs.

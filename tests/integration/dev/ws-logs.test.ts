@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
  * The live log channel `plugin.dev.logs` on /api/ws against a real dev-mode core and real
  * plugin processes: auth (header or auth frame), per-tenant authorization, backfill, resume,

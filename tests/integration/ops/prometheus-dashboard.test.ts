@@ -98,10 +98,9 @@ describe('the dashboard against a real Prometheus', () => {
     const rollbacks = await byLabel('sum by (stage) (plugin_install_rollback_total)', 'stage');
     expect(rollbacks.health_check).toBe(1);
     expect(rollbacks.validating).toBe(workload.failed - 1);
-    // Stage durations exist for the stages the installs went through (core observes a stage when
-    // it moves on from it through a transition; seeding ends in the switch, which does not observe it).
+    // Stage durations exist for every stage the installs went through.
     const stages = await byLabel('sum by (stage) (plugin_install_stage_duration_seconds_count)', 'stage');
-    expect(Object.keys(stages)).toEqual(expect.arrayContaining(['received', 'validating', 'awaiting_config', 'provisioning', 'starting', 'health_check']));
+    expect(Object.keys(stages)).toEqual(expect.arrayContaining(['received', 'validating', 'awaiting_config', 'provisioning', 'starting', 'health_check', 'seeding']));
     // Dev installs and reloads: one served, two rolled back in a row.
     expect(await byLabel('sum by (result) (plugin_dev_install_total)', 'result')).toEqual({ success: devWorkload.succeeded, failed: devWorkload.failed });
     expect(await value('histogram_quantile(0.5, sum by (le) (rate(plugin_dev_install_duration_seconds_bucket[$__rate_interval])))')).toBeGreaterThan(0);

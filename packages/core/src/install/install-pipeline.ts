@@ -269,7 +269,7 @@ export class InstallPipeline {
     const started = performance.now() - (Date.now() - new Date(row.created_at).getTime());
     await this.#d.db.updateTable('install_stages').set({ outcome: 'running' }).where('install_id', '=', installId).where('stage', '=', 'awaiting_config').where('finished_at', 'is', null).execute();
     this.#track(
-      this.#provisionAndActivate(installId, principal.username, resolved, undefined, started).catch((error) =>
+      withLogContext({ installId }, () => this.#provisionAndActivate(installId, principal.username, resolved, undefined, started)).catch((error) =>
         this.#rollback(installId, error instanceof StageError ? error.stage : 'provisioning', error, principal.username, started),
       ),
       installId,
@@ -409,8 +409,10 @@ export class InstallPipeline {
       };
       if (current) await trx.updateTable('plugins').set(values).where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).execute();
       else await trx.insertInto('plugins').values({ tenant_id: tenant, plugin_id: pluginId, installed_at: now.toISOString(), ...values }).execute();
-      const open = await trx.selectFrom('install_stages').select(['id', 'started_at']).where('install_id', '=', id).where('finished_at', 'is', null).execute();
+      const open = await trx.selectFrom('install_stages').select(['id', 'stage', 'started_at']).where('install_id', '=', id).where('finished_at', 'is', null).execute();
       for (const s of open) await trx.updateTable('install_stages').set({ finished_at: now.toISOString(), duration_ms: now.getTime() - new Date(s.started_at).getTime(), outcome: 'ok' }).where('id', '=', s.id).execute();
+      // The last stage (seeding) closes here, not in #transition: observe its duration too.
+      for (const s of open) this.#d.metrics.stageDuration.observe({ stage: s.stage }, (now.getTime() - new Date(s.started_at).getTime()) / 1000);
       await trx.insertInto('install_stages').values({ install_id: id, stage: 'running', started_at: now.toISOString(), finished_at: now.toISOString(), duration_ms: 0, outcome: 'ok', code: null }).execute();
       await trx.updateTable('installs').set({ state: 'running', finished_at: now.toISOString(), duration_ms: durationMs, updated_at: now.toISOString(), previous_install_id: current?.active_install_id ?? null }).where('id', '=', id).execute();
     });
@@ -561,7 +563,7 @@ export class InstallPipeline {
   #runActivation(id: string, actor: string, seed: boolean): void {
     const started = performance.now();
     this.#track(
-      (async () => {
+      withLogContext({ installId: id }, async () => {
         try {
           await this.#transition(id, 'validating');
           await this.#transition(id, 'awaiting_config');
@@ -570,7 +572,7 @@ export class InstallPipeline {
         } catch (error) {
           await this.#rollback(id, error instanceof StageError ? error.stage : 'starting', error, actor, started);
         }
-      })(),
+      }),
       id,
     );
   }
@@ -597,7 +599,7 @@ export class InstallPipeline {
       if (!opts.keepData) await this.#d.storage.dropNamespace(tenant, pluginId);
       for (const i of installs) if (i.kind === 'install') await this.#d.blobs.remove(`${i.id}.pxp`);
       await rm(opts.keepData ? dirname(this.#d.paths.versionDir(tenant, pluginId, 'x')) : this.#d.paths.pluginRoot(tenant, pluginId), { recursive: true, force: true });
-      await removeEmptyParents(dirname(dirname(this.#d.paths.pluginRoot(tenant, pluginId))), this.#d.paths.tenants);
+      await removeEmptyParents(dirname(this.#d.paths.pluginRoot(tenant, pluginId)), this.#d.paths.tenants);
       await this.#d.audit.append({ actor: principal.username, tenant, action: 'plugin.uninstall', target: pluginId, outcome: 'ok', details: { version: plugin.active_version, force: !!opts.force, keepData: !!opts.keepData } });
     });
   }

@@ -6,12 +6,15 @@
  *
  * Also `GET /api/tenants/:tenant/admin-pages`: the admin menus that the tenant's installed
  * plugins declare in their manifest (`admin.menus`), so the Admin can list them in its
- * navigation. The pages themselves are the plugin's static admin frontend, expected under its
- * test entry point at `/_p/<tenant>/<plugin>/_admin/<route>`.
+ * navigation. The pages themselves are the plugin's static admin frontend (`admin.staticDir` of
+ * the serving version), under its test entry point at `/_p/<tenant>/<plugin>/_admin/<route>`:
+ * `servePluginAdminPage` below answers those, and is called by the entry point hook in
+ * server.ts before a request is proxied to the plugin.
  */
-import { access, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { access, readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -95,4 +98,80 @@ export function registerAdminStaticRoutes(app: FastifyInstance, s: CoreServices,
       return { plugins };
     },
   );
+}
+
+const ADMIN_PREFIX = '/_admin';
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.ico': 'image/x-icon', '.woff': 'font/woff', '.woff2': 'font/woff2', '.txt': 'text/plain; charset=utf-8', '.map': 'application/json',
+};
+
+function sendError(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Serves `/_p/<tenant>/<plugin>/_admin/<path>` from the `admin.staticDir` of the plugin's serving
+ * version (read-only version folder; a path that leaves it, or a link out of it, is refused).
+ * Returns false when `path` is not under `/_admin` (the request goes to the plugin as usual).
+ * Public like the entry point itself: these are the static files shipped in the package.
+ * Directory paths answer their index.html; an unknown path answers 404 with a hint.
+ */
+export async function servePluginAdminPage(s: CoreServices, res: ServerResponse, target: { tenant: string; pluginId: string; path: string; method: string }): Promise<boolean> {
+  const pathOnly = target.path.split('?')[0];
+  if (pathOnly !== ADMIN_PREFIX && !pathOnly.startsWith(`${ADMIN_PREFIX}/`)) return false;
+  const notFound = (what: string, hint: string) => sendError(res, 404, new NotFoundError('NOT_FOUND', { what }, { hint }).toJSON());
+  if (target.method !== 'GET' && target.method !== 'HEAD') {
+    sendError(res, 405, { code: 'BAD_REQUEST', message: 'Plugin admin pages are static: GET only', hint: 'Call the plugin\'s own routes for anything else.' });
+    return true;
+  }
+  const row = await s.db
+    .selectFrom('plugins')
+    .innerJoin('installs', 'installs.id', 'plugins.active_install_id')
+    .select(['installs.manifest as manifest', 'installs.version_dir as versionDir'])
+    .where('plugins.tenant_id', '=', target.tenant)
+    .where('plugins.plugin_id', '=', target.pluginId)
+    .executeTakeFirst();
+  const manifest = row?.manifest ? (JSON.parse(row.manifest) as Manifest) : undefined;
+  const staticDir = manifest?.admin?.staticDir?.replace(/^\.\//, '').replace(/\/+$/, '');
+  if (!row?.versionDir || !manifest || !staticDir) {
+    notFound(`Admin pages of ${target.pluginId} in ${target.tenant}`, 'The plugin is not installed here, or its manifest declares no admin.staticDir.');
+    return true;
+  }
+  let rel: string;
+  try {
+    rel = decodeURIComponent(pathOnly.slice(ADMIN_PREFIX.length)).replace(/^\/+/, '');
+  } catch {
+    notFound(`Admin page ${pathOnly}`, 'The path is not valid URL encoding.');
+    return true;
+  }
+  const root = await realpath(join(row.versionDir, staticDir)).catch(() => undefined);
+  if (!root) {
+    notFound(`Admin folder ${staticDir} of ${target.pluginId}`, `The package has no ${staticDir}/ folder; add it to the plugin and rebuild.`);
+    return true;
+  }
+  let file = resolve(root, rel);
+  const inside = (p: string) => p === root || p.startsWith(root + sep);
+  if (!inside(file)) {
+    notFound(`Admin page ${pathOnly}`, 'Paths outside the plugin\'s admin folder are not served.');
+    return true;
+  }
+  const info = await stat(file).catch(() => undefined);
+  if (info?.isDirectory()) file = join(file, 'index.html');
+  const real = await realpath(file).catch(() => undefined);
+  if (!real || !inside(real) || !(await stat(real)).isFile()) {
+    notFound(`Admin page ${pathOnly} of ${target.pluginId}`, `Add it under ${staticDir}/ in the plugin, rebuild and reinstall.`);
+    return true;
+  }
+  const body = await readFile(real);
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': body.length,
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(target.method === 'HEAD' ? undefined : body);
+  return true;
 }
