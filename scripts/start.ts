@@ -74,7 +74,7 @@ async function hasAdmin(core: RunningCore): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const core = await startCore({ logLevel: process.env.PX_LOG_LEVEL ?? 'warn' });
+  const core = await startCore({ logLevel: process.env.PX_LOG_LEVEL ?? 'warn', processMetrics: true });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

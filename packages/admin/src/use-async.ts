@@ -23,3 +23,15 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...state, reload };
 }
+
+/** Calls `tick` every `ms` while the page is visible (status and usage stay current without a click). */
+export function useEvery(ms: number, tick: () => void): void {
+  const ref = useRef(tick);
+  ref.current = tick;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') ref.current();
+    }, ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+}

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  ADMIN_PASSWORD, HELLO_ID, ensureAdminBuilt, fixturePluginDir, launchChromium, newAdminPage, packFixture, screenshot, startE2eCore, stopE2eCore,
+  ADMIN_PASSWORD, HELLO_ID, ensureAdminBuilt, fixturePluginDir, launchChromium, newAdminPage, packFixture, restartE2eCore, screenshot, startE2eCore, stopE2eCore,
   type ConsoleWatch, type E2eCore,
 } from './admin-test-kit.ts';
 
@@ -165,6 +165,39 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.getByText('No line matches the filter.').waitFor();
     await page.getByLabel('Search the log').fill('');
     await screenshot(page, '07-plugin-detail');
+  });
+
+  it('log panel: level filter, pause and resume, autoscroll that stops when scrolled up', async () => {
+    const entry = url(`/_p/${TENANT}/${HELLO_ID}/`);
+    const lines = page.locator('[data-log-line]');
+    await fetch(entry + 'warn');
+    await page.locator('[data-log-line]', { hasText: 'something to look at' }).waitFor();
+    await page.getByLabel('Minimum level').selectOption('warn');
+    await page.locator('[data-log-line]', { hasText: 'greeting served' }).first().waitFor({ state: 'detached' });
+    expect(await lines.count()).toBe(1);
+    await page.getByLabel('Minimum level').selectOption('trace');
+    // Paused: new lines wait; resume shows how many arrived and adds them.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const shown = await lines.count();
+    for (let i = 0; i < 3; i++) await fetch(entry);
+    await page.getByRole('button', { name: /Resume \(\d+ new\)/ }).waitFor({ timeout: 20_000 });
+    expect(await lines.count()).toBe(shown);
+    await page.getByRole('button', { name: /Resume/ }).click();
+    await lines.nth(shown).waitFor();
+    // Enough lines to scroll; scrolled to the end while following, and not any more once scrolled up.
+    for (let i = 0; i < 30; i++) await fetch(entry);
+    await lines.nth(shown + 30).waitFor({ timeout: 20_000 });
+    const box = page.getByRole('log', { name: 'Log lines' });
+    const atEnd = () => box.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 30);
+    expect(await atEnd()).toBe(true);
+    await box.evaluate((el) => el.scrollTo({ top: 0 }));
+    await page.getByRole('button', { name: '↓ Jump to latest' }).waitFor();
+    const count = await lines.count();
+    await fetch(entry);
+    await lines.nth(count).waitFor();
+    expect(await box.evaluate((el) => el.scrollTop)).toBe(0);
+    await page.getByRole('button', { name: '↓ Jump to latest' }).click();
+    expect(await atEnd()).toBe(true);
   });
 
   it("opens the plugin's admin page from its manifest menu in a sandboxed iframe (or says that core does not serve it)", async () => {
@@ -329,6 +362,23 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     } finally {
       await kb.context.close();
     }
+  });
+
+  it('reconnects the live log after a core restart and shows the lines that follow', async () => {
+    await navLink(page, 'Plugins').click();
+    await page.locator(`tr[data-plugin="${HELLO_ID}"] a`).click();
+    await page.locator('[data-feed-status="live"]').waitFor();
+    core = await restartE2eCore(core!, { devMode: true });
+    // The panel noticed and came back by itself (same data dir and port, plugins restarted by recovery).
+    await page.locator('[data-feed-status="live"]').waitFor({ timeout: 30_000 });
+    await fetch(url(`/_p/${TENANT}/${HELLO_ID}/`));
+    const served = page.locator('[data-log-line]', { hasText: 'greeting served' });
+    const before = await served.count();
+    await fetch(url(`/_p/${TENANT}/${HELLO_ID}/`));
+    await served.nth(before).waitFor({ timeout: 20_000 });
+    // While core was down the browser logged its refused connections; those, and only those, are expected here.
+    const unexpected = consoleWatch.take().filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e));
+    expect(unexpected).toEqual([]);
   });
 
   it('signs out, and signs in again with an API token', async () => {

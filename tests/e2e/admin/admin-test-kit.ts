@@ -73,6 +73,13 @@ export async function startE2eCore(opts: StartCoreOptions = {}): Promise<E2eCore
   return e2e;
 }
 
+/** Stops core and starts it again on the same data folder and port (what an operator's restart does). */
+export async function restartE2eCore(core: E2eCore, opts: StartCoreOptions = {}): Promise<E2eCore> {
+  await core.close();
+  const next = await startCore({ dataDir: core.dataDir, port: core.port, logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent', platformKeysDir: false, ...opts });
+  return Object.assign(next, { tmp: core.tmp, api: core.api });
+}
+
 export async function stopE2eCore(core: E2eCore | undefined): Promise<void> {
   if (!core) return;
   await core.close();

@@ -3,7 +3,7 @@
  * with plugins serving again, dev mode and unsigned packages, secrets encrypted at rest, docs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HELLO_ID, coreFixtures, makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
 
@@ -44,7 +44,13 @@ describe('first start and restart', () => {
       for (const f of (await readdir(core.dataDir)).filter((n) => n.startsWith('core.db'))) {
         expect((await readFile(join(core.dataDir, f))).includes('never-on-disk-in-clear'), f).toBe(false);
       }
+      // A version folder no install refers to (as a crash right after a switch would leave) is swept at start.
+      const stray = join(core.dataDir, 'tenants/sandbox-dev/plugins', HELLO_ID, 'versions', 'stray-install');
+      await mkdir(join(stray, 'dist'), { recursive: true });
+      await writeFile(join(stray, 'manifest.json'), '{}');
       core = await startTestCore({ tmp: dir });
+      await expect(stat(stray)).rejects.toThrow();
+      expect(await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins', HELLO_ID, 'versions'))).toHaveLength(1);
       expect(core.adminPassword).toBeUndefined();
       expect(core.adminToken).toBe(token);
       expect(core.recovery).toMatchObject({ rolledBack: 0, started: 1, failed: 0 });

@@ -95,7 +95,7 @@ describe('crash recovery', () => {
     expect(install.error.hint).toContain('Run the install again');
 
     // The previous version serves again, with its own data only.
-    const entry = await (await fetch(`${second.url}/_p/sandbox-dev/${HELLO_ID}/`)).json();
+    const entry = (await (await fetch(`${second.url}/_p/sandbox-dev/${HELLO_ID}/`)).json()) as { version: string; customers: number; hasApiKey: boolean };
     expect(entry).toMatchObject({ version: '1.0.0', customers: 5 });
     const usageAfter = (await second.api.get('/api/tenants/sandbox-dev/usage')).body;
     expect({ ...usageAfter, installsLastMinute: 0 }).toEqual({ ...usageBefore, installsLastMinute: 0 });

@@ -8,7 +8,8 @@ import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAUNCHER, REPO_ROOT, shellEnv } from '../cli/run-cli.ts';
-import { FIXTURES, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import { createServer } from 'node:net';
+import { FIXTURES, makeTmp, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_GRACE_MS = '300';
@@ -36,8 +37,8 @@ interface Cli {
   exit(): Promise<number | null>;
 }
 
-function cli(args: string[], cwd: string): Cli {
-  const env = { ...shellEnv(join(core.tmp, 'home')), PX_API_URL: core.url, PX_TOKEN: core.adminToken };
+function cli(args: string[], cwd: string, target: TestCore = core): Cli {
+  const env = { ...shellEnv(join(target.tmp, 'home')), PX_API_URL: target.url, PX_TOKEN: target.adminToken };
   const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd, env });
   running.push(child);
   let text = '';
@@ -52,8 +53,8 @@ function cli(args: string[], cwd: string): Cli {
   };
 }
 
-async function copyProject(from: string, name: string): Promise<string> {
-  const dir = join(core.tmp, name);
+async function copyProject(from: string, name: string, target: TestCore = core): Promise<string> {
+  const dir = join(target.tmp, name);
   await cp(from, dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('.pxp') });
   return dir;
 }
@@ -126,5 +127,34 @@ describe('px-plugin dev --watch', () => {
     expect(second.output()).toMatch(/DEV_SESSION_CONFLICT .* held by admin \(px-plugin dev on .* \(pid \d+\)/);
     first.child.kill('SIGINT');
     expect(await first.exit()).toBe(0);
+  });
+
+  it('keeps working across a core restart in the middle of the session', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const tmp = await makeTmp('pxdev-cli-restart-');
+    let own: TestCore | undefined = await startDevCore({ tmp, port });
+    try {
+      const dir = await copyProject(join(FIXTURES, 'hello-project'), 'restart-project', own);
+      const dev = cli(['dev', '--watch'], dir, own);
+      await dev.waitFor(/reload #1 ✓/);
+      await own.close();
+      // Saved while core is down: the push fails, and is retried until core is back.
+      await edit(join(dir, 'src/server.ts'), "'first'", "'after restart'");
+      await dev.waitFor(/reload #2 not pushed: .*retrying/);
+      own = await startDevCore({ tmp, port });
+      const url = `${own.entryUrl('sandbox-dev', PROJECT)}hello`;
+      await until(() => fetch(url).then((r) => r.text()), (t) => t.includes('after restart'), 'the saved version serving on the restarted core', 20_000);
+      await dev.waitFor(/started with after restart/); // the log stream reconnected on its own
+      dev.child.kill('SIGINT');
+      expect(await dev.exit()).toBe(0);
+      expect(dev.output()).toContain('plugin uninstalled');
+    } finally {
+      await stopTestCore(own);
+    }
   });
 });

@@ -59,6 +59,27 @@ describe('dev install and reload', () => {
     expect(JSON.stringify(entries[0].details)).toContain('dev install');
   });
 
+  it('runs each build from a content-addressed version folder; going back to an earlier build reuses it', async () => {
+    const tenant = await newSandbox(core.api, 'dev-content');
+    const dir = await project(core, 'dev-hello');
+    const versions = join(core.dataDir, 'tenants', tenant, 'plugins', DEV_ID, 'versions');
+    const a = (await devInstall(core.api, { tenant, path: dir })).body;
+    await setMessage(dir, 'b');
+    const b = (await devInstall(core.api, { tenant, path: dir })).body;
+    expect((await readdir(versions)).sort()).toEqual([`c-${a.contentSha256.slice(0, 32)}`, `c-${b.contentSha256.slice(0, 32)}`].sort());
+    await setMessage(dir, 'one');
+    const again = (await devInstall(core.api, { tenant, path: dir })).body;
+    expect(again).toMatchObject({ result: 'running', contentSha256: a.contentSha256 });
+    expect(again.installId).not.toBe(a.installId);
+    expect(JSON.parse((await hello(core, tenant)).text).message).toBe('one');
+    // A failed reload next to it removes only its own folder, never the serving or last stable one.
+    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy') })).body.result).toBe('failed');
+    expect((await readdir(versions)).sort()).toEqual([`c-${a.contentSha256.slice(0, 32)}`, `c-${b.contentSha256.slice(0, 32)}`].sort());
+    await setMessage(dir, 'b');
+    expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');
+    expect(JSON.parse((await hello(core, tenant)).text).message).toBe('b');
+  });
+
   it('takes an uploaded build (multipart) when core cannot read the developer folder', async () => {
     const tenant = await newSandbox(core.api, 'dev-upload');
     const dir = await project(core, 'dev-hello');

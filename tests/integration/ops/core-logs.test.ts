@@ -71,6 +71,7 @@ let tmp: string;
 let core: RunningMain | undefined;
 let installId: string;
 let requestId: string;
+let refusedRequestId: string;
 
 beforeAll(async () => {
   tmp = await makeTmp('px-logs-');
@@ -85,6 +86,15 @@ beforeAll(async () => {
   expect(r.status, JSON.stringify(body)).toBe(200);
   installId = body.id;
   requestId = r.headers.get('x-request-id')!;
+  // An install refused at validation (signed by an unknown key): its lines tell the rollback.
+  const untrusted = (await packDirectory(join(fixturePlugins, 'hello'), join(tmp, 'untrusted.pxp'), { privateKeyPem: await readFile(join(keysDir, 'untrusted.key.pem'), 'utf8') })).file;
+  const refusedForm = new FormData();
+  refusedForm.append('tenant', 'sandbox-dev');
+  refusedForm.append('config', JSON.stringify({ secrets: { API_KEY: SECRET } }));
+  refusedForm.append('package', await openAsBlob(untrusted), 'untrusted.pxp');
+  const refused = await fetch(`${core.url}/api/plugins/install/local?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${core.token}` }, body: refusedForm });
+  refusedRequestId = refused.headers.get('x-request-id')!;
+  expect(((await refused.json()) as { code: string }).code).toBe('PXP_KEY_UNTRUSTED');
   // A failed login writes its lines too (the password must not appear either).
   await fetch(`${core.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: SECRET }) });
 }, 90_000);
@@ -117,6 +127,15 @@ describe("core's own logs", () => {
     // The request's own lines carry the same request id.
     const ofRequest = lines.filter((l) => l.reqId === requestId).map((l) => l.msg);
     expect(ofRequest).toEqual(expect.arrayContaining(['incoming request', 'request completed', 'install stage']));
+  });
+
+  it('tell a refused install from validation to failed, with its code, under its own ids', () => {
+    expect(refusedRequestId).toMatch(/^[0-9a-f-]{36}$/); // generated when the caller sends none
+    const lines = jsonLines(core!.stdout()).filter((l) => l.reqId === refusedRequestId && l.msg === 'install stage');
+    expect(lines.map((l) => l.stage)).toEqual(['validating', 'rolling_back', 'failed']);
+    expect(new Set(lines.map((l) => l.installId)).size).toBe(1);
+    expect(lines[0].installId).not.toBe(installId);
+    expect(lines.at(-1)).toMatchObject({ code: 'PXP_KEY_UNTRUSTED' });
   });
 
   it('never contain a secret value, the password tried or the API token', () => {

@@ -79,13 +79,16 @@ describe('workflow-metrics.mjs', () => {
     expect(r.stdout).toContain('Top failure codes');
   });
 
-  it('counts nothing outside the window', async () => {
+  it('counts nothing outside the window or outside the tenant asked for', async () => {
     const r = await metrics('--data-dir', dataDir, '--since', '2000-01-01', '--until', '2000-01-02', '--json');
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.flows.upload.installs).toBe(0);
     expect(report.flows.dev.installs).toBe(0);
     expect(report.rollbacks).toEqual([]);
+    const otherTenant = JSON.parse((await metrics('--data-dir', dataDir, '--since', '1h', '--tenant', 'default', '--json')).stdout);
+    expect(otherTenant.window.tenant).toBe('default');
+    expect(otherTenant.flows.upload.installs).toBe(0);
   });
 
   it('refuses a folder without a core store, and a bad --since, with exit code 2', async () => {

@@ -16,7 +16,7 @@ import { ErrorBox, Empty, Loading } from '../components/states.tsx';
 import { StatusBadge, UsageBar } from '../components/status-badge.tsx';
 import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session-context.ts';
-import { useAsync } from '../use-async.ts';
+import { useAsync, useEvery } from '../use-async.ts';
 
 type Action = 'rollback' | 'restart' | 'uninstall';
 
@@ -40,6 +40,7 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
     history.reload();
   };
   const progress = useInstallProgress(api, operation?.install, refresh);
+  useEvery(5000, info.reload);
 
   if (info.loading && !info.data) return <Loading what="the plugin" />;
   if (info.error && !info.data) {
@@ -187,7 +188,7 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
                     <td>{i.kind}{i.id === p.activeInstallId ? <span className="badge badge-ok">active</span> : null}</td>
                     <td>{i.version ?? '—'}</td>
                     <td><StatusBadge status={i.state} />{i.error ? <div className="small">{i.error.code}: {i.error.hint}</div> : null}</td>
-                    <td>{i.actor}</td>
+                    <td title={i.actor}>{i.actor === session.me.id ? session.me.username : i.actor.slice(0, 8)}</td>
                     <td>{formatMs(i.durationMs)}</td>
                   </tr>
                 ))}

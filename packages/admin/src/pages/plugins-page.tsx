@@ -3,7 +3,7 @@ import { ErrorBox, Empty, Loading } from '../components/states.tsx';
 import { StatusBadge, UsageBar } from '../components/status-badge.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session-context.ts';
-import { useAsync } from '../use-async.ts';
+import { useAsync, useEvery } from '../use-async.ts';
 
 export function PluginsPage({ tenant }: { tenant: string }) {
   const session = useSession();
@@ -12,6 +12,10 @@ export function PluginsPage({ tenant }: { tenant: string }) {
   const usage = useAsync(() => api.usage(tenant), [api, tenant]);
   const t = session.tenant(tenant);
   const canDev = session.canDev(tenant);
+  useEvery(5000, () => {
+    plugins.reload();
+    usage.reload();
+  });
 
   return (
     <div>

@@ -97,6 +97,8 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
 
   let n = 0;
   let serving: string | undefined;
+  let stopping = false;
+  let retry: NodeJS.Timeout | undefined;
   let failures = 0;
   const cycle = async () => {
     n++;
@@ -115,7 +117,10 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
     } catch (error) {
       failures++;
       const body = errorBody(error);
-      out.line(`${s.fail('✗')} reload #${n} not pushed: ${body.code} ${body.message}${body.hint ? `\n  ${s.dim('hint:')} ${body.hint}` : ''}`);
+      const unreachable = body.code === 'INTERNAL' && body.details?.ref === 'connect';
+      out.line(`${s.fail('✗')} reload #${n} not pushed: ${body.code} ${body.message}${unreachable ? ' — retrying in 2 s' : body.hint ? `\n  ${s.dim('hint:')} ${body.hint}` : ''}`);
+      // Core away (restarting, network): push the newest build again once it is back.
+      if (unreachable && !stopping) retry = setTimeout(kick, 2000);
     }
   };
   // Saves during a build/push are coalesced: one more cycle runs after it, with the newest files.
@@ -143,6 +148,8 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
     });
     out.line('');
   }
+  stopping = true;
+  clearTimeout(retry);
   await watcher?.close();
   await running;
   await builder.dispose();

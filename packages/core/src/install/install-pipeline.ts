@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat, readdir, rmdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError, PxError, isPxError, type InstallConfig, type Manifest, type ValidationCheck, type ErrorCode, type LogLevel } from '@powerx/protocol';
@@ -300,10 +300,13 @@ export class InstallPipeline {
       const row = (await this.#d.store.get(id))!;
       const pluginId = row.plugin_id!;
       const tenant = row.tenant_id;
-      const versionDir = this.#d.paths.versionDir(tenant, pluginId, id);
+      // Dev installs: a content-addressed folder (c-<sha256 of the package>); the same build again reuses it.
+      const contentAddressed = this.#devInstalls.has(id) && row.package_sha256;
+      const versionDir = this.#d.paths.versionDir(tenant, pluginId, contentAddressed ? `c-${row.package_sha256!.slice(0, 32)}` : id);
       await mkdir(dirname(versionDir), { recursive: true });
       if (!row.staging_dir) throw new PxError('INTERNAL', { ref: `no staging folder for install ${id}` });
-      await rename(row.staging_dir, versionDir);
+      if (contentAddressed && (await exists(versionDir))) await rm(row.staging_dir, { recursive: true, force: true });
+      else await rename(row.staging_dir, versionDir);
       await this.#d.store.update(id, { version_dir: versionDir, staging_dir: null });
       const dataDir = this.#d.paths.pluginDataDir(tenant, pluginId);
       if (!(await exists(dataDir))) {
@@ -381,7 +384,9 @@ export class InstallPipeline {
       const data = await this.#d.generateTestData(manifest.sandbox.testData, `${tenant}/${pluginId}/${manifest.version}`);
       for (const [collection, docs] of Object.entries(data)) await this.#d.storage.insertMany(tenant, pluginId, collection, docs, id);
     }
-    if (manifest.sandbox.seed) await this.#d.supervisor.runSeed(instanceId);
+    // Always ask: the hook is either the module at sandbox.seed or definePlugin's `seed`, and only
+    // the runner knows whether the plugin defined one (it answers at once when there is none).
+    await this.#d.supervisor.runSeed(instanceId);
   }
 
   /** The switch: one transaction makes the new install active and the old one last stable. */
@@ -441,6 +446,17 @@ export class InstallPipeline {
     }
   }
 
+  async #versionDirUsedByOthers(versionDir: string, installId: string): Promise<boolean> {
+    const other = await this.#d.db
+      .selectFrom('installs')
+      .select('installs.id')
+      .where('installs.version_dir', '=', versionDir)
+      .where('installs.id', '!=', installId)
+      .where((eb) => eb.or([eb('installs.state', 'not in', [...TERMINAL_STATES]), eb('installs.id', 'in', eb.selectFrom('plugins').select('active_install_id')), eb('installs.id', 'in', eb.selectFrom('plugins').select('last_stable_install_id').where('last_stable_install_id', 'is not', null))]))
+      .executeTakeFirst();
+    return !!other;
+  }
+
   /** Removes the version folder and blob of an install no plugin refers to any more. */
   async #dropVersion(installId: string): Promise<void> {
     const row = await this.#d.store.get(installId);
@@ -498,7 +514,8 @@ export class InstallPipeline {
     await this.#d.storage.deleteSeededBy(id);
     if (row.staging_dir) await rm(row.staging_dir, { recursive: true, force: true });
     if (row.kind === 'install') {
-      if (row.version_dir) await rm(row.version_dir, { recursive: true, force: true });
+      // A content-addressed (dev) folder may also be the one of the serving or last stable install.
+      if (row.version_dir && !(await this.#versionDirUsedByOthers(row.version_dir, id))) await rm(row.version_dir, { recursive: true, force: true });
       await this.#d.blobs.remove(`${id}.pxp`);
     }
     if (row.plugin_id) {
@@ -683,6 +700,7 @@ export class InstallPipeline {
       await this.#rollback(row.id, stage, new StageError(stage, error), 'system', performance.now() - (Date.now() - new Date(row.created_at).getTime()));
     }
     await this.#sweepStaging();
+    await this.#sweepOrphanVersions();
     const plugins = await this.#d.db.selectFrom('plugins').selectAll().execute();
     let started = 0, failed = 0;
     await mapLimited(plugins, 4, async (plugin) => {
@@ -709,6 +727,41 @@ export class InstallPipeline {
       this.#d.log.warn({ tenant, pluginId, installId, code: (error as PxError).code }, 'plugin did not start at core start');
       await this.#d.audit.append({ actor: 'system', tenant, action: 'plugin.instance.start', target: pluginId, outcome: 'failed', details: { installId, code: (error as PxError).code ?? 'INTERNAL' } });
       return false;
+    }
+  }
+
+  /**
+   * Version folders and blobs no install refers to any more (a crash between the switch and the
+   * clean-up of the displaced version leaves one behind) are removed at start.
+   */
+  async #sweepOrphanVersions(): Promise<void> {
+    const keep = new Set(
+      (
+        await this.#d.db
+          .selectFrom('installs')
+          .select('version_dir')
+          .where('version_dir', 'is not', null)
+          .where((eb) =>
+            eb.or([
+              eb('state', 'not in', [...TERMINAL_STATES]),
+              eb('id', 'in', eb.selectFrom('plugins').select('active_install_id')),
+              eb('id', 'in', eb.selectFrom('plugins').select('last_stable_install_id').where('last_stable_install_id', 'is not', null)),
+            ]),
+          )
+          .execute()
+      ).map((r) => r.version_dir),
+    );
+    for (const tenant of await readdir(this.#d.paths.tenants).catch(() => [] as string[])) {
+      for (const plugin of await readdir(join(this.#d.paths.tenants, tenant, 'plugins')).catch(() => [] as string[])) {
+        const versions = dirname(this.#d.paths.versionDir(tenant, plugin, 'x'));
+        for (const installId of await readdir(versions).catch(() => [] as string[])) {
+          const dir = join(versions, installId);
+          if (keep.has(dir)) continue;
+          this.#d.log.warn({ dir }, 'removing a version folder no install refers to');
+          await rm(dir, { recursive: true, force: true });
+          await this.#d.blobs.remove(`${installId}.pxp`);
+        }
+      }
     }
   }
 

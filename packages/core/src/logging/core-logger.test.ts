@@ -51,4 +51,8 @@ describe('core logger', () => {
     expect(raw[0].match(/"reqId"/g)).toHaveLength(1);
     expect(JSON.parse(raw[0])).toMatchObject({ reqId: 'r-2', installId: 'i-2' });
   });
+
+  it('refuses an unknown level, naming the setting and the allowed levels', () => {
+    expect(() => createCoreLogger({ level: 'verbose' })).toThrow('Log level "verbose" (PX_LOG_LEVEL) is not one of trace, debug, info, warn, error, fatal, silent');
+  });
 });

@@ -31,10 +31,15 @@ export interface CoreLogger {
   lineCounts: LogLineCounts;
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 export function createCoreLogger(options: { level?: string; destination?: DestinationStream } = {}): CoreLogger {
   const lineCounts = new LogLineCounts();
+  const level = options.level ?? process.env.PX_LOG_LEVEL ?? 'info';
+  // pino's own message for a bad level is "unknown level"; say which setting and what is allowed.
+  if (!LOG_LEVELS.includes(level)) throw new Error(`Log level "${level}" (PX_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
   const config = {
-    level: options.level ?? process.env.PX_LOG_LEVEL ?? 'info',
+    level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     hooks: {
       logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void, level: number) {

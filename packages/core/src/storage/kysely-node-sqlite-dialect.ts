@@ -3,7 +3,7 @@
  * needs no native build step. Kysely ships the SQLite adapter, query compiler and introspector;
  * only the driver and connection are ours. SQLite has one connection: a mutex hands it out.
  */
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -81,13 +81,29 @@ function toSqlValue(value: unknown): SQLInputValue {
   return value as SQLInputValue;
 }
 
+/** Compiled statements by SQL text: Kysely builds the same SQL again and again, preparing it is not free. */
+const STATEMENT_CACHE_SIZE = 256;
+
 class NodeSqliteConnection implements DatabaseConnection {
   readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
   constructor(db: DatabaseSync) {
     this.#db = db;
   }
+  #prepare(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (stmt) {
+      // Most recently used last, so the first key is the one to evict.
+      this.#statements.delete(sql);
+    } else {
+      stmt = this.#db.prepare(sql);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value!);
+    }
+    this.#statements.set(sql, stmt);
+    return stmt;
+  }
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const stmt = this.#db.prepare(compiledQuery.sql);
+    const stmt = this.#prepare(compiledQuery.sql);
     const params = compiledQuery.parameters.map(toSqlValue);
     // A statement that returns columns (SELECT, or anything with RETURNING) is read with all().
     if (stmt.columns().length > 0) {

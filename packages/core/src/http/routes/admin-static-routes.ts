@@ -122,6 +122,12 @@ function sendError(res: ServerResponse, status: number, body: object): void {
 export async function servePluginAdminPage(s: CoreServices, res: ServerResponse, target: { tenant: string; pluginId: string; path: string; method: string }): Promise<boolean> {
   const pathOnly = target.path.split('?')[0];
   if (pathOnly !== ADMIN_PREFIX && !pathOnly.startsWith(`${ADMIN_PREFIX}/`)) return false;
+  if (pathOnly === ADMIN_PREFIX) {
+    // Relative links in the pages resolve against the folder: always serve it with its slash.
+    res.writeHead(308, { location: '_admin/' });
+    res.end();
+    return true;
+  }
   const notFound = (what: string, hint: string) => sendError(res, 404, new NotFoundError('NOT_FOUND', { what }, { hint }).toJSON());
   if (target.method !== 'GET' && target.method !== 'HEAD') {
     sendError(res, 405, { code: 'BAD_REQUEST', message: 'Plugin admin pages are static: GET only', hint: 'Call the plugin\'s own routes for anything else.' });
