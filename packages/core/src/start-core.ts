@@ -57,6 +57,8 @@ export interface StartCoreOptions {
   adminPassword?: string;
   /** Retention of plugin logs and dev audit details. Default 7 days. */
   retentionDays?: number;
+  /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
+  awaitingConfigTtlHours?: number;
   /** Supervisor tuning passed through (tests shorten the crash budget). */
   supervisor?: { restartBudget?: { crashes: number; windowMs: number }; restartBackoffMs?: number; quotaSampleMs?: number };
   /** Process-wide default metrics (event loop, heap); off when several cores share a process. */
@@ -80,6 +82,8 @@ export interface RunningCore {
   recovery: { rolledBack: number; started: number; failed: number };
   /** Runs the retention sweeper now (it also runs hourly). */
   sweepRetention(now?: Date): Promise<{ logLinesDeleted: number; auditDetailsCleared: number }>;
+  /** Cancels installs waiting for configuration past their time (also runs hourly); returns how many. */
+  expireWaitingInstalls(now?: Date): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -165,6 +169,12 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
 
     const sweeper = new RetentionSweeper(db, options.retentionDays ?? Number(process.env.PX_RETENTION_DAYS ?? 7));
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
+    // Also once now: a core that is restarted more often than hourly still forgets on time.
+    void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
+    const waitTtlMs = (options.awaitingConfigTtlHours ?? Number(process.env.PX_AWAITING_CONFIG_TTL_HOURS ?? 24)) * 3_600_000;
+    const expireWaiting = (now?: Date) => pipeline.expireWaiting(waitTtlMs, now);
+    const expiryTimer = setInterval(() => void expireWaiting().catch((error: unknown) => logger.warn({ err: error }, 'expiring waiting installs failed')), 3_600_000);
+    expiryTimer.unref();
 
     let closed: Promise<void> | undefined;
     return {
@@ -179,10 +189,12 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       bus,
       recovery,
       sweepRetention: (now?: Date) => sweeper.sweep(now),
+      expireWaitingInstalls: expireWaiting,
       close() {
         closed ??= (async () => {
           ready = false;
           sweeper.stop();
+          clearInterval(expiryTimer);
           await app.close();
           entryProxy.close();
           await pipeline.close();

@@ -21,7 +21,7 @@ let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
 let consoleWatch: ConsoleWatch;
-let packages: { hello: string; helloV2: string; futureCore: string };
+let packages: { hello: string; helloV2: string; futureCore: string; unhealthy: string };
 let tmp: string;
 
 const TENANT = 'sandbox-dev';
@@ -53,6 +53,7 @@ beforeAll(async () => {
     hello: await packFixture('hello-admin', tmp),
     helloV2: await packFixture('hello-admin-v2', tmp),
     futureCore: await packFixture(fixturePluginDir('future-core'), tmp),
+    unhealthy: await packFixture(fixturePluginDir('hello-unhealthy'), tmp),
   };
   core = await startE2eCore({ devMode: true });
   browser = await launchChromium();
@@ -113,8 +114,22 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     expect(plugins.body.plugins).toEqual([]);
   });
 
-  it('uploads the hello package, fills the wizard with a secret and reaches running', async () => {
+  it('shows the failed stage with its reason and hint when an install fails after validation', async () => {
     await page.getByRole('button', { name: 'Choose another' }).click();
+    await dropPackage(page, packages.unhealthy);
+    await page.getByText('all checks passed').waitFor();
+    await page.getByRole('button', { name: 'Install', exact: true }).click();
+    const failed = page.locator('[data-install-state="failed"]');
+    await failed.waitFor({ timeout: 45_000 });
+    const alert = failed.locator('.state-error');
+    expect(await alert.textContent()).toMatch(/Failed at .+/);
+    expect(await alert.textContent()).toMatch(/Hint: .+/);
+    expect(await failed.locator('[data-stage].stage-failed').count()).toBeGreaterThan(0);
+    await screenshot(page, '05-install-failed-health');
+    await page.getByRole('button', { name: 'Try another package' }).click();
+  });
+
+  it('uploads the hello package, fills the wizard with a secret and reaches running', async () => {
     await dropPackage(page, packages.hello);
     await page.getByRole('heading', { name: /Validation report/ }).waitFor();
     await page.getByText('all checks passed').waitFor();
@@ -124,7 +139,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     expect(await page.getByLabel(/^TIMES/).getAttribute('type')).toBe('number');
     expect(await page.getByLabel(/^API_KEY/).getAttribute('type')).toBe('password');
     expect(await page.getByLabel(/^MODE/).inputValue()).toBe('safe');
-    await screenshot(page, '05-install-report-and-wizard');
+    await screenshot(page, '06-install-report-and-wizard');
     // Inline errors before anything is sent: the required secret is empty, GREETING cleared.
     await page.getByLabel(/^GREETING/).fill('');
     await page.getByRole('button', { name: 'Install', exact: true }).click();
@@ -141,7 +156,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
       expect(await page.locator(`[data-install-state] [data-stage="${stage}"]`).count()).toBeGreaterThan(0);
     }
     await page.locator('[data-install-state] [data-entry-link]').waitFor();
-    await screenshot(page, '06-install-running');
+    await screenshot(page, '07-install-running');
     expect(await page.content()).not.toContain('s3cret-value-never-shown');
   });
 
@@ -164,7 +179,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.getByLabel('Search the log').fill('no line says this');
     await page.getByText('No line matches the filter.').waitFor();
     await page.getByLabel('Search the log').fill('');
-    await screenshot(page, '07-plugin-detail');
+    await screenshot(page, '08-plugin-detail');
   });
 
   it('log panel: level filter, pause and resume, autoscroll that stops when scrolled up', async () => {
@@ -216,7 +231,26 @@ describe('the web Admin', { timeout: 60_000 }, () => {
       // Core does not route <entry>/_admin/ to servePluginAdminPage yet: a clear message instead of an error page.
       expect(await notServed.textContent()).toContain(src);
     }
-    await screenshot(page, '08-plugin-admin-page');
+    await screenshot(page, '09-plugin-admin-page');
+  });
+
+  it('re-opens the wizard (secrets only as set), applies a new configuration, and restarts with confirmation', async () => {
+    await navLink(page, 'Plugins').click();
+    await page.locator(`tr[data-plugin="${HELLO_ID}"] a`).click();
+    await page.getByRole('button', { name: 'Edit configuration' }).click();
+    expect(await page.getByLabel(/^GREETING/).inputValue()).toBe('hello from the wizard');
+    expect(await page.locator('form.wizard [data-secret-state="set"]').count()).toBe(1);
+    expect(await page.getByLabel(/^API_KEY/).inputValue()).toBe('');
+    await page.getByLabel(/^GREETING/).fill('reconfigured');
+    await screenshot(page, '10-reconfigure');
+    await page.getByRole('button', { name: 'Apply and restart' }).click();
+    await page.locator('[data-install-state="running"]', { hasText: 'Applying the new configuration' }).waitFor({ timeout: 45_000 });
+    await page.locator('.kv td', { hasText: 'reconfigured' }).waitFor();
+    const served = (await (await fetch(url(`/_p/${TENANT}/${HELLO_ID}/`))).json()) as { greeting: string; hasApiKey: boolean };
+    expect(served).toMatchObject({ greeting: 'reconfigured', hasApiKey: true });
+    await page.getByRole('button', { name: 'Restart' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Restart' }).click();
+    await page.locator('[data-install-state="running"]', { hasText: 'Restarting' }).waitFor({ timeout: 45_000 });
   });
 
   it('rolls back to the last stable version after an upgrade, with confirmation', async () => {
@@ -231,12 +265,12 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     expect(await page.locator('[data-fact="last-stable"]').textContent()).toBe('1.0.0');
     await page.getByRole('button', { name: 'Roll back to 1.0.0' }).click();
     await page.getByRole('dialog').waitFor();
-    await screenshot(page, '09-rollback-confirm');
+    await screenshot(page, '11-rollback-confirm');
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
     await page.locator('[data-install-state="running"]').waitFor({ timeout: 45_000 });
     await page.locator('[data-fact="version"]', { hasText: '1.0.0' }).waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-install]').count()).toBeGreaterThanOrEqual(3);
-    await screenshot(page, '10-after-rollback');
+    await screenshot(page, '12-after-rollback');
     const plugin = await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`);
     expect(plugin.body.version).toBe('1.0.0');
   });
@@ -246,14 +280,14 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     const row = page.locator(`tr[data-plugin="${HELLO_ID}"]`);
     await row.waitFor();
     expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('running');
-    await screenshot(page, '11-plugins-list');
+    await screenshot(page, '13-plugins-list');
   });
 
   it('reads the audit: chain verified, filters, paging and a JSON Lines export', async () => {
     await navLink(page, 'Audit').click();
     await page.locator('[data-chain="ok"]').waitFor();
     await page.locator('[data-audit-action]').first().waitFor();
-    await screenshot(page, '12-audit');
+    await screenshot(page, '14-audit');
     await page.getByLabel('Action').fill('plugin.*');
     await page.getByRole('button', { name: 'Apply' }).click();
     // The filtered page has replaced the unfiltered one when no row of another family is left.
@@ -291,7 +325,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.getByLabel("Path on core's filesystem").fill(project);
     await page.getByRole('button', { name: 'Install from path' }).click();
     await page.locator('[data-dev-result="running"]').waitFor({ timeout: 45_000 });
-    await screenshot(page, '13-install-from-directory');
+    await screenshot(page, '15-install-from-directory');
     // A save: the version changes, and the folder is picked in the browser and uploaded as a build.
     const manifestPath = join(project, 'manifest.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { version: string };
@@ -303,7 +337,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await plugin.waitFor();
     await plugin.locator('[data-reload-result="running"]').nth(1).waitFor();
     expect(await plugin.locator('[data-reload-result]').count()).toBe(2);
-    await screenshot(page, '14-dev-sessions');
+    await screenshot(page, '16-dev-sessions');
     // The log panel marks the reload between the two versions.
     await plugin.getByRole('link', { name: 'com.fixture.core.hello' }).click();
     await page.locator('[data-reload]').first().waitFor({ timeout: 20_000 });
@@ -328,13 +362,13 @@ describe('the web Admin', { timeout: 60_000 }, () => {
       expect(await nav.isVisible()).toBe(false);
       await narrow.page.getByRole('button', { name: 'Menu' }).click();
       expect(await nav.isVisible()).toBe(true);
-      await screenshot(narrow.page, '15-narrow-menu');
+      await screenshot(narrow.page, '17-narrow-menu');
       await nav.getByRole('link', { name: 'Plugins', exact: true }).click();
       await narrow.page.locator(`tr[data-plugin="${HELLO_ID}"] a`).click();
       await narrow.page.getByRole('heading', { name: 'Hello Admin' }).waitFor();
       const overflow = await narrow.page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
       expect(overflow).toBeLessThanOrEqual(0);
-      await screenshot(narrow.page, '16-narrow-plugin-detail');
+      await screenshot(narrow.page, '18-narrow-plugin-detail');
       expect(narrow.console.take()).toEqual([]);
     } finally {
       await narrow.context.close();
@@ -403,7 +437,7 @@ describe('the web Admin on a core without dev mode', { timeout: 60_000 }, () => 
       const off = tab.page.locator('.state-unavailable', { hasText: 'This core is not in dev mode.' });
       await off.waitFor();
       expect(await off.textContent()).toContain('PX_PLUGIN_DEV_MODE=1');
-      await screenshot(tab.page, '17-dev-mode-off');
+      await screenshot(tab.page, '19-dev-mode-off');
       await navLink(tab.page, 'Install').click();
       await tab.page.getByLabel("Path on core's filesystem").fill(fixturePluginDir('hello'));
       await tab.page.getByRole('button', { name: 'Install from path' }).click();

@@ -299,4 +299,15 @@ describe('installs waiting for configuration', () => {
     expect((await core.api.get(`/api/installs/${second.body.id}`)).body.error.code).toBe('INSTALL_CANCELLED');
     expect(await snapshot('conflicts')).toEqual(before);
   });
+
+  it('is cancelled when it waited too long, giving its quota back', async () => {
+    const before = await snapshot('conflicts');
+    const waiting = await core.api.install(pkgs.wizard, { tenant: 'conflicts' });
+    expect(waiting.body.state).toBe('awaiting_config');
+    expect((await core.api.get('/api/tenants/conflicts/usage')).body.plugins).toBe((before.usage as { plugins: number }).plugins + 1);
+    expect(await core.expireWaitingInstalls(new Date(Date.now() + 2 * 86_400_000))).toBe(1);
+    const install = (await core.api.get(`/api/installs/${waiting.body.id}`)).body;
+    expect(install.error).toMatchObject({ code: 'INSTALL_CANCELLED', message: expect.stringContaining('waited more than 24 h') });
+    expect(await snapshot('conflicts')).toEqual(before);
+  });
 });

@@ -168,9 +168,10 @@ describe('faults: the last stable version keeps serving', () => {
       await new Promise((r) => setTimeout(r, 60));
     }
     const results = (await Promise.all(answers)).map((r) => r.body.result);
-    expect(results.at(-1)).toBe('running');
+    expect(['running', 'unchanged']).toContain(results.at(-1));
     expect(results.filter((r) => r === 'superseded').length).toBeGreaterThan(0);
-    expect(results.every((r) => r === 'running' || r === 'superseded')).toBe(true);
+    // (unchanged: a request that read the folder after the next save already had its build serving)
+    expect(results.filter((r) => !['running', 'superseded', 'unchanged'].includes(r))).toEqual([]);
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('save-10');
     // Old instances are drained and stopped: back to one process for this plugin.
     await until(() => pluginProcesses(core), (n) => n <= before, 'old instances stopped');

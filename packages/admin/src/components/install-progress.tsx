@@ -9,6 +9,7 @@ import { onThisOrigin } from '../api/api-client.ts';
 import { StageTimeline } from './stage-timeline.tsx';
 import { StatusBadge } from './status-badge.tsx';
 import { ErrorBox } from './states.tsx';
+import { useSession } from '../session-context.ts';
 
 const POLL_MS = 400;
 
@@ -50,13 +51,16 @@ export function useInstallProgress(api: ApiClient, initial: Install | undefined,
 }
 
 export function InstallProgress({ install, error, title }: { install: Install; error?: unknown; title: string }) {
+  const { me } = useSession();
+  // Installs record the actor's user id; the audit records names. Name the signed-in user.
+  const actor = install.actor === me.id ? me.username : install.actor.slice(0, 8);
   return (
     <section className="card progress" aria-labelledby="progress-title" aria-live="polite" data-install-state={install.state}>
       <h2 id="progress-title">
         {title} <StatusBadge status={install.state} />
       </h2>
       <div className="muted small">
-        {install.pluginId ?? 'package'} {install.version ?? ''} · {install.kind} · by {install.actor} · {new Date(install.createdAt).toLocaleString()}
+        {install.pluginId ?? 'package'} {install.version ?? ''} · {install.kind} · by {actor} · {new Date(install.createdAt).toLocaleString()}
         {install.unsigned ? ' · unsigned (dev mode)' : install.signerKeyId ? ` · signed by ${install.signerKeyId}` : ''}
       </div>
       <StageTimeline install={install} />

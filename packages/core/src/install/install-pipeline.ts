@@ -288,6 +288,22 @@ export class InstallPipeline {
     await this.#cancelWaiting(row, principal.username, `cancelled by ${principal.username}`);
   }
 
+  /**
+   * Installs left waiting for configuration longer than `maxAgeMs` are cancelled: they hold quota
+   * and the plugin's install slot, and nobody is coming back for them.
+   */
+  async expireWaiting(maxAgeMs: number, now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - maxAgeMs).toISOString();
+    const stale = await this.#d.db.selectFrom('installs').selectAll().where('state', '=', 'awaiting_config').where('created_at', '<', cutoff).execute();
+    let expired = 0;
+    for (const row of stale) {
+      if (!(await this.#isWaitingForConfig(row.id))) continue;
+      await this.#cancelWaiting(row, 'system', `it waited more than ${Math.round(maxAgeMs / 3_600_000)} h for configuration`);
+      expired++;
+    }
+    return expired;
+  }
+
   async #cancelWaiting(row: InstallRow, actor: string, reason: string): Promise<void> {
     const error = new PxError('INSTALL_CANCELLED', { reason, installId: row.id });
     await this.#rollback(row.id, 'awaiting_config', new StageError('awaiting_config', error), actor, performance.now() - (Date.now() - new Date(row.created_at).getTime()));
