@@ -15,7 +15,8 @@ export const ErrorBodySchema = Type.Object({
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
 export const PERMISSIONS = ['admin', 'plugin:dev', 'audit:read'] as const;
-export const PermissionNameSchema = Type.Union(PERMISSIONS.map((p) => Type.Literal(p)));
+// Spelled out so that Static<> infers the literal union (a mapped array infers never).
+export const PermissionNameSchema = Type.Union([Type.Literal('admin'), Type.Literal('plugin:dev'), Type.Literal('audit:read')]);
 
 // --- identity ---
 export const LoginBodySchema = Type.Object(

@@ -10,7 +10,15 @@ export const PLUGIN_ID_PATTERN = '^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*){2,}$';
 export const ENV_NAME_PATTERN = '^[A-Z][A-Z0-9_]*$';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
-export const LogLevelSchema = Type.Union(LOG_LEVELS.map((level) => Type.Literal(level)));
+// Spelled out (not mapped from LOG_LEVELS) so that Static<> infers the literal union.
+export const LogLevelSchema = Type.Union([
+  Type.Literal('trace'),
+  Type.Literal('debug'),
+  Type.Literal('info'),
+  Type.Literal('warn'),
+  Type.Literal('error'),
+  Type.Literal('fatal'),
+]);
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `storage`, `events:publish`, `events:subscribe`, `http:<host>` (outbound fetch to one host). */

@@ -73,7 +73,8 @@ describe('px-plugin dev --watch', () => {
     const dir = await copyProject(join(REPO_ROOT, 'examples/hello'), 'hello-example');
     const dev = cli(['dev', '--watch'], dir);
     await dev.waitFor(/reload #1 ✓ com\.powerx\.plugin\.hello 0\.1\.0 serving/);
-    expect(dev.output()).toMatch(/build \d+ ms · push \d+ ms \(path\) · validate \d+ ms · start \d+ ms · health \d+ ms · switch \d+ ms · total \d+ ms/);
+    const t = String.raw`(\d+ ms|\d+\.\d+ s)`;
+    expect(dev.output()).toMatch(new RegExp(`build ${t} · push ${t} \\(path\\) · validate ${t} · start ${t} · health ${t} · switch ${t} · total ${t}`));
     expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev!');
     await dev.waitFor(/INFO {2}0\.1\.0 greeted/); // the plugin's own log line, streamed from /api/ws
 
@@ -127,6 +128,21 @@ describe('px-plugin dev --watch', () => {
     expect(second.output()).toMatch(/DEV_SESSION_CONFLICT .* held by admin \(px-plugin dev on .* \(pid \d+\)/);
     first.child.kill('SIGINT');
     expect(await first.exit()).toBe(0);
+  });
+
+  it('without --watch installs once and leaves the plugin; a build error exits 1 with file:line', async () => {
+    const dir = await copyProject(join(FIXTURES, 'hello-project'), 'once-project');
+    await edit(join(dir, 'plugin.yaml'), 'id: com.fixture.dev.project', 'id: com.fixture.dev.once');
+    const once = cli(['dev', '--no-logs'], dir);
+    expect(await once.exit()).toBe(0);
+    expect(once.output()).toMatch(/reload #1 ✓ com\.fixture\.dev\.once 0\.1\.0 serving/);
+    expect(JSON.parse((await entry('com.fixture.dev.once', 'hello')).text).message).toBe('first');
+
+    await edit(join(dir, 'src/server.ts'), "const MESSAGE: string = 'first';", 'const MESSAGE: string = ;');
+    const broken = cli(['dev', '--no-logs'], dir);
+    expect(await broken.exit()).toBe(1);
+    expect(broken.output()).toMatch(/src\/server\.ts:3:\d+: Unexpected ";"/);
+    expect(JSON.parse((await entry('com.fixture.dev.once', 'hello')).text).message).toBe('first');
   });
 
   it('keeps working across a core restart in the middle of the session', async () => {

@@ -62,6 +62,9 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn: (token: string,
             <div className="muted">From <code>px-plugin login</code>, <code>POST /api/me/tokens</code> or core's admin-token file.</div>
           </div>
         )}
+        {mode === 'password' ? (
+          <div className="muted small">First start: user <code>admin</code>; core prints its password once and keeps it in <code>&lt;data dir&gt;/admin-password</code> (default <code>.px-data/admin-password</code>).</div>
+        ) : null}
         {error ? <ErrorBox error={error} title="Could not sign in" /> : null}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
