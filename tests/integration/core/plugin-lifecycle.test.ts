@@ -45,6 +45,18 @@ describe('validate endpoint', () => {
     expect(await readdir(join(core.dataDir, 'staging'))).toEqual([]);
   });
 
+  it('reports the tenant checks: a missing dependency fails the dry run, nothing is installed', async () => {
+    const r = await core.api.validate(pkgs['needs-base']);
+    expect(r.status).toBe(200);
+    expect(r.body.ok).toBe(false);
+    expect(r.body.checks.find((c: { id: string }) => c.id === 'tenant.dependencies')).toMatchObject({ ok: false, code: 'DEPENDENCY_MISSING', hint: expect.stringContaining('com.fixture.core.base') });
+    expect((await core.api.get('/api/installs?tenant=sandbox-dev')).body.installs).toEqual([]);
+  });
+
+  it('refuses a dry run in a production tenant', async () => {
+    expect((await core.api.validate(pkgs.hello, 'default')).body.code).toBe('TENANT_NOT_SANDBOX');
+  });
+
   it('reports failed checks with code and hint', async () => {
     const r = await core.api.validate(join(badPackages, 'tampered-file.pxp'));
     expect(r.body.ok).toBe(false);

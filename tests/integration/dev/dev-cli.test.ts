@@ -4,12 +4,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAUNCHER, REPO_ROOT, shellEnv } from '../cli/run-cli.ts';
 import { createServer } from 'node:net';
-import { FIXTURES, makeTmp, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import { FIXTURES, makeTmp, pluginProcesses, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_GRACE_MS = '300';
@@ -128,6 +128,26 @@ describe('px-plugin dev --watch', () => {
     expect(second.output()).toMatch(/DEV_SESSION_CONFLICT .* held by admin \(px-plugin dev on .* \(pid \d+\)/);
     first.child.kill('SIGINT');
     expect(await first.exit()).toBe(0);
+  });
+
+  it('ten saves within a second: the last one serves, and the plugin is back to one process', async () => {
+    const dir = await copyProject(join(FIXTURES, 'hello-project'), 'rapid-project');
+    await edit(join(dir, 'plugin.yaml'), 'id: com.fixture.dev.project', 'id: com.fixture.dev.rapid');
+    const dev = cli(['dev', '--watch', '--no-logs'], dir);
+    await dev.waitFor(/reload #1 ✓/);
+    const server = join(dir, 'src/server.ts');
+    const original = await readFile(server, 'utf8');
+    for (let i = 1; i <= 10; i++) {
+      await writeFile(server, original.replace("'first'", `'save ${i}'`));
+      await new Promise((r) => setTimeout(r, 90));
+    }
+    await until(() => entry('com.fixture.dev.rapid', 'hello'), (r) => r.text.includes('save 10'), 'the last save serving');
+    const reloads = (dev.output().match(/reload #\d+ ✓/g) ?? []).length;
+    expect(reloads).toBeLessThan(11); // coalesced, not one install per save
+    await until(async () => (await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins/com.fixture.dev.rapid/versions'))).length, (n) => n <= 2, 'old versions dropped');
+    dev.child.kill('SIGINT');
+    expect(await dev.exit()).toBe(0);
+    expect(await pluginProcesses(core)).toBeLessThanOrEqual(2); // what other tests of this file keep installed
   });
 
   it('without --watch installs once and leaves the plugin; a build error exits 1 with file:line', async () => {

@@ -46,11 +46,13 @@ describe('dev install and reload', () => {
     // The same build again is recognised by its content hash: nothing restarts.
     const same = await devInstall(core.api, { tenant, path: dir });
     expect(same.body).toMatchObject({ result: 'unchanged', contentSha256: second.body.contentSha256 });
+    await setMessage(dir, 'three');
+    expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');
 
     // The code runs from core's own copy: deleting the developer's folder changes nothing.
     const { rm } = await import('node:fs/promises');
     await rm(dir, { recursive: true, force: true });
-    expect(JSON.parse((await hello(core, tenant)).text).message).toBe('two');
+    expect(JSON.parse((await hello(core, tenant)).text).message).toBe('three');
 
     // Unsigned, and the audit says why it was accepted.
     const audit = await core.api.get(`/api/audit?tenant=${tenant}&action=plugin.package.unsigned_accepted`);

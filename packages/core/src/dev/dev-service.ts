@@ -42,6 +42,8 @@ interface Waiting {
 
 interface Lane {
   busy: boolean;
+  /** Set by a job that keeps the lane after answering (its grace watch releases it). */
+  held?: boolean;
   waiting?: Waiting;
   /** Aborts the grace watch of the reload before: a newer build is about to replace it anyway. */
   cutGrace?: () => void;
@@ -257,11 +259,14 @@ export class DevService {
     return new Promise<T>((resolve, reject) => {
       const run = async () => {
         l.busy = true;
+        l.held = false;
         l.idle = new Promise((r) => (l.markIdle = r));
         try {
           resolve(await job(l));
         } catch (error) {
           reject(error);
+        } finally {
+          if (!l.held) this.#laneDone(l);
         }
       };
       if (this.#closed) return resolve(superseded());
@@ -277,6 +282,7 @@ export class DevService {
     const next = lane.waiting;
     lane.waiting = undefined;
     lane.cutGrace = undefined;
+    lane.held = false;
     lane.busy = false;
     lane.markIdle?.();
     if (next && !this.#closed) void next.run();
@@ -285,38 +291,33 @@ export class DevService {
 
   async #reload(p: Principal, lane: Lane, r: { id: string; tenant: string; pluginId: string; version: string; contentSha256: string; at: string; session: DevSession; pxp: string; bytes: number; pushMs: number; t0: number }): Promise<DevReload> {
     const { tenant, pluginId } = r;
-    let handedOff = false;
-    try {
-      await this.#s.bus.publish('plugin.dev.reload.started', { tenant, plugin: pluginId, version: r.version, reload: r.id, session: r.session.id });
-      const row = await this.#s.pipeline.startUploadInstall({ principal: p, tenant, uploadPath: r.pxp, packageBytes: r.bytes, config: {}, dev: true });
-      const settled = await this.#s.pipeline.waitSettled(row.id);
-      const stages = await this.#s.pipeline.store.stages(row.id);
-      const totalMs = performance.now() - r.t0;
-      const t = timingsFrom(stages, r.pushMs, totalMs);
-      const base = { id: r.id, tenant, pluginId, version: r.version, contentSha256: r.contentSha256, installId: row.id, at: r.at, timings: t, entryUrl: this.#entryUrl(tenant, pluginId) };
-      if (settled.state === 'running') {
-        const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
-        this.#logLine(tenant, pluginId, 'info', `dev reload: version ${r.version} (${r.contentSha256.slice(0, 12)}) serving in ${Math.round(totalMs)} ms`, { reload: r.id, installId: row.id, timings: t }, serving?.id);
-        this.hub.publishReload(tenant, pluginId, { at: new Date().toISOString(), version: r.version, result: 'running', durationMs: Math.round(totalMs) });
-        await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.reload', target: pluginId, outcome: 'ok', details: { reload: r.id, installId: row.id, version: r.version, contentSha256: r.contentSha256, unsigned: true, durationMs: Math.round(totalMs) } });
-        await this.#s.bus.publish('plugin.dev.reloaded', { tenant, plugin: pluginId, version: r.version, reload: r.id, installId: row.id, durationMs: Math.round(totalMs), timings: t });
-        // 4. Grace window: the lane stays busy (a newer build cuts it short) and the answer goes out now.
-        handedOff = true;
-        const watch = this.#graceWatch(p, lane, r, row.id, serving?.id, totalMs).finally(() => {
-          this.#watches.delete(watch);
-          this.#laneDone(lane);
-        });
-        this.#watches.add(watch);
-        return { ...base, result: 'running', serving: { version: r.version, installId: row.id } };
-      }
-      // Failed before the switch: the pipeline rolled back, the last stable version never stopped serving.
-      const error = { code: settled.error_code ?? 'INTERNAL', message: settled.error_message ?? 'the reload failed', hint: settled.error_hint ?? '', ...(settled.error_stage ? { stage: settled.error_stage } : {}) };
-      const serving = await this.#servingView(tenant, pluginId);
-      await this.#failed(p, { ...r, installId: row.id, totalMs, error, serving, restored: false });
-      return { ...base, result: 'failed', error, ...(serving ? { serving } : {}) };
-    } finally {
-      if (!handedOff) this.#laneDone(lane);
+    await this.#s.bus.publish('plugin.dev.reload.started', { tenant, plugin: pluginId, version: r.version, reload: r.id, session: r.session.id });
+    const row = await this.#s.pipeline.startUploadInstall({ principal: p, tenant, uploadPath: r.pxp, packageBytes: r.bytes, config: {}, dev: true });
+    const settled = await this.#s.pipeline.waitSettled(row.id);
+    const stages = await this.#s.pipeline.store.stages(row.id);
+    const totalMs = performance.now() - r.t0;
+    const t = timingsFrom(stages, r.pushMs, totalMs);
+    const base = { id: r.id, tenant, pluginId, version: r.version, contentSha256: r.contentSha256, installId: row.id, at: r.at, timings: t, entryUrl: this.#entryUrl(tenant, pluginId) };
+    if (settled.state === 'running') {
+      const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
+      this.#logLine(tenant, pluginId, 'info', `dev reload: version ${r.version} (${r.contentSha256.slice(0, 12)}) serving in ${Math.round(totalMs)} ms`, { reload: r.id, installId: row.id, timings: t }, serving?.id);
+      this.hub.publishReload(tenant, pluginId, { at: new Date().toISOString(), version: r.version, result: 'running', durationMs: Math.round(totalMs) });
+      await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.reload', target: pluginId, outcome: 'ok', details: { reload: r.id, installId: row.id, version: r.version, contentSha256: r.contentSha256, unsigned: true, durationMs: Math.round(totalMs) } });
+      await this.#s.bus.publish('plugin.dev.reloaded', { tenant, plugin: pluginId, version: r.version, reload: r.id, installId: row.id, durationMs: Math.round(totalMs), timings: t });
+      // 4. Grace window: the lane stays busy (a newer build cuts it short) and the answer goes out now.
+      lane.held = true;
+      const watch = this.#graceWatch(p, lane, r, row.id, serving?.id, totalMs).finally(() => {
+        this.#watches.delete(watch);
+        this.#laneDone(lane);
+      });
+      this.#watches.add(watch);
+      return { ...base, result: 'running', serving: { version: r.version, installId: row.id } };
     }
+    // Failed before the switch: the pipeline rolled back, the last stable version never stopped serving.
+    const error = { code: settled.error_code ?? 'INTERNAL', message: settled.error_message ?? 'the reload failed', hint: settled.error_hint ?? '', ...(settled.error_stage ? { stage: settled.error_stage } : {}) };
+    const serving = await this.#servingView(tenant, pluginId);
+    await this.#failed(p, { ...r, installId: row.id, totalMs, error, serving, restored: false });
+    return { ...base, result: 'failed', error, ...(serving ? { serving } : {}) };
   }
 
   /** Watches the new instance for `graceMs`; a crash puts the last stable version back. */

@@ -214,7 +214,9 @@ export class InstallPipeline {
       await this.#d.audit.append({ actor: principal.username, tenant: tenant.id, action: 'plugin.config.submit', target: manifest.id, outcome: resolved.missing.length ? 'started' : 'ok', details: configAuditDetails(id, resolved) });
       if (resolved.missing.length && dev) throw new PxError('CONFIG_REQUIRED_MISSING', { names: resolved.missing.join(', ') }, { hint: 'Give the values a default in plugin.yaml, or set them once with `px-plugin install` / the Admin; dev reloads carry them over.' });
       if (resolved.missing.length) {
-        // Waits here (persisted) until POST /api/installs/:id/config completes it.
+        // Waits here (persisted) until POST /api/installs/:id/config completes it; the package
+        // blob is kept with it (the upload file itself is removed when this task ends).
+        await this.#d.blobs.put(`${id}.pxp`, uploadPath);
         await this.#markWaiting(id);
         return;
       }
