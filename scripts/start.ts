@@ -2,7 +2,8 @@
  * `npm start`: the quick start. Runs core on its embedded default (SQLite and local disk under
  * PX_DATA_DIR, default ./.px-data), makes sure the hello example is installed in the sandbox
  * tenant through the real upload flow (build → sign with a developer key registered for the admin
- * → upload → wizard → running), and prints the URLs. Ctrl-C stops core and its plugins.
+ * → upload → wizard → running), and prints the URLs. Dev mode is on (PX_PLUGIN_DEV_MODE=0 turns it
+ * off). Ctrl-C stops core and its plugins.
  */
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { openAsBlob } from 'node:fs';
@@ -74,7 +75,10 @@ async function hasAdmin(core: RunningCore): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const core = await startCore({ logLevel: process.env.PX_LOG_LEVEL ?? 'warn', processMetrics: true });
+  // The quick start is a developer's machine: dev mode is on unless PX_PLUGIN_DEV_MODE=0 says otherwise,
+  // so that `px-plugin dev --watch` works against it straight away.
+  const devMode = process.env.PX_PLUGIN_DEV_MODE !== '0';
+  const core = await startCore({ logLevel: process.env.PX_LOG_LEVEL ?? 'warn', processMetrics: true, devMode });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
