@@ -183,7 +183,13 @@ export const InstalledPluginSchema = Type.Object({
       pid: Type.Optional(Type.Number()),
       restarts: Type.Number(),
       isolation: Type.Unknown(),
-      usage: Type.Object({ rssMb: Type.Number(), cpuPercent: Type.Number(), diskMb: Type.Number() }),
+      usage: Type.Object({
+        rssMb: Type.Number(),
+        /** What the memory quota (resources.memoryMb) counts: private pages, without the Node binary shared by every instance. */
+        privateMb: Type.Optional(Type.Number()),
+        cpuPercent: Type.Number(),
+        diskMb: Type.Number(),
+      }),
     }),
   ),
 });

@@ -115,7 +115,7 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
           </div>
         </dl>
         <div className="quota">
-          <UsageBar label="Memory" value={p.instance?.usage.rssMb ?? 0} limit={p.memoryMb} unit="MB" />
+          <UsageBar label="Memory" value={p.instance?.usage.privateMb ?? p.instance?.usage.rssMb ?? 0} limit={p.memoryMb} unit="MB" />
           <UsageBar label="Disk" value={p.instance?.usage.diskMb ?? 0} limit={p.diskMb} unit="MB" />
           <UsageBar label="CPU" value={p.instance?.usage.cpuPercent ?? 0} limit={100} unit="%" />
         </div>

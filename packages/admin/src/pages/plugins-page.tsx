@@ -69,7 +69,7 @@ export function PluginsPage({ tenant }: { tenant: string }) {
                   <td>{p.version}</td>
                   <td>{p.lastStableVersion ?? <span className="muted">—</span>}</td>
                   <td>{p.instance ? <>{p.instance.state}{p.instance.restarts ? <span className="muted"> · {p.instance.restarts} restarts</span> : null}</> : <span className="muted">no instance</span>}</td>
-                  <td><UsageBar label="Memory" value={p.instance?.usage.rssMb ?? 0} limit={p.memoryMb} unit="MB" /></td>
+                  <td><UsageBar label="Memory" value={p.instance?.usage.privateMb ?? p.instance?.usage.rssMb ?? 0} limit={p.memoryMb} unit="MB" /></td>
                   <td>{p.instance ? `${Math.round(p.instance.usage.cpuPercent)} %` : '—'}</td>
                   <td><UsageBar label="Disk" value={p.instance?.usage.diskMb ?? 0} limit={p.diskMb} unit="MB" /></td>
                 </tr>
