@@ -13,6 +13,7 @@ import { startCore, type RunningCore } from '@powerx/core';
 import { generateKeyPair } from '@powerx/package-format';
 import { buildProject } from '@powerx/cli';
 import { isPxError, type Install, type InstalledPlugin } from '@powerx/protocol';
+import { ensureAdminBuilt } from '../packages/admin/scripts/ensure-built.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SANDBOX = 'sandbox-dev';
@@ -75,6 +76,7 @@ async function hasAdmin(core: RunningCore): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  if (await ensureAdminBuilt({ quiet: true })) process.stdout.write('built the Admin (packages/admin/dist)\n');
   // The quick start is a developer's machine: dev mode is on unless PX_PLUGIN_DEV_MODE=0 says otherwise,
   // so that `px-plugin dev --watch` works against it straight away.
   const devMode = process.env.PX_PLUGIN_DEV_MODE !== '0';

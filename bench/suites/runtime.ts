@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { normalizeManifest, type ManifestSource } from '@powerx/protocol';
 import { Supervisor, createEntryProxy, type HostServices, type InstanceInfo, type StartSpec } from '@powerx/runtime';
@@ -16,6 +17,8 @@ import type { BenchContext, BenchResult } from '../run.ts';
 
 const IDLE_INSTANCES = 30;
 const COLD_RUNS = 15;
+/** Interleaved direct / proxied rounds per proxy measure (medians are reported). */
+const ROUNDS = 3;
 
 const nullHost: HostServices = {
   storage: {
@@ -54,6 +57,28 @@ async function bareIdleRssMb(): Promise<{ rss: number; priv: number }> {
   return { rss, priv };
 }
 
+/**
+ * RSS of the smallest process that can do an instance's job: a `node:http` server fed sockets
+ * over IPC (as the runner is), after serving one request. Informative second floor: what the
+ * sandbox, the runner and the SDK add on top of "node serving HTTP" is the gap to this one.
+ */
+async function minimalHttpRssMb(dir: string): Promise<number> {
+  const code = `const s = require('node:http').createServer((q, r) => r.end('ok')); process.on('message', (m, h) => { if (m === 'conn') { s.emit('connection', h); h.resume(); } }); process.send('up');`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: {} });
+  await once(child, 'message');
+  const socketPath = join(dir, 'minimal.sock');
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => child.send('conn', socket, { keepOpen: false }));
+  server.listen(socketPath);
+  await once(server, 'listening');
+  await new Promise<void>((resolve, reject) => http.get({ socketPath, path: '/', agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject));
+  await new Promise((r) => setTimeout(r, 2000));
+  const rss = await procMb(child.pid!, 'VmRSS');
+  server.close();
+  child.kill();
+  await once(child, 'exit');
+  return rss;
+}
+
 async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -82,21 +107,25 @@ const one = () => new Promise((resolve, reject) => {
 });
 for (let i = 0; i < connections * 20; i++) await one(); // warm-up
 latencies.length = 0;
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await Promise.all(Array.from({ length: connections }, async () => { for (let i = 0; i < perConnection; i++) { const s = await one(); if (s !== 200) throw new Error('status ' + s); } }));
 const seconds = (performance.now() - t0) / 1000;
 latencies.sort((a, b) => a - b);
-process.stdout.write(JSON.stringify({ rps: latencies.length / seconds, p99: latencies[Math.floor(latencies.length * 0.99)], p50: latencies[Math.floor(latencies.length / 2)] }));
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(JSON.stringify({ rps: latencies.length / seconds, p99: latencies[Math.floor(latencies.length * 0.99)], p50: latencies[Math.floor(latencies.length / 2)], cpuUsPerRequest: (cpu.user + cpu.system) / latencies.length }));
 agent.destroy();
 `;
 
-async function load(script: string, target: object, connections: number, perConnection: number): Promise<{ rps: number; p99: number; p50: number }> {
+type LoadResult = { rps: number; p99: number; p50: number; cpuUsPerRequest: number };
+
+async function load(script: string, target: object, connections: number, perConnection: number): Promise<LoadResult> {
   const child = spawn(process.execPath, [script, JSON.stringify(target), String(connections), String(perConnection)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c));
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  return JSON.parse(out) as { rps: number; p99: number; p50: number };
+  return JSON.parse(out) as LoadResult;
 }
 
 export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResult[]> {
@@ -117,6 +146,7 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
   });
   const results: BenchResult[] = [];
   try {
+    ctx.log(`load average at the start ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${availableParallelism()} cores)`);
     // Warm-up: builds the runner bundle once and pages the node binary in.
     await supervisor.stop((await supervisor.start(spec())).id);
     await bareSpawnMs();
@@ -160,8 +190,11 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     ctx.log(`instances that fit: MemAvailable before (${availableBefore.toFixed(0)} MB) / mean PSS ${pssMb.toFixed(1)} MB = ${fit} (memory only; PIDs and file descriptors are far from binding at that count)`);
     const floor = await bareIdleRssMb();
     const privMb = median(priv);
+    const minimalRss = await minimalHttpRssMb(ctx.workDir);
     ctx.log(`bare idle node with an IPC channel: RSS ${floor.rss.toFixed(1)} MB, private ${floor.priv.toFixed(1)} MB; instance private (RssAnon+RssShmem) median ${privMb.toFixed(1)} MB`);
+    ctx.log(`minimal node:http server fed sockets over IPC, after one request: RSS ${minimalRss.toFixed(1)} MB`);
     results.push({ suite: 'runtime', name: 'RSS per idle instance (median; bare idle node as floor)', value: rssMb, unit: 'MB', floor: floor.rss, goal: '≤ 45 MB', met: rssMb <= 45 });
+    results.push({ suite: 'runtime', name: 'RSS per idle instance (minimal node:http server over IPC as floor)', value: rssMb, unit: 'MB', floor: minimalRss });
     results.push({ suite: 'runtime', name: 'private memory per idle instance (RssAnon+RssShmem)', value: privMb, unit: 'MB', floor: floor.priv, goal: '≤ 45 MB', met: privMb <= 45 });
     results.push({ suite: 'runtime', name: 'PSS per idle instance (mean, shared pages split)', value: pssMb, unit: 'MB' });
     results.push({ suite: 'runtime', name: 'MemAvailable drop per idle instance (noisy on a shared machine)', value: perInstanceMb, unit: 'MB' });
@@ -180,17 +213,38 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     await writeFile(script, LOADGEN);
     const connections = 8;
     const perConnection = 2500;
-    const direct = await load(script, { socketPath: target.socketPath, path: '/ping' }, connections, perConnection);
-    // CPU spent per request by the proxy (this process) and by the plugin, to explain the ratio.
-    const pluginCpu0 = await cpuSeconds(target.pid!);
-    const proxyCpu0 = process.cpuUsage();
-    const proxied = await load(script, { host: '127.0.0.1', port, path: `/_p/${target.tenant}/${target.pluginId}/ping` }, connections, perConnection);
-    const proxyCpu = process.cpuUsage(proxyCpu0);
-    const pluginCpuUs = ((await cpuSeconds(target.pid!)) - pluginCpu0) * 1e6;
-    const requests = connections * (perConnection + 20);
-    ctx.log(`CPU per proxied request: proxy ${((proxyCpu.user + proxyCpu.system) / requests).toFixed(0)} µs, plugin ${(pluginCpuUs / requests).toFixed(0)} µs`);
-    const direct2 = await load(script, { socketPath: target.socketPath, path: '/ping' }, connections, perConnection);
-    const proxied2 = await load(script, { host: '127.0.0.1', port, path: `/_p/${target.tenant}/${target.pluginId}/ping` }, connections, perConnection);
+    const proxiedTarget = { host: '127.0.0.1', port, path: `/_p/${target.tenant}/${target.pluginId}/ping` };
+    const directTarget = { socketPath: target.socketPath, path: '/ping' };
+    // Rounds alternate direct / proxied so both see the same machine state; medians per side.
+    // CPU per request of each process on the path explains the ratio (see the bound below).
+    const direct: LoadResult[] = [];
+    const proxied: LoadResult[] = [];
+    const proxyCpuUs: number[] = [];
+    const pluginCpuUs: number[] = [];
+    const requests = connections * (perConnection + 20); // including the load generator's warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      direct.push(await load(script, directTarget, connections, perConnection));
+      const pluginCpu0 = await cpuSeconds(target.pid!);
+      const proxyCpu0 = process.cpuUsage();
+      proxied.push(await load(script, proxiedTarget, connections, perConnection));
+      const proxyCpu = process.cpuUsage(proxyCpu0);
+      proxyCpuUs.push((proxyCpu.user + proxyCpu.system) / requests);
+      pluginCpuUs.push((((await cpuSeconds(target.pid!)) - pluginCpu0) * 1e6) / requests);
+    }
+    const d = { rps: median(direct.map((r) => r.rps)), p99: median(direct.map((r) => r.p99)), loadgenCpu: median(direct.map((r) => r.cpuUsPerRequest)) };
+    const p = { rps: median(proxied.map((r) => r.rps)), p99: median(proxied.map((r) => r.p99)), loadgenCpu: median(proxied.map((r) => r.cpuUsPerRequest)) };
+    const proxyCpu = median(proxyCpuUs);
+    const pluginCpu = median(pluginCpuUs);
+    ctx.log(`direct req/s ${direct.map((r) => r.rps.toFixed(0)).join(', ')}; proxied req/s ${proxied.map((r) => r.rps.toFixed(0)).join(', ')} (${connections} keep-alive connections × ${perConnection} requests, ${ROUNDS} rounds each)`);
+    ctx.log(`direct ${d.rps.toFixed(0)} req/s p99 ${d.p99.toFixed(2)} ms; proxied ${p.rps.toFixed(0)} req/s p99 ${p.p99.toFixed(2)} ms (medians)`);
+    // With every process of the path on the same cores, a request costs the sum of their CPU
+    // times; the best the proxied path can do is cores / (load generator + proxy + plugin).
+    const cores = availableParallelism();
+    const bestProxiedRps = Math.min(cores / (p.loadgenCpu + proxyCpu + pluginCpu), 1 / Math.max(p.loadgenCpu, proxyCpu, pluginCpu)) * 1e6;
+    ctx.log(
+      `CPU per request: load generator ${d.loadgenCpu.toFixed(0)} µs (direct) / ${p.loadgenCpu.toFixed(0)} µs (proxied), proxy ${proxyCpu.toFixed(0)} µs, plugin ${pluginCpu.toFixed(0)} µs; ` +
+        `CPU-bound best for the proxied path on ${cores} cores ≈ ${bestProxiedRps.toFixed(0)} req/s = ${(d.rps / bestProxiedRps).toFixed(2)}× the measured direct time per request`,
+    );
     // The same comparison on a route that does real work: two storage calls over RPC to core.
     const helloDir = join(ctx.repoRoot, 'packages/runtime/fixtures/plugins/hello');
     const helloManifest = normalizeManifest(JSON.parse(await readFile(join(helloDir, 'manifest.json'), 'utf8')) as ManifestSource);
@@ -200,25 +254,36 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     helloServer.listen(0, '127.0.0.1');
     await once(helloServer, 'listening');
     const helloPort = (helloServer.address() as AddressInfo).port;
-    const workDirect = await load(script, { socketPath: hello.socketPath, path: '/customers' }, connections, 1000);
-    const workProxied = await load(script, { host: '127.0.0.1', port: helloPort, path: '/customers' }, connections, 1000);
+    const workDirectRuns: LoadResult[] = [];
+    const workProxiedRuns: LoadResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      workDirectRuns.push(await load(script, { socketPath: hello.socketPath, path: '/customers' }, connections, 1000));
+      workProxiedRuns.push(await load(script, { host: '127.0.0.1', port: helloPort, path: '/customers' }, connections, 1000));
+    }
+    const workDirect = { rps: median(workDirectRuns.map((r) => r.rps)), p99: median(workDirectRuns.map((r) => r.p99)) };
+    const workProxied = { rps: median(workProxiedRuns.map((r) => r.rps)), p99: median(workProxiedRuns.map((r) => r.p99)) };
     helloServer.close();
     helloProxy.close();
-    ctx.log(`route with 2 storage RPCs: direct ${workDirect.rps.toFixed(0)} req/s p99 ${workDirect.p99.toFixed(2)} ms; proxied ${workProxied.rps.toFixed(0)} req/s p99 ${workProxied.p99.toFixed(2)} ms`);
+    ctx.log(`route with 2 storage RPCs: direct ${workDirect.rps.toFixed(0)} req/s p99 ${workDirect.p99.toFixed(2)} ms; proxied ${workProxied.rps.toFixed(0)} req/s p99 ${workProxied.p99.toFixed(2)} ms (medians of ${ROUNDS})`);
 
     // One connection, sequential requests: the latency the extra hop adds.
-    const seqDirect = await load(script, { socketPath: target.socketPath, path: '/ping' }, 1, 4000);
-    const seqProxied = await load(script, { host: '127.0.0.1', port, path: `/_p/${target.tenant}/${target.pluginId}/ping` }, 1, 4000);
-    ctx.log(`sequential (1 connection): direct p50 ${(seqDirect.p50 * 1000).toFixed(0)} µs, proxied p50 ${(seqProxied.p50 * 1000).toFixed(0)} µs`);
+    const seqDirectRuns: LoadResult[] = [];
+    const seqProxiedRuns: LoadResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      seqDirectRuns.push(await load(script, directTarget, 1, 4000));
+      seqProxiedRuns.push(await load(script, proxiedTarget, 1, 4000));
+    }
+    const seqDirect = { p50: median(seqDirectRuns.map((r) => r.p50)) };
+    const seqProxied = { p50: median(seqProxiedRuns.map((r) => r.p50)) };
+    ctx.log(`sequential (1 connection): direct p50 ${(seqDirect.p50 * 1000).toFixed(0)} µs, proxied p50 ${(seqProxied.p50 * 1000).toFixed(0)} µs; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     server.close();
     proxy.close();
-    const d = { rps: (direct.rps + direct2.rps) / 2, p99: (direct.p99 + direct2.p99) / 2 };
-    const p = { rps: (proxied.rps + proxied2.rps) / 2, p99: (proxied.p99 + proxied2.p99) / 2 };
-    ctx.log(`direct ${d.rps.toFixed(0)} req/s p99 ${d.p99.toFixed(2)} ms; proxied ${p.rps.toFixed(0)} req/s p99 ${p.p99.toFixed(2)} ms (${connections} keep-alive connections × ${perConnection} requests, 2 rounds each)`);
     // Express throughput as time per request so that "value / floor" reads as the overhead ratio.
     results.push({ suite: 'runtime', name: 'proxy: µs per request (direct as floor)', value: 1e6 / p.rps, unit: 'µs', floor: 1e6 / d.rps, goal: '≤ 1.3× floor', met: d.rps / p.rps <= 1.3 });
     results.push({ suite: 'runtime', name: 'proxy: p99 latency (direct as floor)', value: p.p99, unit: 'ms', floor: d.p99, goal: '≤ 1.3× floor', met: p.p99 <= 1.3 * d.p99 });
     results.push({ suite: 'runtime', name: 'proxy: requests per second through the proxy', value: p.rps, unit: 'req/s', floor: d.rps });
+    results.push({ suite: 'runtime', name: 'proxy: CPU µs per request in the proxy (plugin as floor)', value: proxyCpu, unit: 'µs', floor: pluginCpu });
+    results.push({ suite: 'runtime', name: 'proxy: CPU-bound best µs per request on this machine', value: 1e6 / bestProxiedRps, unit: 'µs', floor: 1e6 / d.rps });
     results.push({ suite: 'runtime', name: 'proxy, route with 2 storage RPCs: µs per request', value: 1e6 / workProxied.rps, unit: 'µs', floor: 1e6 / workDirect.rps, goal: '≤ 1.3× floor', met: workDirect.rps / workProxied.rps <= 1.3 });
     results.push({ suite: 'runtime', name: 'proxy, route with 2 storage RPCs: p99', value: workProxied.p99, unit: 'ms', floor: workDirect.p99, goal: '≤ 1.3× floor', met: workProxied.p99 <= 1.3 * workDirect.p99 });
     results.push({ suite: 'runtime', name: 'proxy: p50 of sequential requests (direct as floor)', value: seqProxied.p50 * 1000, unit: 'µs', floor: seqDirect.p50 * 1000, goal: '≤ 1.3× floor', met: seqProxied.p50 <= 1.3 * seqDirect.p50 });

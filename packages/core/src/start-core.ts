@@ -122,7 +122,8 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
-    const audit = new AuditLog(db);
+    // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
+    const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
     const bus = new InProcessEventBus((error, event) => logger.warn({ err: error, type: event.type }, 'event handler failed'));
     const identity = new IdentityService(db);
     const tenants = new TenantService(db);
@@ -147,7 +148,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
     const pipeline = new InstallPipeline({
       db, store, tenants, identity, audit, bus, metrics, secrets, limits, supervisor, storage, blobs, paths,
-      coreVersion: CORE_VERSION, devMode, platformKeys, log: logger, validator: sharedPackageValidator, generateTestData, entryUrl,
+      coreVersion: CORE_VERSION, devMode, platformKeys, log: logger, validator: sharedPackageValidator, generateTestData, entryUrl, pluginLogs: logs,
     });
 
     const boot = await bootstrap(db, identity, tenants, audit, paths, options.adminPassword ?? process.env.PX_ADMIN_PASSWORD);

@@ -137,6 +137,8 @@ export type InstallError = Static<typeof InstallErrorSchema>;
 export const InstallSchema = Type.Object({
   id: Type.String(),
   kind: Type.String({ description: 'install | reconfigure | rollback' }),
+  /** The flow that created it: upload (a .pxp upload, or a rollback / reconfigure of one) or dev (px-plugin dev, install from a local directory). Always set by core. */
+  flow: Type.Optional(Type.Union([Type.Literal('upload'), Type.Literal('dev')])),
   tenant: Type.String(),
   pluginId: Type.Optional(Type.String()),
   version: Type.Optional(Type.String()),
@@ -176,6 +178,8 @@ export const InstalledPluginSchema = Type.Object({
   diskMb: Type.Number(),
   installedAt: Type.String(),
   updatedAt: Type.String(),
+  /** Set when status is `failed`: why the serving version failed (e.g. CRASH_LOOP, QUOTA_MEMORY) and there was no stable version to restore. */
+  failure: Type.Optional(Type.Object({ code: Type.String(), stage: Type.String(), message: Type.String(), hint: Type.String(), installId: Type.String() })),
   instance: Type.Optional(
     Type.Object({
       id: Type.String(),
@@ -243,6 +247,12 @@ export const AuditVerifySchema = Type.Object({
   headHash: Type.String(),
   firstBadSeq: Type.Optional(Type.Number()),
   reason: Type.Optional(Type.String()),
+  /** Entries deleted from the end of the log (detected against the head anchored outside the database), inclusive. */
+  missing: Type.Optional(Type.Object({ fromSeq: Type.Number(), toSeq: Type.Number() })),
+  /** The anchored head (`<data dir>/audit-head.json`); null when there is none. */
+  anchor: Type.Optional(Type.Union([Type.Object({ seq: Type.Number(), hash: Type.String(), ts: Type.String() }), Type.Null()])),
+  /** Truncations core noticed when it loaded the head; they stay reported. */
+  truncations: Type.Optional(Type.Array(Type.Object({ fromSeq: Type.Number(), toSeq: Type.Number(), lostHeadHash: Type.String(), detectedAt: Type.String(), reason: Type.String() }))),
 });
 export type AuditVerify = Static<typeof AuditVerifySchema>;
 

@@ -95,6 +95,59 @@ export const DevReloadSchema = Type.Object({
 });
 export type DevReload = Static<typeof DevReloadSchema>;
 
+// --- GET /api/plugins/dev/sessions?tenant=: active sessions and their reload history ---
+
+export const DevSessionsQuerySchema = Type.Object({ tenant: Type.String({ minLength: 1 }) });
+export type DevSessionsQuery = Static<typeof DevSessionsQuerySchema>;
+
+/** One reload as core recorded it (dev/dev-reload-history.ts); newest first in lists. */
+export const DevReloadEntrySchema = Type.Object({
+  /** The reload id (`dr_…`), as in DevReload.id and the plugin.dev.* events. */
+  id: Type.String(),
+  at: Type.String(),
+  version: Type.Optional(Type.String()),
+  installId: Type.Optional(Type.String()),
+  durationMs: Type.Optional(Type.Number()),
+  /** running (switched, serving) | failed (never switched) | rolled_back (crashed after the switch, last stable back) | build_failed (local build, nothing pushed) */
+  result: Type.Union([Type.Literal('running'), Type.Literal('failed'), Type.Literal('rolled_back'), Type.Literal('build_failed')]),
+  /** Why it did not stay: code, stage, message and hint (absent for a reload that serves). */
+  rollback: Type.Optional(
+    Type.Object({
+      code: Type.String(),
+      stage: Type.Optional(Type.String()),
+      message: Type.String(),
+      hint: Type.String(),
+      /** What serves after it (the last stable version), if anything. */
+      serving: Type.Optional(Type.Object({ version: Type.String(), installId: Type.String() })),
+      restored: Type.Boolean(),
+    }),
+  ),
+});
+export type DevReloadEntry = Static<typeof DevReloadEntrySchema>;
+
+export const DevSessionWithReloadsSchema = Type.Object({
+  id: Type.String(),
+  tenant: Type.String(),
+  pluginId: Type.String(),
+  /** The holder: user and client (e.g. "px-plugin dev on laptop (pid 4242)"). */
+  user: Type.String(),
+  client: Type.String(),
+  startedAt: Type.String(),
+  lastSeenAt: Type.String(),
+  expiresAt: Type.String(),
+  reloads: Type.Array(DevReloadEntrySchema),
+});
+export type DevSessionWithReloads = Static<typeof DevSessionWithReloadsSchema>;
+
+export const DevSessionsListSchema = Type.Object({
+  tenant: Type.String(),
+  /** Active sessions (heartbeats still coming), each with the reload history of its plugin. */
+  sessions: Type.Array(DevSessionWithReloadsSchema),
+  /** Reload history of the tenant's plugins that have no active session any more (ended or expired). */
+  recent: Type.Array(Type.Object({ pluginId: Type.String(), reloads: Type.Array(DevReloadEntrySchema) })),
+});
+export type DevSessionsList = Static<typeof DevSessionsListSchema>;
+
 // --- WebSocket /api/ws, channel plugin.dev.logs ---
 
 /** Log levels spelled out, so the frame types carry the union (a mapped Type.Union loses it). */

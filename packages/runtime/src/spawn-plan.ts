@@ -79,6 +79,11 @@ export function buildSpawnPlan(opts: {
       `--allow-fs-write=${spec.dataDir}`,
       `--max-old-space-size=${heapLimitMb(resources.memoryMb)}`,
       '--max-semi-space-size=2',
+      // Maglev after 800 calls instead of V8's 400: start-up code (called 400–800 times) is then
+      // never Maglev-compiled, which keeps ~2 MB of compiler pages of the node binary out of an
+      // idle instance's RSS (measured: 49.6 → 47.6 MB idle, 54.3 → 54.5 MB after 300 requests).
+      // Hot request paths still reach Maglev and TurboFan (3000 calls, unchanged).
+      '--invocation-count-for-maglev=800',
       '--disable-proto=delete',
       '--no-addons',
       opts.runnerPath,

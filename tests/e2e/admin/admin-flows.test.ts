@@ -215,22 +215,20 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     expect(await atEnd()).toBe(true);
   });
 
-  it("opens the plugin's admin page from its manifest menu in a sandboxed iframe (or says that core does not serve it)", async () => {
+  it("opens the plugin's admin page from its manifest menu in a sandboxed iframe, and the page shows data from its backend", async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Hello overview/ }).click();
     await page.getByRole('heading', { name: 'Hello overview' }).waitFor();
     const frame = page.locator('iframe.plugin-frame');
-    const notServed = page.locator('.state-unavailable', { hasText: 'This page is not served.' });
-    await frame.or(notServed).first().waitFor();
-    const src = `/_p/${TENANT}/${HELLO_ID}/_admin/`;
-    if (await frame.count()) {
-      // Scripts run, but without same-origin rights: the page cannot read the Admin's token.
-      expect(await frame.getAttribute('sandbox')).toBe('allow-scripts allow-forms allow-popups');
-      expect(await frame.getAttribute('src')).toBe(src);
-      await page.frameLocator('iframe.plugin-frame').getByRole('heading', { name: 'Hello overview' }).waitFor();
-    } else {
-      // Core does not route <entry>/_admin/ to servePluginAdminPage yet: a clear message instead of an error page.
-      expect(await notServed.textContent()).toContain(src);
-    }
+    await frame.waitFor();
+    expect(await page.locator('.state-unavailable').count()).toBe(0);
+    // Scripts run, but without same-origin rights: the page cannot read the Admin's token.
+    expect(await frame.getAttribute('sandbox')).toBe('allow-scripts allow-forms allow-popups');
+    expect(await frame.getAttribute('src')).toBe(`/_p/${TENANT}/${HELLO_ID}/_admin/`);
+    const inFrame = page.frameLocator('iframe.plugin-frame');
+    await inFrame.getByRole('heading', { name: 'Hello overview' }).waitFor();
+    // The page's own fetch('../') to the plugin (cross-origin from the opaque frame, allowed by core's CORS).
+    await inFrame.locator('#greeting', { hasText: '(version ' }).waitFor({ timeout: 15_000 });
+    expect(await inFrame.locator('#greeting').textContent()).not.toContain('unreachable');
     await screenshot(page, '09-plugin-admin-page');
   });
 
@@ -332,11 +330,23 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await writeFile(manifestPath, JSON.stringify({ ...manifest, version: '1.0.1' }, null, 2));
     await page.locator('#dev-folder').setInputFiles(project);
     await page.locator('[data-dev-result="running"]', { hasText: '1.0.1' }).waitFor({ timeout: 45_000 });
+    // A broken save: the new version throws at start, 1.0.1 keeps serving.
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: '1.0.2' }, null, 2));
+    await writeFile(join(project, 'dist/server.js'), "throw new Error('broken on purpose by the e2e test');\n");
+    await page.locator('#dev-folder').setInputFiles(project);
+    await page.locator('[data-dev-result="failed"]').waitFor({ timeout: 45_000 });
     await page.getByRole('link', { name: 'Dev sessions' }).last().click();
     const plugin = page.locator('[data-dev-plugin="com.fixture.core.hello"]');
     await plugin.waitFor();
+    // From core's GET /api/plugins/dev/sessions: the active session and its reloads, newest first.
+    expect(await plugin.locator('[data-session-state="active"]').count()).toBe(1);
     await plugin.locator('[data-reload-result="running"]').nth(1).waitFor();
-    expect(await plugin.locator('[data-reload-result]').count()).toBe(2);
+    expect(await plugin.locator('[data-reload-result]').count()).toBe(3);
+    const failed = plugin.locator('[data-reload-result="failed"]');
+    expect(await failed.locator('[data-rollback-code]').getAttribute('data-rollback-code')).toBeTruthy();
+    const reason = (await failed.textContent()) ?? '';
+    expect(reason).toContain('Hint:');
+    expect(reason).toContain('1.0.1 kept serving');
     await screenshot(page, '16-dev-sessions');
     // The log panel marks the reload between the two versions.
     await plugin.getByRole('link', { name: 'com.fixture.core.hello' }).click();

@@ -147,6 +147,7 @@ describe('faults: the last stable version keeps serving', () => {
   it('a plugin that crashes on its first request after the switch: the last stable version serves again', async () => {
     const tenant = await newSandbox(core.api, 'dev-crash');
     const events = captureEvents(core);
+    const coreRollbacks = captureEvents(core, 'plugin.install.auto_rollback');
     expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe('running');
     const next = await devInstall(core.api, { tenant, path: await project(core, 'dev-crash-on-request') });
     expect(next.body).toMatchObject({ result: 'running', version: '0.4.0' });
@@ -156,6 +157,10 @@ describe('faults: the last stable version keeps serving', () => {
     await until(() => hello(core, tenant), (r) => r.status === 200 && r.text.includes('"one"'), 'old version answering again');
     const plugin = await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}`);
     expect(plugin.body).toMatchObject({ version: '0.1.0', status: 'running' });
+    // The dev grace watch handled it: core's own automatic rollback did not roll back the same failure again.
+    const rollbacks = (await core.api.get(`/api/installs?tenant=${tenant}&plugin=${DEV_ID}`)).body.installs.filter((i: { kind: string }) => i.kind === 'rollback');
+    expect(rollbacks).toHaveLength(1);
+    expect(coreRollbacks.filter((e) => (e.payload as { tenant: string }).tenant === tenant)).toEqual([]);
   });
 
   it('ten saves within a second: the last one wins and no processes pile up', async () => {

@@ -3,7 +3,7 @@
  * the same TypeBox schemas core validates with, so the Admin and core cannot drift apart.
  */
 import type {
-  AdminMenu, AuditPage, AuditQueryParams, AuditVerify, DevReload, ErrorBody, Install, InstallConfig, InstalledPlugin, LogPage, Me, Tenant,
+  AdminMenu, AuditPage, AuditQueryParams, AuditVerify, DevReload, DevSessionsList, ErrorBody, Install, InstallConfig, InstalledPlugin, LogPage, Me, Tenant,
   TenantUsage, TokenResponse, ValidateResponse,
 } from '@powerx/protocol';
 import { ApiError } from './api-error.ts';
@@ -129,6 +129,10 @@ export class ApiClient {
   // --- dev mode (issue 5): every route answers 404 DEV_MODE_DISABLED with a hint when core is not in dev mode ---
   devStatus(): Promise<{ devMode: boolean; roots: string[]; sessionTtlMs: number }> {
     return this.request('GET', '/api/plugins/dev/status');
+  }
+  /** Active dev sessions of the tenant with their reload history (and that of plugins whose session ended). */
+  devSessions(tenant: string): Promise<DevSessionsList> {
+    return this.request('GET', '/api/plugins/dev/sessions', { query: { tenant } });
   }
   /** Answers once the new version serves (`result: running`) or with the reason it does not. */
   devInstallPath(tenant: string, path: string): Promise<DevReload> {

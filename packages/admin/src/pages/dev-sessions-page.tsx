@@ -1,4 +1,7 @@
-/** Dev sessions of the tenant and the reload history of each dev plugin (time, duration, result, rollback reason). */
+/**
+ * Dev sessions of the tenant and the reload history of each dev plugin (time, duration, result,
+ * rollback code, stage, message and hint), from core's GET /api/plugins/dev/sessions.
+ */
 import { isApiError } from '../api/api-error.ts';
 import { loadDevActivity } from '../dev/dev-activity.ts';
 import { formatMs } from '../components/stage-timeline.tsx';
@@ -39,11 +42,11 @@ export function DevSessionsPage({ tenant }: { tenant: string }) {
           <section className="card" key={a.pluginId} data-dev-plugin={a.pluginId}>
             <h2>
               <Link to={{ page: 'plugin', tenant, plugin: a.pluginId }}>{a.pluginId}</Link>
-              {a.session ? <span className={`badge ${a.session.state === 'active' ? 'badge-ok' : 'badge-muted'}`} data-session-state={a.session.state}>session {a.session.state}</span> : <span className="badge badge-muted">no session</span>}
+              {a.session ? <span className="badge badge-ok" data-session-state="active">session active</span> : <span className="badge badge-muted" data-session-state="none">no active session</span>}
             </h2>
             {a.session ? (
               <div className="muted small">
-                held by {a.session.holder}{a.session.client ? ` (${a.session.client})` : ''} · opened {new Date(a.session.openedAt).toLocaleString()}
+                held by {a.session.holder} ({a.session.client}) · started {new Date(a.session.startedAt).toLocaleString()} · last seen {new Date(a.session.lastSeenAt).toLocaleTimeString()}
               </div>
             ) : null}
             {a.reloads.length ? (
@@ -51,13 +54,21 @@ export function DevSessionsPage({ tenant }: { tenant: string }) {
                 <table>
                   <thead><tr><th scope="col">Time</th><th scope="col">Version</th><th scope="col">Duration</th><th scope="col">Result</th><th scope="col">Rollback reason</th></tr></thead>
                   <tbody>
-                    {a.reloads.map((r, i) => (
-                      <tr key={`${r.at}-${i}`} data-reload-result={r.result}>
+                    {a.reloads.map((r) => (
+                      <tr key={r.id} data-reload-result={r.result}>
                         <td>{new Date(r.at).toLocaleTimeString()}</td>
                         <td>{r.version ?? '—'}</td>
                         <td>{r.durationMs !== undefined ? formatMs(r.durationMs) : '—'}</td>
                         <td><StatusBadge status={r.result} /></td>
-                        <td>{r.result === 'rolled_back' ? <><code>{r.code}</code>{r.stage ? ` at ${r.stage.replaceAll('_', ' ')}` : ''}{r.serving ? ` · ${r.serving} kept serving` : ''}</> : '—'}</td>
+                        <td data-rollback-code={r.rollback?.code}>
+                          {r.rollback ? (
+                            <>
+                              <code>{r.rollback.code}</code>{r.rollback.stage ? ` at ${r.rollback.stage.replaceAll('_', ' ')}` : ''}: {r.rollback.message}
+                              {r.rollback.hint ? <div className="muted small">Hint: {r.rollback.hint}</div> : null}
+                              <div className="muted small">{r.rollback.serving ? `${r.rollback.serving.version} ${r.rollback.restored ? 'serves again' : 'kept serving'}` : 'nothing is serving'}</div>
+                            </>
+                          ) : '—'}
+                        </td>
                       </tr>
                     ))}
                   </tbody>

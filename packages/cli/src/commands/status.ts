@@ -30,6 +30,7 @@ export function registerStatus(program: Command, _ctx: CliContext): void {
       if (opts.json) return out.json({ plugin: p, installs });
       out.line(`${out.style.bold(p.pluginId)} ${p.version} in ${p.tenant}: ${p.status === 'running' ? out.style.ok(p.status) : out.style.fail(p.status)}`);
       out.line(`  entry point   ${p.entryUrl}`);
+      if (p.failure) out.line(`  ${out.style.fail(p.failure.code)} while ${p.failure.stage}: ${p.failure.message}\n  hint: ${p.failure.hint}`);
       if (p.lastStableVersion) out.line(`  last stable   ${p.lastStableVersion} (px-plugin rollback ${p.pluginId} --tenant ${p.tenant})`);
       if (p.instance) out.line(`  instance      ${p.instance.id} pid ${p.instance.pid ?? '-'} ${p.instance.state}, ${p.instance.usage.rssMb} MB RSS, ${p.instance.usage.cpuPercent}% CPU, restarts ${p.instance.restarts}`);
       out.line('  recent installs:');

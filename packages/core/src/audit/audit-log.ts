@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../storage/schema.ts';
+import { AuditAnchor, type AnchorState, type AuditTruncation } from './audit-anchor.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -53,6 +54,12 @@ export interface AuditVerifyResult {
   headHash: string;
   firstBadSeq?: number;
   reason?: string;
+  /** Entries known to be gone from the end of the log (truncation), inclusive. */
+  missing?: { fromSeq: number; toSeq: number };
+  /** The head anchored outside the database (see audit-anchor.ts); null when none is configured or found. */
+  anchor?: { seq: number; hash: string; ts: string } | null;
+  /** Truncations noticed earlier, when core loaded the head; they stay reported. */
+  truncations?: AuditTruncation[];
 }
 
 function sha256(text: string): string {
@@ -67,9 +74,45 @@ export class AuditLog {
   readonly #db: Db;
   #tail: Promise<unknown> = Promise.resolve();
   #lastHash: string | undefined;
+  readonly #anchor: AuditAnchor | undefined;
+  #anchorState: AnchorState | undefined;
 
-  constructor(db: Db) {
+  /** `anchorFile`: where the head is anchored outside the database (core: `<data dir>/audit-head.json`). */
+  constructor(db: Db, opts: { anchorFile?: string } = {}) {
     this.#db = db;
+    this.#anchor = opts.anchorFile ? new AuditAnchor(opts.anchorFile) : undefined;
+  }
+
+  /**
+   * Before the first append: compare the table's head with the anchor. A head behind the anchor
+   * (rows deleted from the end), or a different entry at the anchored sequence number (rewritten),
+   * is recorded as a truncation in the anchor file before anything new is chained on top.
+   */
+  async #loadHead(): Promise<{ seq: number; hash: string } | undefined> {
+    const last = await this.#db.selectFrom('audit_log').select(['seq', 'hash', 'ts']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    if (!this.#anchor) return last;
+    const read = await this.#anchor.read();
+    const now = new Date().toISOString();
+    if (read.kind !== 'ok') {
+      this.#anchorState = { head: last ? { seq: last.seq, hash: last.hash, ts: last.ts } : { seq: 0, hash: GENESIS_HASH, ts: now }, truncations: [] };
+      if (last) this.#anchorState.establishedFromTable = { at: now, seq: last.seq, reason: read.kind === 'missing' ? 'anchor file missing' : `anchor file unreadable: ${read.reason}` };
+      return last;
+    }
+    const state = read.state;
+    const lost = await this.#lostSince(state.head, last?.seq ?? 0);
+    if (lost && !state.truncations.some((t) => t.toSeq === lost.toSeq && t.lostHeadHash === state.head.hash)) state.truncations.push({ ...lost, lostHeadHash: state.head.hash, detectedAt: now });
+    this.#anchorState = state;
+    return last;
+  }
+
+  /** The range lost between the anchored head and the table, if any. */
+  async #lostSince(head: { seq: number; hash: string }, tableHeadSeq: number): Promise<{ fromSeq: number; toSeq: number; reason: string } | undefined> {
+    if (head.seq === 0) return undefined;
+    if (tableHeadSeq < head.seq) return { fromSeq: tableHeadSeq + 1, toSeq: head.seq, reason: `the newest entries ${tableHeadSeq + 1}…${head.seq} were deleted` };
+    const row = await this.#db.selectFrom('audit_log').select('hash').where('seq', '=', head.seq).executeTakeFirst();
+    if (!row) return { fromSeq: head.seq, toSeq: head.seq, reason: `the anchored head entry ${head.seq} was deleted` };
+    if (row.hash !== head.hash) return { fromSeq: head.seq, toSeq: head.seq, reason: `the entry at the anchored head ${head.seq} is not the one that was anchored (log rewritten)` };
+    return undefined;
   }
 
   append(input: AuditInput): Promise<void> {
@@ -80,7 +123,7 @@ export class AuditLog {
 
   async #append(input: AuditInput): Promise<void> {
     if (this.#lastHash === undefined) {
-      const last = await this.#db.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const last = await this.#loadHead();
       this.#lastHash = last?.hash ?? GENESIS_HASH;
     }
     const details = input.details === undefined ? null : JSON.stringify(input.details);
@@ -97,8 +140,13 @@ export class AuditLog {
       hash: '',
     };
     row.hash = entryHash(row.prev_hash, row);
-    await this.#db.insertInto('audit_log').values(row).execute();
+    const inserted = await this.#db.insertInto('audit_log').values(row).executeTakeFirst();
     this.#lastHash = row.hash;
+    // After the commit, never before: an anchor behind the table is harmless, one ahead is a false alarm.
+    if (this.#anchor && this.#anchorState) {
+      this.#anchorState = { ...this.#anchorState, head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts } };
+      await this.#anchor.write(this.#anchorState);
+    }
   }
 
   /** Waits for queued appends (used before reading, and on shutdown). */
@@ -145,6 +193,31 @@ export class AuditLog {
   /** Walks the whole chain; reports the first entry whose hash or link does not match. */
   async verify(): Promise<AuditVerifyResult> {
     await this.flush();
+    // Read before walking: entries appended during the walk may be newer than the anchor, never older.
+    const anchorRead = this.#anchor ? await this.#anchor.read() : undefined;
+    const chain = await this.#verifyChain();
+    if (!anchorRead) return chain;
+    if (anchorRead.kind !== 'ok') {
+      const problem = anchorRead.kind === 'missing' ? 'the audit head anchor (audit-head.json) is missing' : `the audit head anchor is unreadable (${anchorRead.reason})`;
+      // An empty log with no anchor yet is a fresh data dir.
+      if (chain.entries === 0 && anchorRead.kind === 'missing') return { ...chain, anchor: null };
+      return { ...chain, ok: false, anchor: null, reason: chain.ok ? `${problem}: truncation cannot be ruled out` : `${chain.reason}; and ${problem}` };
+    }
+    const state = anchorRead.state;
+    const result: AuditVerifyResult = { ...chain, anchor: state.head, ...(state.truncations.length ? { truncations: state.truncations } : {}) };
+    const tableHead = await this.#db.selectFrom('audit_log').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const lost = await this.#lostSince(state.head, tableHead?.seq ?? 0);
+    const known = lost ? { ...lost, lostHeadHash: state.head.hash } : state.truncations[0];
+    if (!known) {
+      if (!state.establishedFromTable) return result;
+      return { ...result, ok: false, reason: chain.ok ? `the head anchor was re-created from the table at ${state.establishedFromTable.at} (${state.establishedFromTable.reason}): entries deleted before then cannot be ruled out` : chain.reason };
+    }
+    const truncation = `${known.reason} (entries ${known.fromSeq}…${known.toSeq} missing)`;
+    return { ...result, ok: false, missing: { fromSeq: known.fromSeq, toSeq: known.toSeq }, firstBadSeq: chain.firstBadSeq ?? known.fromSeq, reason: chain.ok ? truncation : `${chain.reason}; and ${truncation}` };
+  }
+
+  /** Walks the whole chain in the table. */
+  async #verifyChain(): Promise<AuditVerifyResult> {
     let prev = GENESIS_HASH;
     let count = 0;
     let lastSeq = 0;

@@ -16,12 +16,13 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extractPackage, packDirectory, readManifestSource } from '@powerx/package-format';
-import { AccessError, PxError, isPxError, type DevReload, type DevReloadTimings, type DevSession, type InstallStage, type Manifest } from '@powerx/protocol';
+import { AccessError, PxError, isPxError, type DevReload, type DevReloadTimings, type DevSession, type DevSessionsList, type InstallStage, type Manifest } from '@powerx/protocol';
 import type { CoreServices } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
 import { LogHub } from '../logs/log-hub.ts';
 import { configuredDevRoots, resolveAllowedPath } from './dev-roots.ts';
 import { DevSessions, type SessionHolder } from './dev-sessions.ts';
+import { DevReloadHistory } from './dev-reload-history.ts';
 import { snapshotBuild } from './snapshot-build.ts';
 
 export type DevSource = { path: string } | { uploadPath: string; bytes: number };
@@ -54,6 +55,8 @@ interface Lane {
 export class DevService {
   readonly sessions: DevSessions;
   readonly hub: LogHub;
+  /** Reload history per plugin for GET /api/plugins/dev/sessions (dev-reload-history.ts). */
+  readonly reloads: DevReloadHistory;
   readonly #s: CoreServices;
   readonly #roots: string[];
   readonly #graceMs: number;
@@ -67,6 +70,7 @@ export class DevService {
     this.#graceMs = opts.graceMs ?? Number(process.env.PX_DEV_GRACE_MS ?? 3000);
     this.sessions = new DevSessions(join(s.paths.dataDir, 'dev-sessions.json'), opts.sessionTtlMs ?? Number(process.env.PX_DEV_SESSION_TTL_MS ?? 30_000));
     this.hub = new LogHub(s.logs);
+    this.reloads = new DevReloadHistory(join(s.paths.dataDir, 'dev-reloads.json'));
   }
 
   get roots(): string[] {
@@ -75,6 +79,7 @@ export class DevService {
 
   async start(): Promise<void> {
     await this.sessions.load();
+    await this.reloads.load();
     this.sessions.startExpiry((session) => void this.#expired(session));
   }
 
@@ -87,6 +92,7 @@ export class DevService {
     }
     await Promise.allSettled([...this.#watches]);
     await this.sessions.stop();
+    await this.reloads.stop();
     this.hub.close();
   }
 
@@ -146,6 +152,16 @@ export class DevService {
     await this.#s.bus.publish('plugin.dev.session.expired', { tenant: session.tenant, plugin: session.pluginId, session: session.id }).catch(() => {});
   }
 
+  /** Active sessions of the tenant with their plugin's reload history, and the history of plugins without one. */
+  async listSessions(p: Principal, tenant: string): Promise<DevSessionsList> {
+    this.requireDevMode();
+    await this.#s.tenants.assertReadAccess(p, tenant);
+    const sessions = this.sessions.list(tenant).map((x) => ({ id: x.id, tenant: x.tenant, pluginId: x.pluginId, user: x.user, client: x.client, startedAt: x.createdAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, reloads: this.reloads.list(tenant, x.pluginId) }));
+    const held = new Set(sessions.map((x) => x.pluginId));
+    const recent = this.reloads.pluginsOf(tenant).filter((id) => !held.has(id)).map((pluginId) => ({ pluginId, reloads: this.reloads.list(tenant, pluginId) }));
+    return { tenant, sessions, recent };
+  }
+
   // ---------------------------------------------------------------- uninstall
 
   async uninstall(p: Principal, input: { tenant: string; pluginId: string; sessionId?: string; removeData?: boolean }): Promise<void> {
@@ -183,6 +199,8 @@ export class DevService {
     const serving = this.#s.pipeline.servingInstance(session.tenant, session.pluginId);
     this.#logLine(session.tenant, session.pluginId, 'error', `dev reload: build failed, nothing pushed; ${serving ? `version ${serving.version} keeps serving` : 'nothing is serving'}: ${message}`, { stage: 'build' });
     this.hub.publishReload(session.tenant, session.pluginId, { at: new Date().toISOString(), result: 'build_failed', reason: message, ...(serving ? { version: serving.version } : {}) });
+    const servingRow = await this.#servingView(session.tenant, session.pluginId);
+    this.reloads.record(session.tenant, session.pluginId, { id: `dr_${randomUUID().slice(0, 12)}`, at: new Date().toISOString(), result: 'build_failed', rollback: { code: 'BUILD_FAILED', stage: 'build', message, hint: 'Fix the build error shown by px-plugin dev; nothing was pushed.', ...(servingRow ? { serving: servingRow } : {}), restored: false } });
     await this.#s.bus.publish('plugin.dev.rollback', { tenant: session.tenant, plugin: session.pluginId, stage: 'build', code: 'BUILD_FAILED', reason: message, serving: serving?.version ?? null });
   }
 
@@ -302,6 +320,7 @@ export class DevService {
       const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
       this.#logLine(tenant, pluginId, 'info', `dev reload: version ${r.version} (${r.contentSha256.slice(0, 12)}) serving in ${Math.round(totalMs)} ms`, { reload: r.id, installId: row.id, timings: t }, serving?.id);
       this.hub.publishReload(tenant, pluginId, { at: new Date().toISOString(), version: r.version, result: 'running', durationMs: Math.round(totalMs) });
+      this.reloads.record(tenant, pluginId, { id: r.id, at: r.at, version: r.version, installId: row.id, durationMs: Math.round(totalMs), result: 'running' });
       await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.reload', target: pluginId, outcome: 'ok', details: { reload: r.id, installId: row.id, version: r.version, contentSha256: r.contentSha256, unsigned: true, durationMs: Math.round(totalMs) } });
       await this.#s.bus.publish('plugin.dev.reloaded', { tenant, plugin: pluginId, version: r.version, reload: r.id, installId: row.id, durationMs: Math.round(totalMs), timings: t });
       // 4. Grace window: the lane stays busy (a newer build cuts it short) and the answer goes out now.
@@ -331,6 +350,9 @@ export class DevService {
     };
     const deadline = Date.now() + this.#graceMs;
     let crash: string | undefined;
+    // While this watch runs it alone decides about a failure of the new instance; core's automatic
+    // rollback (install/serving-failures.ts) handles any failure it leaves unhandled (release(false)).
+    const release = instanceId ? this.#s.pipeline.holdServingFailures(tenant, pluginId, instanceId) : () => {};
     while (!cut && !this.#closed && Date.now() < deadline) {
       const inst = this.#s.pipeline.servingInstance(tenant, pluginId);
       if (!inst || inst.id !== instanceId) break; // replaced or uninstalled meanwhile
@@ -343,6 +365,7 @@ export class DevService {
         setTimeout(resolve, 50).unref();
       });
     }
+    release(crash !== undefined);
     if (!crash) {
       // Counted only now: a version that crashes in its grace window is a failed reload.
       this.#s.metrics.recordDevInstall(tenant, true, switchedMs / 1000);
@@ -372,6 +395,7 @@ export class DevService {
     const reason = `${f.error.code}${f.error.stage ? ` at ${f.error.stage}` : ''}: ${f.error.message}`;
     this.#logLine(tenant, pluginId, 'error', `dev reload of ${f.version} rolled back; ${keeps}. ${reason}`, { reload: f.id, installId: f.installId, code: f.error.code, stage: f.error.stage ?? null, hint: f.error.hint });
     this.hub.publishReload(tenant, pluginId, { at: new Date().toISOString(), version: f.serving?.version ?? f.version, result: f.restored ? 'rolled_back' : 'failed', durationMs: Math.round(f.totalMs), reason });
+    this.reloads.record(tenant, pluginId, { id: f.id, at: new Date().toISOString(), version: f.version, installId: f.installId, durationMs: Math.round(f.totalMs), result: f.restored ? 'rolled_back' : 'failed', rollback: { code: f.error.code, ...(f.error.stage ? { stage: f.error.stage } : {}), message: f.error.message, hint: f.error.hint, ...(f.serving ? { serving: f.serving } : {}), restored: f.restored } });
     await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.rollback', target: pluginId, outcome: 'failed', details: { reload: f.id, installId: f.installId, version: f.version, code: f.error.code, stage: f.error.stage ?? null, serving: f.serving ?? null, restored: f.restored } });
     await this.#s.bus.publish('plugin.dev.rollback', { tenant, plugin: pluginId, reload: f.id, installId: f.installId, version: f.version, stage: f.error.stage ?? null, code: f.error.code, reason: f.error.message, hint: f.error.hint, serving: f.serving ?? null, restored: f.restored });
   }

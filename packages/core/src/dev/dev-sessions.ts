@@ -75,6 +75,12 @@ export class DevSessions {
     return undefined;
   }
 
+  /** The live sessions of a tenant, oldest first. */
+  list(tenant: string): DevSession[] {
+    const now = Date.now();
+    return [...this.#sessions.values()].filter((s) => s.tenant === tenant && Date.parse(s.expiresAt) > now).map(publicView).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
   get(id: string): (DevSession & { userId: string }) | undefined {
     const s = this.#sessions.get(id);
     return s && Date.parse(s.expiresAt) > Date.now() ? { ...publicView(s), userId: s.userId } : undefined;

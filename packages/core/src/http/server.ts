@@ -19,7 +19,8 @@ import { registerPluginRoutes } from './routes/plugin-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerDevRoutes } from './routes/dev-routes.ts';
 import { registerWsRoutes } from './routes/ws-routes.ts';
-import { registerAdminStaticRoutes } from './routes/admin-static-routes.ts';
+import { registerAdminStaticRoutes, servePluginAdminPage } from './routes/admin-static-routes.ts';
+import { applyEntryCors } from './entry-cors.ts';
 import { registerVersionRoutes } from './routes/version-routes.ts';
 import { installRequestLogContext, requestIdOf } from '../logging/request-log-context.ts';
 
@@ -41,8 +42,13 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
   app.addHook('onRequest', async (request, reply) => {
     const match = ENTRY.exec(request.url);
     if (!match) return;
+    const target = { tenant: decodeURIComponent(match[1]), pluginId: decodeURIComponent(match[2]), path: (match[3] ?? '/') + (match[4] ?? '') };
     reply.hijack();
-    entryProxy(request.raw, reply.raw, { tenant: decodeURIComponent(match[1]), pluginId: decodeURIComponent(match[2]), path: (match[3] ?? '/') + (match[4] ?? '') });
+    // CORS for the Admin's sandboxed plugin pages (opaque origin), then the plugin's static admin
+    // pages under <entry>/_admin/, then the plugin itself.
+    if (applyEntryCors(request.raw, reply.raw)) return;
+    if (await servePluginAdminPage(s, reply.raw, { ...target, method: request.method })) return;
+    entryProxy(request.raw, reply.raw, target);
   });
 
   await app.register(swagger, {

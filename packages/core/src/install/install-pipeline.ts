@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError, PxError, isPxError, type InstallConfig, type Manifest, type ValidationCheck, type ErrorCode, type LogLevel } from '@powerx/protocol';
-import type { InstanceInfo, StartSpec, SupervisorEvent } from '@powerx/runtime';
+import type { InstanceInfo, LogSink, StartSpec, SupervisorEvent } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -32,10 +32,11 @@ import type { Principal } from '../identity/principal.ts';
 import { InstallStore, TERMINAL_STATES, type InstallRow } from './install-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { withLogContext } from '../logging/log-context.ts';
-import { resolveConfig, type ResolvedConfig } from './wizard.ts';
+import { inferExplicitEnv, resolveConfig, type ResolvedConfig } from './wizard.ts';
 import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, installedPlugins } from './tenant-checks.ts';
 import type { PluginSupervisor } from './supervisor-port.ts';
 import type { PackageValidator } from './package-validator.ts';
+import { ServingFailures } from './serving-failures.ts';
 
 export type TestDataGenerator = (specs: Manifest['sandbox']['testData'], seed: string) => Record<string, Array<Record<string, unknown>>> | Promise<Record<string, Array<Record<string, unknown>>>>;
 
@@ -60,6 +61,8 @@ export interface PipelineDeps {
   validator: PackageValidator;
   generateTestData: TestDataGenerator;
   entryUrl(tenant: string, pluginId: string): string;
+  /** The plugin log feed: core writes why a serving version failed / was rolled back there. */
+  pluginLogs?: LogSink;
 }
 
 interface StoredConfig {
@@ -68,6 +71,8 @@ interface StoredConfig {
   secrets: string[];
   logLevel: LogLevel;
   missing?: string[];
+  /** Env names set explicitly (wizard / --env); the others follow the manifest default (wizard.ts resolveConfig). */
+  explicitEnv?: string[];
 }
 
 /** How long the replaced instance keeps accepting after a switch (blue/green drain). */
@@ -97,10 +102,24 @@ export class InstallPipeline {
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #devInstalls = new Set<string>();
   #closing = false;
+  /** A serving instance that fails after `running` ⇒ recorded, and the last stable version restored. */
+  readonly #failures: ServingFailures;
 
   constructor(deps: PipelineDeps) {
     this.#d = deps;
     this.#changes.setMaxListeners(0);
+    this.#failures = new ServingFailures({
+      ...deps,
+      isServing: (tenant, pluginId, instanceId) => !this.#closing && this.#serving.get(`${tenant}\0${pluginId}`) === instanceId,
+      rollbackToStable: (principal, tenant, pluginId) => this.rollbackToStable(principal, tenant, pluginId),
+      waitSettled: (id) => this.waitSettled(id),
+      track: (task) => this.#track(task),
+    });
+  }
+
+  /** Dev mode's grace watch decides itself about a failure of `instanceId` until it releases (see serving-failures.ts). */
+  holdServingFailures(tenant: string, pluginId: string, instanceId: string): (handled: boolean) => void {
+    return this.#failures.hold(tenant, pluginId, instanceId);
   }
 
   get store(): InstallStore {
@@ -125,17 +144,14 @@ export class InstallPipeline {
         }
       }
     }
-    if (event.type === 'instance.failed' && this.#serving.get(`${instance.tenant}\0${instance.pluginId}`) === instance.id) {
-      void this.#d.db.updateTable('plugins').set({ status: 'failed', updated_at: new Date().toISOString() }).where('tenant_id', '=', instance.tenant).where('plugin_id', '=', instance.pluginId).execute();
-      void this.#d.audit.append({ actor: 'system', tenant: instance.tenant, action: 'plugin.instance.failed', target: instance.pluginId, outcome: 'failed', details: { version: instance.version, instance: instance.id, code: event.failure.code, message: event.failure.message } });
-    }
+    if (event.type === 'instance.failed') this.#failures.onInstanceFailed(instance, event.failure);
   }
 
   // ---------------------------------------------------------------- upload install
 
   /** Creates the install (state received) and runs the pipeline in the background. */
   async startUploadInstall(input: { principal: Principal; tenant: string; uploadPath: string; packageBytes: number; config: InstallConfig; idempotencyKey?: string; dev?: boolean }): Promise<InstallRow> {
-    const row = await this.#d.store.create({ kind: 'install', tenant: input.tenant, actorId: input.principal.userId, idempotencyKey: input.idempotencyKey, packageBytes: input.packageBytes });
+    const row = await this.#d.store.create({ kind: 'install', tenant: input.tenant, actorId: input.principal.userId, idempotencyKey: input.idempotencyKey, packageBytes: input.packageBytes, flow: input.dev ? 'dev' : 'upload' });
     // Dev installs (issue 5, packages/core/src/dev/): unsigned allowed in sandbox tenants, config carried over, dev metrics.
     if (input.dev) this.#devInstalls.add(row.id);
     await this.#d.audit.append({ actor: input.principal.username, tenant: input.tenant, action: 'plugin.package.upload', target: row.id, outcome: 'ok', details: { bytes: input.packageBytes } });
@@ -230,7 +246,7 @@ export class InstallPipeline {
   }
 
   /** Config and secrets of the serving install, carried over by dev reloads. */
-  async #activeConfig(tenant: string, pluginId: string): Promise<{ env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel: LogLevel } | undefined> {
+  async #activeConfig(tenant: string, pluginId: string): Promise<{ env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel: LogLevel; explicitEnv?: string[] } | undefined> {
     const plugin = await this.#d.db.selectFrom('plugins').select('active_install_id').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
     const active = plugin && (await this.#d.store.get(plugin.active_install_id));
     return active ? this.#storedConfig(active) : undefined;
@@ -242,13 +258,15 @@ export class InstallPipeline {
   }
 
   async #saveConfig(id: string, resolved: ResolvedConfig): Promise<void> {
-    const stored: StoredConfig = { env: resolved.env, secrets: Object.keys(resolved.secrets), logLevel: resolved.logLevel, ...(resolved.missing.length ? { missing: resolved.missing } : {}) };
+    const stored: StoredConfig = { env: resolved.env, secrets: Object.keys(resolved.secrets), logLevel: resolved.logLevel, ...(resolved.missing.length ? { missing: resolved.missing } : {}), explicitEnv: resolved.explicitEnv };
     await this.#d.store.update(id, { config: JSON.stringify(stored), secrets_enc: Object.keys(resolved.secrets).length ? this.#d.secrets.sealJson(resolved.secrets) : null });
   }
 
-  #storedConfig(row: InstallRow): { env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel: LogLevel } {
-    const stored = row.config ? (JSON.parse(row.config) as StoredConfig) : { env: {}, secrets: [], logLevel: 'info' as LogLevel };
-    return { env: stored.env, secrets: this.#d.secrets.openJson(row.secrets_enc), logLevel: stored.logLevel };
+  #storedConfig(row: InstallRow): { env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel: LogLevel; explicitEnv?: string[] } {
+    const stored: StoredConfig = row.config ? (JSON.parse(row.config) as StoredConfig) : { env: {}, secrets: [], logLevel: 'info' as LogLevel };
+    // Configs saved before explicit names were recorded: infer them against that install's manifest.
+    const explicitEnv = stored.explicitEnv ?? (row.manifest ? inferExplicitEnv(JSON.parse(row.manifest) as Manifest, stored.env) : undefined);
+    return { env: stored.env, secrets: this.#d.secrets.openJson(row.secrets_enc), logLevel: stored.logLevel, ...(explicitEnv ? { explicitEnv } : {}) };
   }
 
   /** Completes the wizard of an install waiting in awaiting_config. */
@@ -414,9 +432,12 @@ export class InstallPipeline {
     const now = new Date();
     const durationMs = Math.round(performance.now() - started);
     const current = await this.#d.db.selectFrom('plugins').selectAll().where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
-    // A rollback to last stable leaves no stable behind it; anything else pushes the current one there.
-    const lastStable = row.kind === 'rollback' ? { id: null, version: null } : current ? { id: current.active_install_id, version: current.active_version } : { id: null, version: null };
-    const displaced = current ? [current.last_stable_install_id, ...(row.kind === 'rollback' ? [current.active_install_id] : [])].filter((x): x is string => !!x) : [];
+    // A rollback to last stable leaves no stable behind it; anything else pushes the current one there
+    // — unless the current one failed while serving (serving-failures.ts): a failed version is never
+    // "stable", so the last stable one stays and the failed one is dropped instead.
+    const currentFailed = current?.status === 'failed';
+    const lastStable = row.kind === 'rollback' ? { id: null, version: null } : current && !currentFailed ? { id: current.active_install_id, version: current.active_version } : current ? { id: current.last_stable_install_id, version: current.last_stable_version } : { id: null, version: null };
+    const displaced = current ? (row.kind === 'rollback' ? [current.last_stable_install_id, current.active_install_id] : currentFailed ? [current.active_install_id] : [current.last_stable_install_id]).filter((x): x is string => !!x) : [];
     await this.#d.db.transaction().execute(async (trx) => {
       const values = {
         active_install_id: id,
@@ -457,7 +478,8 @@ export class InstallPipeline {
     const action = row.kind === 'install' ? 'plugin.install.completed' : row.kind === 'reconfigure' ? 'plugin.reconfigure.completed' : 'plugin.rollback.completed';
     this.#d.log.info({ installId: id, stage: 'running', kind: row.kind, tenant, pluginId, version: manifest.version, durationMs }, 'install running');
     await this.#d.audit.append({ actor, tenant, action, target: pluginId, outcome: 'ok', details: { installId: id, version: manifest.version, durationMs, previousInstallId: current?.active_install_id ?? null } });
-    if (row.kind === 'install' && !this.#devInstalls.has(id)) {
+    // The persisted flow (not only #devInstalls, which a restart forgets) keeps dev out of the sandbox metrics.
+    if (row.kind === 'install' && row.flow !== 'dev' && !this.#devInstalls.has(id)) {
       this.#d.metrics.installDuration.observe({ result: 'success' }, durationMs / 1000);
       this.#d.metrics.installTotal.inc({ result: 'success' });
       await this.#d.bus.publish('plugin.install.sandbox_completed', { tenant, plugin: pluginId, version: manifest.version, installId: id, durationMs });
@@ -509,7 +531,7 @@ export class InstallPipeline {
       await this.#transition(id, 'failed', { nextOutcome: 'failed', code: error.code });
       const row = (await this.#d.store.get(id))!;
       await this.#d.audit.append({ actor, tenant: row.tenant_id, action: `plugin.${row.kind}.rolled_back`, target: row.plugin_id ?? row.id, outcome: 'failed', details: { installId: id, stage, code: error.code, message: error.message } });
-      if (row.kind === 'install' && !this.#devInstalls.has(id)) {
+      if (row.kind === 'install' && row.flow !== 'dev' && !this.#devInstalls.has(id)) {
         this.#d.metrics.installTotal.inc({ result: 'failed' });
         this.#d.metrics.installDuration.observe({ result: 'failed' }, durationMs / 1000);
         this.#d.metrics.rollbackTotal.inc({ stage });
@@ -572,7 +594,7 @@ export class InstallPipeline {
     const resolved = resolveConfig(manifest, input, this.#storedConfig(active));
     if (resolved.missing.length) throw new PxError('CONFIG_REQUIRED_MISSING', { names: resolved.missing.join(', ') });
     const row = await this.#claim(tenant, pluginId, () =>
-      this.#d.store.create({ kind: 'reconfigure', tenant, actorId: principal.userId, pluginId, version: plugin.active_version, packageBytes: active.package_bytes, previousInstallId: active.id }),
+      this.#d.store.create({ kind: 'reconfigure', tenant, actorId: principal.userId, pluginId, version: plugin.active_version, packageBytes: active.package_bytes, previousInstallId: active.id, flow: active.flow }),
     );
     await this.#d.store.update(row.id, { manifest: active.manifest, version_dir: active.version_dir, package_sha256: active.package_sha256, signer_key_id: active.signer_key_id, unsigned: active.unsigned });
     await this.#saveConfig(row.id, resolved);
@@ -587,7 +609,7 @@ export class InstallPipeline {
     if (!plugin.last_stable_install_id) throw new ConflictError('NO_STABLE_VERSION', { plugin: pluginId });
     const stable = (await this.#d.store.get(plugin.last_stable_install_id))!;
     const row = await this.#claim(tenant, pluginId, () =>
-      this.#d.store.create({ kind: 'rollback', tenant, actorId: principal.userId, pluginId, version: stable.version, packageBytes: stable.package_bytes, previousInstallId: plugin.active_install_id }),
+      this.#d.store.create({ kind: 'rollback', tenant, actorId: principal.userId, pluginId, version: stable.version, packageBytes: stable.package_bytes, previousInstallId: plugin.active_install_id, flow: stable.flow }),
     );
     await this.#d.store.update(row.id, { manifest: stable.manifest, version_dir: stable.version_dir, config: stable.config, secrets_enc: stable.secrets_enc, package_sha256: stable.package_sha256, signer_key_id: stable.signer_key_id, unsigned: stable.unsigned });
     await this.#d.audit.append({ actor: principal.username, tenant, action: 'plugin.rollback', target: pluginId, outcome: 'started', details: { installId: row.id, from: plugin.active_version, to: stable.version } });
@@ -716,6 +738,8 @@ export class InstallPipeline {
       const stage = row.state === 'rolling_back' ? (row.error_stage ?? 'rolling_back') : row.state;
       const error = new PxError('INSTALL_INTERRUPTED', { stage });
       await this.#rollback(row.id, stage, new StageError(stage, error), 'system', performance.now() - (Date.now() - new Date(row.created_at).getTime()));
+      // An interrupted dev reload is a failed dev install (#rollback counted uploads only): dev metrics, not sandbox ones.
+      if (row.kind === 'install' && row.flow === 'dev') this.#d.metrics.recordDevInstall(row.tenant_id, false, Math.max(0, Date.now() - new Date(row.created_at).getTime()) / 1000, true);
     }
     await this.#sweepStaging();
     await this.#sweepOrphanVersions();

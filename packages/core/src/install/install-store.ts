@@ -18,7 +18,7 @@ export class InstallStore {
     this.#db = db;
   }
 
-  async create(input: { kind: InstallRow['kind']; tenant: string; actorId: string; idempotencyKey?: string | null; pluginId?: string | null; version?: string | null; packageBytes?: number; previousInstallId?: string | null }): Promise<InstallRow> {
+  async create(input: { kind: InstallRow['kind']; tenant: string; actorId: string; idempotencyKey?: string | null; pluginId?: string | null; version?: string | null; packageBytes?: number; previousInstallId?: string | null; flow?: InstallRow['flow'] }): Promise<InstallRow> {
     const now = new Date().toISOString();
     const row: InstallRow = {
       id: randomUUID(),
@@ -41,6 +41,7 @@ export class InstallStore {
       staging_dir: null,
       created_data_dir: 0,
       previous_install_id: input.previousInstallId ?? null,
+      flow: input.flow ?? 'upload',
       instance_id: null,
       instance_pid: null,
       error_code: null,
@@ -138,6 +139,7 @@ export class InstallStore {
     return {
       id: row.id,
       kind: row.kind,
+      flow: row.flow,
       tenant: row.tenant_id,
       ...(row.plugin_id ? { pluginId: row.plugin_id } : {}),
       ...(row.version ? { version: row.version } : {}),

@@ -122,6 +122,9 @@ export async function tenantUsage(db: Db, tenant: string, exclude: { pluginId?: 
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('tenant_id', '=', tenant)
     .where('kind', '=', 'install')
+    // Uploads only: dev reloads (flow 'dev') have no per-minute quota; their reload lane (one at
+    // a time per plugin, only the newest waiting build kept) bounds them (docs/dev-mode.md).
+    .where('flow', '=', 'upload')
     .where('created_at', '>=', since)
     .$if(!!exclude.installId, (q) => q.where('id', '!=', exclude.installId!))
     .executeTakeFirst();

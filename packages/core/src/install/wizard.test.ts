@@ -22,7 +22,7 @@ const manifest = normalizeManifest({
 describe('install wizard', () => {
   it('applies defaults and coerces strings to the declared types', () => {
     const r = resolveConfig(manifest, { env: { RETRIES: '3', VERBOSE: 'true', MODE: 'b' }, secrets: { API_KEY: 'k' } });
-    expect(r).toEqual({ env: { GREETING: 'hi', RETRIES: 3, VERBOSE: true, MODE: 'b' }, secrets: { API_KEY: 'k' }, logLevel: 'info', missing: [] });
+    expect(r).toEqual({ env: { GREETING: 'hi', RETRIES: 3, VERBOSE: true, MODE: 'b' }, secrets: { API_KEY: 'k' }, logLevel: 'info', missing: [], explicitEnv: ['RETRIES', 'VERBOSE', 'MODE'] });
   });
 
   it('lists required values that are still missing', () => {
@@ -42,5 +42,38 @@ describe('install wizard', () => {
     const r = resolveConfig(manifest, { env: { RETRIES: 1 } }, { env: {}, secrets: { API_KEY: 'old' } });
     expect(r.secrets.API_KEY).toBe('old');
     expect(r.missing).toEqual([]);
+  });
+
+  describe('carrying values over (dev reloads, reconfigure)', () => {
+    const v2 = normalizeManifest({ ...manifest, version: '1.1.0', config: { ...manifest.config, env: manifest.config.env.map((e) => (e.name === 'GREETING' ? { ...e, default: 'hello' } : e)) } });
+
+    it('a value that only came from a default follows the new default', () => {
+      const first = resolveConfig(manifest, { env: { RETRIES: '3' }, secrets: { API_KEY: 'k' } });
+      expect(first.explicitEnv).toEqual(['RETRIES']);
+      const next = resolveConfig(v2, {}, { ...first, explicitEnv: first.explicitEnv });
+      expect(next.env).toEqual({ GREETING: 'hello', RETRIES: 3 });
+      expect(next.secrets).toEqual({ API_KEY: 'k' });
+      expect(next.explicitEnv).toEqual(['RETRIES']);
+    });
+
+    it('a value the developer set carries over, even when the default changes', () => {
+      const first = resolveConfig(manifest, { env: { GREETING: 'howdy', RETRIES: '3' }, secrets: { API_KEY: 'k' } });
+      const next = resolveConfig(v2, {}, first);
+      expect(next.env.GREETING).toBe('howdy');
+      expect(next.explicitEnv).toEqual(['GREETING', 'RETRIES']);
+      // … and keeps carrying over on the reload after.
+      expect(resolveConfig(v2, {}, next).env.GREETING).toBe('howdy');
+    });
+
+    it('a wizard value equal to the default counts as the default (pre-filled and left alone)', () => {
+      const first = resolveConfig(manifest, { env: { GREETING: 'hi', RETRIES: '3' }, secrets: { API_KEY: 'k' } });
+      expect(first.explicitEnv).toEqual(['RETRIES']);
+      expect(resolveConfig(v2, {}, first).env.GREETING).toBe('hello');
+    });
+
+    it('without a record of explicit names, every previous value carries over (configs saved before)', () => {
+      const next = resolveConfig(v2, {}, { env: { GREETING: 'hi', RETRIES: 3 }, secrets: { API_KEY: 'k' } });
+      expect(next.env.GREETING).toBe('hi');
+    });
   });
 });

@@ -12,6 +12,11 @@ export interface ResolvedConfig {
   logLevel: LogLevel;
   /** Required names (env or secret) still without a value. */
   missing: string[];
+  /**
+   * Env names whose value the developer set (wizard, --env, a value carried over from an earlier
+   * explicit one). The others came from the manifest default, and follow it when it changes.
+   */
+  explicitEnv: string[];
 }
 
 export function wizardOf(manifest: Manifest): Wizard {
@@ -52,7 +57,15 @@ function coerce(spec: Manifest['config']['env'][number], raw: string | number | 
  * Merges the submitted values over `previous` (an earlier submission or the running config) and
  * the manifest defaults. Unknown names are refused, so a typo does not silently do nothing.
  */
-export function resolveConfig(manifest: Manifest, input: InstallConfig, previous?: { env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel?: LogLevel }): ResolvedConfig {
+/**
+ * The config of an install: the input (wizard / --env), then what `previous` carries over, then
+ * the manifest's defaults. Env rule (dev reloads, reconfigure): a value carries over only if the
+ * developer set it explicitly; a value that only came from a default follows the new default.
+ * An input value equal to the manifest's default counts as "the default" (the wizard pre-fills
+ * defaults, and leaving one untouched must not pin it). `previous.explicitEnv` undefined means
+ * "unknown": every previous value is treated as explicit (the old rule).
+ */
+export function resolveConfig(manifest: Manifest, input: InstallConfig, previous?: { env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel?: LogLevel; explicitEnv?: string[] }): ResolvedConfig {
   const envSpecs = new Map(manifest.config.env.map((e) => [e.name, e]));
   const secretSpecs = new Map(manifest.config.secrets.map((s) => [s.name, s]));
   for (const name of Object.keys(input.env ?? {})) {
@@ -63,13 +76,18 @@ export function resolveConfig(manifest: Manifest, input: InstallConfig, previous
   }
   const env: ResolvedConfig['env'] = {};
   const missing: string[] = [];
+  const explicitEnv: string[] = [];
   for (const spec of manifest.config.env) {
-    const raw = input.env?.[spec.name] ?? previous?.env[spec.name] ?? spec.default;
+    const given = input.env?.[spec.name];
+    const carried = previous && previous.env[spec.name] !== undefined && (!previous.explicitEnv || previous.explicitEnv.includes(spec.name)) ? previous.env[spec.name] : undefined;
+    const raw = given ?? carried ?? spec.default;
     if (raw === undefined || raw === '') {
       if (spec.required) missing.push(spec.name);
       continue;
     }
     env[spec.name] = coerce(spec, raw);
+    const fromInput = given !== undefined && !sameAsDefault(spec, env[spec.name]);
+    if (fromInput || (given === undefined && carried !== undefined)) explicitEnv.push(spec.name);
   }
   const secrets: Record<string, string> = {};
   for (const spec of manifest.config.secrets) {
@@ -83,5 +101,22 @@ export function resolveConfig(manifest: Manifest, input: InstallConfig, previous
   }
   const logLevel = input.logLevel ?? previous?.logLevel ?? manifest.config.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new InputError('CONFIG_INVALID', { name: 'logLevel', detail: `"${String(logLevel)}" is not a log level`, type: LOG_LEVELS.join(' | ') });
-  return { env, secrets, logLevel, missing };
+  return { env, secrets, logLevel, missing, explicitEnv };
+}
+
+function sameAsDefault(spec: Manifest['config']['env'][number], value: string | number | boolean): boolean {
+  if (spec.default === undefined) return false;
+  try {
+    return coerce(spec, spec.default) === value;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For configs stored before explicit names were recorded: the values that differ from the
+ * defaults of the manifest they were resolved against are the ones someone set.
+ */
+export function inferExplicitEnv(manifest: Manifest, env: Record<string, string | number | boolean>): string[] {
+  return manifest.config.env.filter((spec) => env[spec.name] !== undefined && !sameAsDefault(spec, env[spec.name])).map((spec) => spec.name);
 }

@@ -84,6 +84,8 @@ export interface InstallsTable {
   updated_at: string;
   finished_at: string | null;
   duration_ms: number | null;
+  /** upload | dev: the flow that created it (migration 0002-install-flow). */
+  flow: 'upload' | 'dev';
 }
 
 export interface InstallStagesTable {

@@ -9,13 +9,14 @@
  *   POST   /api/plugins/dev/install                   JSON {tenant, path, sessionId?} or multipart (tenant, sessionId, package)
  *   DELETE /api/plugins/dev/install                   {tenant, pluginId, sessionId?, removeData?}
  *   GET    /api/plugins/dev/status                    dev mode on, allowed roots, session ttl
+ *   GET    /api/plugins/dev/sessions?tenant=          active sessions (holder, started, last seen) and their reload history
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { rm } from 'node:fs/promises';
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
-import { DevInstallBodySchema, DevReloadSchema, DevSessionEndQuerySchema, DevSessionOpenBodySchema, DevSessionSchema, DevUninstallBodySchema, InputError, PxError } from '@powerx/protocol';
+import { DevInstallBodySchema, DevReloadSchema, DevSessionEndQuerySchema, DevSessionOpenBodySchema, DevSessionSchema, DevSessionsListSchema, DevSessionsQuerySchema, DevUninstallBodySchema, InputError, PxError } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
 import { receivePackageUpload } from '../upload.ts';
@@ -36,6 +37,12 @@ export function registerDevRoutes(base: FastifyInstance, s: CoreServices): void 
       principalOf(req);
       return { devMode: true, roots: dev.roots, sessionTtlMs: dev.sessions.ttlMs };
     });
+
+    app.get(
+      '/api/plugins/dev/sessions',
+      { schema: { tags, summary: 'Active dev sessions of a tenant with their reload history (member of the tenant or admin)', querystring: DevSessionsQuerySchema, response: { 200: DevSessionsListSchema } } },
+      async (req) => dev.listSessions(principalOf(req), req.query.tenant),
+    );
 
     app.post('/api/plugins/dev/sessions', { schema: { tags, summary: 'Open the dev session of a plugin (one per tenant and plugin)', body: DevSessionOpenBodySchema, response: { 201: DevSessionSchema } } }, async (req, reply) => {
       const session = await dev.openSession(principalOf(req), req.body.tenant, req.body.pluginId, req.body.client);

@@ -14,7 +14,7 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   async function view(row: PluginsTable) {
-    const active = await s.db.selectFrom('installs').select('manifest').where('id', '=', row.active_install_id).executeTakeFirst();
+    const active = await s.db.selectFrom('installs').select(['manifest', 'error_code', 'error_stage', 'error_message', 'error_hint']).where('id', '=', row.active_install_id).executeTakeFirst();
     const manifest = active?.manifest ? (JSON.parse(active.manifest) as Manifest) : undefined;
     const instance = s.pipeline.servingInstance(row.tenant_id, row.plugin_id);
     return {
@@ -30,6 +30,8 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
       diskMb: row.disk_mb,
       installedAt: row.installed_at,
       updatedAt: row.updated_at,
+      // Why a failed plugin is failed (e.g. CRASH_LOOP / QUOTA_* while serving, with no stable version to restore).
+      ...(row.status === 'failed' && active?.error_code ? { failure: { code: active.error_code, stage: active.error_stage ?? 'running', message: active.error_message ?? '', hint: active.error_hint ?? '', installId: row.active_install_id } } : {}),
       ...(instance
         ? { instance: { id: instance.id, state: instance.state, ...(instance.pid !== undefined ? { pid: instance.pid } : {}), restarts: instance.restarts, isolation: instance.isolation, usage: instance.usage } }
         : {}),
