@@ -12,20 +12,45 @@
  * --tenant     only this tenant
  * --json       one JSON document on stdout instead of the text report
  *
- * How flows are told apart: every dev install/reload writes an audit entry (plugin.dev.reload when
- * it serves, plugin.dev.rollback when it failed — also after a crash in its grace window) naming its
- * install id; every other install row of kind "install" is an upload install. Audit details of dev
- * entries are cleared after the retention period (PX_RETENTION_DAYS, 7 days); older dev installs
- * then count as uploads. Rollbacks are failed installs by the stage that failed and by error code,
+ * How flows are told apart: the `flow` column of the install (`upload` | `dev`, core migration
+ * 0002-install-flow; set when the install is created, so it survives restarts and the audit
+ * retention). The dev audit entries (plugin.dev.reload when it serves, plugin.dev.rollback when it
+ * failed — also after a crash in its grace window) still refine a dev reload: its duration as the
+ * developer saw it, and a reload that switched and then crashed counts as failed. A dev install
+ * with no such entry (interrupted by a core restart, or past the audit retention) counts from its
+ * row. Stores from before the column: dev installs are known from the audit only (as before).
+ * Rollbacks are failed installs by the stage that failed and by error code,
  * plus manual rollbacks to the last stable version (`px-plugin rollback`).
  *
  * Exit codes: 0 report printed, 2 usage error or no store at the path.
  */
-import { DatabaseSync } from 'node:sqlite';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { findRepoNode, nodeAtLeast, reexec } from '../../packages/cli/bin/node-reexec.js';
+
+// node:sqlite arrived in Node 22.5. On an older system Node (the README promises any Node >= 18
+// runs this), run again with the repository's Node 26 before anything touches node:sqlite.
+const SQLITE_NODE = '22.5.0';
+const self = realpathSync(fileURLToPath(import.meta.url));
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('workflow-metrics.mjs');
+const reexecuted = isMain && !nodeAtLeast(SQLITE_NODE) && startWithRepoNode();
+const { DatabaseSync } = reexecuted ? {} : await import('node:sqlite');
+
+function startWithRepoNode() {
+  const nodeBin = findRepoNode(self);
+  if (!nodeBin || process.env.PX_WORKFLOW_METRICS_REEXEC === '1') {
+    process.stderr.write(
+      `workflow-metrics: needs Node.js ${SQLITE_NODE} or later for node:sqlite (this is ${process.version}) and could not find the repository's Node 26.\n` +
+        'hint: run `npm install` in the PowerX repository (it installs Node 26 as the `node` dev dependency), or use `npm run workflow-metrics -- …`.\n',
+    );
+    process.exit(3);
+  }
+  reexec(nodeBin, self, { guardEnv: 'PX_WORKFLOW_METRICS_REEXEC', onSpawnError: (error) => `workflow-metrics: could not start ${nodeBin}: ${error.message}\n` });
+  return true;
+}
 
 const USAGE = 'usage: node scripts/qa/workflow-metrics.mjs --data-dir <dir> [--since 24h|7d|<ISO date>] [--until <ISO date>] [--tenant <id>] [--json]';
 
@@ -91,8 +116,9 @@ export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) 
     const to = until.toISOString();
     const tenantSql = tenant ? ' AND tenant_id = ?' : '';
     const params = tenant ? [from, to, tenant] : [from, to];
+    const hasFlow = !!db.prepare(`SELECT 1 AS ok FROM pragma_table_info('installs') WHERE name = 'flow'`).get();
     const installs = db
-      .prepare(`SELECT id, kind, tenant_id, plugin_id, state, error_code, error_stage, duration_ms, created_at FROM installs WHERE created_at >= ? AND created_at <= ?${tenantSql} ORDER BY created_at`)
+      .prepare(`SELECT id, kind, tenant_id, plugin_id, state, error_code, error_stage, duration_ms, created_at, ${hasFlow ? 'flow' : `'upload' AS flow`} FROM installs WHERE created_at >= ? AND created_at <= ?${tenantSql} ORDER BY created_at`)
       .all(...params);
     const byId = new Map(installs.map((r) => [r.id, r]));
     // Dev reloads by reload id (one reload can have a "serving" entry and then a rollback after a crash).
@@ -114,12 +140,18 @@ export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) 
       }
       reloads.set(key, r);
     }
-    const devInstallIds = new Set([...reloads.values()].flatMap((r) => [...r.installIds]));
+    const auditedDevIds = new Set([...reloads.values()].flatMap((r) => [...r.installIds]));
+    const devInstallIds = new Set([...auditedDevIds, ...installs.filter((r) => r.kind === 'install' && r.flow === 'dev').map((r) => r.id)]);
     const dev = [];
     for (const r of reloads.values()) {
       const rows = [...r.installIds].map((id) => byId.get(id)).filter(Boolean);
       if (!rows.length) continue; // install outside the window
       dev.push({ ok: r.ok, durationMs: r.durationMs ?? rows[0].duration_ms ?? undefined, code: r.ok ? undefined : (r.code ?? rows[0].error_code), stage: r.ok ? undefined : r.stage });
+    }
+    // Dev installs the audit says nothing about (a core restart interrupted them, or past retention): from the row.
+    for (const r of installs) {
+      if (r.kind !== 'install' || r.flow !== 'dev' || auditedDevIds.has(r.id) || (r.state !== 'running' && r.state !== 'failed')) continue;
+      dev.push({ ok: r.state === 'running', durationMs: r.duration_ms ?? undefined, code: r.error_code ?? undefined, stage: r.error_stage ?? undefined });
     }
     const uploadRows = installs.filter((r) => r.kind === 'install' && !devInstallIds.has(r.id) && (r.state === 'running' || r.state === 'failed'));
     const upload = uploadRows.map((r) => ({ ok: r.state === 'running', durationMs: r.duration_ms ?? undefined, code: r.error_code ?? undefined, stage: r.error_stage ?? undefined }));
@@ -236,4 +268,4 @@ async function main() {
   process.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('workflow-metrics.mjs')) await main();
+if (isMain && !reexecuted) await main();

@@ -4,13 +4,13 @@
 // project outside this repository where the system Node is older. The CLI itself is TypeScript
 // run by Node 26 (type stripping), so on an older Node this file finds the repository's Node 26
 // binary (the `node` npm package, a dev dependency of the repo) and runs itself again with it.
-import { spawn } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
-import module, { createRequire } from 'node:module';
+import { realpathSync } from 'node:fs';
+import module from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { findRepoNode, reexec } from './node-reexec.js';
 
 const REQUIRED_MAJOR = 26;
 const self = realpathSync(fileURLToPath(import.meta.url));
@@ -20,7 +20,7 @@ if (major >= REQUIRED_MAJOR) {
   enableCompileCache();
   await import('../src/main.ts');
 } else {
-  const nodeBin = findNode26();
+  const nodeBin = findRepoNode(self);
   if (!nodeBin || process.env.PX_PLUGIN_LAUNCHER_REEXEC === '1') {
     process.stderr.write(
       `✗ px-plugin needs Node.js ${REQUIRED_MAJOR} or later (this is ${process.version}) and could not find the repository's Node ${REQUIRED_MAJOR}.\n` +
@@ -28,40 +28,7 @@ if (major >= REQUIRED_MAJOR) {
     );
     process.exit(3);
   }
-  const child = spawn(nodeBin, [self, ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, PX_PLUGIN_LAUNCHER_REEXEC: '1' },
-  });
-  // Forward the signals a terminal or a supervisor sends, so Ctrl-C and `kill` reach the CLI.
-  const forward = (signal) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => forward(signal));
-  child.on('error', (error) => {
-    process.stderr.write(`✗ could not start ${nodeBin}: ${error.message}\n`);
-    process.exit(3);
-  });
-  child.on('exit', (code, signal) => {
-    if (signal) {
-      // Die of the same signal so the parent shell sees the same status (e.g. 130 for SIGINT).
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    process.exit(code ?? 3);
-  });
-}
-
-/** The real path of the `node` package's bin/node as resolved from the CLI folder, or undefined. */
-function findNode26() {
-  try {
-    const require = createRequire(self);
-    const pkgJson = require.resolve('node/package.json');
-    const candidate = join(dirname(pkgJson), 'bin', 'node');
-    return existsSync(candidate) ? realpathSync(candidate) : undefined;
-  } catch {
-    return undefined;
-  }
+  reexec(nodeBin, self, { guardEnv: 'PX_PLUGIN_LAUNCHER_REEXEC', onSpawnError: (error) => `✗ could not start ${nodeBin}: ${error.message}\n` });
 }
 
 /**

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PxError, isErrorCode, type ErrorBody } from '@powerx/protocol';
 import { clientVersionHeaders, versionHandshake } from './version-handshake.ts';
+import { coreUnreachable } from './core-unreachable.ts';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8077';
 
@@ -85,7 +86,7 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new PxError('INTERNAL', { ref: 'connect' }, { message: `Cannot reach core at ${this.url}: ${(error as Error).cause ? String(((error as Error).cause as Error).message) : (error as Error).message}`, hint: 'Start core with `npm start`, or set PX_API_URL to its URL.' });
+      throw coreUnreachable(this.url, error);
     }
     return this.#parse<T>(response);
   }
@@ -120,7 +121,7 @@ export class ApiClient {
     try {
       response = await fetch(this.url + path, { method: 'POST', headers: { ...clientVersionHeaders(), ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}) }, body: form });
     } catch (error) {
-      throw new PxError('INTERNAL', { ref: 'connect' }, { message: `Cannot reach core at ${this.url}: ${(error as Error).message}`, hint: 'Start core with `npm start`, or set PX_API_URL to its URL.' });
+      throw coreUnreachable(this.url, error);
     }
     return this.#parse<T>(response);
   }

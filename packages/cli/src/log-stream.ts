@@ -87,7 +87,8 @@ export function followLogs(opts: LogStreamOptions): LogStream {
       switch (frame.type) {
         case 'subscribed':
           backoff = 250;
-          opts.onStatus?.('live');
+          // Core remembers a drop of the previous connection (its `dropped` frame may never have arrived).
+          opts.onStatus?.('live', frame.dropped ? `core had dropped the stream at ${frame.dropped.at} (${frame.dropped.reason}); resumed after line ${frame.dropped.missedAfterId}` : undefined);
           break;
         case 'log': {
           const fresh = frame.lines.filter((l) => l.id > lastId);

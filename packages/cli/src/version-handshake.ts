@@ -15,6 +15,7 @@ import {
   isErrorCode,
   type PeerVersion,
 } from '@powerx/protocol';
+import { coreUnreachable } from './core-unreachable.ts';
 
 let cached: PeerVersion | undefined;
 
@@ -50,8 +51,7 @@ export async function versionHandshake(url: string, self: PeerVersion = cliPeerV
   try {
     response = await fetch(`${base}/api/version`, { headers: clientVersionHeaders(self) });
   } catch (error) {
-    const cause = (error as Error).cause as Error | undefined;
-    throw new PxError('INTERNAL', { ref: 'connect' }, { message: `Cannot reach core at ${base}: ${cause ? cause.message : (error as Error).message}`, hint: 'Start core with `npm start`, or set PX_API_URL to its URL.' });
+    throw coreUnreachable(base, error);
   }
   const text = await response.text();
   let body: unknown;

@@ -3,7 +3,7 @@
  * Start-up order matters: database → bootstrap → crash recovery (roll back unfinished installs,
  * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCoreLogger } from './logging/core-logger.ts';
@@ -11,6 +11,7 @@ import { Supervisor, createEntryProxy, generateTestData, type InstanceInfo, type
 import { openSqliteDatabase } from './storage/open-database.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
+import { coreConfigError, readCoreEnv } from './config/core-env.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RetentionSweeper } from './audit/retention-sweeper.ts';
 import { InProcessEventBus } from './events/in-process-event-bus.ts';
@@ -93,7 +94,7 @@ async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
   const explicit = options.platformKeysDir ?? process.env.PX_PLATFORM_KEYS_DIR;
   const dir = explicit ?? join(repoRoot, 'config', 'keys');
   const files = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (explicit) throw new Error(`Cannot read platform keys folder ${dir}: ${error.code}`);
+    if (explicit) throw coreConfigError('PX_PLATFORM_KEYS_DIR', dir, `cannot read the folder: ${error.code}`, 'Point PX_PLATFORM_KEYS_DIR at a readable folder of *.pem public keys, or unset it.');
     return [] as string[];
   });
   // Only public keys: a private key dropped in the folder by mistake is ignored, never loaded.
@@ -105,19 +106,19 @@ async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
 }
 
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
-  const dataDir = resolve(options.dataDir ?? process.env.PX_DATA_DIR ?? './.px-data');
-  const port = options.port ?? Number(process.env.PX_PORT ?? 8077);
+  // Config first: a bad PX_* value or limits file must stop core before it touches anything.
+  const env = readCoreEnv(options);
+  const { dataDir, port, devMode } = env;
   const host = options.host ?? '127.0.0.1';
-  const devMode = options.devMode ?? process.env.PX_PLUGIN_DEV_MODE === '1';
-  // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
-  const { logger, lineCounts } = createCoreLogger({ level: options.logLevel });
-  const paths = new CorePaths(dataDir);
-  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs]) await mkdir(dir, { recursive: true, mode: 0o700 });
-
-  // Config first: a bad limits file must stop core before it touches anything.
   const limits = await SandboxLimits.load(options.limitsFile ?? process.env.PX_LIMITS_FILE ?? join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'));
   const platformKeys = await loadPlatformKeys(options);
-  const secrets = await SecretBox.load(paths.masterKey, options.masterKey ?? process.env.PX_MASTER_KEY);
+  // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
+  const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
+  const paths = new CorePaths(dataDir);
+  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Owner-only even when the folder existed before (tokens, keys and the store live in it).
+  await chmod(dataDir, 0o700);
+  const secrets = await SecretBox.load(paths.masterKey, env.masterKey);
 
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
@@ -168,11 +169,11 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, options.retentionDays ?? Number(process.env.PX_RETENTION_DAYS ?? 7));
+    const sweeper = new RetentionSweeper(db, env.retentionDays);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
-    const waitTtlMs = (options.awaitingConfigTtlHours ?? Number(process.env.PX_AWAITING_CONFIG_TTL_HOURS ?? 24)) * 3_600_000;
+    const waitTtlMs = env.awaitingConfigTtlHours * 3_600_000;
     const expireWaiting = (now?: Date) => pipeline.expireWaiting(waitTtlMs, now);
     const expiryTimer = setInterval(() => void expireWaiting().catch((error: unknown) => logger.warn({ err: error }, 'expiring waiting installs failed')), 3_600_000);
     expiryTimer.unref();

@@ -215,15 +215,15 @@ class StagingWriter {
     const shown = printable(entry.path);
     switch (entry.type) {
       case TYPE.hardlink:
-        throw new PackageError('PXP_LINK_ENTRY', { path: shown, type: 'hard link' });
+        throw new PackageError('PXP_HARDLINK_ENTRY', { path: shown });
       case TYPE.symlink:
-        throw new PackageError('PXP_LINK_ENTRY', { path: shown, type: 'symbolic link' });
+        throw new PackageError('PXP_SYMLINK_ENTRY', { path: shown });
       case TYPE.charDevice:
-        throw new PackageError('PXP_SPECIAL_ENTRY', { path: shown, type: 'character device' });
+        throw new PackageError('PXP_DEVICE_ENTRY', { path: shown, type: 'character device' });
       case TYPE.blockDevice:
-        throw new PackageError('PXP_SPECIAL_ENTRY', { path: shown, type: 'block device' });
+        throw new PackageError('PXP_DEVICE_ENTRY', { path: shown, type: 'block device' });
       case TYPE.fifo:
-        throw new PackageError('PXP_SPECIAL_ENTRY', { path: shown, type: 'FIFO' });
+        throw new PackageError('PXP_FIFO_ENTRY', { path: shown });
       case TYPE.file:
       case TYPE.oldFile:
       case TYPE.contiguous:

@@ -120,14 +120,14 @@ describe('packDirectory', () => {
     }
   });
 
-  it('refuses a symlink in the folder with PXP_LINK_ENTRY and writes nothing', async () => {
+  it('refuses a symlink in the folder with PXP_SYMLINK_ENTRY and writes nothing', async () => {
     const dir = await tmp.make();
     const src = join(dir, 'src');
     await cp(GOOD_SRC, src, { recursive: true });
     await symlink('/etc/passwd', join(src, 'dist', 'passwd'));
     const err = await packDirectory(src, join(dir, 'out', 'a.pxp')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PackageError);
-    expect((err as PackageError).code).toBe('PXP_LINK_ENTRY');
+    expect((err as PackageError).code).toBe('PXP_SYMLINK_ENTRY');
     expect(await readdir(dir)).toEqual(['src']);
   });
 

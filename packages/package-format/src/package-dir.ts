@@ -37,7 +37,7 @@ export async function listPackageDir(folder: string, limits: PackageLimits, opts
       if (!checked.ok) throw new PackageError(checked.code, checked.params);
       if (++entries > limits.maxEntries) throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: limits.maxEntries });
       const st = await lstat(abs);
-      if (st.isSymbolicLink()) throw new PackageError('PXP_LINK_ENTRY', { path: rel, type: 'symbolic link' });
+      if (st.isSymbolicLink()) throw new PackageError('PXP_SYMLINK_ENTRY', { path: rel });
       if (st.isDirectory()) {
         await walk(abs, rel);
       } else if (st.isFile()) {

@@ -99,7 +99,7 @@ describe('validatePackage', () => {
   it('marks every later check as not run when the archive is unsafe', async () => {
     const r = await validatePackage(join(FIXTURES, 'bad', 'symlink.pxp'), { trustedKeys: trust, coreVersion: '1.0.0' });
     expect(r.checks.map((c) => c.id)).toEqual([...ALL_IDS, 'core.compatible']);
-    expect(r.checks[0]).toMatchObject({ ok: false, code: 'PXP_LINK_ENTRY' });
+    expect(r.checks[0]).toMatchObject({ ok: false, code: 'PXP_SYMLINK_ENTRY' });
     for (const c of r.checks.slice(1)) expect(c.message).toMatch(/^Not run: the archive failed its safety check/);
     expectConsistent(r);
   });
@@ -144,7 +144,7 @@ describe('validatePackage', () => {
     await mkdir(join(dir, 'pkg', 'more'));
     await symlink('/etc/passwd', join(dir, 'pkg', 'more', 'passwd'));
     const r = await validatePackage(join(dir, 'pkg'), { trustedKeys: trust });
-    expect(r.checks[0]).toMatchObject({ ok: false, code: 'PXP_LINK_ENTRY' });
+    expect(r.checks[0]).toMatchObject({ ok: false, code: 'PXP_SYMLINK_ENTRY' });
   });
 
   it('throws for caller mistakes: a trusted key that is not a key, a core version that is not semver', async () => {

@@ -183,7 +183,15 @@ export const ReloadMarkerSchema = Type.Object({
 export type ReloadMarker = Static<typeof ReloadMarkerSchema>;
 
 export const WsServerFrameSchema = Type.Union([
-  Type.Object({ type: Type.Literal('subscribed'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), lastId: Type.Number() }),
+  Type.Object({
+    type: Type.Literal('subscribed'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), lastId: Type.Number(),
+    /**
+     * Set when core dropped this user's previous connection to the same topic as a slow consumer
+     * (the `dropped` frame may never have reached it, queued behind the unread backlog): when, why,
+     * and the id of the last line core had sent on it. Resuming with afterId = missedAfterId fills the gap.
+     */
+    dropped: Type.Optional(Type.Object({ at: Type.String(), reason: Type.String(), missedAfterId: Type.Number() })),
+  }),
   Type.Object({ type: Type.Literal('unsubscribed'), channel: Type.String(), tenant: Type.String(), plugin: Type.String() }),
   Type.Object({ type: Type.Literal('log'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), lines: Type.Array(LogLineSchema), backfill: Type.Optional(Type.Boolean()) }),
   Type.Object({ type: Type.Literal('reload'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), reload: ReloadMarkerSchema }),

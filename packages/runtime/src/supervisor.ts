@@ -25,7 +25,7 @@ import { cpuPercent, folderBytes, sampleProcess, type ProcSample } from './proc-
 import { probeHealth } from './health-check.ts';
 import { admitMessage, messageBytes } from './rpc-gate.ts';
 import { errorBody, serveCall, type CallScope } from './rpc-host.ts';
-import { runnerBundle } from './runner-bundle.ts';
+import { brokerBundle, runnerBundle } from './runner-bundle.ts';
 import { buildSpawnPlan, resolveInside } from './spawn-plan.ts';
 
 export interface SupervisorOptions {
@@ -93,7 +93,19 @@ interface Instance {
   probing: boolean;
   /** Killed by us after failed liveness probes: reported as such in the crash line. */
   hung?: boolean;
+  /** node plugins: how the plugin process ended, as its IPC broker reported it. */
+  pluginExit?: { code: number | null; signal: NodeJS.Signals | null };
+  /** node plugins: the broker ended the instance for unparseable or unbounded IPC output. */
+  violation?: PluginRuntimeError;
+  onPluginSpawned?: (pid: number) => void;
 }
+
+/**
+ * The IPC broker's own limits: a small heap, so an endless line the plugin writes kills only the
+ * broker (it normally catches that much earlier, see broker.ts), and a minimal environment.
+ */
+const BROKER_FLAGS = ['--max-old-space-size=48', '--max-semi-space-size=1'];
+const BROKER_ENV = { LANG: 'C.UTF-8', TZ: 'UTC' };
 
 const MAX_RPC_IN_FLIGHT = 256;
 const OOM_PATTERN = /JavaScript heap out of memory|Fatal process out of memory|Array buffer allocation failed|Reached heap limit|ERR_BUFFER_OUT_OF_BOUNDS|Cannot allocate memory/;
@@ -347,14 +359,21 @@ export class Supervisor {
     const startup: Startup = { runnerReady, fail: (e) => failStartup(e) };
     inst.startup = startup;
 
-    const child = spawn(plan.command, plan.args, {
-      cwd: plan.cwd,
-      env: plan.env,
-      stdio: kind === 'node' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-      serialization: 'json',
-    });
+    inst.pluginExit = undefined;
+    inst.violation = undefined;
+    inst.info.pid = undefined;
+    // node plugins: core never holds the plugin's IPC channel (a plugin can write anything to fd 3,
+    // and Node would parse it here). A broker process owns it and relays checked messages; the
+    // plugin's stdout/stderr still come straight to these pipes.
+    const brokerPath = kind === 'node' ? await brokerBundle(join(this.#opts.runDir, 'runner')) : '';
+    const child =
+      kind === 'node'
+        ? spawn(this.#opts.nodePath, [...BROKER_FLAGS, brokerPath], { cwd: plan.cwd, env: BROKER_ENV, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' })
+        : spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['ignore', 'pipe', 'pipe'] });
     inst.child = child;
-    inst.info.pid = child.pid;
+    if (kind === 'node') {
+      child.send({ t: 'broker.spawn', plan: { command: plan.command, args: plan.args, env: plan.env, cwd: plan.cwd, maxMessageBytes: this.#opts.maxMessageBytes } }, () => undefined);
+    } else inst.info.pid = child.pid;
     inst.logs.attach(child.stdout!, 'stdout');
     inst.logs.attach(child.stderr!, 'stderr', (line) => {
       if (OOM_PATTERN.test(line)) inst.memoryExhausted = true;
@@ -370,9 +389,12 @@ export class Supervisor {
     child.on('message', (message) => this.#onMessage(inst, child, message));
     child.on('exit', (code, signal) => this.#onExit(inst, child, code, signal));
     this.#startSampling(inst);
-    inst.logs.write('runtime', 'info', `spawned pid ${child.pid} (${plan.isolation.level}${plan.isolation.networkNamespace ? ', netns' : ''}${plan.isolation.prlimit ? ', prlimit' : ''})`, {
-      isolation: plan.isolation,
-    });
+    const spawned = (pid: number | undefined, via: string) =>
+      inst.logs.write('runtime', 'info', `spawned pid ${pid} (${plan.isolation.level}${plan.isolation.networkNamespace ? ', netns' : ''}${plan.isolation.prlimit ? ', prlimit' : ''})${via}`, {
+        isolation: plan.isolation,
+      });
+    if (kind === 'node') inst.onPluginSpawned = (pid) => spawned(pid, ` via IPC broker pid ${child.pid}`);
+    else spawned(child.pid, '');
 
     // Timers of this start are cancelled once it settles, so none outlives it.
     const settled = new AbortController();
@@ -435,6 +457,22 @@ export class Supervisor {
 
   #onExit(inst: Instance, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (inst.child !== child) return;
+    if (inst.spec.manifest.runtime.kind === 'node') {
+      // `child` is the IPC broker. It reports the plugin's own exit before it ends; a broker that
+      // ends without that report died (killed, or out of its small heap on an endless line): the
+      // plugin must not survive it, and the instance fails for its IPC output.
+      const reported = inst.pluginExit;
+      if (!reported) {
+        if (inst.info.pid !== undefined) killPid(inst.info.pid, 'SIGKILL');
+        if (!inst.violation && !inst.stopRequested && inst.discarded !== child) {
+          inst.violation = inst.memoryExhausted
+            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: 'an unbounded number of', limit: this.#opts.maxMessageBytes })
+            : new PluginRuntimeError('RPC_INVALID', { detail: `the IPC broker of the instance ended (${signal ? `signal ${signal}` : `code ${code}`})` });
+        }
+      }
+      code = reported ? reported.code : code;
+      signal = reported ? reported.signal : signal;
+    }
     inst.child = undefined;
     const discarded = inst.discarded === child;
     inst.discarded = undefined;
@@ -453,6 +491,11 @@ export class Supervisor {
     }
     if (inst.stopRequested || discarded) return; // its start failed: the start path reports it
     if (inst.info.state === 'failed') return; // killed by us for a quota breach
+    if (inst.violation) {
+      if (startup) startup.fail(inst.violation);
+      else this.#fail(inst, inst.violation.code, toFailure(inst.violation));
+      return;
+    }
     if (startup) {
       const detail = startup.fatalMessage ?? (inst.stderrTail.slice(-3).join(' | ') || `exited with ${how}`);
       startup.fail(
@@ -531,7 +574,7 @@ export class Supervisor {
   async #terminate(inst: Instance, graceMs: number): Promise<void> {
     const child = inst.child;
     if (!child) return;
-    child.kill('SIGTERM');
+    this.#signalPlugin(inst, 'SIGTERM');
     await this.#waitExit(inst, graceMs);
     if (inst.child === child) await this.#kill(inst);
   }
@@ -539,8 +582,25 @@ export class Supervisor {
   async #kill(inst: Instance): Promise<void> {
     const child = inst.child;
     if (!child) return;
-    child.kill('SIGKILL');
+    this.#signalPlugin(inst, 'SIGKILL');
+    // node plugins: the broker reaps the plugin, reports and exits; kill it too if it does not.
+    if (inst.spec.manifest.runtime.kind === 'node') {
+      await this.#waitExit(inst, 1000);
+      if (inst.child === child) child.kill('SIGKILL');
+    }
     await this.#waitExit(inst, 5000);
+  }
+
+  /**
+   * Signals the plugin process itself. For node plugins that is the pid the broker reported (the
+   * broker is only the parent); before that report the signal goes to the broker, which forwards
+   * SIGTERM (or dies of SIGKILL, and a runner without its IPC channel exits).
+   */
+  #signalPlugin(inst: Instance, signal: NodeJS.Signals): void {
+    const child = inst.child;
+    if (!child) return;
+    if (inst.spec.manifest.runtime.kind === 'node' && inst.info.pid !== undefined && !inst.pluginExit) killPid(inst.info.pid, signal);
+    else if (inst.spec.manifest.runtime.kind !== 'node' || !inst.pluginExit) child.kill(signal);
   }
 
   #waitExit(inst: Instance, ms: number): Promise<void> {
@@ -599,10 +659,12 @@ export class Supervisor {
   }
 
   async #sample(inst: Instance): Promise<void> {
-    const pid = inst.child?.pid;
+    // The plugin process, not its IPC broker: the broker's memory is core's overhead, bounded
+    // by its own small heap limit, and not charged to the plugin's quota.
+    const pid = inst.info.pid;
     if (!pid || inst.info.state === 'failed' || inst.stopRequested) return;
     const sample = await sampleProcess(pid);
-    if (!sample || inst.child?.pid !== pid) return;
+    if (!sample || inst.info.pid !== pid) return;
     const { memoryMb, cpuPercent: cpuLimit } = inst.spec.manifest.resources;
     const previous = inst.lastSample;
     inst.lastSample = sample;
@@ -653,7 +715,7 @@ export class Supervisor {
     if (inst.livenessFailures >= 3) {
       inst.livenessFailures = 0;
       inst.hung = true;
-      child.kill('SIGKILL');
+      this.#signalPlugin(inst, 'SIGKILL');
     }
   }
 
@@ -676,6 +738,8 @@ export class Supervisor {
 
   #onMessage(inst: Instance, child: ChildProcess, raw: unknown): void {
     if (inst.child !== child) return;
+    if (this.#onBrokerMessage(inst, raw)) return;
+    // The broker checked this message already; checking again costs little and keeps this the one door.
     const gate = admitMessage(raw, this.#opts.maxMessageBytes);
     if (!gate.ok) {
       inst.refusedMessages++;
@@ -734,6 +798,40 @@ export class Supervisor {
     }
   }
 
+  /** The broker's own reports (broker.ts); plugin messages can never carry these types (the gate refuses them). */
+  #onBrokerMessage(inst: Instance, raw: unknown): boolean {
+    const m = raw as { t?: unknown } & Record<string, unknown>;
+    if (typeof m?.t !== 'string' || !m.t.startsWith('broker.')) return false;
+    switch (m.t) {
+      case 'broker.spawned':
+        inst.info.pid = m.pid as number;
+        inst.onPluginSpawned?.(m.pid as number);
+        inst.onPluginSpawned = undefined;
+        break;
+      case 'broker.refused':
+        inst.refusedMessages++;
+        inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${String(m.message)}`, { code: m.code });
+        break;
+      case 'broker.violation': {
+        const detail = String(m.detail);
+        inst.violation =
+          m.code === 'RPC_MESSAGE_TOO_LARGE'
+            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: 'an unterminated message of more than', limit: this.#opts.maxMessageBytes })
+            : new PluginRuntimeError('RPC_INVALID', { detail });
+        inst.logs.write('runtime', 'error', `IPC channel violation: ${detail}; the plugin process was killed`, { code: inst.violation.code });
+        break;
+      }
+      case 'broker.exit':
+        inst.pluginExit = { code: (m.code as number | null) ?? null, signal: (m.signal as NodeJS.Signals | null) ?? null };
+        if (typeof m.error === 'string') {
+          inst.logs.write('runtime', 'error', `process error: ${m.error}`);
+          inst.stderrTail.push(m.error.slice(0, 500));
+        }
+        break;
+    }
+    return true;
+  }
+
   // ------------------------------------------------------------------ events
 
   #emitState(inst: Instance): void {
@@ -780,6 +878,15 @@ function pickDeclared(spec: StartSpec): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { name } of spec.manifest.config.secrets) if (spec.secrets[name] !== undefined) out[name] = spec.secrets[name];
   return out;
+}
+
+/** Signals a pid we do not own as a ChildProcess (the plugin under its broker); gone already is fine. */
+function killPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: it has exited already
+  }
 }
 
 function round1(n: number): number {

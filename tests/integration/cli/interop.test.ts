@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAUNCHER, REPO_ROOT, launcher, npx, run, shellEnv } from './run-cli.ts';
+import { LAUNCHER, REPO_ROOT, finish, launcher, npx, run, shellEnv } from './run-cli.ts';
 
 const PKG = 'com.example.plugin.p-0.1.0.pxp';
 
@@ -150,6 +150,14 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
 
   it('building twice gives byte-identical packages', () => {
     const r = launcher(['build'], { cwd: project, home });
+    expect(r.code, r.output).toBe(0);
+    expect(readFileSync(join(project, PKG)).equals(firstBuild)).toBe(true);
+  });
+
+  it('builds with no network at all: npx px-plugin build inside an empty network namespace', () => {
+    // unshare -rn: a user and network namespace with no interface up, so any download attempt
+    // (npx fetching a package, esbuild fetching a binary) would fail the build.
+    const r = finish(spawnSync('unshare', ['-rn', 'npx', 'px-plugin', 'build'], { cwd: project, env: shellEnv(home), encoding: 'utf8', timeout: 120_000 }));
     expect(r.code, r.output).toBe(0);
     expect(readFileSync(join(project, PKG)).equals(firstBuild)).toBe(true);
   });

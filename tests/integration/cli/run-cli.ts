@@ -56,7 +56,7 @@ export function run(cmd: string, args: string[], opts: { cwd: string }): RunResu
   return finish(spawnSync(cmd, args, { cwd: opts.cwd, encoding: 'utf8', timeout: 120_000 }));
 }
 
-function finish(r: ReturnType<typeof spawnSync>): RunResult {
+export function finish(r: ReturnType<typeof spawnSync>): RunResult {
   if (r.error) throw r.error;
   const stdout = String(r.stdout ?? '');
   const stderr = String(r.stderr ?? '');

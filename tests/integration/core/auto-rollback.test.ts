@@ -61,7 +61,7 @@ describe('a serving version that fails is replaced by the last stable one', () =
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
     const done = await until('the auto rollback event', () => events.find((e) => e.type === 'plugin.install.auto_rollback'), (e) => !!e);
     expect(done!.payload).toMatchObject({ tenant: 'sandbox-dev', plugin: HELLO_ID, code: 'CRASH_LOOP', stage: 'running', hint: expect.any(String), from: { version: '2.2.0', installId: v2.body.id }, to: { version: '1.0.0' }, restored: true });
-    expect(events.find((e) => e.type === 'plugin.instance.failed')!.payload).toMatchObject({ code: 'CRASH_LOOP', version: '2.2.0', next: 'auto_rollback' });
+    expect(events.find((e) => e.type === 'plugin.instance.failed')?.payload).toMatchObject({ code: 'CRASH_LOOP', version: '2.2.0', next: 'auto_rollback' });
 
     // v1 serves again through the entry point, with its data.
     expect(await entry()).toMatchObject({ version: '1.0.0', customers: 5 });
@@ -114,7 +114,9 @@ describe('a serving version that fails is replaced by the last stable one', () =
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
     const p = await until('the plugin to be failed', plugin, (b) => b.status === 'failed' && !!b.failure);
     expect(p.failure).toMatchObject({ code: 'CRASH_LOOP', stage: 'running', message: expect.stringContaining('crashed'), hint: expect.any(String), installId: only.body.id });
-    expect(events.find((e) => e.type === 'plugin.instance.failed')!.payload).toMatchObject({ code: 'CRASH_LOOP', next: 'none' });
+    // The status is recorded first; the audit entry and the event follow.
+    const failedEvent = await until('the instance failed event', () => events.find((e) => e.type === 'plugin.instance.failed'), (e) => !!e);
+    expect(failedEvent!.payload).toMatchObject({ code: 'CRASH_LOOP', next: 'none' });
     expect(events.find((e) => e.type === 'plugin.install.auto_rollback')).toBeUndefined();
     expect((await entry()).status).toBeGreaterThanOrEqual(500);
 

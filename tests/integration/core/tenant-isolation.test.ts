@@ -53,6 +53,23 @@ describe('tenant isolation', () => {
     expect(mine.every((e: { tenant: string | null; actor: string }) => e.tenant === 'team-b' || e.actor === 'frank')).toBe(true);
   });
 
+  it('keeps audit filters inside the caller\'s scope: ?actor= and ?tenant= never widen it', async () => {
+    // Grace belongs to no tenant; the admin and frank have plenty of entries by now.
+    const grace = await core.api.user('grace', ['plugin:dev']);
+    expect((await core.api.get('/api/audit?actor=admin&limit=5')).body.entries.length).toBeGreaterThan(0);
+    expect((await core.api.get('/api/audit?actor=frank&limit=5')).body.entries.length).toBeGreaterThan(0);
+    for (const q of ['actor=admin', 'actor=frank', 'actor=admin&action=plugin.*', 'actor=frank&tenant=team-b', 'actor=admin&outcome=success', 'tenant=sandbox-dev', 'tenant=sandbox-dev&actor=admin', 'tenant=team-b', 'actor=grace&tenant=sandbox-dev', '']) {
+      const r = await grace.get(`/api/audit?${q}&limit=1000`);
+      const entries: { actor: string }[] = r.body.entries ?? [];
+      // Either refused (a tenant she is not in) or only her own actions.
+      if (r.status !== 200) expect(r.body.code, q).toBe('TENANT_NOT_MEMBER');
+      expect(entries.filter((e) => e.actor !== 'grace'), q).toEqual([]);
+    }
+    // Frank asking for the admin's actions sees only those in his own tenant (none: the admin never acted in team-b).
+    const franksView = (await frank.get('/api/audit?actor=admin&limit=1000')).body.entries as { actor: string; tenant: string | null }[];
+    expect(franksView.filter((e) => e.tenant !== 'team-b')).toEqual([]);
+  });
+
   it('refuses a developer creating a production tenant or changing another tenant', async () => {
     expect((await frank.post('/api/tenants', { id: 'prod-2', kind: 'production' })).body.code).toBe('FORBIDDEN');
     expect((await frank.delete(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`)).body.code).toBe('TENANT_NOT_MEMBER');

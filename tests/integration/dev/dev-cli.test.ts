@@ -119,6 +119,25 @@ describe('px-plugin dev --watch', () => {
     expect(await follow.exit()).toBe(0);
   });
 
+  it('a plugin installed before the session: the start says Ctrl-C will uninstall it, and Ctrl-C says what it removes', async () => {
+    const dir = await copyProject(join(FIXTURES, 'hello-project'), 'before-project');
+    await edit(join(dir, 'plugin.yaml'), 'id: com.fixture.dev.project', 'id: com.fixture.dev.before');
+    const once = cli(['dev', '--no-logs'], dir);
+    expect(await once.exit()).toBe(0);
+    expect(once.output()).not.toMatch(/already installed/);
+    expect((await entry('com.fixture.dev.before', 'hello')).status).toBe(200);
+
+    const dev = cli(['dev', '--watch'], dir);
+    setTimeout(() => console.log('DBG-DEV', dev.output()), 8000).unref();
+    await dev.waitFor(/com\.fixture\.dev\.before 0\.1\.0 was already installed in sandbox-dev before this session: .* Ctrl-C uninstalls the plugin \(use --keep/, 15_000);
+    await dev.waitFor(/reload #1 ✓/);
+    dev.child.kill('SIGINT');
+    expect(await dev.exit()).toBe(0);
+    expect(dev.output()).toMatch(/uninstalling com\.fixture\.dev\.before from sandbox-dev \(it had 0\.1\.0 installed before this session; that is removed too/);
+    expect(dev.output()).toContain('plugin uninstalled');
+    expect((await entry('com.fixture.dev.before', 'hello')).status).not.toBe(200);
+  });
+
   it('a second px-plugin dev on the same plugin is refused with the holder named', async () => {
     const dir = await copyProject(join(FIXTURES, 'hello-project'), 'second-project');
     const first = cli(['dev', '--watch'], dir);

@@ -82,6 +82,15 @@ describe('dev install and reload', () => {
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('b');
   });
 
+  it('copies what the manifest references: an entry outside dist/ and a seed hook at the project root', async () => {
+    const tenant = await newSandbox(core.api, 'dev-entry-out');
+    const r = (await devInstall(core.api, { tenant, path: await project(core, 'dev-entry-outside-dist') })).body;
+    expect(r.result).toBe('running');
+    expect(JSON.parse((await hello(core, tenant)).text).message).toBe('from build/');
+    const folder = join(core.dataDir, 'tenants', tenant, 'plugins', DEV_ID, 'versions', `c-${r.contentSha256.slice(0, 32)}`);
+    expect((await readdir(folder)).sort()).toEqual(['_pxp', 'build', 'dist', 'manifest.json', 'seed.js']);
+  });
+
   it('takes an uploaded build (multipart) when core cannot read the developer folder', async () => {
     const tenant = await newSandbox(core.api, 'dev-upload');
     const dir = await project(core, 'dev-hello');
@@ -101,7 +110,9 @@ describe('dev install and reload', () => {
     const tenant = await newSandbox(core.api, 'dev-delete');
     const dir = await project(core, 'dev-hello');
     const pluginRoot = join(core.dataDir, 'tenants', tenant, 'plugins', DEV_ID);
+    const processesBefore = await pluginProcesses(core);
     expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');
+    expect(await pluginProcesses(core)).toBe(processesBefore + 1);
     const keep = await core.api.req('DELETE', '/api/plugins/dev/install', { tenant, pluginId: DEV_ID });
     expect(keep.status).toBe(204);
     expect((await hello(core, tenant)).status).toBe(502);
@@ -112,7 +123,8 @@ describe('dev install and reload', () => {
     expect(del.status).toBe(204);
     expect((await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}`)).status).toBe(404);
     expect(await readdir(pluginRoot).catch(() => 'gone')).toBe('gone');
-    expect(await pluginProcesses(core)).toBeGreaterThanOrEqual(0);
+    // Its process is gone too: back to the count before the first install.
+    await until(() => pluginProcesses(core), (n) => n === processesBefore, 'the plugin process to exit');
     const again = await core.api.req('DELETE', '/api/plugins/dev/install', { tenant, pluginId: DEV_ID });
     expect(again.body.code).toBe('PLUGIN_NOT_FOUND');
     const audit = await core.api.get(`/api/audit?tenant=${tenant}&limit=200`);

@@ -91,6 +91,18 @@ describe('workflow-metrics.mjs', () => {
     expect(otherTenant.flows.upload.installs).toBe(0);
   });
 
+  it('runs under the system Node (older than 22.5, no node:sqlite) by re-executing with the repository\'s Node 26', async () => {
+    // The README promises any Node >= 18 on the machine runs the script; issue 7's done-when is `node scripts/qa/workflow-metrics.mjs`.
+    const systemNode = (await run('which', ['-a', 'node']).catch(() => ({ stdout: '' }))).stdout.split('\n').find((p) => p && !p.includes('node_modules'));
+    expect(systemNode, 'a system node on PATH').toBeTruthy();
+    const version = (await run(systemNode!, ['-p', 'process.versions.node'])).stdout.trim();
+    const r = await run(systemNode!, [script, '--data-dir', dataDir, '--since', '1h', '--json']);
+    expect(JSON.parse(r.stdout).flows.upload.installs, `system node ${version}`).toBe(workload.succeeded + workload.failed);
+    // And the root npm script, as the docs tell it.
+    const viaNpm = await run('npm', ['run', '-s', 'workflow-metrics', '--', '--data-dir', dataDir, '--since', '1h'], { cwd: repoRoot });
+    expect(viaNpm.stdout).toMatch(/^upload\s+\d+/m);
+  });
+
   it('refuses a folder without a core store, and a bad --since, with exit code 2', async () => {
     const missing = await metrics('--data-dir', join(tmp, 'nowhere'));
     expect(missing.code).toBe(2);

@@ -155,7 +155,8 @@ export class LogFeed {
       switch (frame.type) {
         case 'subscribed':
           this.#backoffMs = 500;
-          this.#events.onStatus('live');
+          // Core remembers a drop of the previous connection (its `dropped` frame may never have arrived).
+          this.#events.onStatus('live', frame.dropped ? `Core dropped the previous connection at ${new Date(frame.dropped.at).toLocaleTimeString()} (${frame.dropped.reason}); the lines after #${frame.dropped.missedAfterId} were fetched again.` : undefined);
           break;
         case 'log':
           this.#accept(frame.lines);

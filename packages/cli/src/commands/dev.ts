@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readManifestSource } from '@powerx/package-format';
-import { LOG_LEVELS, PxError, type LogLevel } from '@powerx/protocol';
+import { LOG_LEVELS, PxError, type InstalledPlugin, type LogLevel } from '@powerx/protocol';
 import { DEFAULT_API_URL } from '../api-client.ts';
 import { connection } from '../dev/connection.ts';
 import type { CliContext } from '../context.ts';
@@ -65,6 +65,12 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
   await session.open();
   const s = out.style;
   out.line(`${s.ok('●')} dev session for ${s.bold(manifest.id)} in tenant ${s.bold(opts.tenant)} on ${api.url}${opts.watch ? ` — watching ${dir}, Ctrl-C ends it${opts.keep ? ' (--keep: the plugin stays installed)' : ''}` : ''}`);
+  // A plugin installed before the session (e.g. the quick start's signed hello) is replaced by the
+  // dev builds, and Ctrl-C without --keep uninstalls the plugin: say so now, not only at the end.
+  const before = await api.get<InstalledPlugin>(`/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(manifest.id)}`).catch(() => undefined);
+  if (before && opts.watch && !opts.keep) {
+    out.line(`${s.warn('!')} ${manifest.id} ${before.version} was already installed in ${opts.tenant} before this session: dev builds replace it, and Ctrl-C uninstalls the plugin (use --keep to leave it installed)`);
+  }
 
   const builder = new DevBuilder(dir);
   const pusher = new Pusher(api, { tenant: opts.tenant, sessionId: session.id, mode });
@@ -155,6 +161,7 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
   await builder.dispose();
   // Without --watch: one push, the plugin stays (the session ends, the install is the point).
   const keep = !opts.watch || !!opts.keep;
+  if (!keep) out.line(`  uninstalling ${manifest.id} from ${opts.tenant}${before ? ` (it had ${before.version} installed before this session; that is removed too — --keep leaves it)` : ''}`);
   const ended = await session.end({ keep }).catch((error: unknown) => {
     note(`  (could not end the session: ${(error as Error).message}; it expires by itself)`);
     return undefined;

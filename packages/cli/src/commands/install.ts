@@ -1,12 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { PxError, isErrorCode, type Install, type InstallConfig } from '@powerx/protocol';
 import { ApiClient } from '../api-client.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatMs, out } from '../output.ts';
 import { ask, canAsk } from '../wizard-prompt.ts';
+import { parseLogLevel, readInstallConfigFile } from '../install-config-file.ts';
 
 interface InstallOpts {
   tenant: string;
@@ -35,16 +35,12 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
 /** --config file (JSON or YAML: {env, secrets, logLevel}) with --env/--secret/--log-level on top. */
 async function gatherConfig(opts: InstallOpts): Promise<InstallConfig> {
   let fromFile: InstallConfig = {};
-  if (opts.config) {
-    const text = await readFile(resolve(opts.config), 'utf8').catch(() => {
-      throw new PxError('USAGE', { detail: `config file ${opts.config} cannot be read` });
-    });
-    fromFile = (parseYaml(text) ?? {}) as InstallConfig;
-  }
+  if (opts.config) fromFile = await readInstallConfigFile(opts.config);
+  const logLevel = opts.logLevel === undefined ? fromFile.logLevel : parseLogLevel(opts.logLevel);
   return {
     env: { ...fromFile.env, ...pairs(opts.env, '--env') },
     secrets: { ...fromFile.secrets, ...pairs(opts.secret, '--secret') },
-    ...((opts.logLevel ?? fromFile.logLevel) ? { logLevel: (opts.logLevel ?? fromFile.logLevel) as InstallConfig['logLevel'] } : {}),
+    ...(logLevel ? { logLevel } : {}),
   };
 }
 

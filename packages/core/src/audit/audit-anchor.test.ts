@@ -63,7 +63,7 @@ describe('audit head anchor', () => {
     await sql`DELETE FROM audit_log WHERE seq = 6`.execute(db);
     const result = await audit.verify();
     expect(result).toMatchObject({ ok: false, firstBadSeq: 2, missing: { fromSeq: 6, toSeq: 6 } });
-    expect(result.reason).toMatch(/entry was altered.*6…6/);
+    expect(result.reason).toMatch(/entry was altered.*entries 6…6 were deleted/);
   });
 
   it('says so when the anchor file is missing or unreadable', async () => {

@@ -36,7 +36,11 @@ export interface AuditEntry {
 
 export interface AuditQuery {
   tenant?: string;
-  tenants?: string[];
+  /**
+   * What the caller may see at all (non-admins): entries of these tenants, or their own actions.
+   * Always ANDed with the filters below, so a filter can only narrow the scope, never widen it.
+   */
+  scope?: { tenants: string[]; actor: string };
   actor?: string;
   action?: string;
   target?: string;
@@ -159,12 +163,12 @@ export class AuditLog {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     let query = this.#db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(limit + 1);
     if (q.tenant) query = query.where('tenant', '=', q.tenant);
-    if (q.tenants) {
-      const tenants = q.tenants;
-      const actor = q.actor;
+    if (q.scope) {
+      const { tenants, actor } = q.scope;
       // Members see their tenants' entries and their own actions anywhere.
-      query = query.where((eb) => eb.or([eb('tenant', 'in', tenants.length ? tenants : ['\u0000']), ...(actor ? [eb('actor', '=', actor)] : [])]));
-    } else if (q.actor) query = query.where('actor', '=', q.actor);
+      query = query.where((eb) => eb.or([eb('tenant', 'in', tenants.length ? tenants : ['\u0000']), eb('actor', '=', actor)]));
+    }
+    if (q.actor) query = query.where('actor', '=', q.actor);
     if (q.action) query = q.action.endsWith('*') ? query.where('action', 'like', `${q.action.slice(0, -1)}%`) : query.where('action', '=', q.action);
     if (q.target) query = query.where('target', '=', q.target);
     if (q.outcome) query = query.where('outcome', '=', q.outcome);
@@ -212,7 +216,7 @@ export class AuditLog {
       if (!state.establishedFromTable) return result;
       return { ...result, ok: false, reason: chain.ok ? `the head anchor was re-created from the table at ${state.establishedFromTable.at} (${state.establishedFromTable.reason}): entries deleted before then cannot be ruled out` : chain.reason };
     }
-    const truncation = `${known.reason} (entries ${known.fromSeq}…${known.toSeq} missing)`;
+    const truncation = known.reason;
     return { ...result, ok: false, missing: { fromSeq: known.fromSeq, toSeq: known.toSeq }, firstBadSeq: chain.firstBadSeq ?? known.fromSeq, reason: chain.ok ? truncation : `${chain.reason}; and ${truncation}` };
   }
 

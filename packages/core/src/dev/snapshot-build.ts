@@ -2,8 +2,9 @@
  * Copies a developer's build into a folder of core's own (never run from the developer's
  * folder: they keep editing it). Input: a plugin project (plugin.yaml or manifest.json, plus
  * dist/) or a build output (manifest.json + dist/). Only what a package carries is copied:
- * the normalized manifest.json, dist/, the admin static folder and, for runtime.kind process,
- * the entry's folder. node_modules, src/ and the rest of the project are not read.
+ * the normalized manifest.json, dist/, and the top-level folder (or root file) of everything the
+ * manifest references: runtime.entry (either kind), sandbox.seed, admin.staticDir.
+ * node_modules, src/ and the rest of the project are not read.
  *
  * Links: a symlink whose target stays inside the project is copied as the file it points to
  * (packages carry no links); one that points out of the project is refused with
@@ -33,10 +34,16 @@ export async function snapshotBuild(projectDir: string, dest: string): Promise<{
   if (!(await stat(entry).catch(() => undefined))?.isFile()) {
     throw new PxError('DEV_BUILD_NOT_FOUND', { path: projectDir, detail: `runtime.entry ${manifest.runtime.entry} is missing (not built yet?)` });
   }
+  // Everything the manifest references is copied (by its top-level folder, or the file itself
+  // when it sits at the project root): the entry of either kind, the seed hook and the admin
+  // static folder. An entry outside dist/ passes the check above, so it must be copied too.
   const tops = new Set<string>(['dist']);
-  if (manifest.runtime.kind === 'process') tops.add(manifest.runtime.entry.split('/')[0]);
-  const adminDir = manifest.admin?.staticDir?.replace(/^\.\//, '').replace(/\/+$/, '');
-  if (adminDir) tops.add(adminDir);
+  for (const ref of [manifest.runtime.entry, manifest.sandbox?.seed, manifest.admin?.staticDir]) {
+    const rel = ref?.replace(/^\.\//, '').replace(/\/+$/, '');
+    if (!rel) continue;
+    if (!isInside(join(root, rel), root)) throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a path outside the project' });
+    tops.add(rel.split('/')[0]);
+  }
   const counter = { files: 0, bytes: 0 };
   await mkdir(dest, { recursive: true });
   for (const top of tops) {

@@ -9,7 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { EntryProxy } from '@powerx/runtime';
 import type { CoreServices } from '../core-services.ts';
-import { installErrorHandler } from './error-handler.ts';
+import { frameworkErrors, installErrorHandler } from './error-handler.ts';
 import { installAuthHook } from './auth-hook.ts';
 import { registerHealthRoutes } from './routes/health-routes.ts';
 import { registerIdentityRoutes } from './routes/identity-routes.ts';
@@ -33,6 +33,8 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
     bodyLimit: 1024 * 1024,
     // On shutdown, also close connections with a request still in flight (e.g. a refused upload).
     forceCloseConnections: true,
+    // Malformed URLs (/admin/%ZZ) get the same { code, message, hint } as every other error.
+    frameworkErrors,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
   installErrorHandler(app);

@@ -33,7 +33,7 @@ import { InstallStore, TERMINAL_STATES, type InstallRow } from './install-store.
 import { KeyedMutex } from './keyed-mutex.ts';
 import { withLogContext } from '../logging/log-context.ts';
 import { inferExplicitEnv, resolveConfig, type ResolvedConfig } from './wizard.ts';
-import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, installedPlugins } from './tenant-checks.ts';
+import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, checkRuntimeKind, installedPlugins } from './tenant-checks.ts';
 import type { PluginSupervisor } from './supervisor-port.ts';
 import type { PackageValidator } from './package-validator.ts';
 import { ServingFailures } from './serving-failures.ts';
@@ -216,6 +216,7 @@ export class InstallPipeline {
         if (!checks.some((c) => c.id.startsWith('core.'))) checks.push(checkCoreCompatibility(manifest, this.#d.coreVersion));
         checks.push(checkDependencies(manifest, tenant.id, installed));
         checks.push(checkConflicts(manifest, installed));
+        checks.push(checkRuntimeKind(manifest, tenant.id, this.#d.limits.forTenant(tenant.id)));
         checks.push(await checkQuota(this.#d.db, tenant.id, manifest, id, this.#d.limits.forTenant(tenant.id)));
         const bad = checks.find((c) => !c.ok);
         await this.#d.store.update(id, { plugin_id: manifest.id, version: manifest.version, report: JSON.stringify({ checks }), ...(bad ? {} : { manifest: JSON.stringify(manifest) }) });
@@ -733,7 +734,15 @@ export class InstallPipeline {
   async recover(): Promise<{ rolledBack: number; started: number; failed: number }> {
     await rm(this.#d.paths.uploads, { recursive: true, force: true });
     await mkdir(this.#d.paths.uploads, { recursive: true });
-    const unfinished = await this.#d.store.unfinished();
+    // Rows in awaiting_config count too unless the pipeline settled them as "waiting" (values
+    // missing, blob kept): a crash between entering the stage and #markWaiting, or between
+    // submitConfig and provisioning, leaves one that nothing would ever finish — it would block
+    // every later upload of the plugin (INSTALL_IN_PROGRESS) and keep its quota reserved.
+    const unsettled = [];
+    for (const row of await this.#d.db.selectFrom('installs').selectAll().where('state', '=', 'awaiting_config').execute()) {
+      if (!(await this.#isWaitingForConfig(row.id))) unsettled.push(row);
+    }
+    const unfinished = [...(await this.#d.store.unfinished()), ...unsettled];
     for (const row of unfinished) {
       const stage = row.state === 'rolling_back' ? (row.error_stage ?? 'rolling_back') : row.state;
       const error = new PxError('INSTALL_INTERRUPTED', { stage });

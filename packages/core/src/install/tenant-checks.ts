@@ -86,6 +86,13 @@ export function checkConflicts(manifest: Manifest, installed: InstalledPluginRef
   return check('tenant.conflicts', 'No conflicting plugins', started, { code: 'PLUGIN_CONFLICT', params: { detail, conflicts: found } });
 }
 
+/** runtime.kind "process" only where sandbox_limits.yaml allows it (see allowProcessPlugins there). */
+export function checkRuntimeKind(manifest: Manifest, tenant: string, limits: TenantLimits): ValidationCheck {
+  const started = performance.now();
+  if (manifest.runtime.kind !== 'process' || limits.allowProcessPlugins === true) return check('tenant.runtime_kind', 'Runtime kind is allowed in this tenant', started);
+  return check('tenant.runtime_kind', 'Runtime kind is allowed in this tenant', started, { code: 'RUNTIME_KIND_NOT_ALLOWED', params: { kind: manifest.runtime.kind, tenant } });
+}
+
 export interface TenantUsage {
   plugins: number;
   memoryMb: number;

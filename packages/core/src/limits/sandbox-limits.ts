@@ -15,6 +15,9 @@ const QuotaFields = {
   maxCpuPercent: Type.Integer({ minimum: 0 }),
   maxPackageMb: Type.Number({ exclusiveMinimum: 0 }),
   installsPerMinute: Type.Integer({ minimum: 0 }),
+  // runtime.kind "process" plugins get no file-system sandbox (only a network namespace): they
+  // run as core's user and could read other instances' files. Off unless a tenant opts in.
+  allowProcessPlugins: Type.Optional(Type.Boolean()),
 };
 
 export const TenantLimitsSchema = Type.Object(QuotaFields, { additionalProperties: false });

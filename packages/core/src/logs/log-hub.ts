@@ -90,8 +90,13 @@ export class LogHub {
         sub.cursor = page.lastId;
       }
       lastId = sub.cursor;
-      topic.lastId = Math.max(topic.lastId, sub.cursor);
+      // The shared read cursor belongs to the subscribers already there: moving it to this
+      // one's cursor would skip lines written but not yet read for them. Only a topic with no
+      // subscribers starts from here; otherwise #deliver filters per subscriber cursor.
+      if (!topic.subscribers.size) topic.lastId = Math.max(topic.lastId, sub.cursor);
       if (!sub.dropped) topic.subscribers.add(sub);
+      // Lines written while this backfill was read, before anyone listened, are read now.
+      this.#schedule(topic, 0);
     });
     await topic.chain;
     this.#attach();

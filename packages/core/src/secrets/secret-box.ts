@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { coreConfigError, parseMasterKey } from '../config/core-env.ts';
 
 export class SecretBox {
   readonly #key: Buffer;
@@ -14,14 +15,13 @@ export class SecretBox {
     this.#key = key;
   }
 
-  static async load(keyFile: string, fromEnv: string | undefined): Promise<SecretBox> {
-    if (fromEnv) {
-      const key = /^[0-9a-f]{64}$/i.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : Buffer.from(fromEnv, 'base64');
-      if (key.length !== 32) throw new Error('PX_MASTER_KEY must be 32 bytes (64 hex characters or base64)');
-      return new SecretBox(key);
-    }
+  /** `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-env.ts. */
+  static async load(keyFile: string, fromEnv: string | Buffer | undefined): Promise<SecretBox> {
+    if (fromEnv) return new SecretBox(typeof fromEnv === 'string' ? parseMasterKey(fromEnv) : fromEnv);
     try {
-      return new SecretBox(Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'base64'));
+      const key = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'base64');
+      if (key.length !== 32) throw coreConfigError(keyFile, undefined, `holds ${key.length} bytes, not a 32-byte base64 key`, 'Restore the key file from your backup (secrets stored with another key cannot be read), or set PX_MASTER_KEY.');
+      return new SecretBox(key);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       const key = randomBytes(32);

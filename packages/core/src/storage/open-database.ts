@@ -4,6 +4,7 @@
  * file without touching the pipeline.
  */
 import { DatabaseSync } from 'node:sqlite';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { NodeSqliteDialect } from './kysely-node-sqlite-dialect.ts';
 import * as initial from './migrations/0001-initial.ts';
@@ -23,6 +24,7 @@ class StaticMigrationProvider implements MigrationProvider {
 }
 
 export async function openSqliteDatabase(file: string): Promise<Db> {
+  restrictToOwner(file);
   const database = new DatabaseSync(file);
   database.exec('PRAGMA journal_mode = WAL');
   database.exec('PRAGMA synchronous = NORMAL');
@@ -36,4 +38,14 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`);
   }
   return db;
+}
+
+/**
+ * The store holds password and token hashes and sealed secrets: owner-only (0600). SQLite gives
+ * the -wal and -shm files the mode of the database file, so creating it 0600 covers them; files
+ * of an older store are tightened too.
+ */
+function restrictToOwner(file: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }

@@ -12,13 +12,11 @@ export function registerAuditRoutes(base: FastifyInstance, s: CoreServices): voi
     const p = principalOf(req);
     const q = req.query;
     if (hasPermission(p, 'admin') || hasPermission(p, 'audit:read')) return s.audit.query(q);
-    // Everyone else: the tenants they belong to, and their own actions.
-    if (q.tenant) {
-      await s.tenants.assertReadAccess(p, q.tenant);
-      return s.audit.query(q);
-    }
+    // Everyone else: the tenants they belong to, and their own actions. The caller's filters
+    // (actor, tenant, …) are ANDed with that scope, so `?actor=admin` cannot widen it.
+    if (q.tenant) await s.tenants.assertReadAccess(p, q.tenant);
     const tenants = (await s.tenants.membershipsOf(p.userId)).map((t) => t.id);
-    return s.audit.query({ ...q, tenants, actor: q.actor ?? p.username });
+    return s.audit.query({ ...q, scope: { tenants, actor: p.username } });
   });
 
   app.get('/api/audit/verify', { schema: { tags: ['audit'], summary: 'Recompute the hash chain; reports the first entry that was altered, inserted or removed', response: { 200: AuditVerifySchema } } }, async (req) => {

@@ -7,7 +7,7 @@ import { InputError, InstallConfigSchema, InstallListSchema, InstallSchema, NotF
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
 import { receivePackageUpload } from '../upload.ts';
-import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, installedPlugins, tenantUsage } from '../../install/tenant-checks.ts';
+import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, checkRuntimeKind, installedPlugins, tenantUsage } from '../../install/tenant-checks.ts';
 import { wizardOf } from '../../install/wizard.ts';
 import type { Principal } from '../../identity/principal.ts';
 
@@ -158,6 +158,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
           if (!checks.some((c) => c.id.startsWith('core.'))) checks.push(checkCoreCompatibility(manifest, s.coreVersion));
           checks.push(checkDependencies(manifest, tenant.id, installed));
           checks.push(checkConflicts(manifest, installed));
+          checks.push(checkRuntimeKind(manifest, tenant.id, s.limits.forTenant(tenant.id)));
           checks.push(await checkQuota(s.db, tenant.id, manifest, '', s.limits.forTenant(tenant.id)));
         }
         const ok = checks.every((c) => c.ok);

@@ -12,10 +12,14 @@
  * - Heartbeats: a `heartbeat` frame and a ping every PX_WS_HEARTBEAT_MS (15 s); a client that
  *   did not answer the previous ping is cut.
  * - Backpressure: nothing is queued per client beyond what the socket buffers; above
- *   PX_WS_MAX_BUFFERED_BYTES (1 MiB) the client gets `dropped` and is closed (4008).
+ *   PX_WS_MAX_BUFFERED_BYTES (1 MiB) the client gets `dropped` and is closed (4008). That frame
+ *   sits behind the unread backlog and may never arrive, so the drop is also remembered per
+ *   (user, tenant, plugin) and reported on the next `subscribed` frame (`dropped.missedAfterId`).
+ *   The most core ever buffered for one socket is the gauge px_ws_buffered_bytes_max.
  * A plain GET (no upgrade) answers 426 with a short description, so clients can probe for it.
  */
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { Compile } from 'typebox/compile';
@@ -26,11 +30,36 @@ import { devServiceFor } from '../../dev/dev-registry.ts';
 
 const clientFrame = Compile(WsClientFrameSchema);
 const AUTH_TIMEOUT_MS = 10_000;
+/** How long a drop is remembered for the user's next subscription, and how many at most. */
+const DROP_MEMORY_MS = 60 * 60_000;
+const DROP_MEMORY_MAX = 10_000;
+
+interface DropNotice {
+  at: string;
+  reason: string;
+  missedAfterId: number;
+}
 
 export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
   const hub = devServiceFor(base, s).hub;
   const heartbeatMs = Number(process.env.PX_WS_HEARTBEAT_MS ?? 15_000);
   const maxBuffered = Number(process.env.PX_WS_MAX_BUFFERED_BYTES ?? 1024 * 1024);
+  // (user, tenant, plugin) → the last drop, told on the next `subscribed` frame, then forgotten.
+  const drops = new Map<string, DropNotice>();
+  const rememberDrop = (key: string, notice: DropNotice) => {
+    drops.delete(key);
+    drops.set(key, notice);
+    for (const [k, v] of drops) {
+      if (drops.size <= DROP_MEMORY_MAX && Date.parse(v.at) > Date.now() - DROP_MEMORY_MS) break;
+      drops.delete(k);
+    }
+  };
+  const bufferedMax = new Gauge({
+    name: 'px_ws_buffered_bytes_max',
+    help: 'Most bytes core has held buffered for one /api/ws client since start (bounded by PX_WS_MAX_BUFFERED_BYTES plus one frame)',
+    registers: [s.metrics.registry],
+  });
+  let bufferedHighWater = 0;
 
   void base.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -45,6 +74,8 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
         let closed = false;
         let alive = true;
         const subscriptions = new Map<string, () => void>();
+        // Per topic of this socket: the last line id sent (what a drop reports as missedAfterId).
+        const sentUpTo = new Map<string, number>();
         const raw = (frame: WsServerFrame) => {
           if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
         };
@@ -65,10 +96,14 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
             if (closed || socket.readyState !== socket.OPEN) return true; // gone: the close handler unsubscribes
             if (socket.bufferedAmount > maxBuffered) return false;
             socket.send(JSON.stringify(frame));
+            if (frame.type === 'log' && frame.lines.length) sentUpTo.set(`${frame.tenant}\0${frame.plugin}`, frame.lines[frame.lines.length - 1].id);
+            if (socket.bufferedAmount > bufferedHighWater) bufferedMax.set((bufferedHighWater = socket.bufferedAmount));
             return true;
           },
           drop(reason: string) {
             const queued = socket.bufferedAmount;
+            const at = new Date().toISOString();
+            if (principal) for (const [topic, id] of sentUpTo) rememberDrop(`${principal.username}\0${topic}`, { at, reason, missedAfterId: id });
             cleanup();
             try {
               socket.send(JSON.stringify({ type: 'dropped', reason, queued } satisfies WsServerFrame));
@@ -140,11 +175,16 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           }
           await s.tenants.assertReadAccess(principal, frame.tenant);
           subscriptions.get(key)?.();
+          if (!sentUpTo.has(key)) sentUpTo.set(key, frame.afterId ?? 0);
           await s.audit.append({ actor: principal.username, tenant: frame.tenant, action: 'plugin.logs.read', target: frame.plugin, outcome: 'ok', details: { channel: LOG_CHANNEL, level: frame.level ?? null, afterId: frame.afterId ?? null } });
           const sub = await hub.subscribe(frame.tenant, frame.plugin, sink, { afterId: frame.afterId, backfill: frame.backfill, level: frame.level });
           if (closed) return sub.unsubscribe();
           subscriptions.set(key, sub.unsubscribe);
-          raw({ type: 'subscribed', channel: LOG_CHANNEL, tenant: frame.tenant, plugin: frame.plugin, lastId: sub.lastId });
+          sentUpTo.set(key, Math.max(sentUpTo.get(key) ?? 0, sub.lastId));
+          const dropKey = `${principal.username}\0${key}`;
+          const dropped = drops.get(dropKey);
+          drops.delete(dropKey);
+          raw({ type: 'subscribed', channel: LOG_CHANNEL, tenant: frame.tenant, plugin: frame.plugin, lastId: sub.lastId, ...(dropped ? { dropped } : {}) });
         }
       },
     });
