@@ -466,7 +466,7 @@ export class Supervisor {
         if (inst.info.pid !== undefined) killPid(inst.info.pid, 'SIGKILL');
         if (!inst.violation && !inst.stopRequested && inst.discarded !== child) {
           inst.violation = inst.memoryExhausted
-            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: 'an unbounded number of', limit: this.#opts.maxMessageBytes })
+            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: `more than ${this.#opts.maxMessageBytes}`, limit: this.#opts.maxMessageBytes })
             : new PluginRuntimeError('RPC_INVALID', { detail: `the IPC broker of the instance ended (${signal ? `signal ${signal}` : `code ${code}`})` });
         }
       }
@@ -816,8 +816,10 @@ export class Supervisor {
         const detail = String(m.detail);
         inst.violation =
           m.code === 'RPC_MESSAGE_TOO_LARGE'
-            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: 'an unterminated message of more than', limit: this.#opts.maxMessageBytes })
+            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: `more than ${Number(m.size) || this.#opts.maxMessageBytes}`, limit: this.#opts.maxMessageBytes })
             : new PluginRuntimeError('RPC_INVALID', { detail });
+        // The broker killed and reaped the plugin before reporting.
+        inst.pluginExit = { code: null, signal: 'SIGKILL' };
         inst.logs.write('runtime', 'error', `IPC channel violation: ${detail}; the plugin process was killed`, { code: inst.violation.code });
         break;
       }

@@ -103,6 +103,17 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
       </div>
 
       <section className="card facts" aria-label="Overview">
+        {p.failure ? (
+          // The serving version failed after it was running (crash loop, quota breach) and no
+          // stable version could take over: say why, and what to do.
+          <div className="state state-error" role="alert" data-plugin-failure>
+            <strong>Failed while running ({p.failure.stage})</strong>
+            <div>
+              <code>{p.failure.code}</code> {p.failure.message}
+            </div>
+            <div className="hint">Hint: {p.failure.hint}</div>
+          </div>
+        ) : null}
         <dl>
           <div><dt>Version</dt><dd data-fact="version">{p.version}</dd></div>
           <div><dt>Last stable</dt><dd data-fact="last-stable">{p.lastStableVersion ?? '—'}</dd></div>

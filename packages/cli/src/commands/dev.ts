@@ -123,7 +123,7 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
     } catch (error) {
       failures++;
       const body = errorBody(error);
-      const unreachable = body.code === 'INTERNAL' && body.details?.ref === 'connect';
+      const unreachable = body.code === 'CORE_UNREACHABLE';
       out.line(`${s.fail('✗')} reload #${n} not pushed: ${body.code} ${body.message}${unreachable ? ' — retrying in 2 s' : body.hint ? `\n  ${s.dim('hint:')} ${body.hint}` : ''}`);
       // Core away (restarting, network): push the newest build again once it is back.
       if (unreachable && !stopping) retry = setTimeout(kick, 2000);

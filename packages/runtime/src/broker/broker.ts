@@ -53,11 +53,11 @@ function send(message: unknown, then?: () => void): void {
 }
 
 /** Ends the instance for a protocol violation: kill the plugin, wait for it (we reap it), report, exit. */
-function violation(code: 'RPC_INVALID' | 'RPC_MESSAGE_TOO_LARGE', detail: string): void {
+function violation(code: 'RPC_INVALID' | 'RPC_MESSAGE_TOO_LARGE', detail: string, size?: number): void {
   if (ending) return;
   ending = true;
   clearInterval(floodTimer);
-  const report = () => send({ t: 'broker.violation', code, detail }, () => process.exit(0));
+  const report = () => send({ t: 'broker.violation', code, detail, ...(size ? { size } : {}) }, () => process.exit(0));
   if (plugin && plugin.exitCode === null && plugin.signalCode === null) {
     plugin.once('exit', report);
     plugin.kill('SIGKILL');
@@ -82,7 +82,7 @@ function watchFlood(channel: object): void {
   const limit = maxBytes + 64 * 1024;
   floodTimer = setInterval(() => {
     const pending = key ? ((channel as Record<symbol, unknown>)[key] as string | undefined)?.length ?? 0 : 0;
-    if (pending > limit) violation('RPC_MESSAGE_TOO_LARGE', `the plugin wrote over ${limit} bytes to its IPC channel without ending a message`);
+    if (pending > limit) violation('RPC_MESSAGE_TOO_LARGE', `the plugin wrote over ${limit} bytes to its IPC channel without ending a message`, pending);
   }, 20);
   floodTimer.unref();
 }
