@@ -91,7 +91,10 @@ function routeTenant(route: Route): string | undefined {
 
 function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me; tenants: Tenant[]; route: Route; onSignOut: () => void }) {
   const fallbackTenant = tenants.find((t) => t.id === loadTenant())?.id ?? tenants.find((t) => t.kind === 'sandbox')?.id ?? tenants[0]?.id;
-  const current = routeTenant(route) ?? fallbackTenant;
+  // A stale or mistyped tenant in the URL (/admin/t/nope/plugins): checked against /api/tenants
+  // first, so one clear state is shown instead of the pages' failed calls for an unknown tenant.
+  const unknownTenant = routeTenant(route) !== undefined && !tenants.some((t) => t.id === routeTenant(route));
+  const current = unknownTenant ? undefined : (routeTenant(route) ?? fallbackTenant);
   const [navOpen, setNavOpen] = useState(false);
 
   useEffect(() => {
@@ -121,7 +124,15 @@ function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me;
   };
 
   let body;
-  switch (route.page) {
+  if (unknownTenant) {
+    body = (
+      <div className="state state-error" role="alert" data-state="tenant-not-found">
+        <strong>Tenant “{routeTenant(route)}” not found.</strong>
+        <div>It does not exist, or you are not a member of it.</div>
+        {fallbackTenant ? <a href={href({ page: 'plugins', tenant: fallbackTenant })}>Go to the plugins of {fallbackTenant}</a> : <a href={href({ page: 'audit' })}>Go to the audit log</a>}
+      </div>
+    );
+  } else switch (route.page) {
     case 'plugins': body = <PluginsPage tenant={route.tenant} />; break;
     case 'plugin': body = <PluginDetailPage tenant={route.tenant} plugin={route.plugin} />; break;
     case 'plugin-page': body = <PluginFramePage tenant={route.tenant} plugin={route.plugin} menu={route.menu} />; break;
@@ -143,6 +154,7 @@ function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me;
         {tenants.length ? (
           <span className="tenant-switch">
             <select aria-label="Tenant" value={current ?? ''} onChange={(e) => switchTenant(e.target.value)}>
+              {current ? null : <option value="" disabled>Choose a tenant</option>}
               {tenants.map((t) => (
                 <option key={t.id} value={t.id}>
                   {t.kind === 'production' ? '● PRODUCTION' : '○ sandbox'} — {t.name || t.id}

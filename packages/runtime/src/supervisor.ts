@@ -54,6 +54,11 @@ export interface SupervisorOptions {
   nodePath?: string;
   /** Default grace of `stop` (ms). Default 5000. */
   stopGraceMs?: number;
+  /**
+   * Keep one idle IPC broker spawned ahead, so a start spawns only the plugin process (saves one
+   * Node start-up, ~30 ms, per cold start; costs one idle broker process). Default true.
+   */
+  prewarmBroker?: boolean;
 }
 
 interface Startup {
@@ -114,6 +119,8 @@ const MAX_SOCKET_PATH = 107;
 export class Supervisor {
   readonly #opts: Required<Omit<SupervisorOptions, 'onEvent'>> & Pick<SupervisorOptions, 'onEvent'>;
   readonly #instances = new Map<string, Instance>();
+  /** An idle broker waiting for the next node plugin start (see `prewarmBroker`). */
+  #spareBroker?: ChildProcess;
 
   constructor(options: SupervisorOptions) {
     this.#opts = {
@@ -127,6 +134,7 @@ export class Supervisor {
       maxMessageBytes: RPC_MAX_MESSAGE_BYTES,
       nodePath: process.execPath,
       stopGraceMs: 5000,
+      prewarmBroker: true,
       ...options,
     };
     // Absolute: the sandbox flags name these paths, and the plugin process runs in its data folder.
@@ -266,6 +274,8 @@ export class Supervisor {
   }
 
   async stopAll(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
+    this.#spareBroker?.kill('SIGKILL');
+    this.#spareBroker = undefined;
     await Promise.all([...this.#instances.keys()].map((id) => this.stop(id, options)));
   }
 
@@ -366,10 +376,7 @@ export class Supervisor {
     // and Node would parse it here). A broker process owns it and relays checked messages; the
     // plugin's stdout/stderr still come straight to these pipes.
     const brokerPath = kind === 'node' ? await brokerBundle(join(this.#opts.runDir, 'runner')) : '';
-    const child =
-      kind === 'node'
-        ? spawn(this.#opts.nodePath, [...BROKER_FLAGS, brokerPath], { cwd: plan.cwd, env: BROKER_ENV, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' })
-        : spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = kind === 'node' ? this.#takeBroker(brokerPath) : spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['ignore', 'pipe', 'pipe'] });
     inst.child = child;
     if (kind === 'node') {
       child.send({ t: 'broker.spawn', plan: { command: plan.command, args: plan.args, env: plan.env, cwd: plan.cwd, maxMessageBytes: this.#opts.maxMessageBytes } }, () => undefined);
@@ -438,6 +445,8 @@ export class Supervisor {
         }
       })();
       if (!(await Promise.race([healthy, failed, timeout('')]))) await Promise.race([failed, timeout('')]);
+      // Spawned only now, so the next broker does not compete with this start for the CPU.
+      if (kind === 'node') this.#refillSpareBroker(brokerPath);
     } catch (error) {
       inst.startup = undefined;
       inst.discarded = child;
@@ -447,6 +456,42 @@ export class Supervisor {
       settled.abort();
     }
     inst.startup = undefined;
+  }
+
+  #spawnBroker(brokerPath: string): ChildProcess {
+    return spawn(this.#opts.nodePath, [...BROKER_FLAGS, brokerPath], { cwd: this.#opts.runDir, env: BROKER_ENV, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+  }
+
+  /** The spare broker when it is alive and idle, else a fresh one. */
+  #takeBroker(brokerPath: string): ChildProcess {
+    const spare = this.#spareBroker;
+    this.#spareBroker = undefined;
+    if (spare && spare.connected && spare.exitCode === null && spare.signalCode === null && spare.spawnargs.includes(brokerPath)) {
+      spare.removeAllListeners('exit');
+      spare.removeAllListeners('error');
+      spare.ref();
+      spare.channel?.ref();
+      (spare.stdout as unknown as { ref?(): void } | null)?.ref?.();
+      (spare.stderr as unknown as { ref?(): void } | null)?.ref?.();
+      return spare;
+    }
+    spare?.kill('SIGKILL');
+    return this.#spawnBroker(brokerPath);
+  }
+
+  #refillSpareBroker(brokerPath: string): void {
+    if (!this.#opts.prewarmBroker || this.#spareBroker) return;
+    const spare = this.#spawnBroker(brokerPath);
+    // An idle spare must not keep core's event loop alive; it exits when core's channel closes.
+    spare.unref();
+    spare.channel?.unref();
+    (spare.stdout as unknown as { unref?(): void } | null)?.unref?.();
+    (spare.stderr as unknown as { unref?(): void } | null)?.unref?.();
+    spare.on('error', () => undefined);
+    spare.on('exit', () => {
+      if (this.#spareBroker === spare) this.#spareBroker = undefined;
+    });
+    this.#spareBroker = spare;
   }
 
   #setReady(inst: Instance): void {

@@ -8,11 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { LAUNCHER, finish, shellEnv, type RunResult } from './run-cli.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'install-config');
-// Port 9 (discard) on loopback: nothing listens there on a test machine.
-const NOWHERE = 'http://127.0.0.1:9';
+// A loopback port that was free a moment ago (fetch refuses "bad ports" such as 9 before connecting).
+let NOWHERE: string;
 let home: string;
 let pkg: string;
 
@@ -21,6 +22,10 @@ function pxPlugin(args: string[], env: Record<string, string> = {}): RunResult {
 }
 
 beforeAll(async () => {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  NOWHERE = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise((r) => probe.close(r));
   home = await mkdtemp(join(tmpdir(), 'px-cli-input-'));
   // Only stat-ed before the config is read; these runs never get as far as the upload.
   pkg = join(home, 'hello.pxp');
@@ -44,7 +49,7 @@ describe('px-plugin install --config', () => {
     it(`refuses ${file} with CONFIG_INVALID naming the file and the expected shape`, () => {
       const r = pxPlugin(['install', pkg, '--tenant', 'sandbox-dev', '--config', join(fixtures, file), '--json']);
       expect(r.code, r.output).toBe(2);
-      const body = JSON.parse(r.stderr) as { code: string; message: string; hint: string };
+      const body = (JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } }).error;
       expect(body.code).toBe('CONFIG_INVALID');
       expect(body.message).toContain(`--config file ${join(fixtures, file)} is invalid: `);
       expect(body.message).toMatch(says);
@@ -65,7 +70,7 @@ describe('px-plugin install --config', () => {
 
 describe('px-plugin against a core that is not running', () => {
   it('reports CORE_UNREACHABLE with the URL and a hint, not INTERNAL', () => {
-    const r = pxPlugin(['install', pkg, '--tenant', 'sandbox-dev', '--config', join(fixtures, '..', 'install-config', 'README.md').replace('README.md', 'scalar.yaml').replace('scalar.yaml', 'bad-log-level.yaml').replace('bad-log-level.yaml', '../../run-cli.ts').replace('../../run-cli.ts', '')].slice(0, 4));
+    const r = pxPlugin(['install', pkg, '--tenant', 'sandbox-dev']);
     expect(r.code, r.output).toBe(3);
     expect(r.stderr).toContain(`CORE_UNREACHABLE`);
     expect(r.stderr).toContain(`Cannot reach PowerX core at ${NOWHERE}`);
@@ -73,6 +78,6 @@ describe('px-plugin against a core that is not running', () => {
     expect(r.stderr).toContain('PX_API_URL');
     const status = pxPlugin(['list', '--tenant', 'sandbox-dev', '--json']);
     expect(status.code, status.output).toBe(3);
-    expect(JSON.parse(status.stderr)).toMatchObject({ code: 'CORE_UNREACHABLE', details: { url: NOWHERE } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: false, error: { code: 'CORE_UNREACHABLE', details: { url: NOWHERE, detail: 'ECONNREFUSED' } } });
   });
 });

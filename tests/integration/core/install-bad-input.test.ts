@@ -171,6 +171,13 @@ describe('tenant checks', () => {
     expect(r.status).toBe(413);
     expect(r.body).toMatchObject({ code: 'UPLOAD_TOO_LARGE', details: { limit: 1048 } });
     expect(await snapshot('q-size')).toEqual(before);
+    // Audited with the tenant it was meant for, although the tenant came as a multipart field.
+    const [refused] = (await core.api.get('/api/audit?action=plugin.package.upload&outcome=failed&limit=1')).body.entries;
+    expect(refused).toMatchObject({ tenant: 'q-size', actor: 'admin', details: { code: 'UPLOAD_TOO_LARGE' } });
+    const validated = await core.api.validate(pkgs.hello, 'q-size');
+    expect(validated.status).toBe(413);
+    const [refusedValidation] = (await core.api.get('/api/audit?action=plugin.package.validate&outcome=failed&limit=1')).body.entries;
+    expect(refusedValidation).toMatchObject({ tenant: 'q-size', details: { code: 'UPLOAD_TOO_LARGE' } });
   });
 
   it('answers 413 for an upload over the largest limit of any tenant', async () => {
@@ -190,6 +197,8 @@ describe('tenant checks', () => {
     expect(r.status).toBe(429);
     expect(r.body.code).toBe('QUOTA_EXCEEDED');
     expect(r.body.message).toContain('installs per minute');
+    const [refused] = (await core.api.get('/api/audit?action=plugin.package.upload&outcome=denied&limit=1')).body.entries;
+    expect(refused).toMatchObject({ tenant: 'q-rate', details: { code: 'QUOTA_EXCEEDED' } });
   });
 });
 

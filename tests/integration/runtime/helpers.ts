@@ -222,8 +222,9 @@ export function keepAsking(socketPath: string): { stop(): Promise<{ ok: number; 
 /** Pids the supervisor spawned for an instance, read from its runtime log lines. */
 export function spawnedPids(lines: PluginLogLine[], pluginId: string): number[] {
   return lines.filter((l) => l.plugin === pluginId && l.source === 'runtime').flatMap((l) => {
-    const m = /^spawned pid (\d+)/.exec(l.msg);
-    return m ? [Number(m[1])] : [];
+    // node plugins: the plugin's pid, then its IPC broker's (`… via IPC broker pid N`).
+    const m = /^spawned pid (\d+)(?:.* broker pid (\d+))?/.exec(l.msg);
+    return m ? [m[1], m[2]].filter(Boolean).map(Number) : [];
   });
 }
 

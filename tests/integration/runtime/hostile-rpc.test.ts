@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { request } from './helpers.ts';
-import { beside } from './hostile-setup.ts';
+import type { InstanceFailure } from '@powerx/runtime';
+import { request, waitFor } from './helpers.ts';
+import { assertNothingLeft, beside } from './hostile-setup.ts';
+
+function failureOf(events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>, id: string): InstanceFailure | undefined {
+  return events.find((e) => e.type === 'instance.failed' && e.instance.id === id)?.failure;
+}
 
 describe('plugins that abuse the RPC channel', () => {
   it('refuses RPC messages over the size cap, through the SDK and raw', async () => {
@@ -44,6 +49,37 @@ describe('plugins that abuse the RPC channel', () => {
       expect(logged).not.toContain('not-yours-9c1');
       expect(logged).not.toContain('declared-value-1');
       expect(h.lines.some((l) => l.instance === info.id && l.fields?.secret === 'OTHER_TENANT_KEY')).toBe(true);
+    });
+  });
+
+  // fd 3 is Node's IPC channel; the permission model does not check writes to a descriptor. Core
+  // (this test process) must never parse what the plugin writes there: its IPC broker does.
+  it('fails a plugin that writes a non-JSON line to its IPC channel with RPC_INVALID, and core stays up', async () => {
+    await beside(async ({ h }) => {
+      const rssBefore = process.memoryUsage().rss;
+      const info = await h.supervisor.start(await h.spec('ipc-garbage'));
+      await request(info, '/attempt').catch(() => undefined);
+      const failure = await waitFor(() => failureOf(h.events, info.id), 'RPC_INVALID');
+      expect(failure).toMatchObject({ code: 'RPC_INVALID' });
+      expect(failure.message).toContain('not a JSON message');
+      expect(h.supervisor.get(info.id)).toMatchObject({ state: 'failed', failure: { code: 'RPC_INVALID' } });
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
+
+  it('fails a plugin that floods its IPC channel with a line that never ends with RPC_MESSAGE_TOO_LARGE, without core buffering it', async () => {
+    await beside(async ({ h }) => {
+      const rssBefore = process.memoryUsage().rss;
+      const info = await h.supervisor.start(await h.spec('ipc-flood'));
+      // The broker kills the plugin mid-write: the request itself fails.
+      await request(info, '/attempt').catch(() => undefined);
+      const failure = await waitFor(() => failureOf(h.events, info.id), 'RPC_MESSAGE_TOO_LARGE');
+      expect(failure).toMatchObject({ code: 'RPC_MESSAGE_TOO_LARGE' });
+      expect(h.supervisor.get(info.id)?.state).toBe('failed');
+      expect(h.lines.some((l) => l.instance === info.id && l.msg.startsWith('IPC channel violation'))).toBe(true);
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+      await assertNothingLeft(h, info.pluginId);
     });
   });
 });

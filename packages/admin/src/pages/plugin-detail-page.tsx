@@ -196,8 +196,9 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
                 {installs.map((i) => (
                   <tr key={i.id} data-install={i.id}>
                     <td>{new Date(i.createdAt).toLocaleString()}</td>
-                    <td>{i.kind}{i.id === p.activeInstallId ? <span className="badge badge-ok">active</span> : null}</td>
-                    <td>{i.version ?? '—'}</td>
+                    <td>{i.kind}{i.flow === 'dev' ? <span className="badge" data-flow="dev" title="px-plugin dev / install from a local directory">dev</span> : null}{i.id === p.activeInstallId ? <span className="badge badge-ok">active</span> : null}</td>
+                    {/* Dev reloads share a version number: the content hash tells the builds apart. */}
+                    <td>{i.version ?? '—'}{i.packageSha256 ? <> <code className="small muted" data-content-hash title={`sha256 ${i.packageSha256}`}>{i.packageSha256.slice(0, 12)}</code></> : null}</td>
                     <td><StatusBadge status={i.state} />{i.error ? <div className="small">{i.error.code}: {i.error.hint}</div> : null}</td>
                     <td title={i.actor}>{i.actor === session.me.id ? session.me.username : i.actor.slice(0, 8)}</td>
                     <td>{formatMs(i.durationMs)}</td>

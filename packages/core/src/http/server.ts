@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { documentResponses } from './openapi-responses.ts';
 import type { Logger } from 'pino';
 import type { EntryProxy } from '@powerx/runtime';
 import type { CoreServices } from '../core-services.ts';
@@ -49,7 +50,15 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
     // CORS for the Admin's sandboxed plugin pages (opaque origin), then the plugin's static admin
     // pages under <entry>/_admin/, then the plugin itself.
     if (applyEntryCors(request.raw, reply.raw)) return;
-    if (await servePluginAdminPage(s, reply.raw, { ...target, method: request.method })) return;
+    try {
+      if (await servePluginAdminPage(s, reply.raw, { ...target, method: request.method })) return;
+    } catch (error) {
+      // Hijacked: Fastify's error handler cannot answer any more, so answer here rather than hang.
+      request.log.error({ err: error }, 'plugin admin page failed');
+      if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(JSON.stringify({ code: 'INTERNAL', message: 'The plugin admin page could not be served', hint: 'Retry; if it persists, check the core log.' }));
+      return;
+    }
     entryProxy(request.raw, reply.raw, target);
   });
 
@@ -59,6 +68,7 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transform: documentResponses,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, { limits: { fileSize: s.limits.maxPackageBytesAnyTenant() + 1, files: 1, fields: 20, fieldSize: 256 * 1024 } });

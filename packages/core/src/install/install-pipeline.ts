@@ -37,6 +37,7 @@ import { checkConflicts, checkCoreCompatibility, checkDependencies, checkQuota, 
 import type { PluginSupervisor } from './supervisor-port.ts';
 import type { PackageValidator } from './package-validator.ts';
 import { ServingFailures } from './serving-failures.ts';
+import { SIGNATURE_FAILURE_CODES } from '../metrics/signature-outcome.ts';
 
 export type TestDataGenerator = (specs: Manifest['sandbox']['testData'], seed: string) => Record<string, Array<Record<string, unknown>>> | Promise<Record<string, Array<Record<string, unknown>>>>;
 
@@ -78,7 +79,8 @@ interface StoredConfig {
 /** How long the replaced instance keeps accepting after a switch (blue/green drain). */
 const SWITCH_DRAIN_MS = 250;
 
-const SIGNATURE_CODES = new Set(['PXP_UNSIGNED', 'PXP_SIGNATURE_INVALID', 'PXP_KEY_UNTRUSTED', 'PXP_SIGNER_MALFORMED']);
+// The same codes as the signature streak (tampering with the signed sums included).
+const SIGNATURE_CODES = SIGNATURE_FAILURE_CODES;
 
 /** An error that knows the stage it happened in. */
 class StageError extends Error {

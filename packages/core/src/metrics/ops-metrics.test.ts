@@ -41,6 +41,8 @@ describe('ops metrics', () => {
     expect(signatureOutcome({ checks: [passed('signature.valid'), passed('signature.trusted')], signer: { keyId: 'k' } })).toBe('good');
     expect(signatureOutcome({ checks: [passed('signature.valid'), passed('signature.trusted')] })).toBe('none');
     expect(signatureOutcome({ checks: [{ id: 'archive.gzip', ok: false, code: 'PXP_NOT_GZIP' }] })).toBe('none');
+    // Tampering with a signed package: the integrity check refuses it before the signature is checked.
+    for (const code of ['PXP_HASH_MISMATCH', 'PXP_FILE_MISSING', 'PXP_FILE_UNLISTED', 'PXP_SUMS_MISSING']) expect(signatureOutcome({ checks: [{ id: 'integrity.sums', ok: false, code }] }), code).toBe('bad');
   });
 
   it('records a dev install: counter, histogram, rollback and the failure streak', async () => {

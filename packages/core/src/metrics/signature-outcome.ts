@@ -1,5 +1,14 @@
-/** What the validation checks of one upload say about its signature, for the signature metrics. */
-export const SIGNATURE_FAILURE_CODES = new Set(['PXP_UNSIGNED', 'PXP_SIGNATURE_INVALID', 'PXP_KEY_UNTRUSTED', 'PXP_SIGNER_MALFORMED']);
+/**
+ * What the validation checks of one upload say about its signature, for the signature metrics.
+ * A signature covers _pxp/SHA256SUMS, and the sums cover the files: a file changed, added or
+ * removed after signing (or the sums themselves) is tampering with a signed package just as much
+ * as an altered signature, and the integrity check refuses it before the signature is looked at —
+ * so those codes count as signature failures too (the "three in a row" alert must see them).
+ */
+export const SIGNATURE_FAILURE_CODES: ReadonlySet<string> = new Set([
+  'PXP_UNSIGNED', 'PXP_SIGNATURE_INVALID', 'PXP_KEY_UNTRUSTED', 'PXP_SIGNER_MALFORMED',
+  'PXP_HASH_MISMATCH', 'PXP_FILE_MISSING', 'PXP_FILE_UNLISTED', 'PXP_SUMS_MISSING', 'PXP_SUMS_MALFORMED',
+]);
 
 export function signatureOutcome(report: { checks: ReadonlyArray<{ id: string; ok: boolean; code?: string }>; signer?: unknown }): 'good' | 'bad' | 'none' {
   const checks = report.checks;

@@ -42,7 +42,6 @@ if (!toCore) {
 let plugin: ChildProcess | undefined;
 let maxBytes = 1024 * 1024;
 let ending = false;
-let floodTimer: NodeJS.Timeout | undefined;
 
 function send(message: unknown, then?: () => void): void {
   try {
@@ -56,7 +55,6 @@ function send(message: unknown, then?: () => void): void {
 function violation(code: 'RPC_INVALID' | 'RPC_MESSAGE_TOO_LARGE', detail: string, size?: number): void {
   if (ending) return;
   ending = true;
-  clearInterval(floodTimer);
   const report = () => send({ t: 'broker.violation', code, detail, ...(size ? { size } : {}) }, () => process.exit(0));
   if (plugin && plugin.exitCode === null && plugin.signalCode === null) {
     plugin.once('exit', report);
@@ -73,18 +71,25 @@ process.on('uncaughtException', (error) => {
 });
 
 /**
- * Node buffers an unfinished line without bound. Watch the channel's pending line (Node keeps it
- * under a symbol on the channel handle) and end the instance once it outgrows the cap; the
- * broker's small heap limit is the backstop if that internal ever moves.
+ * Node buffers an unfinished line without bound. After every read of the plugin's channel, look
+ * at the pending line (Node keeps it under a symbol on the raw channel handle, itself under a
+ * symbol on the ChildProcess) and end the instance once it outgrows the cap. No timer: an idle
+ * broker costs no wake-ups. The broker's small heap limit is the backstop if that internal moves.
  */
-function watchFlood(channel: object): void {
-  const key = Object.getOwnPropertySymbols(channel).find((s) => s.description === 'kJSONBuffer');
+function watchFlood(child: ChildProcess): void {
+  const symbolOf = (o: object, name: string) => Object.getOwnPropertySymbols(o).find((s) => s.description === name);
+  const handleKey = symbolOf(child, 'kChannelHandle');
+  const channel = handleKey ? (child as unknown as Record<symbol, { onread?: (...args: unknown[]) => unknown } | undefined>)[handleKey] : undefined;
+  const key = channel && symbolOf(channel, 'kJSONBuffer');
+  const onread = channel?.onread;
+  if (!channel || !key || typeof onread !== 'function') return;
   const limit = maxBytes + 64 * 1024;
-  floodTimer = setInterval(() => {
-    const pending = key ? ((channel as Record<symbol, unknown>)[key] as string | undefined)?.length ?? 0 : 0;
+  channel.onread = function (this: unknown, ...args: unknown[]) {
+    const result = onread.apply(this, args);
+    const pending = ((channel as unknown as Record<symbol, string | undefined>)[key] ?? '').length;
     if (pending > limit) violation('RPC_MESSAGE_TOO_LARGE', `the plugin wrote over ${limit} bytes to its IPC channel without ending a message`, pending);
-  }, 20);
-  floodTimer.unref();
+    return result;
+  };
 }
 
 function start(plan: BrokerPlan): void {
@@ -102,7 +107,7 @@ function start(plan: BrokerPlan): void {
   });
   if (child.pid === undefined) return;
   send({ t: 'broker.spawned', pid: child.pid });
-  if (child.channel) watchFlood(child.channel);
+  watchFlood(child);
   const relay = (raw: unknown) => {
     if (ending) return;
     const gate = admit!(raw, maxBytes);
@@ -116,15 +121,14 @@ function start(plan: BrokerPlan): void {
   };
   child.on('message', (raw: unknown) => {
     if (admit) relay(raw);
-    else early.push(raw);
+    else if (early.push(raw) > 1000) violation('RPC_INVALID', 'the plugin sent over 1000 messages before the broker was ready');
   });
   void import('../rpc-gate.ts').then((gate) => {
     admit = gate.admitMessage;
     for (const raw of early.splice(0)) relay(raw);
   });
   child.on('exit', (code, signal) => {
-    clearInterval(floodTimer);
-    if (ending) return;
+      if (ending) return;
     ending = true;
     send({ t: 'broker.exit', code, signal }, () => process.exit(0));
   });

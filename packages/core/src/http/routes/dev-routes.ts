@@ -60,7 +60,7 @@ export function registerDevRoutes(base: FastifyInstance, s: CoreServices): void 
       },
     );
 
-    app.delete('/api/plugins/dev/sessions/:id', { schema: { tags, summary: 'End a dev session; uninstalls the plugin unless keep=true', params: SessionParams, querystring: DevSessionEndQuerySchema } }, async (req) =>
+    app.delete('/api/plugins/dev/sessions/:id', { schema: { tags, summary: 'End a dev session; uninstalls the plugin unless keep=true', params: SessionParams, querystring: DevSessionEndQuerySchema, response: { 200: Type.Object({ uninstalled: Type.Boolean() }) } } }, async (req) =>
       dev.endSession(principalOf(req), req.params.id, { keep: req.query.keep === true, removeData: req.query.removeData === true }),
     );
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -53,6 +53,22 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const limitFor = (fields: Record<string, string>) =>
     fields.tenant ? Math.floor(s.limits.forTenant(fields.tenant).maxPackageMb * 1024 * 1024) : s.limits.maxPackageBytesAnyTenant();
+  /**
+   * Receives the upload; a refused one (over the size limit, bad multipart) is audited with the
+   * tenant it was meant for, whether that came as ?tenant= or as the multipart field sent first.
+   */
+  const receiveAudited = async (req: FastifyRequest, p: Principal, action: string) => {
+    let seen: Record<string, string> = {};
+    const track = (fields: Record<string, string>) => {
+      seen = fields;
+      return limitFor(fields);
+    };
+    return receivePackageUpload(req, { uploadsDir: s.paths.uploads, limitFor: track }).catch(async (error: unknown) => {
+      const tenant = seen.tenant ?? (req.query as { tenant?: string }).tenant ?? null;
+      await s.audit.append({ actor: p.username, tenant, action, outcome: 'failed', details: { code: (error as PxError).code ?? 'BAD_REQUEST' } });
+      throw error;
+    });
+  };
 
   app.post(
     '/api/plugins/install/local',
@@ -68,10 +84,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
     async (req, reply) => {
       const p = principalOf(req);
       const idempotencyKey = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'].slice(0, 200) : undefined;
-      const upload = await receivePackageUpload(req, { uploadsDir: s.paths.uploads, limitFor }).catch(async (error: unknown) => {
-        await s.audit.append({ actor: p.username, tenant: req.query.tenant ?? null, action: 'plugin.package.upload', outcome: 'failed', details: { code: (error as PxError).code ?? 'BAD_REQUEST' } });
-        throw error;
-      });
+      const upload = await receiveAudited(req, p, 'plugin.package.upload');
       let handedOver = false;
       try {
         if (idempotencyKey) {
@@ -139,7 +152,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
     },
     async (req) => {
       const p = principalOf(req);
-      const upload = await receivePackageUpload(req, { uploadsDir: s.paths.uploads, limitFor });
+      const upload = await receiveAudited(req, p, 'plugin.package.validate');
       try {
         const tenant = await devAccess(s, p, upload.fields.tenant, 'plugin.package.validate');
         const trustedKeys = [...s.platformKeys, ...(tenant.kind === 'sandbox' ? await s.identity.developerKeyPems(p.userId) : [])];
