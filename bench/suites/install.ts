@@ -1,7 +1,7 @@
 /**
  * Install latency (issue 4): upload of a signed .pxp to state `running` (HTTP request with
  * ?wait=true, so it includes upload, validation, provisioning, process start, health gate and
- * seeding), p50/p95 for the hello fixture and for a 20 MB plugin, and the same with 10
+ * seeding), p50/p95 for the hello fixture and for a 20 MB plugin, and the same for both with 10
  * concurrent installs into 10 tenants. Each install is a fresh one (uninstalled in between,
  * untimed). The floor is a bare `node -e 0` spawn: no install can start a plugin faster.
  */
@@ -20,6 +20,7 @@ const SEQUENTIAL_RUNS = 20;
 const BIG_RUNS = 5;
 const CONCURRENT_TENANTS = 10;
 const CONCURRENT_ROUNDS = 3;
+const BIG_CONCURRENT_ROUNDS = 2;
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -102,6 +103,17 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
     }
     ctx.log(`10 concurrent: ${concurrentMs.map((v) => v.toFixed(0)).join(' ')} ms`);
 
+    // The same with the 20 MB plugin: 10 uploads of 20 MB at once (200 MB through one core).
+    const bigConcurrentMs: number[] = [];
+    const bigWallMs: number[] = [];
+    for (let round = 0; round < BIG_CONCURRENT_ROUNDS; round++) {
+      const t0 = performance.now();
+      bigConcurrentMs.push(...(await Promise.all(tenants.map((t) => install(big.file, t)))));
+      bigWallMs.push(performance.now() - t0);
+      await Promise.all(tenants.map((t) => uninstall(t)));
+    }
+    ctx.log(`10 concurrent 20 MB: ${bigConcurrentMs.map((v) => v.toFixed(0)).join(' ')} ms`);
+
     const p95Hello = percentile(helloMs, 95);
     return [
       { suite: 'install', name: 'hello upload→running p50', value: percentile(helloMs, 50), unit: 'ms', floor },
@@ -111,6 +123,9 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
       { suite: 'install', name: '10 concurrent installs (10 tenants) p50', value: percentile(concurrentMs, 50), unit: 'ms', floor },
       { suite: 'install', name: '10 concurrent installs (10 tenants) p95', value: percentile(concurrentMs, 95), unit: 'ms', floor },
       { suite: 'install', name: '10 concurrent installs: wall time of all 10', value: percentile(wallMs, 50), unit: 'ms' },
+      { suite: 'install', name: '20 MB plugin, 10 concurrent installs (10 tenants) p50', value: percentile(bigConcurrentMs, 50), unit: 'ms', floor },
+      { suite: 'install', name: '20 MB plugin, 10 concurrent installs (10 tenants) p95', value: percentile(bigConcurrentMs, 95), unit: 'ms', floor },
+      { suite: 'install', name: '20 MB plugin, 10 concurrent installs: wall time of all 10', value: percentile(bigWallMs, 50), unit: 'ms' },
     ];
   } finally {
     await core.close();

@@ -35,12 +35,13 @@ async function startChild(dataDir: string, keys: string): Promise<{ url: string;
   return { url, api: new Api(url, token), out };
 }
 
-/** Plugin processes of this data dir (their permission flags name its folders). */
-async function pluginProcesses(dataDir: string): Promise<number[]> {
+/** Plugin processes of this data dir (their permission flags name its folders); with `brokers`, their IPC brokers too. */
+async function pluginProcesses(dataDir: string, brokers = false): Promise<number[]> {
   const pids: number[] = [];
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!brokers && /broker-[0-9a-f]+\.cjs/.test(cmdline)) continue;
     if (cmdline.includes(dataDir) && !cmdline.includes('main.ts')) pids.push(Number(pid));
   }
   return pids;
@@ -85,8 +86,8 @@ describe('crash recovery', () => {
 
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
-    // The plugin processes notice their supervisor is gone and exit.
-    await until(() => pluginProcesses(dataDir), (p) => p.length === 0);
+    // The plugin processes and their IPC brokers notice their supervisor is gone and exit.
+    await until(() => pluginProcesses(dataDir, true), (p) => p.length === 0);
 
     const second = await startChild(dataDir, join(tmp, 'keys'));
     expect(second.out.join('')).toContain('rolled back 1 unfinished install');

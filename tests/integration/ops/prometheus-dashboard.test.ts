@@ -9,7 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
-import { eventually, startPrometheus, type PromServer } from './prometheus-kit.ts';
+import { RUNBOOK_BASE, eventually, startPrometheus, type PromServer } from './prometheus-kit.ts';
 import { packWorkload, runDevWorkload, runWorkload, type DevWorkloadResult, type WorkloadResult } from './ops-workload.ts';
 
 interface Panel {
@@ -151,5 +151,9 @@ describe('the alert rules in a real Prometheus', () => {
     expect(state('PluginSandboxInstallFailureRateHigh')).toEqual([{ state: 'pending', tenant: undefined, resource: undefined }]);
     expect(state('PluginDevInstallFailuresInARow')).toEqual([{ state: 'firing', tenant: 'sandbox-dev', resource: undefined }]);
     expect(state('PluginDevInstallSuccessRateLow')).toEqual([{ state: 'pending', tenant: undefined, resource: undefined }]);
+    // The runbook link is absolute, built from the external label runbook_base.
+    const active = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: { alertname: string }; annotations: { runbook_url: string } }> } };
+    expect(active.data.alerts.length).toBeGreaterThan(0);
+    for (const a of active.data.alerts) expect(a.annotations.runbook_url, a.labels.alertname).toBe(`${RUNBOOK_BASE}/docs/operations.md#runbook-${a.labels.alertname.toLowerCase()}`);
   });
 });

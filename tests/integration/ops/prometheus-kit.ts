@@ -9,6 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** The external label runbook_base of the test Prometheus. */
+export const RUNBOOK_BASE = 'https://git.example.test/powerx/plugin-sandbox/blob/main';
+
 export interface PromServer {
   url: string;
   stop(): Promise<void>;
@@ -46,6 +49,8 @@ export async function startPrometheus(opts: { targets: string[]; ruleFiles?: str
     '  scrape_interval: 1s',
     '  scrape_timeout: 1s',
     '  evaluation_interval: 1s',
+    // What an operator sets so the alerts' runbook_url is absolute (deploy/prometheus/alerts.yml).
+    `  external_labels: { runbook_base: ${JSON.stringify(RUNBOOK_BASE)} }`,
     ...(rules.length ? ['rule_files:', ...rules.map((r) => `  - ${JSON.stringify(r)}`)] : []),
     'scrape_configs:',
     `  - job_name: ${opts.job ?? 'powerx-core'}`,
