@@ -10,7 +10,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { findRepoNode, reexec } from './node-reexec.js';
 
 const REQUIRED_MAJOR = 26;
 const self = realpathSync(fileURLToPath(import.meta.url));
@@ -20,7 +19,9 @@ if (major >= REQUIRED_MAJOR) {
   enableCompileCache();
   await import('../src/main.ts');
 } else {
-  const nodeBin = findRepoNode(self);
+  // Loaded only here (and tolerated missing: a launcher copied on its own still explains itself).
+  const helper = await import('./node-reexec.js').catch(() => undefined);
+  const nodeBin = helper?.findRepoNode(self);
   if (!nodeBin || process.env.PX_PLUGIN_LAUNCHER_REEXEC === '1') {
     process.stderr.write(
       `✗ px-plugin needs Node.js ${REQUIRED_MAJOR} or later (this is ${process.version}) and could not find the repository's Node ${REQUIRED_MAJOR}.\n` +
@@ -28,7 +29,7 @@ if (major >= REQUIRED_MAJOR) {
     );
     process.exit(3);
   }
-  reexec(nodeBin, self, { guardEnv: 'PX_PLUGIN_LAUNCHER_REEXEC', onSpawnError: (error) => `✗ could not start ${nodeBin}: ${error.message}\n` });
+  helper.reexec(nodeBin, self, { guardEnv: 'PX_PLUGIN_LAUNCHER_REEXEC', onSpawnError: (error) => `✗ could not start ${nodeBin}: ${error.message}\n` });
 }
 
 /**

@@ -91,7 +91,7 @@ export const ERROR_CODES = {
   UPLOAD_TOO_LARGE: spec(413, 'The upload is larger than the {limit}-byte limit', 'Make the package smaller; see the package size quota in sandbox_limits.yaml.'),
   CONFIG_INVALID: spec(400, 'Configuration value {name} is invalid: {detail}', 'Enter a value of the declared type ({type}).'),
   CONFIG_REQUIRED_MISSING: spec(400, 'Required configuration is missing: {names}', 'Provide the values in the install wizard, with --env / --secret, or a --config file.'),
-  INSTALL_IN_PROGRESS: spec(409, 'Plugin {plugin} is already being installed in tenant {tenant} (install {installId})', 'Wait for that install to finish, then try again.'),
+  INSTALL_IN_PROGRESS: spec(409, 'Plugin {plugin} is already being installed in tenant {tenant} (install {installId})', 'Wait for that install to finish (`px-plugin status --install {installId}`), then try again.'),
   INSTALL_NOT_FOUND: spec(404, 'Install {installId} does not exist', 'List installs with `px-plugin status`.'),
   INSTALL_CANCELLED: spec(409, 'The install waiting for configuration was cancelled: {reason}', 'Start a new install with all required values (--env / --secret / --config).'),
   INSTALL_INTERRUPTED: spec(500, 'The install was interrupted by a core restart during {stage}', 'Run the install again; nothing of the interrupted one was kept.'),

@@ -39,6 +39,8 @@ describe('the spawn plan of a node plugin', () => {
     expect(plan.args.some((a) => a.startsWith('--as='))).toBe(true);
     expect(plan.args.some((a) => a.startsWith('--cpu='))).toBe(true);
     expect(plan.args).toContain('--nofile=256');
+    // diskMb of the manifest caps every single file (per-file backstop of the sampled disk quota).
+    expect(plan.args.some((a) => /^--fsize=\d+$/.test(a))).toBe(true);
     expect(plan.isolation).toEqual({ level: 'node-permission', permissionModel: true, networkNamespace: true, prlimit: true, notes: [] });
   });
 

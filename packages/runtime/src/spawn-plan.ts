@@ -61,7 +61,11 @@ export function buildSpawnPlan(opts: {
   if (host.unshare) wrap.push(host.unshare, '-rn');
   if (host.prlimit) {
     const asBytes = (ADDRESS_SPACE_BASE_MB + 2 * resources.memoryMb) * 1024 * 1024;
-    wrap.push(host.prlimit, `--as=${asBytes}`, `--cpu=${CPU_SECONDS_LIMIT}`, `--nofile=${OPEN_FILES_LIMIT}`, '--');
+    // --fsize: no single file may outgrow the disk quota between two samples of the data folder
+    // (a node plugin's write past it fails with EFBIG, Node ignores SIGXFSZ; an executable that
+    // does not ignore it dies of SIGXFSZ, reported as QUOTA_DISK).
+    const fsizeBytes = resources.diskMb * 1024 * 1024;
+    wrap.push(host.prlimit, `--as=${asBytes}`, `--cpu=${CPU_SECONDS_LIMIT}`, `--nofile=${OPEN_FILES_LIMIT}`, `--fsize=${fsizeBytes}`, '--');
   }
   const env: Record<string, string> = { LANG: 'C.UTF-8', TZ: 'UTC', PX_INSTANCE: '1' };
 

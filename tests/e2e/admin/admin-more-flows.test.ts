@@ -92,10 +92,15 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     await navLink(page, 'Install').click();
     const bytes = (await readFile(hello)).toString('base64');
     await page.locator('[data-dropzone]').evaluate((zone, b64) => {
+      // Runs in the page (the browser's DOM types; this project compiles without the DOM lib).
+      const dom = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(file: File): void } };
+        DragEvent: new (type: string, init: object) => Event;
+      };
       const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const transfer = new DataTransfer();
+      const transfer = new dom.DataTransfer();
       transfer.items.add(new File([raw], 'hello-admin.pxp', { type: 'application/gzip' }));
-      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new dom.DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
     }, bytes);
     await page.getByRole('heading', { name: /Validation report/ }).waitFor();
     await page.getByText('all checks passed').waitFor();

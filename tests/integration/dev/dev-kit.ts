@@ -63,7 +63,9 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(core.dataDir)) n++;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      // Plugin processes only, not their IPC brokers (packages/runtime/README.md, "IPC broker").
+      if (cmdline.includes(core.dataDir) && !/broker-[0-9a-f]+\.cjs/.test(cmdline)) n++;
     } catch {
       // exited meanwhile
     }

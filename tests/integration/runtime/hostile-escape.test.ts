@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { request } from './helpers.ts';
+import { request, waitFor } from './helpers.ts';
 import { beside } from './hostile-setup.ts';
 
 type Attempt = { blocked: boolean; code: string | null; permission: string | null };
@@ -101,6 +101,18 @@ describe('plugins that try to escape the sandbox', () => {
       } finally {
         bait.close();
       }
+    });
+  });
+
+  it('reports escape attempts it did not catch at warn level, with the permission and the resource', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('escape-unhandled'));
+      expect((await request(info, '/attempt')).status).toBe(500);
+      const thrown = await waitFor(() => h.lines.find((l) => l.instance === info.id && l.msg.startsWith('blocked by the sandbox')), 'the thrown denial');
+      expect(thrown).toMatchObject({ level: 'warn', msg: 'blocked by the sandbox: FileSystemRead /etc/passwd', fields: { code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead', resource: '/etc/passwd', path: '/attempt' } });
+      await request(info, '/uncaught');
+      const uncaught = await waitFor(() => h.lines.find((l) => l.instance === info.id && l.msg.startsWith('blocked by the sandbox: ChildProcess')), 'the uncaught denial');
+      expect(uncaught).toMatchObject({ level: 'warn', msg: 'blocked by the sandbox: ChildProcess /bin/true', fields: { code: 'ERR_ACCESS_DENIED', permission: 'ChildProcess', resource: '/bin/true' } });
     });
   });
 });

@@ -57,4 +57,14 @@ describe('plugins that fail to start or keep crashing', () => {
       await assertNothingLeft(h, 'com.fixture.never-healthy');
     });
   });
+
+  it('kills a plugin that ignores SIGTERM with SIGKILL once the stop grace is over', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('ignores-sigterm'));
+      await h.supervisor.stop(info.id, { graceMs: 300, reason: 'test' });
+      expect(h.supervisor.get(info.id)).toBeUndefined();
+      expect(h.lines.some((l) => l.instance === info.id && l.level === 'warn' && l.msg === 'did not exit within 300 ms of SIGTERM; sending SIGKILL')).toBe(true);
+      await assertNothingLeft(h, info.pluginId);
+    });
+  });
 });

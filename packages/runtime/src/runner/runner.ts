@@ -71,7 +71,9 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     const response = await plugin!.handle!(toRequest(req), ctx);
     await writeResponse(response, res);
   } catch (error) {
-    ctx.log.error('request handler threw', { error: (error as Error)?.message ?? String(error), path: req.url });
+    const denied = accessDenied(error);
+    if (denied) ctx.log.warn(denied.msg, { ...denied.fields, path: req.url });
+    else ctx.log.error('request handler threw', { error: (error as Error)?.message ?? String(error), path: req.url });
     if (!res.headersSent) {
       res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify({ code: 'PLUGIN_ERROR', message: 'The plugin failed to handle the request', hint: 'See the plugin logs.' }));
@@ -168,6 +170,25 @@ async function finish(): Promise<void> {
   }
   process.exit(0);
 }
+
+/**
+ * What the sandbox blocked, for the plugin log and the Admin: Node's ERR_ACCESS_DENIED carries
+ * the permission (FileSystemRead, ChildProcess, Net, …) and the resource it was refused.
+ */
+function accessDenied(error: unknown): { msg: string; fields: Record<string, unknown> } | undefined {
+  const e = error as { code?: unknown; permission?: unknown; resource?: unknown } | null;
+  if (e?.code !== 'ERR_ACCESS_DENIED') return undefined;
+  const permission = typeof e.permission === 'string' ? e.permission : 'unknown';
+  const resource = typeof e.resource === 'string' ? e.resource.slice(0, 500) : undefined;
+  return { msg: `blocked by the sandbox: ${permission}${resource ? ` ${resource}` : ''}`, fields: { code: 'ERR_ACCESS_DENIED', permission, ...(resource ? { resource } : {}) } };
+}
+
+// An uncaught one still ends the process (Node's default); report it first, synchronously (stderr
+// is a pipe: synchronous on Linux), as a JSON line the supervisor's log capture keeps at warn.
+process.on('uncaughtExceptionMonitor', (error) => {
+  const denied = accessDenied(error);
+  if (denied) process.stderr.write(`${JSON.stringify({ level: 'warn', msg: denied.msg, ...denied.fields })}\n`);
+});
 
 // An idle process only waits for messages: keep the IPC channel from holding the loop alive
 // after a disconnect from the supervisor (core went away ⇒ the plugin goes too).
