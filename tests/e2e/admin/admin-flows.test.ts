@@ -204,7 +204,8 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await lines.nth(shown + 30).waitFor({ timeout: 20_000 });
     const box = page.getByRole('log', { name: 'Log lines' });
     const atEnd = () => box.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 30);
-    expect(await atEnd()).toBe(true);
+    // React scrolls after it renders the new lines: wait for it rather than sampling once.
+    await expect.poll(atEnd, { timeout: 5_000 }).toBe(true);
     await box.evaluate((el) => el.scrollTo({ top: 0 }));
     await page.getByRole('button', { name: '↓ Jump to latest' }).waitFor();
     const count = await lines.count();
@@ -212,7 +213,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await lines.nth(count).waitFor();
     expect(await box.evaluate((el) => el.scrollTop)).toBe(0);
     await page.getByRole('button', { name: '↓ Jump to latest' }).click();
-    expect(await atEnd()).toBe(true);
+    await expect.poll(atEnd, { timeout: 5_000 }).toBe(true);
   });
 
   it("opens the plugin's admin page from its manifest menu in a sandboxed iframe, and the page shows data from its backend", async () => {
