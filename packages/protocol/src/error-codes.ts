@@ -106,7 +106,7 @@ export const ERROR_CODES = {
   DEV_BUILD_NOT_FOUND: spec(400, 'No plugin build found in {path}: {detail}', 'Point at a plugin project (plugin.yaml + dist/) or its build output (manifest.json + dist/); run `px-plugin build` or `px-plugin dev` first.'),
   DEV_RELOAD_SUPERSEDED: spec(409, 'This reload was replaced by a newer one before it started', 'Nothing to do: the newest build is the one being installed.'),
   DEV_CRASHED_AFTER_SWITCH: spec(500, 'Version {version} crashed {afterMs} ms after it started serving: {detail}', 'The last stable version serves again. Fix the crash (see the plugin logs) and save again.'),
-  CORE_CONFIG_INVALID: spec(500, 'Core configuration {name} is invalid: {detail}', '{fix}'),
+  CORE_CONFIG_INVALID: spec(500, 'Core configuration {name} is invalid: {detail}', 'Set {name} to a valid value: {fix}'),
   CORE_UNREACHABLE: spec(503, 'Cannot reach PowerX core at {url}: {detail}', 'Is core running (`npm start`)? Check the URL: set PX_API_URL or run `px-plugin login --url <core url>`.'),
   LIMITS_CONFIG_INVALID: spec(500, 'config/plugins/sandbox_limits.yaml is invalid: {detail}', 'Fix the named field; see the comments in the shipped file.'),
   VERSION_INCOMPATIBLE: spec(426, '{cli} (protocol {cliProtocol}) and {core} (protocol {coreProtocol}) cannot work together: {reason}', 'Upgrade {side}: {how}'),
