@@ -8,7 +8,7 @@ import { readdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
-import { captureEvents, DEV_ID, devInstall, FIXTURES, hello, newSandbox, pluginProcesses, project, setMessage, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import { captureEvents, DEV_ID, devInstall, hello, newSandbox, pluginProcesses, project, setMessage, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
 
 // Path mode may read from the temp folder only (where every test project lives).
 process.env.PX_DEV_ROOTS = tmpdir();
@@ -242,7 +242,9 @@ describe('refusals', () => {
   });
 
   it('a path outside the allowed roots: 403 PATH_NOT_ALLOWED naming the roots', async () => {
-    const r = await devInstall(core.api, { tenant: 'sandbox-dev', path: join(FIXTURES, 'dev-hello') });
+    // Not the repository's fixtures folder: a clone may well sit under the temp folder or home,
+    // which are allowed roots by default. /usr/share is outside both on every machine we run on.
+    const r = await devInstall(core.api, { tenant: 'sandbox-dev', path: '/usr/share' });
     expect(r.status).toBe(403);
     expect(r.body.code).toBe('PATH_NOT_ALLOWED');
     expect(r.body.hint).toContain('PX_DEV_ROOTS');
@@ -252,7 +254,7 @@ describe('refusals', () => {
 
   it('a link inside an allowed root that points out of it is judged by its target', async () => {
     const link = join(core.tmp, 'link-to-fixtures');
-    await symlink(join(FIXTURES, 'dev-hello'), link);
+    await symlink('/usr/share', link);
     const r = await devInstall(core.api, { tenant: 'sandbox-dev', path: link });
     expect(r.body.code).toBe('PATH_NOT_ALLOWED');
   });
