@@ -11,6 +11,8 @@ export interface IsolationReport {
   level: 'node-permission' | 'netns' | 'none';
   permissionModel: boolean;
   networkNamespace: boolean;
+  /** The plugin runs in its own PID namespace: it cannot see or signal other processes (always set by the runtime; optional for older reports). */
+  pidNamespace?: boolean;
   prlimit: boolean;
   notes: string[];
 }

@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 export interface HostIsolation {
   prlimit: string | undefined;
   unshare: string | undefined;
+  /** `unshare -rnp --fork --kill-child` works: each plugin gets its own PID namespace. */
+  pidNamespace: boolean;
   notes: string[];
 }
 
@@ -33,6 +35,10 @@ export function probeHostIsolation(): HostIsolation {
   let unshare: string | undefined;
   if (process.platform === 'linux' && unsharePath && spawnSync(unsharePath, ['-rn', '/bin/true'], { stdio: 'ignore', timeout: 5000 }).status === 0) unshare = unsharePath;
   else notes.push('unshare -rn not permitted by this kernel: no network namespace');
-  cached = { prlimit, unshare, notes };
+  // A plugin in its own PID namespace cannot see or signal core or its neighbours (process.kill
+  // is not checked by Node's permission model). --kill-child: the namespace dies with unshare.
+  const pidNamespace = Boolean(unshare) && spawnSync(unshare!, ['-rnp', '--fork', '--kill-child=SIGKILL', '/bin/sh', '-c', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  if (!pidNamespace) notes.push('unshare -p not permitted by this kernel: no PID namespace (a plugin can signal other processes of the core user)');
+  cached = { prlimit, unshare, pidNamespace, notes };
   return cached;
 }

@@ -14,8 +14,8 @@ const spec = (kind: 'node' | 'process', entry = 'dist/server.js'): StartSpec => 
   secrets: { S: 'secret-value' },
   logLevel: 'info',
 });
-const fullHost = { prlimit: '/usr/bin/prlimit', unshare: '/usr/bin/unshare', notes: [] };
-const bareHost = { prlimit: undefined, unshare: undefined, notes: ['prlimit unavailable', 'no netns'] };
+const fullHost = { prlimit: '/usr/bin/prlimit', unshare: '/usr/bin/unshare', pidNamespace: false, notes: [] };
+const bareHost = { prlimit: undefined, unshare: undefined, pidNamespace: false, notes: ['prlimit unavailable', 'no netns'] };
 
 describe('the spawn plan of a node plugin', () => {
   const plan = buildSpawnPlan({ spec: spec('node'), nodePath: '/opt/node', runnerPath: '/run/runner/runner-abc.mjs', host: fullHost });
@@ -41,7 +41,7 @@ describe('the spawn plan of a node plugin', () => {
     expect(plan.args).toContain('--nofile=256');
     // diskMb of the manifest caps every single file (per-file backstop of the sampled disk quota).
     expect(plan.args.some((a) => /^--fsize=\d+$/.test(a))).toBe(true);
-    expect(plan.isolation).toEqual({ level: 'node-permission', permissionModel: true, networkNamespace: true, prlimit: true, notes: [] });
+    expect(plan.isolation).toEqual({ level: 'node-permission', permissionModel: true, networkNamespace: true, pidNamespace: false, prlimit: true, notes: [] });
   });
 
   it('builds the environment from nothing: no host variables, no config, no secrets', () => {

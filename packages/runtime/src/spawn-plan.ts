@@ -6,12 +6,15 @@
  *   `--allow-worker`, `--allow-addons`, `--allow-inspector`, `--allow-wasi`;
  * - `--max-old-space-size` from resources.memoryMb; `prlimit` (address space, CPU seconds, open
  *   files) and `unshare -rn` (no network namespace interfaces) when the host allows them;
+ * - `unshare -rnp --fork --kill-child` (own PID namespace: no process.kill of core or neighbours)
+ *   when the host allows it;
  * - a minimal environment built from nothing: no host variable leaks in. Config and secrets go
  *   over IPC (node) or a 0600 file named by PX_CONFIG_FILE (process), never the environment.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { IsolationReport, StartSpec } from './contract.ts';
 import type { HostIsolation } from './isolation-probe.ts';
+import { PID_NS_SHELL } from './find-namespace-pid.ts';
 
 export interface SpawnPlan {
   command: string;
@@ -58,7 +61,10 @@ export function buildSpawnPlan(opts: {
   if (!entry) throw new Error(`runtime.entry "${runtime.entry}" escapes the version folder`);
   const notes: string[] = [...host.notes];
   const wrap: string[] = [];
-  if (host.unshare) wrap.push(host.unshare, '-rn');
+  // With a PID namespace the plugin is a grandchild: unshare → sh (pid 1 inside) → plugin (see
+  // find-namespace-pid.ts); the supervisor/broker look up its host pid after the spawn.
+  if (host.unshare && host.pidNamespace) wrap.push(host.unshare, '-rnp', '--fork', '--kill-child=SIGKILL', ...PID_NS_SHELL);
+  else if (host.unshare) wrap.push(host.unshare, '-rn');
   if (host.prlimit) {
     const asBytes = (ADDRESS_SPACE_BASE_MB + 2 * resources.memoryMb) * 1024 * 1024;
     // --fsize: no single file may outgrow the disk quota between two samples of the data folder
@@ -108,6 +114,7 @@ export function buildSpawnPlan(opts: {
     level: permissionModel ? 'node-permission' : host.unshare ? 'netns' : 'none',
     permissionModel,
     networkNamespace: Boolean(host.unshare),
+    pidNamespace: Boolean(host.unshare && host.pidNamespace),
     prlimit: Boolean(host.prlimit),
     notes,
   };

@@ -20,6 +20,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PluginRuntimeError, RPC_MAX_MESSAGE_BYTES, type ErrorCode, type RunnerToSupervisor } from '@powerx/protocol';
 import type { HostServices, InstanceFailure, InstanceInfo, LogSink, ResourceUsage, StartSpec, SupervisorEvent } from './contract.ts';
 import { probeHostIsolation } from './isolation-probe.ts';
+import { exitFromShell, findNamespacedPid } from './find-namespace-pid.ts';
+import { constants as osConstants } from 'node:os';
 import { DEFAULT_LOG_RATE, LogCapture, type LogRate } from './log-capture.ts';
 import { cpuPercent, folderBytes, sampleProcess, type ProcSample } from './proc-stats.ts';
 import { probeHealth } from './health-check.ts';
@@ -100,6 +102,8 @@ interface Instance {
   hung?: boolean;
   /** node plugins: how the plugin process ended, as its IPC broker reported it. */
   pluginExit?: { code: number | null; signal: NodeJS.Signals | null };
+  /** process kind: info.pid is the executable inside its PID namespace, not the spawned unshare. */
+  pluginPidInNamespace?: boolean;
   /** node plugins: the broker ended the instance for unparseable or unbounded IPC output. */
   violation?: PluginRuntimeError;
   onPluginSpawned?: (pid: number) => void;
@@ -175,7 +179,7 @@ export class Supervisor {
         pid: undefined,
         state: 'starting',
         socketPath,
-        isolation: { level: 'none', permissionModel: false, networkNamespace: false, prlimit: false, notes: [] },
+        isolation: { level: 'none', permissionModel: false, networkNamespace: false, pidNamespace: false, prlimit: false, notes: [] },
         startedAt: new Date().toISOString(),
         restarts: 0,
         usage: { rssMb: 0, privateMb: 0, cpuPercent: 0, diskMb: 0 },
@@ -372,6 +376,7 @@ export class Supervisor {
     inst.startup = startup;
 
     inst.pluginExit = undefined;
+    inst.pluginPidInNamespace = false;
     inst.violation = undefined;
     inst.info.pid = undefined;
     // node plugins: core never holds the plugin's IPC channel (a plugin can write anything to fd 3,
@@ -381,7 +386,7 @@ export class Supervisor {
     const child = kind === 'node' ? this.#takeBroker(brokerPath) : spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['ignore', 'pipe', 'pipe'] });
     inst.child = child;
     if (kind === 'node') {
-      child.send({ t: 'broker.spawn', plan: { command: plan.command, args: plan.args, env: plan.env, cwd: plan.cwd, maxMessageBytes: this.#opts.maxMessageBytes } }, () => undefined);
+      child.send({ t: 'broker.spawn', plan: { command: plan.command, args: plan.args, env: plan.env, cwd: plan.cwd, maxMessageBytes: this.#opts.maxMessageBytes, pidNamespace: plan.isolation.pidNamespace } }, () => undefined);
     } else inst.info.pid = child.pid;
     inst.logs.attach(child.stdout!, 'stdout');
     inst.logs.attach(child.stderr!, 'stderr', (line) => {
@@ -403,7 +408,18 @@ export class Supervisor {
         isolation: plan.isolation,
       });
     if (kind === 'node') inst.onPluginSpawned = (pid) => spawned(pid, ` via IPC broker pid ${child.pid}`);
-    else spawned(child.pid, '');
+    else if (!plan.isolation.pidNamespace) spawned(child.pid, '');
+    else {
+      // process kind in a PID namespace: child is unshare; quotas and stop signals need the
+      // executable itself (find-namespace-pid.ts). Until found, info.pid is unshare's pid.
+      const alive = () => child.exitCode === null && child.signalCode === null;
+      void findNamespacedPid(child.pid!, alive).then((pid) => {
+        if (pid === undefined || !alive() || inst.child !== child) return;
+        inst.info.pid = pid;
+        inst.pluginPidInNamespace = true;
+        spawned(pid, ` via unshare pid ${child.pid}`);
+      });
+    }
 
     // Timers of this start are cancelled once it settles, so none outlives it.
     const settled = new AbortController();
@@ -519,6 +535,9 @@ export class Supervisor {
       }
       code = reported ? reported.code : code;
       signal = reported ? reported.signal : signal;
+    } else if (inst.info.isolation.pidNamespace) {
+      // unshare → sh → executable: sh turned a death by signal N into code 128+N.
+      ({ code, signal } = exitFromShell(code, signal, osConstants.signals as Record<string, number>));
     }
     inst.child = undefined;
     const discarded = inst.discarded === child;
@@ -654,6 +673,9 @@ export class Supervisor {
     const child = inst.child;
     if (!child) return;
     if (inst.spec.manifest.runtime.kind === 'node' && inst.info.pid !== undefined && !inst.pluginExit) killPid(inst.info.pid, signal);
+    // process kind in a PID namespace: unshare ignores SIGTERM; signal the executable (SIGKILL to
+    // unshare also ends the namespace, --kill-child, so it goes there as well).
+    else if (inst.pluginPidInNamespace && inst.info.pid !== undefined && signal !== 'SIGKILL') killPid(inst.info.pid, signal);
     else if (inst.spec.manifest.runtime.kind !== 'node' || !inst.pluginExit) child.kill(signal);
   }
 

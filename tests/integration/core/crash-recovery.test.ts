@@ -42,6 +42,8 @@ async function pluginProcesses(dataDir: string, brokers = false): Promise<number
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!brokers && /broker-[0-9a-f]+\.cjs/.test(cmdline)) continue;
+    // The PID-namespace wrappers (unshare and sh, named px-pidns) die with the plugin; count the plugin.
+    if (cmdline.includes('px-pidns')) continue;
     if (cmdline.includes(dataDir) && !cmdline.includes('main.ts')) pids.push(Number(pid));
   }
   return pids;

@@ -64,8 +64,9 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      // Plugin processes only, not their IPC brokers (packages/runtime/README.md, "IPC broker").
-      if (cmdline.includes(core.dataDir) && !/broker-[0-9a-f]+\.cjs/.test(cmdline)) n++;
+      // Plugin processes only, not their IPC brokers (packages/runtime/README.md, "IPC broker") nor
+      // their PID-namespace wrappers (unshare and sh, both named px-pidns on their command line).
+      if (cmdline.includes(core.dataDir) && !/broker-[0-9a-f]+\.cjs/.test(cmdline) && !cmdline.includes('px-pidns')) n++;
     } catch {
       // exited meanwhile
     }

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { probeHostIsolation } from '@powerx/runtime';
 import { request, waitFor } from './helpers.ts';
 import { beside } from './hostile-setup.ts';
 
@@ -115,4 +116,22 @@ describe('plugins that try to escape the sandbox', () => {
       expect(uncaught).toMatchObject({ level: 'warn', msg: 'blocked by the sandbox: ChildProcess /bin/true', fields: { code: 'ERR_ACCESS_DENIED', permission: 'ChildProcess', resource: '/bin/true' } });
     });
   });
+
+  it('cannot kill core or a neighbour plugin with process.kill (own PID namespace)', async () => {
+    const host = probeHostIsolation();
+    await beside(async ({ h, neighbour }) => {
+      const info = await h.supervisor.start(await h.spec('kill-others'));
+      expect(info.isolation.pidNamespace).toBe(host.pidNamespace);
+      if (!host.pidNamespace) return; // this host cannot give a PID namespace; reported honestly above
+      const neighbourPid = h.supervisor.get(neighbour.id)!.pid!;
+      const answer = (await request(info, `/kill?pids=${process.pid},${neighbourPid}`)).json<{ self: number; results: Record<string, string> }>();
+      expect(answer.results).toEqual({ [process.pid]: 'ESRCH', [neighbourPid]: 'ESRCH' });
+      // Inside its namespace the plugin is a small pid; the supervisor knows its host pid.
+      expect(answer.self).toBeLessThan(10);
+      expect(h.supervisor.get(info.id)!.pid).not.toBe(answer.self);
+      expect((await request(neighbour, '/ping')).json<{ pong: number }>().pong).toBeGreaterThan(0);
+      expect(h.supervisor.get(info.id)?.state).toBe('ready');
+    });
+  });
 });
+

@@ -18,7 +18,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 import type { GateResult } from '../rpc-gate.ts';
+import { exitFromShell, findNamespacedPid } from '../find-namespace-pid.ts';
 
 // The gate (TypeBox validators compiled from the protocol schemas) loads after the plugin is
 // spawned, while the plugin boots: it costs ~30 ms that would otherwise add to every cold start.
@@ -31,6 +33,8 @@ interface BrokerPlan {
   env: Record<string, string>;
   cwd: string;
   maxMessageBytes: number;
+  /** The plan wraps the plugin in its own PID namespace: report the grandchild's host pid. */
+  pidNamespace?: boolean;
 }
 
 const toCore = process.send?.bind(process);
@@ -40,6 +44,21 @@ if (!toCore) {
 }
 
 let plugin: ChildProcess | undefined;
+/** Host pid of the plugin process itself (differs from plugin.pid inside a PID namespace). */
+let pluginPid: number | undefined;
+let pidNamespace = false;
+
+/** Signals the plugin process itself; SIGKILL to unshare also ends the namespace (--kill-child). */
+function signalPlugin(signal: NodeJS.Signals): void {
+  if (!plugin) return;
+  if (signal !== 'SIGKILL' && pidNamespace && pluginPid !== undefined) {
+    try {
+      process.kill(pluginPid, signal);
+    } catch {
+      /* gone already */
+    }
+  } else plugin.kill(signal);
+}
 let maxBytes = 1024 * 1024;
 let ending = false;
 
@@ -58,7 +77,7 @@ function violation(code: 'RPC_INVALID' | 'RPC_MESSAGE_TOO_LARGE', detail: string
   const report = () => send({ t: 'broker.violation', code, detail, ...(size ? { size } : {}) }, () => process.exit(0));
   if (plugin && plugin.exitCode === null && plugin.signalCode === null) {
     plugin.once('exit', report);
-    plugin.kill('SIGKILL');
+    signalPlugin('SIGKILL');
   } else report();
   setTimeout(() => process.exit(0), 2000).unref();
 }
@@ -106,7 +125,17 @@ function start(plan: BrokerPlan): void {
     if (child.pid === undefined) send({ t: 'broker.exit', code: null, signal: null, error: error.message }, () => process.exit(0));
   });
   if (child.pid === undefined) return;
-  send({ t: 'broker.spawned', pid: child.pid });
+  pidNamespace = Boolean(plan.pidNamespace);
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  if (!pidNamespace) {
+    pluginPid = child.pid;
+    send({ t: 'broker.spawned', pid: child.pid });
+  } else
+    void findNamespacedPid(child.pid, alive).then((pid) => {
+      if (pid === undefined || !alive()) return;
+      pluginPid = pid;
+      send({ t: 'broker.spawned', pid });
+    });
   watchFlood(child);
   const relay = (raw: unknown) => {
     if (ending) return;
@@ -127,9 +156,10 @@ function start(plan: BrokerPlan): void {
     admit = gate.admitMessage;
     for (const raw of early.splice(0)) relay(raw);
   });
-  child.on('exit', (code, signal) => {
-      if (ending) return;
+  child.on('exit', (rawCode, rawSignal) => {
+    if (ending) return;
     ending = true;
+    const { code, signal } = pidNamespace ? exitFromShell(rawCode, rawSignal, constants.signals as Record<string, number>) : { code: rawCode, signal: rawSignal };
     send({ t: 'broker.exit', code, signal }, () => process.exit(0));
   });
 }
@@ -160,13 +190,13 @@ process.on('message', (message: unknown, handle?: unknown) => {
 
 // Before the plugin exists a stop reaches the broker itself; afterwards the supervisor signals the plugin by pid.
 process.on('SIGTERM', () => {
-  if (plugin) plugin.kill('SIGTERM');
+  if (plugin) signalPlugin('SIGTERM');
   else process.exit(0);
 });
 
 // Core went away: the plugin must not outlive it.
 process.on('disconnect', () => {
-  plugin?.kill('SIGKILL');
+  signalPlugin('SIGKILL');
   if (!plugin || plugin.exitCode !== null || plugin.signalCode !== null) process.exit(0);
   plugin.once('exit', () => process.exit(0));
 });
