@@ -4,8 +4,7 @@
  * files, and Debian's Chromium driven by playwright-core (never a downloaded browser), with
  * every console error of the page recorded so a test can fail on it.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
@@ -13,7 +12,6 @@ import { packDirectory } from '@powerx/package-format';
 import { startCore, type RunningCore, type StartCoreOptions } from '@powerx/core';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
-export const adminDir = join(repoRoot, 'packages/admin');
 export const artifactsDir = join(repoRoot, 'test-artifacts/admin');
 const keysDir = join(repoRoot, 'packages/package-format/fixtures/keys');
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -23,22 +21,8 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 export const HELLO_ID = 'com.fixture.admin.hello';
 
-async function newestMtime(path: string): Promise<number> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = 0;
-  for (const name of await readdir(path)) newest = Math.max(newest, await newestMtime(join(path, name)));
-  return newest;
-}
-
-/** Builds packages/admin when dist/ is missing or older than its sources (what `npm run build` does). */
-export async function ensureAdminBuilt(): Promise<void> {
-  const built = await stat(join(adminDir, 'dist/index.html')).then((s) => s.mtimeMs, () => 0);
-  const sources = Math.max(await newestMtime(join(adminDir, 'src')), await newestMtime(join(adminDir, 'index.html')), await newestMtime(join(adminDir, 'vite.config.ts')));
-  if (built && built >= sources) return;
-  const vite = join(repoRoot, 'node_modules/vite/bin/vite.js');
-  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: adminDir, stdio: 'inherit' });
-}
+/** Builds packages/admin when dist/ is missing or older than its sources: the same check `npm start` runs. */
+export { ensureAdminBuilt } from '../../../packages/admin/scripts/ensure-built.ts';
 
 export interface E2eCore extends RunningCore {
   tmp: string;

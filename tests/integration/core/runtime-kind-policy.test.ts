@@ -6,16 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coreFixtures, makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { packDirectory } from '@powerx/package-format';
+import { coreFixtures, makeTmp, repoRoot, startTestCore, stopTestCore, testKeys, type TestCore } from './core-test-kit.ts';
 
-const PROCESS_ID = 'com.fixture.core.process-hello';
+// The runtime's own process-kind fixture: one copy of that plugin in the repository.
+const PROCESS_FIXTURE = join(repoRoot, 'packages/runtime/fixtures/plugins/process-hello');
+const PROCESS_ID = 'com.fixture.process-hello';
 let core: TestCore;
 let pkgs: Record<string, string>;
 let tmp: string;
 
 beforeAll(async () => {
   tmp = await makeTmp();
-  pkgs = await packFixtures(join(tmp, 'signed'));
+  const { privateKeyPem } = await testKeys();
+  pkgs = { 'process-hello': (await packDirectory(PROCESS_FIXTURE, join(tmp, 'process-hello.pxp'), { privateKeyPem })).file };
   core = await startTestCore({ limitsFile: join(coreFixtures, 'process_plugins_limits.yaml') });
   expect((await core.api.post('/api/tenants', { id: 'trusted-proc', kind: 'sandbox' })).status).toBe(201);
 });
