@@ -65,12 +65,24 @@ async function main(): Promise<void> {
   ]);
   const header = ['suite', 'measure', 'value', 'floor', 'ratio', 'goal', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
-  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-  await writeFile(join(here, 'results.json'), JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2) + '\n');
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  await writeFile(
+    join(here, 'results.json'),
+    JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2) + '\n',
+  );
 }
 
 function fmt(n: number): string {

@@ -20,9 +20,19 @@ const SANDBOX = 'sandbox-dev';
 const helloDir = join(repoRoot, 'examples', 'hello');
 
 async function api<T>(core: RunningCore, path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(`${core.url}${path}`, { ...init, headers: { authorization: `Bearer ${core.adminToken}`, ...init.headers } });
-  const body = (await response.json().catch(() => ({}))) as T & { code?: string; message?: string; hint?: string };
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${response.status} ${body.code ?? ''} ${body.message ?? ''}${body.hint ? `\n  hint: ${body.hint}` : ''}`);
+  const response = await fetch(`${core.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${core.adminToken}`, ...init.headers },
+  });
+  const body = (await response.json().catch(() => ({}))) as T & {
+    code?: string;
+    message?: string;
+    hint?: string;
+  };
+  if (!response.ok)
+    throw new Error(
+      `${init.method ?? 'GET'} ${path}: ${response.status} ${body.code ?? ''} ${body.message ?? ''}${body.hint ? `\n  hint: ${body.hint}` : ''}`,
+    );
   return body;
 }
 
@@ -44,7 +54,11 @@ async function ensureDeveloperKey(core: RunningCore): Promise<string> {
   const publicKeyPem = await readFile(pubPath, 'utf8');
   const { keys } = await api<{ keys: Array<{ publicKeyPem: string }> }>(core, '/api/me/keys');
   if (!keys.some((k) => k.publicKeyPem.trim() === publicKeyPem.trim())) {
-    await api(core, '/api/me/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ publicKeyPem, name: 'quick start' }) });
+    await api(core, '/api/me/keys', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ publicKeyPem, name: 'quick start' }),
+    });
   }
   return keyPath;
 }
@@ -56,16 +70,33 @@ async function ensureHelloInstalled(core: RunningCore): Promise<string> {
   const build = await buildProject(helloDir, { key: keyPath, out: outDir, writeDist: false });
   const { plugins } = await api<{ plugins: InstalledPlugin[] }>(core, `/api/tenants/${SANDBOX}/plugins`);
   const current = plugins.find((p) => p.pluginId === build.manifest.id);
-  if (current && current.version === build.manifest.version && current.status === 'running') return `${build.manifest.id} ${current.version} already running`;
+  if (current && current.version === build.manifest.version && current.status === 'running')
+    return `${build.manifest.id} ${current.version} already running`;
 
   const form = new FormData();
   form.set('tenant', SANDBOX);
-  form.set('config', JSON.stringify({ env: { GREETING: 'Hello' }, secrets: { API_KEY: 'quickstart-not-a-real-key' }, logLevel: 'info' }));
-  form.set('package', await openAsBlob(build.packagePath), `${build.manifest.id}-${build.manifest.version}.pxp`);
-  const install = await api<Install>(core, '/api/plugins/install/local?wait=true', { method: 'POST', body: form });
+  form.set(
+    'config',
+    JSON.stringify({
+      env: { GREETING: 'Hello' },
+      secrets: { API_KEY: 'quickstart-not-a-real-key' },
+      logLevel: 'info',
+    }),
+  );
+  form.set(
+    'package',
+    await openAsBlob(build.packagePath),
+    `${build.manifest.id}-${build.manifest.version}.pxp`,
+  );
+  const install = await api<Install>(core, '/api/plugins/install/local?wait=true', {
+    method: 'POST',
+    body: form,
+  });
   if (install.state !== 'running') {
     const e = install.error;
-    throw new Error(`installing ${build.manifest.id} ended ${install.state}${e ? `: ${e.code} at ${e.stage}: ${e.message}\n  hint: ${e.hint}` : ''}`);
+    throw new Error(
+      `installing ${build.manifest.id} ended ${install.state}${e ? `: ${e.code} at ${e.stage}: ${e.message}\n  hint: ${e.hint}` : ''}`,
+    );
   }
   return `${build.manifest.id} ${build.manifest.version} installed (install ${install.id})`;
 }
@@ -76,11 +107,16 @@ async function hasAdmin(core: RunningCore): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  if (await ensureAdminBuilt({ quiet: true })) process.stdout.write('built the Admin (packages/admin/dist)\n');
+  if (await ensureAdminBuilt({ quiet: true }))
+    process.stdout.write('built the Admin (packages/admin/dist)\n');
   // The quick start is a developer's machine: dev mode is on unless PX_PLUGIN_DEV_MODE=0 says otherwise,
   // so that `px-plugin dev --watch` works against it straight away.
   const devMode = process.env.PX_PLUGIN_DEV_MODE !== '0';
-  const core = await startCore({ logLevel: process.env.PX_LOG_LEVEL ?? 'warn', processMetrics: true, devMode });
+  const core = await startCore({
+    logLevel: process.env.PX_LOG_LEVEL ?? 'warn',
+    processMetrics: true,
+    devMode,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -110,7 +146,11 @@ async function main(): Promise<void> {
     `  hello plugin   ${helloLine}`,
     `  entry point    ${entry}hello   (try: curl ${entry}hello?name=you)`,
     `  admin token    ${core.dataDir}/admin-token   (export PX_TOKEN=$(cat ${core.dataDir}/admin-token) PX_API_URL=${core.url})`,
-    ...(core.adminPassword ? [`  admin user     admin / ${core.adminPassword}   (shown once; also in ${core.dataDir}/admin-password)`] : []),
+    ...(core.adminPassword
+      ? [
+          `  admin user     admin / ${core.adminPassword}   (shown once; also in ${core.dataDir}/admin-password)`,
+        ]
+      : []),
     `  data           ${core.dataDir}`,
     'Ctrl-C stops core.',
   ];
@@ -118,7 +158,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (isPxError(error)) process.stderr.write(`error ${error.code}: ${error.message}\n  hint: ${error.hint}\n`);
+  if (isPxError(error))
+    process.stderr.write(`error ${error.code}: ${error.message}\n  hint: ${error.hint}\n`);
   else process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

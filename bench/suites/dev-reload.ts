@@ -20,11 +20,31 @@ function percentile(values: number[], p: number): number {
 
 export default async function devReload(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = join(ctx.workDir, 'hello');
-  await cp(join(ctx.repoRoot, 'examples/hello'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('.pxp') });
+  await cp(join(ctx.repoRoot, 'examples/hello'), dir, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules') && !src.endsWith('.pxp'),
+  });
   process.env.PX_DEV_ROOTS = ctx.workDir;
-  const core = await startCore({ dataDir: join(ctx.workDir, 'data'), port: 0, logLevel: 'silent', devMode: true, platformKeysDir: false, processMetrics: false });
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(ctx.workDir, 'home'), PX_API_URL: core.url, PX_TOKEN: core.adminToken, NO_COLOR: '1' };
-  const child = spawn(process.execPath, [join(ctx.repoRoot, 'packages/cli/bin/px-plugin.js'), 'dev', '--watch', '--no-logs'], { cwd: dir, env });
+  const core = await startCore({
+    dataDir: join(ctx.workDir, 'data'),
+    port: 0,
+    logLevel: 'silent',
+    devMode: true,
+    platformKeysDir: false,
+    processMetrics: false,
+  });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: join(ctx.workDir, 'home'),
+    PX_API_URL: core.url,
+    PX_TOKEN: core.adminToken,
+    NO_COLOR: '1',
+  };
+  const child = spawn(
+    process.execPath,
+    [join(ctx.repoRoot, 'packages/cli/bin/px-plugin.js'), 'dev', '--watch', '--no-logs'],
+    { cwd: dir, env },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -45,7 +65,10 @@ export default async function devReload(ctx: BenchContext): Promise<BenchResult[
       const t0 = performance.now();
       await writeFile(server, original.replace('`${String(ctx.config.GREETING)}, ${who}!`', `\`${text}\``));
       for (;;) {
-        const body = await fetch(entry).then((r) => r.text(), () => '');
+        const body = await fetch(entry).then(
+          (r) => r.text(),
+          () => '',
+        );
         if (body.includes(text)) break;
         if (performance.now() - t0 > 30_000) throw new Error(`reload ${i} never served:\n${out}`);
         await new Promise((r) => setTimeout(r, 5));
@@ -53,7 +76,8 @@ export default async function devReload(ctx: BenchContext): Promise<BenchResult[
       latencies.push(performance.now() - t0);
     }
     // Core's share, from the CLI's timing lines of the reloads after the first install.
-    for (const m of out.matchAll(/reload #(\d+) ✓[^\n]*\n\s*build (\d+) ms[^\n]*· total (\d+) ms/g)) if (Number(m[1]) > 1) coreMs.push(Number(m[3]) - Number(m[2]));
+    for (const m of out.matchAll(/reload #(\d+) ✓[^\n]*\n\s*build (\d+) ms[^\n]*· total (\d+) ms/g))
+      if (Number(m[1]) > 1) coreMs.push(Number(m[3]) - Number(m[2]));
   } finally {
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
@@ -62,8 +86,29 @@ export default async function devReload(ctx: BenchContext): Promise<BenchResult[
   ctx.log(`save-to-serving (ms): ${latencies.map((l) => Math.round(l)).join(' ')}`);
   const p95 = percentile(latencies, 95);
   return [
-    { suite: 'dev-reload', name: `save-to-serving p50 (${RELOADS} reloads, hello example)`, value: percentile(latencies, 50), unit: 'ms' },
-    { suite: 'dev-reload', name: `save-to-serving p95 (${RELOADS} reloads, hello example)`, value: p95, unit: 'ms', goal: '< 1000 ms', met: p95 < 1000 },
-    ...(coreMs.length ? [{ suite: 'dev-reload', name: 'in core: push → serving p50', value: percentile(coreMs, 50), unit: 'ms' }] : []),
+    {
+      suite: 'dev-reload',
+      name: `save-to-serving p50 (${RELOADS} reloads, hello example)`,
+      value: percentile(latencies, 50),
+      unit: 'ms',
+    },
+    {
+      suite: 'dev-reload',
+      name: `save-to-serving p95 (${RELOADS} reloads, hello example)`,
+      value: p95,
+      unit: 'ms',
+      goal: '< 1000 ms',
+      met: p95 < 1000,
+    },
+    ...(coreMs.length
+      ? [
+          {
+            suite: 'dev-reload',
+            name: 'in core: push → serving p50',
+            value: percentile(coreMs, 50),
+            unit: 'ms',
+          },
+        ]
+      : []),
   ];
 }

@@ -38,7 +38,11 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
   const keys = join(ctx.repoRoot, 'packages/package-format/fixtures/keys');
   const privateKeyPem = await readFile(join(keys, 'test.key.pem'), 'utf8');
   const publicKeyPem = await readFile(join(keys, 'test.pub.pem'), 'utf8');
-  const hello = (await packDirectory(join(ctx.repoRoot, 'tests/fixtures/plugins/hello'), join(ctx.workDir, 'hello.pxp'), { privateKeyPem })).file;
+  const hello = (
+    await packDirectory(join(ctx.repoRoot, 'tests/fixtures/plugins/hello'), join(ctx.workDir, 'hello.pxp'), {
+      privateKeyPem,
+    })
+  ).file;
   // The 20 MB plugin: hello plus 20 MB of incompressible assets.
   const bigDir = join(ctx.workDir, 'big-src');
   await cp(join(ctx.repoRoot, 'tests/fixtures/plugins/hello'), bigDir, { recursive: true });
@@ -46,7 +50,13 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
   const big = await packDirectory(bigDir, join(ctx.workDir, 'big.pxp'), { privateKeyPem });
   ctx.log(`hello.pxp and big.pxp (${(big.bytes / 1024 / 1024).toFixed(1)} MB) packed`);
 
-  const core = await startCore({ dataDir: join(ctx.workDir, 'data'), port: 0, logLevel: 'silent', platformKeys: [publicKeyPem], platformKeysDir: false });
+  const core = await startCore({
+    dataDir: join(ctx.workDir, 'data'),
+    port: 0,
+    logLevel: 'silent',
+    platformKeys: [publicKeyPem],
+    platformKeysDir: false,
+  });
   const auth = { authorization: `Bearer ${core.adminToken}` };
 
   async function install(pxp: string, tenant: string): Promise<number> {
@@ -54,14 +64,22 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
     form.append('tenant', tenant);
     form.append('package', await openAsBlob(pxp), 'package.pxp');
     const t0 = performance.now();
-    const r = await fetch(`${core.url}/api/plugins/install/local?wait=true`, { method: 'POST', headers: auth, body: form });
+    const r = await fetch(`${core.url}/api/plugins/install/local?wait=true`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
     const body = (await r.json()) as { state?: string; code?: string; message?: string };
     const ms = performance.now() - t0;
-    if (body.state !== 'running') throw new Error(`install into ${tenant} failed: ${body.code} ${body.message}`);
+    if (body.state !== 'running')
+      throw new Error(`install into ${tenant} failed: ${body.code} ${body.message}`);
     return ms;
   }
   async function uninstall(tenant: string): Promise<void> {
-    const r = await fetch(`${core.url}/api/tenants/${tenant}/plugins/${HELLO_ID}`, { method: 'DELETE', headers: auth });
+    const r = await fetch(`${core.url}/api/tenants/${tenant}/plugins/${HELLO_ID}`, {
+      method: 'DELETE',
+      headers: auth,
+    });
     if (r.status !== 204) throw new Error(`uninstall from ${tenant}: ${r.status}`);
   }
 
@@ -90,7 +108,11 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
 
     const tenants = Array.from({ length: CONCURRENT_TENANTS }, (_, i) => `bench-${i}`);
     for (const id of tenants) {
-      const r = await fetch(`${core.url}/api/tenants`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ id, kind: 'sandbox' }) });
+      const r = await fetch(`${core.url}/api/tenants`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ id, kind: 'sandbox' }),
+      });
       if (r.status !== 201) throw new Error(`create tenant ${id}: ${r.status}`);
     }
     const concurrentMs: number[] = [];
@@ -116,16 +138,76 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
 
     const p95Hello = percentile(helloMs, 95);
     return [
-      { suite: 'install', name: 'hello upload→running p50', value: percentile(helloMs, 50), unit: 'ms', floor },
-      { suite: 'install', name: 'hello upload→running p95', value: p95Hello, unit: 'ms', floor, goal: 'p95 < 1000 ms', met: p95Hello < 1000 },
-      { suite: 'install', name: '20 MB plugin upload→running p50', value: percentile(bigMs, 50), unit: 'ms', floor },
-      { suite: 'install', name: '20 MB plugin upload→running p95', value: percentile(bigMs, 95), unit: 'ms', floor },
-      { suite: 'install', name: '10 concurrent installs (10 tenants) p50', value: percentile(concurrentMs, 50), unit: 'ms', floor },
-      { suite: 'install', name: '10 concurrent installs (10 tenants) p95', value: percentile(concurrentMs, 95), unit: 'ms', floor },
-      { suite: 'install', name: '10 concurrent installs: wall time of all 10', value: percentile(wallMs, 50), unit: 'ms' },
-      { suite: 'install', name: '20 MB plugin, 10 concurrent installs (10 tenants) p50', value: percentile(bigConcurrentMs, 50), unit: 'ms', floor },
-      { suite: 'install', name: '20 MB plugin, 10 concurrent installs (10 tenants) p95', value: percentile(bigConcurrentMs, 95), unit: 'ms', floor },
-      { suite: 'install', name: '20 MB plugin, 10 concurrent installs: wall time of all 10', value: percentile(bigWallMs, 50), unit: 'ms' },
+      {
+        suite: 'install',
+        name: 'hello upload→running p50',
+        value: percentile(helloMs, 50),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: 'hello upload→running p95',
+        value: p95Hello,
+        unit: 'ms',
+        floor,
+        goal: 'p95 < 1000 ms',
+        met: p95Hello < 1000,
+      },
+      {
+        suite: 'install',
+        name: '20 MB plugin upload→running p50',
+        value: percentile(bigMs, 50),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: '20 MB plugin upload→running p95',
+        value: percentile(bigMs, 95),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: '10 concurrent installs (10 tenants) p50',
+        value: percentile(concurrentMs, 50),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: '10 concurrent installs (10 tenants) p95',
+        value: percentile(concurrentMs, 95),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: '10 concurrent installs: wall time of all 10',
+        value: percentile(wallMs, 50),
+        unit: 'ms',
+      },
+      {
+        suite: 'install',
+        name: '20 MB plugin, 10 concurrent installs (10 tenants) p50',
+        value: percentile(bigConcurrentMs, 50),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: '20 MB plugin, 10 concurrent installs (10 tenants) p95',
+        value: percentile(bigConcurrentMs, 95),
+        unit: 'ms',
+        floor,
+      },
+      {
+        suite: 'install',
+        name: '20 MB plugin, 10 concurrent installs: wall time of all 10',
+        value: percentile(bigWallMs, 50),
+        unit: 'ms',
+      },
     ];
   } finally {
     await core.close();

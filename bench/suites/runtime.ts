@@ -12,7 +12,13 @@ import net, { type AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { normalizeManifest, type ManifestSource } from '@powerx/protocol';
-import { Supervisor, createEntryProxy, type HostServices, type InstanceInfo, type StartSpec } from '@powerx/runtime';
+import {
+  Supervisor,
+  createEntryProxy,
+  type HostServices,
+  type InstanceInfo,
+  type StartSpec,
+} from '@powerx/runtime';
 import type { BenchContext, BenchResult } from '../run.ts';
 
 const IDLE_INSTANCES = 30;
@@ -47,7 +53,10 @@ async function bareSpawnMs(): Promise<number> {
 
 /** RSS of an idle bare Node process holding an IPC channel: the floor any instance sits on. */
 async function bareIdleRssMb(): Promise<{ rss: number; priv: number }> {
-  const child = spawn(process.execPath, ['-e', "process.on('message', () => {}); process.send('up')"], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: {} });
+  const child = spawn(process.execPath, ['-e', "process.on('message', () => {}); process.send('up')"], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: {},
+  });
   await once(child, 'message');
   await new Promise((r) => setTimeout(r, 2000));
   const rss = await procMb(child.pid!, 'VmRSS');
@@ -64,13 +73,22 @@ async function bareIdleRssMb(): Promise<{ rss: number; priv: number }> {
  */
 async function minimalHttpRssMb(dir: string): Promise<number> {
   const code = `const s = require('node:http').createServer((q, r) => r.end('ok')); process.on('message', (m, h) => { if (m === 'conn') { s.emit('connection', h); h.resume(); } }); process.send('up');`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: {} });
+  const child = spawn(process.execPath, ['-e', code], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: {},
+  });
   await once(child, 'message');
   const socketPath = join(dir, 'minimal.sock');
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => child.send('conn', socket, { keepOpen: false }));
+  const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+    child.send('conn', socket, { keepOpen: false }),
+  );
   server.listen(socketPath);
   await once(server, 'listening');
-  await new Promise<void>((resolve, reject) => http.get({ socketPath, path: '/', agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject));
+  await new Promise<void>((resolve, reject) =>
+    http
+      .get({ socketPath, path: '/', agent: false }, (res) => res.resume().on('end', resolve))
+      .on('error', reject),
+  );
   await new Promise((r) => setTimeout(r, 2000));
   const rss = await procMb(child.pid!, 'VmRSS');
   server.close();
@@ -119,8 +137,17 @@ agent.destroy();
 
 type LoadResult = { rps: number; p99: number; p50: number; cpuUsPerRequest: number };
 
-async function load(script: string, target: object, connections: number, perConnection: number): Promise<LoadResult> {
-  const child = spawn(process.execPath, [script, JSON.stringify(target), String(connections), String(perConnection)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function load(
+  script: string,
+  target: object,
+  connections: number,
+  perConnection: number,
+): Promise<LoadResult> {
+  const child = spawn(
+    process.execPath,
+    [script, JSON.stringify(target), String(connections), String(perConnection)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c));
   const [code] = await once(child, 'exit');
@@ -130,8 +157,15 @@ async function load(script: string, target: object, connections: number, perConn
 
 export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResult[]> {
   const fixture = join(ctx.repoRoot, 'packages/runtime/fixtures/plugins/neighbour');
-  const manifest = normalizeManifest(JSON.parse(await readFile(join(fixture, 'manifest.json'), 'utf8')) as ManifestSource);
-  const supervisor = new Supervisor({ runDir: join(ctx.workDir, 'run'), logSink: { write: () => undefined }, host: nullHost, quotaSampleMs: 5000 });
+  const manifest = normalizeManifest(
+    JSON.parse(await readFile(join(fixture, 'manifest.json'), 'utf8')) as ManifestSource,
+  );
+  const supervisor = new Supervisor({
+    runDir: join(ctx.workDir, 'run'),
+    logSink: { write: () => undefined },
+    host: nullHost,
+    quotaSampleMs: 5000,
+  });
   let n = 0;
   const spec = (): StartSpec => ({
     tenant: `bench-${n}`,
@@ -146,7 +180,11 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
   });
   const results: BenchResult[] = [];
   try {
-    ctx.log(`load average at the start ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${availableParallelism()} cores)`);
+    ctx.log(
+      `load average at the start ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (${availableParallelism()} cores)`,
+    );
     // Warm-up: builds the runner bundle once and pages the node binary in.
     await supervisor.stop((await supervisor.start(spec())).id);
     await bareSpawnMs();
@@ -163,12 +201,30 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     }
     const coldMs = median(cold);
     const bareMs = median(bare);
-    ctx.log(`cold start median ${coldMs.toFixed(1)} ms (runs ${cold.map((v) => v.toFixed(0)).join(', ')}); bare node -e 0 median ${bareMs.toFixed(1)} ms`);
-    results.push({ suite: 'runtime', name: 'cold start to healthy, median (node -e 0 spawn as floor)', value: coldMs, unit: 'ms', floor: bareMs, goal: '≤ 3× floor', met: coldMs <= 3 * bareMs });
+    ctx.log(
+      `cold start median ${coldMs.toFixed(1)} ms (runs ${cold.map((v) => v.toFixed(0)).join(', ')}); bare node -e 0 median ${bareMs.toFixed(1)} ms`,
+    );
+    results.push({
+      suite: 'runtime',
+      name: 'cold start to healthy, median (node -e 0 spawn as floor)',
+      value: coldMs,
+      unit: 'ms',
+      floor: bareMs,
+      goal: '≤ 3× floor',
+      met: coldMs <= 3 * bareMs,
+    });
     // Best of N on both sides: the intrinsic cost, least disturbed by whatever else the machine runs.
     const coldBest = Math.min(...cold);
     const bareBest = Math.min(...bare);
-    results.push({ suite: 'runtime', name: 'cold start to healthy, best of runs (same floor)', value: coldBest, unit: 'ms', floor: bareBest, goal: '≤ 3× floor', met: coldBest <= 3 * bareBest });
+    results.push({
+      suite: 'runtime',
+      name: 'cold start to healthy, best of runs (same floor)',
+      value: coldBest,
+      unit: 'ms',
+      floor: bareBest,
+      goal: '≤ 3× floor',
+      met: coldBest <= 3 * bareBest,
+    });
 
     // ---- idle instances: RSS each, and what they take from MemAvailable
     const availableBefore = await memAvailableMb();
@@ -176,7 +232,9 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     for (let i = 0; i < IDLE_INSTANCES; i++) idle.push(await supervisor.start(spec()));
     await new Promise((r) => setTimeout(r, 2000)); // let start-up garbage be collected
     const rss = await Promise.all(idle.map((i) => procMb(i.pid!, 'VmRSS')));
-    const priv = await Promise.all(idle.map(async (i) => (await procMb(i.pid!, 'RssAnon')) + (await procMb(i.pid!, 'RssShmem'))));
+    const priv = await Promise.all(
+      idle.map(async (i) => (await procMb(i.pid!, 'RssAnon')) + (await procMb(i.pid!, 'RssShmem'))),
+    );
     const pss = await Promise.all(idle.map((i) => procMb(i.pid!, 'Pss')));
     const availableAfter = await memAvailableMb();
     const rssMb = median(rss);
@@ -186,25 +244,76 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     // sums to what the instances take together.
     const perInstanceMb = (availableBefore - availableAfter) / IDLE_INSTANCES;
     const fit = Math.floor(availableBefore / pssMb);
-    ctx.log(`idle RSS median ${rssMb.toFixed(1)} MB, mean PSS ${pssMb.toFixed(1)} MB; MemAvailable fell ${(availableBefore - availableAfter).toFixed(0)} MB for ${IDLE_INSTANCES} instances = ${perInstanceMb.toFixed(1)} MB each`);
-    ctx.log(`instances that fit: MemAvailable before (${availableBefore.toFixed(0)} MB) / mean PSS ${pssMb.toFixed(1)} MB = ${fit} (memory only; PIDs and file descriptors are far from binding at that count)`);
+    ctx.log(
+      `idle RSS median ${rssMb.toFixed(1)} MB, mean PSS ${pssMb.toFixed(1)} MB; MemAvailable fell ${(availableBefore - availableAfter).toFixed(0)} MB for ${IDLE_INSTANCES} instances = ${perInstanceMb.toFixed(1)} MB each`,
+    );
+    ctx.log(
+      `instances that fit: MemAvailable before (${availableBefore.toFixed(0)} MB) / mean PSS ${pssMb.toFixed(1)} MB = ${fit} (memory only; PIDs and file descriptors are far from binding at that count)`,
+    );
     const floor = await bareIdleRssMb();
     const privMb = median(priv);
     const minimalRss = await minimalHttpRssMb(ctx.workDir);
-    ctx.log(`bare idle node with an IPC channel: RSS ${floor.rss.toFixed(1)} MB, private ${floor.priv.toFixed(1)} MB; instance private (RssAnon+RssShmem) median ${privMb.toFixed(1)} MB`);
-    ctx.log(`minimal node:http server fed sockets over IPC, after one request: RSS ${minimalRss.toFixed(1)} MB`);
-    results.push({ suite: 'runtime', name: 'RSS per idle instance (median; bare idle node as floor)', value: rssMb, unit: 'MB', floor: floor.rss, goal: '≤ 45 MB', met: rssMb <= 45 });
-    results.push({ suite: 'runtime', name: 'RSS per idle instance (minimal node:http server over IPC as floor)', value: rssMb, unit: 'MB', floor: minimalRss });
-    results.push({ suite: 'runtime', name: 'private memory per idle instance (RssAnon+RssShmem)', value: privMb, unit: 'MB', floor: floor.priv, goal: '≤ 45 MB', met: privMb <= 45 });
-    results.push({ suite: 'runtime', name: 'PSS per idle instance (mean, shared pages split)', value: pssMb, unit: 'MB' });
-    results.push({ suite: 'runtime', name: 'MemAvailable drop per idle instance (noisy on a shared machine)', value: perInstanceMb, unit: 'MB' });
-    results.push({ suite: 'runtime', name: `idle instances that fit (MemAvailable / mean PSS of ${IDLE_INSTANCES})`, value: fit, unit: 'instances' });
+    ctx.log(
+      `bare idle node with an IPC channel: RSS ${floor.rss.toFixed(1)} MB, private ${floor.priv.toFixed(1)} MB; instance private (RssAnon+RssShmem) median ${privMb.toFixed(1)} MB`,
+    );
+    ctx.log(
+      `minimal node:http server fed sockets over IPC, after one request: RSS ${minimalRss.toFixed(1)} MB`,
+    );
+    results.push({
+      suite: 'runtime',
+      name: 'RSS per idle instance (median; bare idle node as floor)',
+      value: rssMb,
+      unit: 'MB',
+      floor: floor.rss,
+      goal: '≤ 45 MB',
+      met: rssMb <= 45,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'RSS per idle instance (minimal node:http server over IPC as floor)',
+      value: rssMb,
+      unit: 'MB',
+      floor: minimalRss,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'private memory per idle instance (RssAnon+RssShmem)',
+      value: privMb,
+      unit: 'MB',
+      floor: floor.priv,
+      goal: '≤ 45 MB',
+      met: privMb <= 45,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'PSS per idle instance (mean, shared pages split)',
+      value: pssMb,
+      unit: 'MB',
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'MemAvailable drop per idle instance (noisy on a shared machine)',
+      value: perInstanceMb,
+      unit: 'MB',
+    });
+    results.push({
+      suite: 'runtime',
+      name: `idle instances that fit (MemAvailable / mean PSS of ${IDLE_INSTANCES})`,
+      value: fit,
+      unit: 'instances',
+    });
     await Promise.all(idle.slice(1).map((i) => supervisor.stop(i.id, { graceMs: 1000 })));
 
     // ---- proxy overhead: same instance, direct to its socket vs through the entry proxy
     const target = idle[0];
     const proxy = createEntryProxy(() => ({ socketPath: target.socketPath, state: 'ready' }));
-    const server = http.createServer((req, res) => proxy(req, res, { tenant: target.tenant, pluginId: target.pluginId, path: (req.url ?? '/').replace(/^\/_p\/[^/]+\/[^/]+/, '') || '/' }));
+    const server = http.createServer((req, res) =>
+      proxy(req, res, {
+        tenant: target.tenant,
+        pluginId: target.pluginId,
+        path: (req.url ?? '/').replace(/^\/_p\/[^/]+\/[^/]+/, '') || '/',
+      }),
+    );
     server.keepAliveTimeout = 30_000;
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -235,7 +344,10 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     // request is what any in-process proxy pays before it talks to the plugin at all.
     const alone = http.createServer((_req, res) => {
       const body = JSON.stringify({ pong: 1, tenant: target.tenant, pid: process.pid });
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(body);
     });
     alone.keepAliveTimeout = 30_000;
@@ -244,52 +356,106 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     const aloneCpuUs: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const cpu0 = process.cpuUsage();
-      await load(script, { ...proxiedTarget, port: (alone.address() as AddressInfo).port }, connections, perConnection);
+      await load(
+        script,
+        { ...proxiedTarget, port: (alone.address() as AddressInfo).port },
+        connections,
+        perConnection,
+      );
       const cpu = process.cpuUsage(cpu0);
       aloneCpuUs.push((cpu.user + cpu.system) / requests);
     }
     alone.close();
     const frontCpu = median(aloneCpuUs);
-    ctx.log(`front server answering itself: ${frontCpu.toFixed(0)} µs CPU per request, so the proxy's upstream side costs ≈ ${(median(proxyCpuUs) - frontCpu).toFixed(0)} µs`);
-    const d = { rps: median(direct.map((r) => r.rps)), p99: median(direct.map((r) => r.p99)), loadgenCpu: median(direct.map((r) => r.cpuUsPerRequest)) };
-    const p = { rps: median(proxied.map((r) => r.rps)), p99: median(proxied.map((r) => r.p99)), loadgenCpu: median(proxied.map((r) => r.cpuUsPerRequest)) };
+    ctx.log(
+      `front server answering itself: ${frontCpu.toFixed(0)} µs CPU per request, so the proxy's upstream side costs ≈ ${(median(proxyCpuUs) - frontCpu).toFixed(0)} µs`,
+    );
+    const d = {
+      rps: median(direct.map((r) => r.rps)),
+      p99: median(direct.map((r) => r.p99)),
+      loadgenCpu: median(direct.map((r) => r.cpuUsPerRequest)),
+    };
+    const p = {
+      rps: median(proxied.map((r) => r.rps)),
+      p99: median(proxied.map((r) => r.p99)),
+      loadgenCpu: median(proxied.map((r) => r.cpuUsPerRequest)),
+    };
     const proxyCpu = median(proxyCpuUs);
     const pluginCpu = median(pluginCpuUs);
-    ctx.log(`direct req/s ${direct.map((r) => r.rps.toFixed(0)).join(', ')}; proxied req/s ${proxied.map((r) => r.rps.toFixed(0)).join(', ')} (${connections} keep-alive connections × ${perConnection} requests, ${ROUNDS} rounds each)`);
-    ctx.log(`direct ${d.rps.toFixed(0)} req/s p99 ${d.p99.toFixed(2)} ms; proxied ${p.rps.toFixed(0)} req/s p99 ${p.p99.toFixed(2)} ms (medians)`);
+    ctx.log(
+      `direct req/s ${direct.map((r) => r.rps.toFixed(0)).join(', ')}; proxied req/s ${proxied.map((r) => r.rps.toFixed(0)).join(', ')} (${connections} keep-alive connections × ${perConnection} requests, ${ROUNDS} rounds each)`,
+    );
+    ctx.log(
+      `direct ${d.rps.toFixed(0)} req/s p99 ${d.p99.toFixed(2)} ms; proxied ${p.rps.toFixed(0)} req/s p99 ${p.p99.toFixed(2)} ms (medians)`,
+    );
     // With every process of the path on the same cores, a request costs the sum of their CPU
     // times and no process can go faster than one core: the best each path can do is
     // min(cores / Σ CPU, 1 / max CPU). Their ratio is the overhead the CPU cost alone explains;
     // the measured ratio adds what waking three processes instead of two per request costs.
     const cores = availableParallelism();
-    const bestDirectRps = Math.min(cores / (d.loadgenCpu + pluginCpu), 1 / Math.max(d.loadgenCpu, pluginCpu)) * 1e6;
-    const bestProxiedRps = Math.min(cores / (p.loadgenCpu + proxyCpu + pluginCpu), 1 / Math.max(p.loadgenCpu, proxyCpu, pluginCpu)) * 1e6;
-    const zeroCostUpstreamRps = Math.min(cores / (p.loadgenCpu + frontCpu + pluginCpu), 1 / Math.max(p.loadgenCpu, frontCpu, pluginCpu)) * 1e6;
-    ctx.log(`even with a free upstream side (front server only) the CPU-bound best would be ${zeroCostUpstreamRps.toFixed(0)} req/s = ${(bestDirectRps / zeroCostUpstreamRps).toFixed(2)}× direct`);
+    const bestDirectRps =
+      Math.min(cores / (d.loadgenCpu + pluginCpu), 1 / Math.max(d.loadgenCpu, pluginCpu)) * 1e6;
+    const bestProxiedRps =
+      Math.min(
+        cores / (p.loadgenCpu + proxyCpu + pluginCpu),
+        1 / Math.max(p.loadgenCpu, proxyCpu, pluginCpu),
+      ) * 1e6;
+    const zeroCostUpstreamRps =
+      Math.min(
+        cores / (p.loadgenCpu + frontCpu + pluginCpu),
+        1 / Math.max(p.loadgenCpu, frontCpu, pluginCpu),
+      ) * 1e6;
+    ctx.log(
+      `even with a free upstream side (front server only) the CPU-bound best would be ${zeroCostUpstreamRps.toFixed(0)} req/s = ${(bestDirectRps / zeroCostUpstreamRps).toFixed(2)}× direct`,
+    );
     ctx.log(
       `CPU per request: load generator ${d.loadgenCpu.toFixed(0)} µs (direct) / ${p.loadgenCpu.toFixed(0)} µs (proxied), proxy ${proxyCpu.toFixed(0)} µs, plugin ${pluginCpu.toFixed(0)} µs; ` +
         `CPU-bound best on ${cores} cores: direct ${bestDirectRps.toFixed(0)} req/s, proxied ${bestProxiedRps.toFixed(0)} req/s = ${(bestDirectRps / bestProxiedRps).toFixed(2)}×`,
     );
     // The same comparison on a route that does real work: two storage calls over RPC to core.
     const helloDir = join(ctx.repoRoot, 'packages/runtime/fixtures/plugins/hello');
-    const helloManifest = normalizeManifest(JSON.parse(await readFile(join(helloDir, 'manifest.json'), 'utf8')) as ManifestSource);
-    const hello = await supervisor.start({ ...spec(), pluginId: helloManifest.id, version: helloManifest.version, versionDir: helloDir, manifest: helloManifest, config: { GREETING: 'hi' }, secrets: { API_KEY: 'k' } });
+    const helloManifest = normalizeManifest(
+      JSON.parse(await readFile(join(helloDir, 'manifest.json'), 'utf8')) as ManifestSource,
+    );
+    const hello = await supervisor.start({
+      ...spec(),
+      pluginId: helloManifest.id,
+      version: helloManifest.version,
+      versionDir: helloDir,
+      manifest: helloManifest,
+      config: { GREETING: 'hi' },
+      secrets: { API_KEY: 'k' },
+    });
     const helloProxy = createEntryProxy(() => ({ socketPath: hello.socketPath, state: 'ready' }));
-    const helloServer = http.createServer((req, res) => helloProxy(req, res, { tenant: hello.tenant, pluginId: hello.pluginId, path: '/customers' }));
+    const helloServer = http.createServer((req, res) =>
+      helloProxy(req, res, { tenant: hello.tenant, pluginId: hello.pluginId, path: '/customers' }),
+    );
     helloServer.listen(0, '127.0.0.1');
     await once(helloServer, 'listening');
     const helloPort = (helloServer.address() as AddressInfo).port;
     const workDirectRuns: LoadResult[] = [];
     const workProxiedRuns: LoadResult[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      workDirectRuns.push(await load(script, { socketPath: hello.socketPath, path: '/customers' }, connections, 1000));
-      workProxiedRuns.push(await load(script, { host: '127.0.0.1', port: helloPort, path: '/customers' }, connections, 1000));
+      workDirectRuns.push(
+        await load(script, { socketPath: hello.socketPath, path: '/customers' }, connections, 1000),
+      );
+      workProxiedRuns.push(
+        await load(script, { host: '127.0.0.1', port: helloPort, path: '/customers' }, connections, 1000),
+      );
     }
-    const workDirect = { rps: median(workDirectRuns.map((r) => r.rps)), p99: median(workDirectRuns.map((r) => r.p99)) };
-    const workProxied = { rps: median(workProxiedRuns.map((r) => r.rps)), p99: median(workProxiedRuns.map((r) => r.p99)) };
+    const workDirect = {
+      rps: median(workDirectRuns.map((r) => r.rps)),
+      p99: median(workDirectRuns.map((r) => r.p99)),
+    };
+    const workProxied = {
+      rps: median(workProxiedRuns.map((r) => r.rps)),
+      p99: median(workProxiedRuns.map((r) => r.p99)),
+    };
     helloServer.close();
     helloProxy.close();
-    ctx.log(`route with 2 storage RPCs: direct ${workDirect.rps.toFixed(0)} req/s p99 ${workDirect.p99.toFixed(2)} ms; proxied ${workProxied.rps.toFixed(0)} req/s p99 ${workProxied.p99.toFixed(2)} ms (medians of ${ROUNDS})`);
+    ctx.log(
+      `route with 2 storage RPCs: direct ${workDirect.rps.toFixed(0)} req/s p99 ${workDirect.p99.toFixed(2)} ms; proxied ${workProxied.rps.toFixed(0)} req/s p99 ${workProxied.p99.toFixed(2)} ms (medians of ${ROUNDS})`,
+    );
 
     // One connection, sequential requests: the latency the extra hop adds.
     const seqDirectRuns: LoadResult[] = [];
@@ -300,19 +466,86 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
     }
     const seqDirect = { p50: median(seqDirectRuns.map((r) => r.p50)) };
     const seqProxied = { p50: median(seqProxiedRuns.map((r) => r.p50)) };
-    ctx.log(`sequential (1 connection): direct p50 ${(seqDirect.p50 * 1000).toFixed(0)} µs, proxied p50 ${(seqProxied.p50 * 1000).toFixed(0)} µs; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    ctx.log(
+      `sequential (1 connection): direct p50 ${(seqDirect.p50 * 1000).toFixed(0)} µs, proxied p50 ${(seqProxied.p50 * 1000).toFixed(0)} µs; load average at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     server.close();
     proxy.close();
     // Express throughput as time per request so that "value / floor" reads as the overhead ratio.
-    results.push({ suite: 'runtime', name: 'proxy: µs per request (direct as floor)', value: 1e6 / p.rps, unit: 'µs', floor: 1e6 / d.rps, goal: '≤ 1.3× floor', met: d.rps / p.rps <= 1.3 });
-    results.push({ suite: 'runtime', name: 'proxy: p99 latency (direct as floor)', value: p.p99, unit: 'ms', floor: d.p99, goal: '≤ 1.3× floor', met: p.p99 <= 1.3 * d.p99 });
-    results.push({ suite: 'runtime', name: 'proxy: requests per second through the proxy', value: p.rps, unit: 'req/s', floor: d.rps });
-    results.push({ suite: 'runtime', name: 'proxy: CPU µs per request in the proxy (plugin as floor)', value: proxyCpu, unit: 'µs', floor: pluginCpu });
-    results.push({ suite: 'runtime', name: 'proxy: CPU µs per request of the front server alone (no upstream)', value: frontCpu, unit: 'µs' });
-    results.push({ suite: 'runtime', name: 'proxy: CPU-bound best µs per request (direct CPU-bound best as floor)', value: 1e6 / bestProxiedRps, unit: 'µs', floor: 1e6 / bestDirectRps });
-    results.push({ suite: 'runtime', name: 'proxy, route with 2 storage RPCs: µs per request', value: 1e6 / workProxied.rps, unit: 'µs', floor: 1e6 / workDirect.rps, goal: '≤ 1.3× floor', met: workDirect.rps / workProxied.rps <= 1.3 });
-    results.push({ suite: 'runtime', name: 'proxy, route with 2 storage RPCs: p99', value: workProxied.p99, unit: 'ms', floor: workDirect.p99, goal: '≤ 1.3× floor', met: workProxied.p99 <= 1.3 * workDirect.p99 });
-    results.push({ suite: 'runtime', name: 'proxy: p50 of sequential requests (direct as floor)', value: seqProxied.p50 * 1000, unit: 'µs', floor: seqDirect.p50 * 1000, goal: '≤ 1.3× floor', met: seqProxied.p50 <= 1.3 * seqDirect.p50 });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: µs per request (direct as floor)',
+      value: 1e6 / p.rps,
+      unit: 'µs',
+      floor: 1e6 / d.rps,
+      goal: '≤ 1.3× floor',
+      met: d.rps / p.rps <= 1.3,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: p99 latency (direct as floor)',
+      value: p.p99,
+      unit: 'ms',
+      floor: d.p99,
+      goal: '≤ 1.3× floor',
+      met: p.p99 <= 1.3 * d.p99,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: requests per second through the proxy',
+      value: p.rps,
+      unit: 'req/s',
+      floor: d.rps,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: CPU µs per request in the proxy (plugin as floor)',
+      value: proxyCpu,
+      unit: 'µs',
+      floor: pluginCpu,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: CPU µs per request of the front server alone (no upstream)',
+      value: frontCpu,
+      unit: 'µs',
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: CPU-bound best µs per request (direct CPU-bound best as floor)',
+      value: 1e6 / bestProxiedRps,
+      unit: 'µs',
+      floor: 1e6 / bestDirectRps,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy, route with 2 storage RPCs: µs per request',
+      value: 1e6 / workProxied.rps,
+      unit: 'µs',
+      floor: 1e6 / workDirect.rps,
+      goal: '≤ 1.3× floor',
+      met: workDirect.rps / workProxied.rps <= 1.3,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy, route with 2 storage RPCs: p99',
+      value: workProxied.p99,
+      unit: 'ms',
+      floor: workDirect.p99,
+      goal: '≤ 1.3× floor',
+      met: workProxied.p99 <= 1.3 * workDirect.p99,
+    });
+    results.push({
+      suite: 'runtime',
+      name: 'proxy: p50 of sequential requests (direct as floor)',
+      value: seqProxied.p50 * 1000,
+      unit: 'µs',
+      floor: seqDirect.p50 * 1000,
+      goal: '≤ 1.3× floor',
+      met: seqProxied.p50 <= 1.3 * seqDirect.p50,
+    });
   } finally {
     await supervisor.stopAll({ graceMs: 1000 });
   }

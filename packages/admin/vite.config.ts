@@ -7,5 +7,11 @@ export default defineConfig({
   base: '/admin/',
   plugins: [react()],
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 800 },
-  server: { proxy: { '/api': { target: 'http://127.0.0.1:8077', ws: true }, '/internal': 'http://127.0.0.1:8077', '/_p': 'http://127.0.0.1:8077' } },
+  server: {
+    proxy: {
+      '/api': { target: 'http://127.0.0.1:8077', ws: true },
+      '/internal': 'http://127.0.0.1:8077',
+      '/_p': 'http://127.0.0.1:8077',
+    },
+  },
 });

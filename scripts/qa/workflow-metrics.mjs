@@ -35,7 +35,8 @@ import { findRepoNode, nodeAtLeast, reexec } from '../../packages/cli/bin/node-r
 // runs this), run again with the repository's Node 26 before anything touches node:sqlite.
 const SQLITE_NODE = '22.5.0';
 const self = realpathSync(fileURLToPath(import.meta.url));
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('workflow-metrics.mjs');
+const isMain =
+  import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('workflow-metrics.mjs');
 const reexecuted = isMain && !nodeAtLeast(SQLITE_NODE) && startWithRepoNode();
 const { DatabaseSync } = reexecuted ? {} : await import('node:sqlite');
 
@@ -48,11 +49,15 @@ function startWithRepoNode() {
     );
     process.exit(3);
   }
-  reexec(nodeBin, self, { guardEnv: 'PX_WORKFLOW_METRICS_REEXEC', onSpawnError: (error) => `workflow-metrics: could not start ${nodeBin}: ${error.message}\n` });
+  reexec(nodeBin, self, {
+    guardEnv: 'PX_WORKFLOW_METRICS_REEXEC',
+    onSpawnError: (error) => `workflow-metrics: could not start ${nodeBin}: ${error.message}\n`,
+  });
   return true;
 }
 
-const USAGE = 'usage: node scripts/qa/workflow-metrics.mjs --data-dir <dir> [--since 24h|7d|<ISO date>] [--until <ISO date>] [--tenant <id>] [--json]';
+const USAGE =
+  'usage: node scripts/qa/workflow-metrics.mjs --data-dir <dir> [--since 24h|7d|<ISO date>] [--until <ISO date>] [--tenant <id>] [--json]';
 
 function fail(message) {
   process.stderr.write(`workflow-metrics: ${message}\n${USAGE}\n`);
@@ -67,7 +72,8 @@ export function parseSince(value, now = new Date()) {
     return new Date(now.getTime() - Number(m[1]) * unit);
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new Error(`--since ${JSON.stringify(value)} is neither a duration (30m, 24h, 7d) nor a date`);
+  if (Number.isNaN(date.getTime()))
+    throw new Error(`--since ${JSON.stringify(value)} is neither a duration (30m, 24h, 7d) nor a date`);
   return date;
 }
 
@@ -99,16 +105,28 @@ function flowStats(entries) {
     failed: failed.length,
     successRate: entries.length ? ok.length / entries.length : null,
     // Time to running of the successful ones: what a developer waits for.
-    durationMs: { p50: percentile(okDurations, 50), p95: percentile(okDurations, 95), count: okDurations.length },
+    durationMs: {
+      p50: percentile(okDurations, 50),
+      p95: percentile(okDurations, 95),
+      count: okDurations.length,
+    },
     // Including failures (upload to rolled back).
-    allDurationMs: { p50: percentile(allDurations, 50), p95: percentile(allDurations, 95), count: allDurations.length },
+    allDurationMs: {
+      p50: percentile(allDurations, 50),
+      p95: percentile(allDurations, 95),
+      count: allDurations.length,
+    },
   };
 }
 
 /** Reads the store and computes the report. Exported for tests. */
 export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) {
   const file = join(resolve(dataDir), 'core.db');
-  if (!existsSync(file)) throw Object.assign(new Error(`no core store at ${file} (is --data-dir the folder core was started with?)`), { usage: true });
+  if (!existsSync(file))
+    throw Object.assign(
+      new Error(`no core store at ${file} (is --data-dir the folder core was started with?)`),
+      { usage: true },
+    );
   const db = new DatabaseSync(file, { readOnly: true });
   try {
     db.exec('PRAGMA busy_timeout = 5000');
@@ -116,21 +134,33 @@ export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) 
     const to = until.toISOString();
     const tenantSql = tenant ? ' AND tenant_id = ?' : '';
     const params = tenant ? [from, to, tenant] : [from, to];
-    const hasFlow = !!db.prepare(`SELECT 1 AS ok FROM pragma_table_info('installs') WHERE name = 'flow'`).get();
+    const hasFlow = !!db
+      .prepare(`SELECT 1 AS ok FROM pragma_table_info('installs') WHERE name = 'flow'`)
+      .get();
     const installs = db
-      .prepare(`SELECT id, kind, tenant_id, plugin_id, state, error_code, error_stage, duration_ms, created_at, ${hasFlow ? 'flow' : `'upload' AS flow`} FROM installs WHERE created_at >= ? AND created_at <= ?${tenantSql} ORDER BY created_at`)
+      .prepare(
+        `SELECT id, kind, tenant_id, plugin_id, state, error_code, error_stage, duration_ms, created_at, ${hasFlow ? 'flow' : `'upload' AS flow`} FROM installs WHERE created_at >= ? AND created_at <= ?${tenantSql} ORDER BY created_at`,
+      )
       .all(...params);
     const byId = new Map(installs.map((r) => [r.id, r]));
     // Dev reloads by reload id (one reload can have a "serving" entry and then a rollback after a crash).
     const devAudit = db
-      .prepare(`SELECT action, outcome, details, ts FROM audit_log WHERE action IN ('plugin.dev.reload', 'plugin.dev.rollback') AND ts >= ?${tenant ? ' AND tenant = ?' : ''} ORDER BY seq`)
+      .prepare(
+        `SELECT action, outcome, details, ts FROM audit_log WHERE action IN ('plugin.dev.reload', 'plugin.dev.rollback') AND ts >= ?${tenant ? ' AND tenant = ?' : ''} ORDER BY seq`,
+      )
       .all(...(tenant ? [from, tenant] : [from]));
     const reloads = new Map();
     for (const entry of devAudit) {
       const d = parseJson(entry.details);
       if (!d?.installId) continue;
       const key = d.reload ?? d.installId;
-      const r = reloads.get(key) ?? { installIds: new Set(), ok: true, durationMs: undefined, code: undefined, stage: undefined };
+      const r = reloads.get(key) ?? {
+        installIds: new Set(),
+        ok: true,
+        durationMs: undefined,
+        code: undefined,
+        stage: undefined,
+      };
       r.installIds.add(d.installId);
       if (entry.action === 'plugin.dev.reload') r.durationMs ??= d.durationMs;
       else {
@@ -141,21 +171,51 @@ export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) 
       reloads.set(key, r);
     }
     const auditedDevIds = new Set([...reloads.values()].flatMap((r) => [...r.installIds]));
-    const devInstallIds = new Set([...auditedDevIds, ...installs.filter((r) => r.kind === 'install' && r.flow === 'dev').map((r) => r.id)]);
+    const devInstallIds = new Set([
+      ...auditedDevIds,
+      ...installs.filter((r) => r.kind === 'install' && r.flow === 'dev').map((r) => r.id),
+    ]);
     const dev = [];
     for (const r of reloads.values()) {
       const rows = [...r.installIds].map((id) => byId.get(id)).filter(Boolean);
       if (!rows.length) continue; // install outside the window
-      dev.push({ ok: r.ok, durationMs: r.durationMs ?? rows[0].duration_ms ?? undefined, code: r.ok ? undefined : (r.code ?? rows[0].error_code), stage: r.ok ? undefined : r.stage });
+      dev.push({
+        ok: r.ok,
+        durationMs: r.durationMs ?? rows[0].duration_ms ?? undefined,
+        code: r.ok ? undefined : (r.code ?? rows[0].error_code),
+        stage: r.ok ? undefined : r.stage,
+      });
     }
     // Dev installs the audit says nothing about (a core restart interrupted them, or past retention): from the row.
     for (const r of installs) {
-      if (r.kind !== 'install' || r.flow !== 'dev' || auditedDevIds.has(r.id) || (r.state !== 'running' && r.state !== 'failed')) continue;
-      dev.push({ ok: r.state === 'running', durationMs: r.duration_ms ?? undefined, code: r.error_code ?? undefined, stage: r.error_stage ?? undefined });
+      if (
+        r.kind !== 'install' ||
+        r.flow !== 'dev' ||
+        auditedDevIds.has(r.id) ||
+        (r.state !== 'running' && r.state !== 'failed')
+      )
+        continue;
+      dev.push({
+        ok: r.state === 'running',
+        durationMs: r.duration_ms ?? undefined,
+        code: r.error_code ?? undefined,
+        stage: r.error_stage ?? undefined,
+      });
     }
-    const uploadRows = installs.filter((r) => r.kind === 'install' && !devInstallIds.has(r.id) && (r.state === 'running' || r.state === 'failed'));
-    const upload = uploadRows.map((r) => ({ ok: r.state === 'running', durationMs: r.duration_ms ?? undefined, code: r.error_code ?? undefined, stage: r.error_stage ?? undefined }));
-    const inFlight = installs.filter((r) => r.kind === 'install' && !devInstallIds.has(r.id) && r.state !== 'running' && r.state !== 'failed').length;
+    const uploadRows = installs.filter(
+      (r) =>
+        r.kind === 'install' && !devInstallIds.has(r.id) && (r.state === 'running' || r.state === 'failed'),
+    );
+    const upload = uploadRows.map((r) => ({
+      ok: r.state === 'running',
+      durationMs: r.duration_ms ?? undefined,
+      code: r.error_code ?? undefined,
+      stage: r.error_stage ?? undefined,
+    }));
+    const inFlight = installs.filter(
+      (r) =>
+        r.kind === 'install' && !devInstallIds.has(r.id) && r.state !== 'running' && r.state !== 'failed',
+    ).length;
 
     const rollbacks = new Map();
     const addRollback = (flow, reason, code) => {
@@ -171,7 +231,10 @@ export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) 
     for (let i = 0; i < manual; i++) addRollback('manual', 'rollback to last stable', undefined);
 
     const codes = new Map();
-    for (const [flow, list] of [['upload', upload], ['dev', dev]]) {
+    for (const [flow, list] of [
+      ['upload', upload],
+      ['dev', dev],
+    ]) {
       for (const e of list) {
         if (e.ok || !e.code) continue;
         const entry = codes.get(e.code) ?? { code: e.code, count: 0, flows: {} };
@@ -184,8 +247,12 @@ export function workflowMetrics({ dataDir, since, until = new Date(), tenant }) 
       store: file,
       window: { since: from, until: to, ...(tenant ? { tenant } : {}) },
       flows: { upload: { ...flowStats(upload), inFlight }, dev: flowStats(dev) },
-      rollbacks: [...rollbacks.values()].sort((a, b) => b.count - a.count || a.flow.localeCompare(b.flow) || a.reason.localeCompare(b.reason)),
-      topFailureCodes: [...codes.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)).slice(0, 10),
+      rollbacks: [...rollbacks.values()].sort(
+        (a, b) => b.count - a.count || a.flow.localeCompare(b.flow) || a.reason.localeCompare(b.reason),
+      ),
+      topFailureCodes: [...codes.values()]
+        .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code))
+        .slice(0, 10),
     };
   } finally {
     db.close();
@@ -202,29 +269,73 @@ function percent(ratio) {
 
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => String(c).padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatReport(report) {
   const lines = [];
-  lines.push(`PowerX workflow metrics — ${report.window.since} → ${report.window.until}${report.window.tenant ? `, tenant ${report.window.tenant}` : ''}`);
+  lines.push(
+    `PowerX workflow metrics — ${report.window.since} → ${report.window.until}${report.window.tenant ? `, tenant ${report.window.tenant}` : ''}`,
+  );
   lines.push(`store: ${report.store}`);
   lines.push('');
   lines.push(
     table([
       ['flow', 'installs', 'succeeded', 'failed', 'success rate', 'p50 (to running)', 'p95 (to running)'],
-      ...Object.entries(report.flows).map(([flow, f]) => [flow, f.installs, f.succeeded, f.failed, percent(f.successRate), seconds(f.durationMs.p50), seconds(f.durationMs.p95)]),
+      ...Object.entries(report.flows).map(([flow, f]) => [
+        flow,
+        f.installs,
+        f.succeeded,
+        f.failed,
+        percent(f.successRate),
+        seconds(f.durationMs.p50),
+        seconds(f.durationMs.p95),
+      ]),
     ]),
   );
-  if (report.flows.upload.inFlight) lines.push(`(${report.flows.upload.inFlight} upload install(s) still in progress are not counted)`);
+  if (report.flows.upload.inFlight)
+    lines.push(`(${report.flows.upload.inFlight} upload install(s) still in progress are not counted)`);
   lines.push('');
   lines.push('Rollbacks by reason');
   if (!report.rollbacks.length) lines.push('  none');
-  else lines.push(table([['  flow', 'failed stage / reason', 'count', 'codes'], ...report.rollbacks.map((r) => [`  ${r.flow}`, r.reason, r.count, Object.entries(r.codes).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c, n]) => `${c}×${n}`).join(', ') || '-'])]));
+  else
+    lines.push(
+      table([
+        ['  flow', 'failed stage / reason', 'count', 'codes'],
+        ...report.rollbacks.map((r) => [
+          `  ${r.flow}`,
+          r.reason,
+          r.count,
+          Object.entries(r.codes)
+            .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+            .map(([c, n]) => `${c}×${n}`)
+            .join(', ') || '-',
+        ]),
+      ]),
+    );
   lines.push('');
   lines.push('Top failure codes');
   if (!report.topFailureCodes.length) lines.push('  none');
-  else lines.push(table([['  code', 'count', 'flows'], ...report.topFailureCodes.map((c) => [`  ${c.code}`, c.count, Object.entries(c.flows).map(([f, n]) => `${f} ${n}`).join(', ')])]));
+  else
+    lines.push(
+      table([
+        ['  code', 'count', 'flows'],
+        ...report.topFailureCodes.map((c) => [
+          `  ${c.code}`,
+          c.count,
+          Object.entries(c.flows)
+            .map(([f, n]) => `${f} ${n}`)
+            .join(', '),
+        ]),
+      ]),
+    );
   return lines.join('\n') + '\n';
 }
 

@@ -35,6 +35,9 @@ export async function ensureAdminBuilt(options: { quiet?: boolean } = {}): Promi
   );
   if (built && built >= sources) return false;
   const vite = join(repoRoot, 'node_modules/vite/bin/vite.js');
-  execFileSync(process.execPath, [vite, 'build', '--logLevel', options.quiet ? 'error' : 'warn'], { cwd: adminDir, stdio: 'inherit' });
+  execFileSync(process.execPath, [vite, 'build', '--logLevel', options.quiet ? 'error' : 'warn'], {
+    cwd: adminDir,
+    stdio: 'inherit',
+  });
   return true;
 }

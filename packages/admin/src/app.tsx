@@ -36,7 +36,10 @@ export function App() {
     setNotice(message);
   }, []);
 
-  const api = useMemo(() => new ApiClient(token, () => signOutLocal('Your session has ended. Sign in again.')), [token, signOutLocal]);
+  const api = useMemo(
+    () => new ApiClient(token, () => signOutLocal('Your session has ended. Sign in again.')),
+    [token, signOutLocal],
+  );
 
   useEffect(() => {
     if (!token) return;
@@ -76,12 +79,23 @@ export function App() {
   if (loadError) {
     return (
       <main className="sign-in">
-        <ErrorBox error={loadError} title="Could not load your profile" onRetry={() => setAttempt((a) => a + 1)} />
-        <button type="button" onClick={() => signOutLocal()}>Sign out</button>
+        <ErrorBox
+          error={loadError}
+          title="Could not load your profile"
+          onRetry={() => setAttempt((a) => a + 1)}
+        />
+        <button type="button" onClick={() => signOutLocal()}>
+          Sign out
+        </button>
       </main>
     );
   }
-  if (!profile) return <main className="sign-in"><Loading what="your profile" /></main>;
+  if (!profile)
+    return (
+      <main className="sign-in">
+        <Loading what="your profile" />
+      </main>
+    );
   return <Shell api={api} me={profile.me} tenants={profile.tenants} route={route} onSignOut={signOut} />;
 }
 
@@ -89,8 +103,23 @@ function routeTenant(route: Route): string | undefined {
   return 'tenant' in route ? route.tenant : undefined;
 }
 
-function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me; tenants: Tenant[]; route: Route; onSignOut: () => void }) {
-  const fallbackTenant = tenants.find((t) => t.id === loadTenant())?.id ?? tenants.find((t) => t.kind === 'sandbox')?.id ?? tenants[0]?.id;
+function Shell({
+  api,
+  me,
+  tenants,
+  route,
+  onSignOut,
+}: {
+  api: ApiClient;
+  me: Me;
+  tenants: Tenant[];
+  route: Route;
+  onSignOut: () => void;
+}) {
+  const fallbackTenant =
+    tenants.find((t) => t.id === loadTenant())?.id ??
+    tenants.find((t) => t.kind === 'sandbox')?.id ??
+    tenants[0]?.id;
   // A stale or mistyped tenant in the URL (/admin/t/nope/plugins): checked against /api/tenants
   // first, so one clear state is shown instead of the pages' failed calls for an unknown tenant.
   const unknownTenant = routeTenant(route) !== undefined && !tenants.some((t) => t.id === routeTenant(route));
@@ -98,7 +127,8 @@ function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me;
   const [navOpen, setNavOpen] = useState(false);
 
   useEffect(() => {
-    if (route.page === 'home' && fallbackTenant) navigate({ page: 'plugins', tenant: fallbackTenant }, { replace: true });
+    if (route.page === 'home' && fallbackTenant)
+      navigate({ page: 'plugins', tenant: fallbackTenant }, { replace: true });
   }, [route.page, fallbackTenant]);
   useEffect(() => {
     if (current) saveTenant(current);
@@ -111,7 +141,10 @@ function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me;
       me,
       tenants,
       tenant: (id) => tenants.find((t) => t.id === id),
-      canDev: (id) => me.permissions.includes('plugin:dev') && tenants.find((t) => t.id === id)?.kind === 'sandbox' && me.tenants.some((m) => m.id === id),
+      canDev: (id) =>
+        me.permissions.includes('plugin:dev') &&
+        tenants.find((t) => t.id === id)?.kind === 'sandbox' &&
+        me.tenants.some((m) => m.id === id),
     }),
     [api, me, tenants],
   );
@@ -129,32 +162,78 @@ function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me;
       <div className="state state-error" role="alert" data-state="tenant-not-found">
         <strong>Tenant “{routeTenant(route)}” not found.</strong>
         <div>It does not exist, or you are not a member of it.</div>
-        {fallbackTenant ? <a href={href({ page: 'plugins', tenant: fallbackTenant })}>Go to the plugins of {fallbackTenant}</a> : <a href={href({ page: 'audit' })}>Go to the audit log</a>}
+        {fallbackTenant ? (
+          <a href={href({ page: 'plugins', tenant: fallbackTenant })}>
+            Go to the plugins of {fallbackTenant}
+          </a>
+        ) : (
+          <a href={href({ page: 'audit' })}>Go to the audit log</a>
+        )}
       </div>
     );
-  } else switch (route.page) {
-    case 'plugins': body = <PluginsPage tenant={route.tenant} />; break;
-    case 'plugin': body = <PluginDetailPage tenant={route.tenant} plugin={route.plugin} />; break;
-    case 'plugin-page': body = <PluginFramePage tenant={route.tenant} plugin={route.plugin} menu={route.menu} />; break;
-    case 'install': body = <InstallPage tenant={route.tenant} />; break;
-    case 'dev': body = <DevSessionsPage tenant={route.tenant} />; break;
-    case 'audit': body = <AuditPage />; break;
-    case 'home': body = tenants.length ? <Loading what="tenants" /> : <div className="state state-empty"><strong>You belong to no tenant yet.</strong><div>Ask an admin to add you to a sandbox tenant.</div></div>; break;
-    case 'not-found': body = <div className="state state-empty"><strong>No such page.</strong> <a href={href({ page: 'home' })}>Go to the plugins</a></div>; break;
-  }
+  } else
+    switch (route.page) {
+      case 'plugins':
+        body = <PluginsPage tenant={route.tenant} />;
+        break;
+      case 'plugin':
+        body = <PluginDetailPage tenant={route.tenant} plugin={route.plugin} />;
+        break;
+      case 'plugin-page':
+        body = <PluginFramePage tenant={route.tenant} plugin={route.plugin} menu={route.menu} />;
+        break;
+      case 'install':
+        body = <InstallPage tenant={route.tenant} />;
+        break;
+      case 'dev':
+        body = <DevSessionsPage tenant={route.tenant} />;
+        break;
+      case 'audit':
+        body = <AuditPage />;
+        break;
+      case 'home':
+        body = tenants.length ? (
+          <Loading what="tenants" />
+        ) : (
+          <div className="state state-empty">
+            <strong>You belong to no tenant yet.</strong>
+            <div>Ask an admin to add you to a sandbox tenant.</div>
+          </div>
+        );
+        break;
+      case 'not-found':
+        body = (
+          <div className="state state-empty">
+            <strong>No such page.</strong> <a href={href({ page: 'home' })}>Go to the plugins</a>
+          </div>
+        );
+        break;
+    }
 
   return (
     <SessionContext.Provider value={session}>
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <header className={`topbar ${tenant ? `tenant-${tenant.kind}` : ''}`}>
-        <button type="button" className="nav-toggle" aria-expanded={navOpen} aria-controls="nav" onClick={() => setNavOpen((o) => !o)}>
+        <button
+          type="button"
+          className="nav-toggle"
+          aria-expanded={navOpen}
+          aria-controls="nav"
+          onClick={() => setNavOpen((o) => !o)}
+        >
           ☰ <span className="sr-only">Menu</span>
         </button>
         <span className="brand">PowerX Admin</span>
         {tenants.length ? (
           <span className="tenant-switch">
             <select aria-label="Tenant" value={current ?? ''} onChange={(e) => switchTenant(e.target.value)}>
-              {current ? null : <option value="" disabled>Choose a tenant</option>}
+              {current ? null : (
+                <option value="" disabled>
+                  Choose a tenant
+                </option>
+              )}
               {tenants.map((t) => (
                 <option key={t.id} value={t.id}>
                   {t.kind === 'production' ? '● PRODUCTION' : '○ sandbox'} — {t.name || t.id}
@@ -169,24 +248,57 @@ function Shell({ api, me, tenants, route, onSignOut }: { api: ApiClient; me: Me;
           </span>
         ) : null}
         <span className="spacer" />
-        <span className="user" title={me.permissions.join(', ')}>{me.username}</span>
-        <button type="button" onClick={onSignOut}>Sign out</button>
+        <span className="user" title={me.permissions.join(', ')}>
+          {me.username}
+        </span>
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
       </header>
       <div className="layout">
         <nav id="nav" className={navOpen ? 'open' : ''} aria-label="Main">
           {current ? (
             <ul>
-              <li><Link to={{ page: 'plugins', tenant: current }} aria-current={route.page === 'plugins' ? 'page' : undefined}>Plugins</Link></li>
+              <li>
+                <Link
+                  to={{ page: 'plugins', tenant: current }}
+                  aria-current={route.page === 'plugins' ? 'page' : undefined}
+                >
+                  Plugins
+                </Link>
+              </li>
               {session.canDev(current) ? (
                 <>
-                  <li><Link to={{ page: 'install', tenant: current }} aria-current={route.page === 'install' ? 'page' : undefined}>Install</Link></li>
-                  <li><Link to={{ page: 'dev', tenant: current }} aria-current={route.page === 'dev' ? 'page' : undefined}>Dev sessions</Link></li>
+                  <li>
+                    <Link
+                      to={{ page: 'install', tenant: current }}
+                      aria-current={route.page === 'install' ? 'page' : undefined}
+                    >
+                      Install
+                    </Link>
+                  </li>
+                  <li>
+                    <Link
+                      to={{ page: 'dev', tenant: current }}
+                      aria-current={route.page === 'dev' ? 'page' : undefined}
+                    >
+                      Dev sessions
+                    </Link>
+                  </li>
                 </>
               ) : null}
-              <li><Link to={{ page: 'audit' }} aria-current={route.page === 'audit' ? 'page' : undefined}>Audit</Link></li>
+              <li>
+                <Link to={{ page: 'audit' }} aria-current={route.page === 'audit' ? 'page' : undefined}>
+                  Audit
+                </Link>
+              </li>
             </ul>
           ) : (
-            <ul><li><Link to={{ page: 'audit' }}>Audit</Link></li></ul>
+            <ul>
+              <li>
+                <Link to={{ page: 'audit' }}>Audit</Link>
+              </li>
+            </ul>
           )}
           {current ? <PluginMenus tenant={current} route={route} /> : null}
         </nav>

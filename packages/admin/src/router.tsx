@@ -26,7 +26,8 @@ export function parseRoute(pathname: string): Route {
     const [section, plugin, sub, menu] = parts.slice(2);
     if (!section || (section === 'plugins' && !plugin)) return { page: 'plugins', tenant };
     if (section === 'plugins' && plugin && !sub) return { page: 'plugin', tenant, plugin };
-    if (section === 'plugins' && plugin && sub === 'pages' && menu) return { page: 'plugin-page', tenant, plugin, menu };
+    if (section === 'plugins' && plugin && sub === 'pages' && menu)
+      return { page: 'plugin-page', tenant, plugin, menu };
     if (section === 'install') return { page: 'install', tenant };
     if (section === 'dev') return { page: 'dev', tenant };
   }
@@ -36,14 +37,22 @@ export function parseRoute(pathname: string): Route {
 export function href(route: Route): string {
   const e = encodeURIComponent;
   switch (route.page) {
-    case 'plugins': return `${BASE}/t/${e(route.tenant)}/plugins`;
-    case 'plugin': return `${BASE}/t/${e(route.tenant)}/plugins/${e(route.plugin)}`;
-    case 'plugin-page': return `${BASE}/t/${e(route.tenant)}/plugins/${e(route.plugin)}/pages/${e(route.menu)}`;
-    case 'install': return `${BASE}/t/${e(route.tenant)}/install`;
-    case 'dev': return `${BASE}/t/${e(route.tenant)}/dev`;
-    case 'audit': return `${BASE}/audit`;
-    case 'home': return `${BASE}/`;
-    case 'not-found': return route.path;
+    case 'plugins':
+      return `${BASE}/t/${e(route.tenant)}/plugins`;
+    case 'plugin':
+      return `${BASE}/t/${e(route.tenant)}/plugins/${e(route.plugin)}`;
+    case 'plugin-page':
+      return `${BASE}/t/${e(route.tenant)}/plugins/${e(route.plugin)}/pages/${e(route.menu)}`;
+    case 'install':
+      return `${BASE}/t/${e(route.tenant)}/install`;
+    case 'dev':
+      return `${BASE}/t/${e(route.tenant)}/dev`;
+    case 'audit':
+      return `${BASE}/audit`;
+    case 'home':
+      return `${BASE}/`;
+    case 'not-found':
+      return route.path;
   }
 }
 
@@ -75,7 +84,15 @@ export function Link({ to, ...rest }: { to: Route } & AnchorHTMLAttributes<HTMLA
   const url = href(to);
   const onClick = (event: MouseEvent<HTMLAnchorElement>) => {
     rest.onClick?.(event);
-    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return;
     event.preventDefault();
     navigate(url);
   };

@@ -9,7 +9,11 @@ export interface AsyncState<T> {
 }
 
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true });
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   const generation = useRef(0);
   useEffect(() => {
@@ -17,7 +21,8 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState
     setState((s) => ({ ...s, loading: true, error: undefined }));
     load().then(
       (data) => mine === generation.current && setState({ data, error: undefined, loading: false }),
-      (error: unknown) => mine === generation.current && setState((s) => ({ data: s.data, error, loading: false })),
+      (error: unknown) =>
+        mine === generation.current && setState((s) => ({ data: s.data, error, loading: false })),
     );
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);

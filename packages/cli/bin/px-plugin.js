@@ -29,7 +29,10 @@ if (major >= REQUIRED_MAJOR) {
     );
     process.exit(3);
   }
-  helper.reexec(nodeBin, self, { guardEnv: 'PX_PLUGIN_LAUNCHER_REEXEC', onSpawnError: (error) => `✗ could not start ${nodeBin}: ${error.message}\n` });
+  helper.reexec(nodeBin, self, {
+    guardEnv: 'PX_PLUGIN_LAUNCHER_REEXEC',
+    onSpawnError: (error) => `✗ could not start ${nodeBin}: ${error.message}\n`,
+  });
 }
 
 /**
@@ -40,7 +43,10 @@ if (major >= REQUIRED_MAJOR) {
 function enableCompileCache() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof module.enableCompileCache !== 'function') return;
   try {
-    module.enableCompileCache(process.env.NODE_COMPILE_CACHE || join(process.env.HOME || homedir(), '.px-plugin', 'cache', 'node-compile-cache'));
+    module.enableCompileCache(
+      process.env.NODE_COMPILE_CACHE ||
+        join(process.env.HOME || homedir(), '.px-plugin', 'cache', 'node-compile-cache'),
+    );
   } catch {
     // A read-only home or similar: run without the cache.
   }

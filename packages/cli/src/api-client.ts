@@ -43,9 +43,16 @@ function errorFromBody(status: number, body: unknown): PxError {
   const b = body as Partial<ErrorBody> | undefined;
   if (b && typeof b.code === 'string' && typeof b.message === 'string') {
     const code = isErrorCode(b.code) ? b.code : 'INTERNAL';
-    return new PxError(code, (b.details as Record<string, unknown>) ?? {}, { message: b.message, hint: b.hint ?? '' });
+    return new PxError(code, (b.details as Record<string, unknown>) ?? {}, {
+      message: b.message,
+      hint: b.hint ?? '',
+    });
   }
-  return new PxError('INTERNAL', { ref: `HTTP ${status}` }, { message: `Core answered HTTP ${status}`, hint: 'Check PX_API_URL points to a PowerX core.' });
+  return new PxError(
+    'INTERNAL',
+    { ref: `HTTP ${status}` },
+    { message: `Core answered HTTP ${status}`, hint: 'Check PX_API_URL points to a PowerX core.' },
+  );
 }
 
 export class ApiClient {
@@ -64,7 +71,8 @@ export class ApiClient {
     const stored = await storedCredentials();
     const url = opts.url ?? process.env.PX_API_URL ?? stored.url ?? DEFAULT_API_URL;
     const token = process.env.PX_TOKEN ?? stored.token;
-    if (opts.requireToken !== false && !token) throw new PxError('AUTH_REQUIRED', {}, { hint: 'Run `px-plugin login`, or set PX_TOKEN.' });
+    if (opts.requireToken !== false && !token)
+      throw new PxError('AUTH_REQUIRED', {}, { hint: 'Run `px-plugin login`, or set PX_TOKEN.' });
     return new ApiClient(url, token);
   }
 
@@ -82,7 +90,11 @@ export class ApiClient {
     try {
       response = await fetch(this.url + path, {
         method,
-        headers: { ...clientVersionHeaders(), ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...clientVersionHeaders(),
+          ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
@@ -93,7 +105,11 @@ export class ApiClient {
 
   async #parse<T>(response: Response): Promise<T> {
     const text = await response.text();
-    const parsed: unknown = text ? (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) : undefined;
+    const parsed: unknown = text
+      ? response.headers.get('content-type')?.includes('json')
+        ? JSON.parse(text)
+        : text
+      : undefined;
     if (!response.ok) throw errorFromBody(response.status, parsed);
     return parsed as T;
   }
@@ -119,7 +135,14 @@ export class ApiClient {
     await this.#ensureHandshake();
     let response: Response;
     try {
-      response = await fetch(this.url + path, { method: 'POST', headers: { ...clientVersionHeaders(), ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}) }, body: form });
+      response = await fetch(this.url + path, {
+        method: 'POST',
+        headers: {
+          ...clientVersionHeaders(),
+          ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
+        },
+        body: form,
+      });
     } catch (error) {
       throw coreUnreachable(this.url, error);
     }

@@ -9,7 +9,12 @@ describe('error hints', () => {
     const program = new Command('px-plugin');
     for (const register of COMMANDS) register(program, { json: false, exitCode: 0 });
     const commands = new Set(program.commands.map((c) => c.name()));
-    const named = Object.entries(ERROR_CODES).flatMap(([code, spec]) => [...`${spec.message} ${spec.hint}`.matchAll(/px-plugin ([a-z][a-z-]*)/g)].map((m) => ({ code, command: m[1] })));
+    const named = Object.entries(ERROR_CODES).flatMap(([code, spec]) =>
+      [...`${spec.message} ${spec.hint}`.matchAll(/px-plugin ([a-z][a-z-]*)/g)].map((m) => ({
+        code,
+        command: m[1],
+      })),
+    );
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((n) => !commands.has(n.command))).toEqual([]);
   });

@@ -8,7 +8,14 @@
  * backoff and resumes after the last line it printed: no gaps, no duplicates (lines have ids).
  * Node's built-in WebSocket client: no dependency.
  */
-import { LOG_CHANNEL, type LogLevel, type LogLine, type ReloadMarker, type WsClientFrame, type WsServerFrame } from '@powerx/protocol';
+import {
+  LOG_CHANNEL,
+  type LogLevel,
+  type LogLine,
+  type ReloadMarker,
+  type WsClientFrame,
+  type WsServerFrame,
+} from '@powerx/protocol';
 
 export type LogStreamStatus = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
@@ -37,7 +44,13 @@ export interface LogStream {
   readonly lastId: number;
 }
 
-const FATAL = new Set(['AUTH_REQUIRED', 'AUTH_INVALID', 'TENANT_NOT_MEMBER', 'TENANT_NOT_FOUND', 'PERMISSION_MISSING']);
+const FATAL = new Set([
+  'AUTH_REQUIRED',
+  'AUTH_INVALID',
+  'TENANT_NOT_MEMBER',
+  'TENANT_NOT_FOUND',
+  'PERMISSION_MISSING',
+]);
 
 export function wsUrl(base: string): string {
   const url = new URL('/api/ws', base);
@@ -75,7 +88,14 @@ export function followLogs(opts: LogStreamOptions): LogStream {
     const send = (frame: WsClientFrame) => ws.send(JSON.stringify(frame));
     ws.onopen = () => {
       send({ type: 'auth', token: opts.token });
-      send({ type: 'subscribe', channel: LOG_CHANNEL, tenant: opts.tenant, plugin: opts.plugin, ...(opts.level ? { level: opts.level } : {}), ...(lastId ? { afterId: lastId } : { backfill: opts.backfill ?? 20 }) });
+      send({
+        type: 'subscribe',
+        channel: LOG_CHANNEL,
+        tenant: opts.tenant,
+        plugin: opts.plugin,
+        ...(opts.level ? { level: opts.level } : {}),
+        ...(lastId ? { afterId: lastId } : { backfill: opts.backfill ?? 20 }),
+      });
     };
     ws.onmessage = (message) => {
       let frame: WsServerFrame;
@@ -88,7 +108,12 @@ export function followLogs(opts: LogStreamOptions): LogStream {
         case 'subscribed':
           backoff = 250;
           // Core remembers a drop of the previous connection (its `dropped` frame may never have arrived).
-          opts.onStatus?.('live', frame.dropped ? `core had dropped the stream at ${frame.dropped.at} (${frame.dropped.reason}); resumed after line ${frame.dropped.missedAfterId}` : undefined);
+          opts.onStatus?.(
+            'live',
+            frame.dropped
+              ? `core had dropped the stream at ${frame.dropped.at} (${frame.dropped.reason}); resumed after line ${frame.dropped.missedAfterId}`
+              : undefined,
+          );
           break;
         case 'log': {
           const fresh = frame.lines.filter((l) => l.id > lastId);

@@ -10,7 +10,9 @@ import type { CliContext } from './context.ts';
 import { EXIT, reportError } from './report-error.ts';
 
 export function buildProgram(ctx: CliContext): Command {
-  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   const program = new Command('px-plugin')
     .description('Build, sign, validate and inspect PowerX plugin packages (.pxp).')
     .version(version, '-v, --version')

@@ -12,7 +12,9 @@ describe('report-error exit codes', () => {
   });
 
   it('maps usage problems, missing paths and refusals to overwrite to 2, whatever class carries them', () => {
-    expect(exitCodeFor(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"))).toBe(EXIT.USAGE);
+    expect(exitCodeFor(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"))).toBe(
+      EXIT.USAGE,
+    );
     expect(exitCodeFor(new InputError('USAGE', { detail: 'x' }))).toBe(EXIT.USAGE);
     expect(exitCodeFor(new PackageError('KEY_NOT_FOUND', { path: 'x' }))).toBe(EXIT.USAGE);
     expect(exitCodeFor(new PackageError('PXP_NOT_FOUND', { path: 'x' }))).toBe(EXIT.USAGE);
@@ -25,7 +27,13 @@ describe('report-error exit codes', () => {
   });
 
   it('shows an unexpected error as INTERNAL with its own message and a hint', () => {
-    expect(errorBody(new Error('EACCES: permission denied'))).toMatchObject({ code: 'INTERNAL', message: 'EACCES: permission denied' });
-    expect(errorBody(new CommanderError(1, 'x', "error: missing required argument 'dir'"))).toMatchObject({ code: 'USAGE', message: "missing required argument 'dir'" });
+    expect(errorBody(new Error('EACCES: permission denied'))).toMatchObject({
+      code: 'INTERNAL',
+      message: 'EACCES: permission denied',
+    });
+    expect(errorBody(new CommanderError(1, 'x', "error: missing required argument 'dir'"))).toMatchObject({
+      code: 'USAGE',
+      message: "missing required argument 'dir'",
+    });
   });
 });

@@ -11,13 +11,27 @@
  *   3  any other error (I/O, errors reported by core, bugs)
  */
 import { CommanderError } from 'commander';
-import { ConflictError, InputError, NotFoundError, PackageError, PxError, type PxErrorBody } from '@powerx/protocol';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  PackageError,
+  PxError,
+  type PxErrorBody,
+} from '@powerx/protocol';
 import { out, styleFor } from './output.ts';
 
 export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2, ERROR: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const USAGE_CODES = new Set(['USAGE', 'PXP_NOT_FOUND', 'PROJECT_NOT_FOUND', 'KEY_NOT_FOUND', 'INIT_DIR_NOT_EMPTY', 'KEY_EXISTS']);
+const USAGE_CODES = new Set([
+  'USAGE',
+  'PXP_NOT_FOUND',
+  'PROJECT_NOT_FOUND',
+  'KEY_NOT_FOUND',
+  'INIT_DIR_NOT_EMPTY',
+  'KEY_EXISTS',
+]);
 const CHECK_CODES = /^(PXP_|MANIFEST_|CORE_INCOMPATIBLE$|BUILD_FAILED$|KEY_INVALID$)/;
 
 /** Exit code for an error; by code first (package-format may throw any subclass), then by class. */
@@ -27,7 +41,8 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (USAGE_CODES.has(error.code)) return EXIT.USAGE;
   if (CHECK_CODES.test(error.code)) return EXIT.CHECK_FAILED;
   if (error instanceof PackageError) return EXIT.CHECK_FAILED;
-  if (error instanceof InputError || error instanceof ConflictError || error instanceof NotFoundError) return EXIT.USAGE;
+  if (error instanceof InputError || error instanceof ConflictError || error instanceof NotFoundError)
+    return EXIT.USAGE;
   return EXIT.ERROR;
 }
 
@@ -35,7 +50,11 @@ export function exitCodeFor(error: unknown): ExitCode {
 export function errorBody(error: unknown): PxErrorBody {
   if (error instanceof PxError) return error.toJSON();
   if (error instanceof CommanderError) {
-    return { code: 'USAGE', message: error.message.replace(/^error:\s*/, ''), hint: 'Run the command with --help to see its usage.' };
+    return {
+      code: 'USAGE',
+      message: error.message.replace(/^error:\s*/, ''),
+      hint: 'Run the command with --help to see its usage.',
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
   return {
@@ -57,7 +76,8 @@ export function reportError(error: unknown, options: { json?: boolean } = {}): E
     if (frame) process.stderr.write(frame);
     if (body.hint) process.stderr.write(`  ${style.dim('hint:')} ${body.hint}\n`);
   }
-  if (process.env.PX_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (process.env.PX_DEBUG === '1' && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
   return exitCodeFor(error);
 }
 

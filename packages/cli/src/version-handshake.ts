@@ -23,7 +23,9 @@ let cached: PeerVersion | undefined;
 export function cliPeerVersion(): PeerVersion {
   cached ??= {
     name: 'px-plugin',
-    version: (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version,
+    version: (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version,
     protocol: PROTOCOL_LEVEL,
     minPeerProtocol: MIN_PEER_PROTOCOL_LEVEL,
   };
@@ -37,7 +39,13 @@ export function clientVersionHeaders(self: PeerVersion = cliPeerVersion()): Reco
 
 function isPeerVersion(value: unknown): value is PeerVersion {
   const v = value as PeerVersion | undefined;
-  return !!v && typeof v.name === 'string' && typeof v.version === 'string' && Number.isInteger(v.protocol) && Number.isInteger(v.minPeerProtocol);
+  return (
+    !!v &&
+    typeof v.name === 'string' &&
+    typeof v.version === 'string' &&
+    Number.isInteger(v.protocol) &&
+    Number.isInteger(v.minPeerProtocol)
+  );
 }
 
 /**
@@ -45,7 +53,10 @@ function isPeerVersion(value: unknown): value is PeerVersion {
  * PxError VERSION_INCOMPATIBLE (or the connection error). A core without /api/version predates
  * the handshake: it speaks protocol 0.
  */
-export async function versionHandshake(url: string, self: PeerVersion = cliPeerVersion()): Promise<PeerVersion> {
+export async function versionHandshake(
+  url: string,
+  self: PeerVersion = cliPeerVersion(),
+): Promise<PeerVersion> {
   const base = url.replace(/\/+$/, '');
   let response: Response;
   try {
@@ -61,12 +72,23 @@ export async function versionHandshake(url: string, self: PeerVersion = cliPeerV
     body = undefined;
   }
   let core: PeerVersion;
-  if (response.status === 404) core = { name: 'powerx-core', version: 'unknown (no /api/version)', protocol: 0, minPeerProtocol: 0 };
-  else if (response.ok && isPeerVersion((body as { core?: unknown } | undefined)?.core)) core = (body as { core: PeerVersion }).core;
+  if (response.status === 404)
+    core = { name: 'powerx-core', version: 'unknown (no /api/version)', protocol: 0, minPeerProtocol: 0 };
+  else if (response.ok && isPeerVersion((body as { core?: unknown } | undefined)?.core))
+    core = (body as { core: PeerVersion }).core;
   else {
-    const b = body as { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } | undefined;
-    if (b?.code && isErrorCode(b.code)) throw new PxError(b.code, b.details ?? {}, { message: b.message, hint: b.hint });
-    throw new PxError('INTERNAL', { ref: `HTTP ${response.status}` }, { message: `${base}/api/version answered HTTP ${response.status}, not a PowerX core version`, hint: 'Check PX_API_URL points to a PowerX core.' });
+    const b = body as
+      { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } | undefined;
+    if (b?.code && isErrorCode(b.code))
+      throw new PxError(b.code, b.details ?? {}, { message: b.message, hint: b.hint });
+    throw new PxError(
+      'INTERNAL',
+      { ref: `HTTP ${response.status}` },
+      {
+        message: `${base}/api/version answered HTTP ${response.status}, not a PowerX core version`,
+        hint: 'Check PX_API_URL points to a PowerX core.',
+      },
+    );
   }
   const error = checkVersionHandshake(self, core);
   if (error) throw error;

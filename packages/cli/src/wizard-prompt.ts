@@ -9,7 +9,11 @@ export function canAsk(): boolean {
 }
 
 export function ask(question: string, opts: { secret?: boolean } = {}): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stderr,
+    terminal: Boolean(process.stdin.isTTY),
+  });
   if (opts.secret) {
     // Echo nothing while the answer is typed: readline writes through _writeToOutput.
     const writer = rl as unknown as { _writeToOutput: (s: string) => void };

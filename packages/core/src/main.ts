@@ -7,15 +7,25 @@ import { isPxError } from '@powerx/protocol';
 import { startCore } from './start-core.ts';
 
 try {
-  const core = await startCore({ host: process.env.PX_HOST, logLevel: process.env.PX_LOG_LEVEL ?? 'warn', processMetrics: process.env.PX_PROCESS_METRICS !== '0' });
+  const core = await startCore({
+    host: process.env.PX_HOST,
+    logLevel: process.env.PX_LOG_LEVEL ?? 'warn',
+    processMetrics: process.env.PX_PROCESS_METRICS !== '0',
+  });
   const lines = [
     `PowerX core ${core.coreVersion} listening on ${core.url}${core.devMode ? ' (dev mode)' : ''}`,
     `  API docs      ${core.url}/docs`,
     `  health        ${core.url}/healthz   ready: ${core.url}/readyz   metrics: ${core.url}/metrics`,
     `  data dir      ${core.dataDir}`,
     `  admin token   ${core.dataDir}/admin-token`,
-    ...(core.adminPassword ? [`  admin user    admin / ${core.adminPassword}   (shown once; also in ${core.dataDir}/admin-password)`] : []),
-    ...(core.recovery.rolledBack ? [`  recovered     rolled back ${core.recovery.rolledBack} unfinished install(s)`] : []),
+    ...(core.adminPassword
+      ? [
+          `  admin user    admin / ${core.adminPassword}   (shown once; also in ${core.dataDir}/admin-password)`,
+        ]
+      : []),
+    ...(core.recovery.rolledBack
+      ? [`  recovered     rolled back ${core.recovery.rolledBack} unfinished install(s)`]
+      : []),
     `  plugins       ${core.recovery.started} serving${core.recovery.failed ? `, ${core.recovery.failed} failed to start` : ''}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
@@ -32,7 +42,8 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 } catch (error) {
-  if (isPxError(error)) process.stderr.write(`error ${error.code}: ${error.message}\n  hint: ${error.hint}\n`);
+  if (isPxError(error))
+    process.stderr.write(`error ${error.code}: ${error.message}\n  hint: ${error.hint}\n`);
   else process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 }

@@ -7,7 +7,13 @@ import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCoreLogger } from './logging/core-logger.ts';
-import { Supervisor, createEntryProxy, generateTestData, type InstanceInfo, type SupervisorEvent } from '@powerx/runtime';
+import {
+  Supervisor,
+  createEntryProxy,
+  generateTestData,
+  type InstanceInfo,
+  type SupervisorEvent,
+} from '@powerx/runtime';
 import { openSqliteDatabase } from './storage/open-database.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
@@ -61,7 +67,11 @@ export interface StartCoreOptions {
   /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
   awaitingConfigTtlHours?: number;
   /** Supervisor tuning passed through (tests shorten the crash budget). */
-  supervisor?: { restartBudget?: { crashes: number; windowMs: number }; restartBackoffMs?: number; quotaSampleMs?: number };
+  supervisor?: {
+    restartBudget?: { crashes: number; windowMs: number };
+    restartBackoffMs?: number;
+    quotaSampleMs?: number;
+  };
   /** Process-wide default metrics (event loop, heap); off when several cores share a process. */
   processMetrics?: boolean;
 }
@@ -94,7 +104,13 @@ async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
   const explicit = options.platformKeysDir ?? process.env.PX_PLATFORM_KEYS_DIR;
   const dir = explicit ?? join(repoRoot, 'config', 'keys');
   const files = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (explicit) throw coreConfigError('PX_PLATFORM_KEYS_DIR', dir, `cannot read the folder: ${error.code}`, 'Point PX_PLATFORM_KEYS_DIR at a readable folder of *.pem public keys, or unset it.');
+    if (explicit)
+      throw coreConfigError(
+        'PX_PLATFORM_KEYS_DIR',
+        dir,
+        `cannot read the folder: ${error.code}`,
+        'Point PX_PLATFORM_KEYS_DIR at a readable folder of *.pem public keys, or unset it.',
+      );
     return [] as string[];
   });
   // Only public keys: a private key dropped in the folder by mistake is ignored, never loaded.
@@ -110,12 +126,17 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   const env = readCoreEnv(options);
   const { dataDir, port, devMode } = env;
   const host = options.host ?? '127.0.0.1';
-  const limits = await SandboxLimits.load(options.limitsFile ?? process.env.PX_LIMITS_FILE ?? join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'));
+  const limits = await SandboxLimits.load(
+    options.limitsFile ??
+      process.env.PX_LIMITS_FILE ??
+      join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'),
+  );
   const platformKeys = await loadPlatformKeys(options);
   // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
   const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
   const paths = new CorePaths(dataDir);
-  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
+    await mkdir(dir, { recursive: true, mode: 0o700 });
   // Owner-only even when the folder existed before (tokens, keys and the store live in it).
   await chmod(dataDir, 0o700);
   const secrets = await SecretBox.load(paths.masterKey, env.masterKey);
@@ -125,7 +146,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
     const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
-    const bus = new InProcessEventBus((error, event) => logger.warn({ err: error, type: event.type }, 'event handler failed'));
+    const bus = new InProcessEventBus((error, event) =>
+      logger.warn({ err: error, type: event.type }, 'event handler failed'),
+    );
     const identity = new IdentityService(db);
     const tenants = new TenantService(db);
     const storage = new PluginStorage(db);
@@ -133,7 +156,10 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
-    const metrics = new CoreMetrics(() => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }), options.processMetrics ?? false);
+    const metrics = new CoreMetrics(
+      () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
+      options.processMetrics ?? false,
+    );
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
     const supervisor = new Supervisor({
@@ -148,18 +174,64 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     let publicUrl = '';
     const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
     const pipeline = new InstallPipeline({
-      db, store, tenants, identity, audit, bus, metrics, secrets, limits, supervisor, storage, blobs, paths,
-      coreVersion: CORE_VERSION, devMode, platformKeys, log: logger, validator: sharedPackageValidator, generateTestData, entryUrl, pluginLogs: logs,
+      db,
+      store,
+      tenants,
+      identity,
+      audit,
+      bus,
+      metrics,
+      secrets,
+      limits,
+      supervisor,
+      storage,
+      blobs,
+      paths,
+      coreVersion: CORE_VERSION,
+      devMode,
+      platformKeys,
+      log: logger,
+      validator: sharedPackageValidator,
+      generateTestData,
+      entryUrl,
+      pluginLogs: logs,
     });
 
-    const boot = await bootstrap(db, identity, tenants, audit, paths, options.adminPassword ?? process.env.PX_ADMIN_PASSWORD);
+    const boot = await bootstrap(
+      db,
+      identity,
+      tenants,
+      audit,
+      paths,
+      options.adminPassword ?? process.env.PX_ADMIN_PASSWORD,
+    );
     const recovery = await pipeline.recover();
-    if (recovery.rolledBack) logger.warn({ rolledBack: recovery.rolledBack }, 'rolled back installs left unfinished by a previous run');
+    if (recovery.rolledBack)
+      logger.warn(
+        { rolledBack: recovery.rolledBack },
+        'rolled back installs left unfinished by a previous run',
+      );
 
     let ready = false;
     const services: CoreServices = {
-      db, log: logger, paths, audit, bus, metrics, limits, identity, tenants, pipeline, logs, validator: sharedPackageValidator, supervisor,
-      coreVersion: CORE_VERSION, devMode, platformKeys, publicUrl: () => publicUrl, ready: () => ready,
+      db,
+      log: logger,
+      paths,
+      audit,
+      bus,
+      metrics,
+      limits,
+      identity,
+      tenants,
+      pipeline,
+      logs,
+      validator: sharedPackageValidator,
+      supervisor,
+      coreVersion: CORE_VERSION,
+      devMode,
+      platformKeys,
+      publicUrl: () => publicUrl,
+      ready: () => ready,
     };
     const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
     const app = await buildServer(services, logger, entryProxy);
@@ -175,7 +247,13 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
     const waitTtlMs = env.awaitingConfigTtlHours * 3_600_000;
     const expireWaiting = (now?: Date) => pipeline.expireWaiting(waitTtlMs, now);
-    const expiryTimer = setInterval(() => void expireWaiting().catch((error: unknown) => logger.warn({ err: error }, 'expiring waiting installs failed')), 3_600_000);
+    const expiryTimer = setInterval(
+      () =>
+        void expireWaiting().catch((error: unknown) =>
+          logger.warn({ err: error }, 'expiring waiting installs failed'),
+        ),
+      3_600_000,
+    );
     expiryTimer.unref();
 
     let closed: Promise<void> | undefined;

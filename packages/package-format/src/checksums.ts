@@ -21,7 +21,8 @@ export function formatSums(entries: SumsEntry[]): Buffer {
   return Buffer.from(sorted.map((e) => `${e.sha256}  ${e.path}\n`).join(''), 'utf8');
 }
 
-export type ParsedSums = { ok: true; entries: Map<string, string> } | { ok: false; line: number; detail: string };
+export type ParsedSums =
+  { ok: true; entries: Map<string, string> } | { ok: false; line: number; detail: string };
 
 const LINE = /^([0-9a-f]{64}) [ *](.+)$/;
 
@@ -32,7 +33,8 @@ const LINE = /^([0-9a-f]{64}) [ *](.+)$/;
 export function parseSums(bytes: Buffer): ParsedSums {
   const text = bytes.toString('utf8');
   if (text.length === 0) return { ok: true, entries: new Map() };
-  if (!text.endsWith('\n')) return { ok: false, line: text.split('\n').length, detail: 'the last line has no line end' };
+  if (!text.endsWith('\n'))
+    return { ok: false, line: text.split('\n').length, detail: 'the last line has no line end' };
   const lines = text.slice(0, -1).split('\n');
   const entries = new Map<string, string>();
   for (let i = 0; i < lines.length; i++) {

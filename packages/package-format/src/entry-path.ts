@@ -1,8 +1,7 @@
 import type { ErrorCode } from '@powerx/protocol';
 
 export type PathCheck =
-  | { ok: true; path: string }
-  | { ok: false; code: ErrorCode; params: Record<string, unknown> };
+  { ok: true; path: string } | { ok: false; code: ErrorCode; params: Record<string, unknown> };
 
 /**
  * Decides whether a path from a tar header (or a file found in a package folder) may exist in a
@@ -16,7 +15,8 @@ export function checkEntryPath(raw: string, maxPathLength: number): PathCheck {
   if (raw.startsWith('/') || raw.startsWith('\\') || /^[A-Za-z]:/.test(raw)) {
     return { ok: false, code: 'PXP_ABSOLUTE_PATH', params: { path: shown } };
   }
-  if (raw.split(/[\\/]/).includes('..')) return { ok: false, code: 'PXP_PATH_TRAVERSAL', params: { path: shown } };
+  if (raw.split(/[\\/]/).includes('..'))
+    return { ok: false, code: 'PXP_PATH_TRAVERSAL', params: { path: shown } };
   let path = raw;
   while (path.startsWith('./')) path = path.slice(2);
   if (path.endsWith('/')) path = path.slice(0, -1);
@@ -26,13 +26,17 @@ export function checkEntryPath(raw: string, maxPathLength: number): PathCheck {
     return { ok: false, code: 'PXP_BAD_PATH', params: { path: shown } };
   }
   const length = Buffer.byteLength(path, 'utf8');
-  if (length > maxPathLength) return { ok: false, code: 'PXP_PATH_TOO_LONG', params: { length, limit: maxPathLength } };
+  if (length > maxPathLength)
+    return { ok: false, code: 'PXP_PATH_TOO_LONG', params: { length, limit: maxPathLength } };
   return { ok: true, path };
 }
 
 /** A path safe to put in a message: control characters shown as escapes, long ones cut. */
 export function printable(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  const escaped = path.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const escaped = path.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return escaped.length > 300 ? `${escaped.slice(0, 300)}…` : escaped;
 }

@@ -28,13 +28,20 @@ async function failure(file: string, limits?: Partial<PackageLimits>): Promise<s
   return (err as PackageError).code;
 }
 
-function tarOf(entries: Array<{ path: string; data?: Buffer; type?: string; size?: number }>, trailer: Buffer = Buffer.alloc(0)): Buffer {
+function tarOf(
+  entries: Array<{ path: string; data?: Buffer; type?: string; size?: number }>,
+  trailer: Buffer = Buffer.alloc(0),
+): Buffer {
   const parts: Buffer[] = [];
   let n = 0;
   for (const e of entries) {
     const data = e.data ?? Buffer.alloc(0);
     const size = e.size ?? data.length;
-    parts.push(encodeHeader({ path: e.path, type: e.type ?? TYPE.file, size }), data, Buffer.alloc(paddingFor(data.length)));
+    parts.push(
+      encodeHeader({ path: e.path, type: e.type ?? TYPE.file, size }),
+      data,
+      Buffer.alloc(paddingFor(data.length)),
+    );
     n += 512 + data.length + paddingFor(data.length);
   }
   parts.push(endOfArchive(n), trailer);
@@ -54,7 +61,14 @@ describe('extractPackage', () => {
     try {
       expect(out.dir.startsWith(join(stagingRoot, 'pxp-'))).toBe(true);
       expect(out.files.map((f) => f.path)).toEqual([
-        '_pxp/SHA256SUMS', '_pxp/SHA256SUMS.sig', '_pxp/signer.json', 'admin/index.html', 'dist/lib/greeting.js', 'dist/seed.js', 'dist/server.js', 'manifest.json',
+        '_pxp/SHA256SUMS',
+        '_pxp/SHA256SUMS.sig',
+        '_pxp/signer.json',
+        'admin/index.html',
+        'dist/lib/greeting.js',
+        'dist/seed.js',
+        'dist/server.js',
+        'manifest.json',
       ]);
       for (const f of out.files) {
         const bytes = await readFile(join(out.dir, f.path));
@@ -82,17 +96,26 @@ describe('extractPackage', () => {
     await writeFile(join(dir, 'src', 'text.txt'), 'all work and no play '.repeat(200_000)); // ~4 MiB, compresses ~300×
     const packed = await packDirectory(join(dir, 'src'), join(dir, 'p.pxp'));
     expect(await failure(packed.file, { maxCompressionRatio: 10 })).toBe('PXP_COMPRESSION_RATIO');
-    const out = await extractPackage(packed.file, { limits: { maxCompressionRatio: 1000 }, stagingRoot: join(dir, 'stage') });
+    const out = await extractPackage(packed.file, {
+      limits: { maxCompressionRatio: 1000 },
+      stagingRoot: join(dir, 'stage'),
+    });
     await out.remove();
   });
 
   it('refuses a header that promises more bytes than the limit before reading them', async () => {
-    const tar = Buffer.concat([encodeHeader({ path: 'big.bin', type: TYPE.file, size: DEFAULT_LIMITS.maxUncompressedBytes + 1 }), Buffer.alloc(512 * 4)]);
+    const tar = Buffer.concat([
+      encodeHeader({ path: 'big.bin', type: TYPE.file, size: DEFAULT_LIMITS.maxUncompressedBytes + 1 }),
+      Buffer.alloc(512 * 4),
+    ]);
     expect(await failure(await writePkg(gzipSync(tar)))).toBe('PXP_UNCOMPRESSED_TOO_LARGE');
   });
 
   it('refuses data hidden after the end-of-archive marker', async () => {
-    const tar = tarOf([{ path: 'manifest.json', data: Buffer.from('{}') }], encodeHeader({ path: 'hidden.js', type: TYPE.file, size: 0 }));
+    const tar = tarOf(
+      [{ path: 'manifest.json', data: Buffer.from('{}') }],
+      encodeHeader({ path: 'hidden.js', type: TYPE.file, size: 0 }),
+    );
     expect(await failure(await writePkg(gzipSync(tar)))).toBe('PXP_TRUNCATED');
   });
 
@@ -104,7 +127,9 @@ describe('extractPackage', () => {
     await mkdir(join(big, 'dist'), { recursive: true });
     await writeFile(join(big, 'dist', 'noise.bin'), randomBytes(3 << 20)); // several read chunks
     const packed = await packDirectory(big, join(big, '..', 'big.pxp'));
-    expect(await failure(await writePkg(Buffer.concat([await readFile(packed.file), Buffer.alloc(2 << 20)])))).toBe('PXP_TRUNCATED');
+    expect(
+      await failure(await writePkg(Buffer.concat([await readFile(packed.file), Buffer.alloc(2 << 20)]))),
+    ).toBe('PXP_TRUNCATED');
   });
 
   it('refuses an archive with no end-of-archive marker', async () => {
@@ -119,17 +144,28 @@ describe('extractPackage', () => {
   });
 
   it('refuses a path that would put a file inside another file', async () => {
-    const tar = tarOf([{ path: 'dist', data: Buffer.from('x') }, { path: 'dist/server.js', data: Buffer.from('y') }]);
+    const tar = tarOf([
+      { path: 'dist', data: Buffer.from('x') },
+      { path: 'dist/server.js', data: Buffer.from('y') },
+    ]);
     expect(await failure(await writePkg(gzipSync(tar)))).toBe('PXP_BAD_PATH');
   });
 
   it('refuses a file and a directory with the same path', async () => {
-    const tar = tarOf([{ path: 'dist/a.js', data: Buffer.from('x') }, { path: 'dist', type: TYPE.directory }, { path: 'dist/a.js/', type: TYPE.directory }]);
+    const tar = tarOf([
+      { path: 'dist/a.js', data: Buffer.from('x') },
+      { path: 'dist', type: TYPE.directory },
+      { path: 'dist/a.js/', type: TYPE.directory },
+    ]);
     expect(await failure(await writePkg(gzipSync(tar)))).toBe('PXP_DUPLICATE_ENTRY');
   });
 
   it('accepts "./"-prefixed names and directory entries as GNU tar writes them', async () => {
-    const tar = tarOf([{ path: './', type: TYPE.directory }, { path: './dist/', type: TYPE.directory }, { path: './dist/a.js', data: Buffer.from('a') }]);
+    const tar = tarOf([
+      { path: './', type: TYPE.directory },
+      { path: './dist/', type: TYPE.directory },
+      { path: './dist/a.js', data: Buffer.from('a') },
+    ]);
     const out = await extractPackage(await writePkg(gzipSync(tar)), { stagingRoot: await tmp.make() });
     expect(out.files.map((f) => f.path)).toEqual(['dist/a.js']);
     await out.remove();
@@ -147,7 +183,10 @@ describe('extractPackage', () => {
   });
 
   it('treats a pre-POSIX "name/" regular entry as a directory, and refuses one with content', async () => {
-    const ok = tarOf([{ path: 'dist/', type: TYPE.oldFile }, { path: 'dist/a.js', data: Buffer.from('a') }]);
+    const ok = tarOf([
+      { path: 'dist/', type: TYPE.oldFile },
+      { path: 'dist/a.js', data: Buffer.from('a') },
+    ]);
     const out = await extractPackage(await writePkg(gzipSync(ok)), { stagingRoot: await tmp.make() });
     expect(out.files.map((f) => f.path)).toEqual(['dist/a.js']);
     await out.remove();

@@ -87,7 +87,8 @@ export async function scanArchive(pkgFile: string, opts: ScanOptions): Promise<S
   const limits = resolveLimits(opts.limits);
   const st = await stat(pkgFile).catch(() => undefined);
   if (!st?.isFile()) throw new PackageError('PXP_NOT_FOUND', { path: pkgFile });
-  if (st.size > limits.maxCompressedBytes) throw new PackageError('PXP_TOO_LARGE', { size: st.size, limit: limits.maxCompressedBytes });
+  if (st.size > limits.maxCompressedBytes)
+    throw new PackageError('PXP_TOO_LARGE', { size: st.size, limit: limits.maxCompressedBytes });
   if (st.size === 0) throw new PackageError('PXP_NOT_GZIP', {});
 
   let dir: string | undefined;
@@ -106,7 +107,10 @@ export async function scanArchive(pkgFile: string, opts: ScanOptions): Promise<S
     const tap = new Transform({
       highWaterMark: READ_BLOCK,
       transform(chunk: Buffer, _enc, done) {
-        if (compressed === 0 && (chunk[0] !== GZIP_MAGIC[0] || (chunk.length > 1 && chunk[1] !== GZIP_MAGIC[1]))) {
+        if (
+          compressed === 0 &&
+          (chunk[0] !== GZIP_MAGIC[0] || (chunk.length > 1 && chunk[1] !== GZIP_MAGIC[1]))
+        ) {
           done(new PackageError('PXP_NOT_GZIP', {}));
           return;
         }
@@ -123,27 +127,43 @@ export async function scanArchive(pkgFile: string, opts: ScanOptions): Promise<S
     const ratioBase = st.size;
     let uncompressed = 0;
     let lastYield = performance.now();
-    const parser = new TarParser((entry) => writer.onEntry(entry, limits.maxUncompressedBytes - uncompressed));
-    const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK, readableHighWaterMark: INFLATE_AHEAD } as Parameters<typeof createGunzip>[0]);
-    await pipeline(createReadStream(pkgFile, { highWaterMark: READ_BLOCK }), tap, gunzip, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        uncompressed += chunk.length;
-        if (uncompressed > limits.maxUncompressedBytes) throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: limits.maxUncompressedBytes });
-        if (uncompressed > RATIO_GRACE_BYTES && uncompressed > limits.maxCompressionRatio * ratioBase) {
-          throw new PackageError('PXP_COMPRESSION_RATIO', { ratio: `more than ${limits.maxCompressionRatio}`, limit: limits.maxCompressionRatio });
-        }
-        // Files are created with synchronous calls (see StagingWriter); feeding the parser in
-        // slices and yielding every few ms keeps a server's event loop responsive even when a
-        // chunk holds hundreds of tiny files.
-        for (let off = 0; off < chunk.length; off += PARSE_SLICE) {
-          parser.push(off === 0 && chunk.length <= PARSE_SLICE ? chunk : chunk.subarray(off, off + PARSE_SLICE));
-          if (performance.now() - lastYield > MAX_BLOCKING_MS) {
-            await new Promise<void>((resolve) => setImmediate(resolve));
-            lastYield = performance.now();
+    const parser = new TarParser((entry) =>
+      writer.onEntry(entry, limits.maxUncompressedBytes - uncompressed),
+    );
+    const gunzip = createGunzip({
+      chunkSize: INFLATE_CHUNK,
+      readableHighWaterMark: INFLATE_AHEAD,
+    } as Parameters<typeof createGunzip>[0]);
+    await pipeline(
+      createReadStream(pkgFile, { highWaterMark: READ_BLOCK }),
+      tap,
+      gunzip,
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) {
+          uncompressed += chunk.length;
+          if (uncompressed > limits.maxUncompressedBytes)
+            throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: limits.maxUncompressedBytes });
+          if (uncompressed > RATIO_GRACE_BYTES && uncompressed > limits.maxCompressionRatio * ratioBase) {
+            throw new PackageError('PXP_COMPRESSION_RATIO', {
+              ratio: `more than ${limits.maxCompressionRatio}`,
+              limit: limits.maxCompressionRatio,
+            });
+          }
+          // Files are created with synchronous calls (see StagingWriter); feeding the parser in
+          // slices and yielding every few ms keeps a server's event loop responsive even when a
+          // chunk holds hundreds of tiny files.
+          for (let off = 0; off < chunk.length; off += PARSE_SLICE) {
+            parser.push(
+              off === 0 && chunk.length <= PARSE_SLICE ? chunk : chunk.subarray(off, off + PARSE_SLICE),
+            );
+            if (performance.now() - lastYield > MAX_BLOCKING_MS) {
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              lastYield = performance.now();
+            }
           }
         }
-      }
-    }).catch((err: unknown) => {
+      },
+    ).catch((err: unknown) => {
       // gunzip stops at the end of the gzip stream; bytes after it make the pipeline abort.
       if (!(err instanceof PackageError) && gunzip.readableEnded) throw trailingData();
       throw asPackageError(err);
@@ -180,7 +200,11 @@ function asPackageError(err: unknown): unknown {
     return new PackageError('PXP_TRUNCATED', { detail: 'the gzip stream ends early' }, { cause: err });
   }
   if (typeof e?.code === 'string' && e.code.startsWith('Z_')) {
-    return new PackageError('PXP_TRUNCATED', { detail: `gzip data is corrupt (${e.message})` }, { cause: err });
+    return new PackageError(
+      'PXP_TRUNCATED',
+      { detail: `gzip data is corrupt (${e.message})` },
+      { cause: err },
+    );
   }
   return err;
 }
@@ -211,7 +235,8 @@ class StagingWriter {
   }
 
   onEntry(entry: TarEntry, budget: number): EntrySink | undefined {
-    if (++this.entries > this.limits.maxEntries) throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: this.limits.maxEntries });
+    if (++this.entries > this.limits.maxEntries)
+      throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: this.limits.maxEntries });
     const shown = printable(entry.path);
     switch (entry.type) {
       case TYPE.hardlink:
@@ -230,17 +255,26 @@ class StagingWriter {
       case TYPE.directory:
         break;
       default:
-        throw new PackageError('PXP_SPECIAL_ENTRY', { path: shown, type: `entry of tar type ${JSON.stringify(entry.type)}` });
+        throw new PackageError('PXP_SPECIAL_ENTRY', {
+          path: shown,
+          type: `entry of tar type ${JSON.stringify(entry.type)}`,
+        });
     }
     const checked = checkEntryPath(entry.path, this.limits.maxPathLength);
     if (!checked.ok) throw new PackageError(checked.code, checked.params);
     const path = checked.path;
     // Pre-POSIX tars mark directories as regular entries whose name ends with "/".
-    const isDir = entry.type === TYPE.directory || (entry.path.endsWith('/') && entry.size === 0 && (entry.type === TYPE.file || entry.type === TYPE.oldFile));
+    const isDir =
+      entry.type === TYPE.directory ||
+      (entry.path.endsWith('/') &&
+        entry.size === 0 &&
+        (entry.type === TYPE.file || entry.type === TYPE.oldFile));
     if (!isDir && entry.path.endsWith('/')) throw new PackageError('PXP_BAD_PATH', { path: shown });
-    if (isDir && entry.size !== 0) throw new PackageError('PXP_TRUNCATED', { detail: `directory entry "${shown}" declares content` });
+    if (isDir && entry.size !== 0)
+      throw new PackageError('PXP_TRUNCATED', { detail: `directory entry "${shown}" declares content` });
     // A header may not promise more than the budget left; the stream is counted anyway.
-    if (entry.size > budget) throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: this.limits.maxUncompressedBytes });
+    if (entry.size > budget)
+      throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: this.limits.maxUncompressedBytes });
     if (path === '') {
       if (!isDir) throw new PackageError('PXP_BAD_PATH', { path: shown });
       return undefined;
@@ -262,7 +296,12 @@ class StagingWriter {
     }
     for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
       const parent = path.slice(0, i);
-      if (this.filePaths.has(parent)) throw new PackageError('PXP_BAD_PATH', { path: shown }, { message: `Entry "${shown}" would be inside the file "${parent}"` });
+      if (this.filePaths.has(parent))
+        throw new PackageError(
+          'PXP_BAD_PATH',
+          { path: shown },
+          { message: `Entry "${shown}" would be inside the file "${parent}"` },
+        );
       this.dirPaths.add(parent);
     }
     if (isDir) {

@@ -2,7 +2,15 @@
  * @powerx/package-format: the `.pxp` package (pack, sign, safe unpack) and the one validator
  * that both `px-plugin validate` and core run. See README.md for the format and the limits.
  */
-export { generateKeyPair, keyIdOf, readPrivateKeyFile, readPublicKeyFile, parsePrivateKey, parsePublicKey, type GeneratedKeyPair } from './keys.ts';
+export {
+  generateKeyPair,
+  keyIdOf,
+  readPrivateKeyFile,
+  readPublicKeyFile,
+  parsePrivateKey,
+  parsePublicKey,
+  type GeneratedKeyPair,
+} from './keys.ts';
 export { packDirectory, type PackOptions, type PackResult } from './pack.ts';
 export { checkManifest, readManifestSource, CHECK_TITLES, type CheckId } from './manifest.ts';
 export { DEFAULT_LIMITS, type PackageLimits } from './limits.ts';

@@ -59,7 +59,11 @@ describe('keys', () => {
 
   it('says KEY_INVALID for text that is no key, an RSA key, or a private key given as public', async () => {
     const pair = generateKeyPair();
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const rsa = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     await writeFile(join(tmp, 'junk.pem'), 'not a key\n');
     await writeFile(join(tmp, 'rsa.key.pem'), rsa.privateKey);
     await writeFile(join(tmp, 'rsa.pub.pem'), rsa.publicKey);

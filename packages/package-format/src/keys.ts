@@ -1,4 +1,10 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PackageError } from '@powerx/protocol';
 
@@ -25,7 +31,8 @@ export function generateKeyPair(): GeneratedKeyPair {
 
 /** keyId of a public key (PEM or KeyObject). A private key is accepted too: its public half is used. */
 export function keyIdOf(key: string | KeyObject): string {
-  const pub = typeof key === 'string' ? createPublicKey(key) : key.type === 'private' ? createPublicKey(key) : key;
+  const pub =
+    typeof key === 'string' ? createPublicKey(key) : key.type === 'private' ? createPublicKey(key) : key;
   const der = pub.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('hex').slice(0, 16);
 }
@@ -38,7 +45,8 @@ export function parsePrivateKey(pem: string, path = '(inline key)'): KeyObject {
   } catch (err) {
     throw new PackageError('KEY_INVALID', { path, detail: errorDetail(err) }, { cause: err });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new PackageError('KEY_INVALID', { path, detail: `it is a ${key.asymmetricKeyType} key` });
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new PackageError('KEY_INVALID', { path, detail: `it is a ${key.asymmetricKeyType} key` });
   return key;
 }
 
@@ -53,7 +61,8 @@ export function parsePublicKey(pem: string, path = '(inline key)'): KeyObject {
   } catch (err) {
     throw new PackageError('KEY_INVALID', { path, detail: errorDetail(err) }, { cause: err });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new PackageError('KEY_INVALID', { path, detail: `it is a ${key.asymmetricKeyType} key` });
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new PackageError('KEY_INVALID', { path, detail: `it is a ${key.asymmetricKeyType} key` });
   return key;
 }
 
@@ -76,7 +85,8 @@ async function readKeyText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PackageError('KEY_NOT_FOUND', { path }, { cause: err });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new PackageError('KEY_NOT_FOUND', { path }, { cause: err });
     throw new PackageError('KEY_INVALID', { path, detail: errorDetail(err) }, { cause: err });
   }
 }

@@ -33,9 +33,12 @@ export const RATIO_GRACE_BYTES = 1024 * 1024;
 
 export function resolveLimits(partial: Partial<PackageLimits> | undefined): PackageLimits {
   const limits = { ...DEFAULT_LIMITS };
-  for (const [key, value] of Object.entries(partial ?? {}) as Array<[keyof PackageLimits, number | undefined]>) {
+  for (const [key, value] of Object.entries(partial ?? {}) as Array<
+    [keyof PackageLimits, number | undefined]
+  >) {
     if (value === undefined) continue;
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`package limit ${key} must be a positive number, got ${value}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new RangeError(`package limit ${key} must be a positive number, got ${value}`);
     limits[key] = value;
   }
   return limits;

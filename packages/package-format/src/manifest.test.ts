@@ -7,14 +7,32 @@ import { FIXTURES, tempDirs } from './test-helpers.ts';
 
 const tmp = tempDirs('pxp-manifest-test');
 afterEach(() => tmp.cleanup());
-const good = async () => JSON.parse(await readFile(join(FIXTURES, 'good', 'src', 'manifest.json'), 'utf8')) as Record<string, unknown>;
-const minimal = { id: 'com.example.plugin.hello', name: 'Hello', version: '0.1.0', powerx: '>=1.0.0 <2.0.0', runtime: { kind: 'node', entry: './dist/server.js' } };
+const good = async () =>
+  JSON.parse(await readFile(join(FIXTURES, 'good', 'src', 'manifest.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+const minimal = {
+  id: 'com.example.plugin.hello',
+  name: 'Hello',
+  version: '0.1.0',
+  powerx: '>=1.0.0 <2.0.0',
+  runtime: { kind: 'node', entry: './dist/server.js' },
+};
 
 describe('checkManifest', () => {
   it('passes a good manifest and normalizes it, filling every default', () => {
     const { checks, manifest } = checkManifest(minimal);
-    expect(checks.map((c) => [c.id, c.ok])).toEqual([['manifest.schema', true], ['manifest.semantics', true]]);
-    expect(manifest?.runtime).toEqual({ kind: 'node', entry: 'dist/server.js', args: [], health: { path: '/healthz', timeoutMs: 3000 } });
+    expect(checks.map((c) => [c.id, c.ok])).toEqual([
+      ['manifest.schema', true],
+      ['manifest.semantics', true],
+    ]);
+    expect(manifest?.runtime).toEqual({
+      kind: 'node',
+      entry: 'dist/server.js',
+      args: [],
+      health: { path: '/healthz', timeoutMs: 3000 },
+    });
     expect(manifest?.resources).toEqual({ memoryMb: 128, cpuPercent: 50, diskMb: 64 });
   });
 
@@ -41,7 +59,7 @@ describe('checkManifest', () => {
     [{ version: 'v1.0.0' }, 'MANIFEST_BAD_VERSION'],
     [{ powerx: 'not a range' }, 'MANIFEST_BAD_RANGE'],
     [{ requires: { 'com.example.plugin.base': '^^2' } }, 'MANIFEST_BAD_RANGE'],
-    [{ conflicts: { 'NotAnId': '*' } }, 'MANIFEST_BAD_ID'],
+    [{ conflicts: { NotAnId: '*' } }, 'MANIFEST_BAD_ID'],
     [{ runtime: { kind: 'python', entry: 'main.py' } }, 'MANIFEST_RUNTIME_UNKNOWN'],
     [{ runtime: { kind: 'node', entry: '../outside.js' } }, 'MANIFEST_INVALID'],
     [{ config: { env: [{ name: 'A' }], secrets: [{ name: 'A' }] } }, 'MANIFEST_INVALID'],
@@ -64,7 +82,11 @@ describe('checkManifest', () => {
     const manifest = await good();
     const files = new Set(['manifest.json', 'dist/server.js', 'dist/seed.js', 'admin/index.html']);
     expect(checkManifest(manifest, { files }).manifest).toBeDefined();
-    for (const [missing, field] of [['dist/server.js', 'runtime.entry'], ['dist/seed.js', 'sandbox.seed'], ['admin/index.html', 'admin.staticDir']]) {
+    for (const [missing, field] of [
+      ['dist/server.js', 'runtime.entry'],
+      ['dist/seed.js', 'sandbox.seed'],
+      ['admin/index.html', 'admin.staticDir'],
+    ]) {
       const without = new Set([...files].filter((f) => f !== missing));
       const check = checkManifest(manifest, { files: without }).checks[1];
       expect(check).toMatchObject({ ok: false, code: 'MANIFEST_ENTRY_MISSING' });
@@ -76,7 +98,10 @@ describe('checkManifest', () => {
 describe('readManifestSource', () => {
   it('reads plugin.yaml and normalizes it', async () => {
     const dir = await tmp.make();
-    await writeFile(join(dir, 'plugin.yaml'), 'id: com.example.plugin.hello\nname: Hello\nversion: 0.1.0\npowerx: ">=1.0.0 <2.0.0"\nruntime: { kind: node, entry: dist/server.js }\n');
+    await writeFile(
+      join(dir, 'plugin.yaml'),
+      'id: com.example.plugin.hello\nname: Hello\nversion: 0.1.0\npowerx: ">=1.0.0 <2.0.0"\nruntime: { kind: node, entry: dist/server.js }\n',
+    );
     const manifest = await readManifestSource(dir);
     expect(manifest.id).toBe('com.example.plugin.hello');
     expect(manifest.config.logLevel).toBe('info');

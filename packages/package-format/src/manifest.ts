@@ -49,12 +49,19 @@ const ID_RE = new RegExp(PLUGIN_ID_PATTERN);
  * Returns the `manifest.schema` and `manifest.semantics` checks, and the normalized manifest when
  * both pass.
  */
-export function checkManifest(raw: unknown, opts: { files?: ReadonlySet<string> } = {}): { checks: ValidationCheck[]; manifest?: Manifest } {
+export function checkManifest(
+  raw: unknown,
+  opts: { files?: ReadonlySet<string> } = {},
+): { checks: ValidationCheck[]; manifest?: Manifest } {
   let started = performance.now();
   const schemaProblem = schemaProblemOf(raw);
-  const schemaCheck = schemaProblem ? failedCheck('manifest.schema', [schemaProblem], started) : passedCheck('manifest.schema', 'The manifest matches the schema.', started);
+  const schemaCheck = schemaProblem
+    ? failedCheck('manifest.schema', [schemaProblem], started)
+    : passedCheck('manifest.schema', 'The manifest matches the schema.', started);
   if (schemaProblem) {
-    return { checks: [schemaCheck, notRunCheck('manifest.semantics', 'the manifest does not match the schema')] };
+    return {
+      checks: [schemaCheck, notRunCheck('manifest.semantics', 'the manifest does not match the schema')],
+    };
   }
   started = performance.now();
   const source = raw as ManifestSource;
@@ -62,14 +69,26 @@ export function checkManifest(raw: unknown, opts: { files?: ReadonlySet<string> 
   if (problems.length) return { checks: [schemaCheck, failedCheck('manifest.semantics', problems, started)] };
   const manifest = normalizeManifest(source);
   return {
-    checks: [schemaCheck, passedCheck('manifest.semantics', `${manifest.id}@${manifest.version}, runtime ${manifest.runtime.kind}, entry ${manifest.runtime.entry}.`, started)],
+    checks: [
+      schemaCheck,
+      passedCheck(
+        'manifest.semantics',
+        `${manifest.id}@${manifest.version}, runtime ${manifest.runtime.kind}, entry ${manifest.runtime.entry}.`,
+        started,
+      ),
+    ],
     manifest,
   };
 }
 
 function schemaProblemOf(raw: unknown): ManifestProblem | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { code: 'MANIFEST_INVALID', params: { detail: `the manifest must be an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}` } };
+    return {
+      code: 'MANIFEST_INVALID',
+      params: {
+        detail: `the manifest must be an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`,
+      },
+    };
   }
   const checker = schemaChecker();
   if (checker.Check(raw)) return undefined;
@@ -87,53 +106,99 @@ function schemaProblemOf(raw: unknown): ManifestProblem | undefined {
     if (!details.includes(text)) details.push(text);
     if (details.length === 4) break;
   }
-  return { code: 'MANIFEST_INVALID', params: { detail: details.join('; ') || 'it does not match the schema' } };
+  return {
+    code: 'MANIFEST_INVALID',
+    params: { detail: details.join('; ') || 'it does not match the schema' },
+  };
 }
 
 function semanticProblems(m: ManifestSource, files: ReadonlySet<string> | undefined): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
   if (!ID_RE.test(m.id)) problems.push({ code: 'MANIFEST_BAD_ID', params: { id: m.id } });
-  if (semver.valid(m.version) !== m.version) problems.push({ code: 'MANIFEST_BAD_VERSION', params: { version: m.version } });
-  if (!isRange(m.powerx)) problems.push({ code: 'MANIFEST_BAD_RANGE', params: { field: 'powerx', range: m.powerx } });
+  if (semver.valid(m.version) !== m.version)
+    problems.push({ code: 'MANIFEST_BAD_VERSION', params: { version: m.version } });
+  if (!isRange(m.powerx))
+    problems.push({ code: 'MANIFEST_BAD_RANGE', params: { field: 'powerx', range: m.powerx } });
   for (const field of ['requires', 'conflicts'] as const) {
     for (const [id, range] of Object.entries(m[field] ?? {})) {
-      if (!ID_RE.test(id)) problems.push({ code: 'MANIFEST_BAD_ID', params: { id }, hint: `Keys of "${field}" are plugin ids like com.example.plugin.base.` });
-      if (!isRange(range)) problems.push({ code: 'MANIFEST_BAD_RANGE', params: { field: `${field}.${id}`, range } });
+      if (!ID_RE.test(id))
+        problems.push({
+          code: 'MANIFEST_BAD_ID',
+          params: { id },
+          hint: `Keys of "${field}" are plugin ids like com.example.plugin.base.`,
+        });
+      if (!isRange(range))
+        problems.push({ code: 'MANIFEST_BAD_RANGE', params: { field: `${field}.${id}`, range } });
     }
   }
-  if (!(RUNTIME_KINDS as readonly string[]).includes(m.runtime.kind)) problems.push({ code: 'MANIFEST_RUNTIME_UNKNOWN', params: { kind: m.runtime.kind } });
+  if (!(RUNTIME_KINDS as readonly string[]).includes(m.runtime.kind))
+    problems.push({ code: 'MANIFEST_RUNTIME_UNKNOWN', params: { kind: m.runtime.kind } });
 
   const pointers: Array<{ field: string; path: string | undefined; dir?: boolean; hint: string }> = [
-    { field: 'runtime.entry', path: m.runtime.entry, hint: 'Check runtime.entry in plugin.yaml and that the build wrote that file.' },
-    { field: 'sandbox.seed', path: m.sandbox?.seed, hint: 'Check sandbox.seed in plugin.yaml and that the build wrote that file.' },
-    { field: 'admin.staticDir', path: m.admin?.staticDir, dir: true, hint: 'Check admin.staticDir in plugin.yaml and that the admin build wrote files there.' },
+    {
+      field: 'runtime.entry',
+      path: m.runtime.entry,
+      hint: 'Check runtime.entry in plugin.yaml and that the build wrote that file.',
+    },
+    {
+      field: 'sandbox.seed',
+      path: m.sandbox?.seed,
+      hint: 'Check sandbox.seed in plugin.yaml and that the build wrote that file.',
+    },
+    {
+      field: 'admin.staticDir',
+      path: m.admin?.staticDir,
+      dir: true,
+      hint: 'Check admin.staticDir in plugin.yaml and that the admin build wrote files there.',
+    },
   ];
   for (const { field, path, dir, hint } of pointers) {
     if (path === undefined) continue;
     const checked = checkEntryPath(path, 1024);
     if (!checked.ok || checked.path === '') {
-      problems.push({ code: 'MANIFEST_INVALID', params: { detail: `${field} "${path}" must be a relative path inside the package` } });
+      problems.push({
+        code: 'MANIFEST_INVALID',
+        params: { detail: `${field} "${path}" must be a relative path inside the package` },
+      });
       continue;
     }
     if (!files) continue;
     const present = dir ? [...files].some((f) => f.startsWith(`${checked.path}/`)) : files.has(checked.path);
-    if (!present) problems.push({ code: 'MANIFEST_ENTRY_MISSING', params: { field, path: checked.path }, hint });
+    if (!present)
+      problems.push({ code: 'MANIFEST_ENTRY_MISSING', params: { field, path: checked.path }, hint });
   }
 
   const dupes = (names: string[]) => names.filter((n, i) => names.indexOf(n) !== i);
   const envNames = (m.config?.env ?? []).map((e) => e.name);
   const secretNames = (m.config?.secrets ?? []).map((s) => s.name);
   for (const name of new Set(dupes([...envNames, ...secretNames]))) {
-    problems.push({ code: 'MANIFEST_INVALID', params: { detail: `config name ${name} is declared more than once (env and secrets share one namespace)` } });
+    problems.push({
+      code: 'MANIFEST_INVALID',
+      params: {
+        detail: `config name ${name} is declared more than once (env and secrets share one namespace)`,
+      },
+    });
   }
   for (const env of m.config?.env ?? []) {
-    if (env.type === 'enum' && !env.enum?.length) problems.push({ code: 'MANIFEST_INVALID', params: { detail: `config.env ${env.name} has type enum but no "enum" values` } });
+    if (env.type === 'enum' && !env.enum?.length)
+      problems.push({
+        code: 'MANIFEST_INVALID',
+        params: { detail: `config.env ${env.name} has type enum but no "enum" values` },
+      });
     if (env.default !== undefined && !defaultFits(env)) {
-      problems.push({ code: 'MANIFEST_INVALID', params: { detail: `config.env ${env.name}: default ${JSON.stringify(env.default)} is not a ${env.type ?? 'string'}` } });
+      problems.push({
+        code: 'MANIFEST_INVALID',
+        params: {
+          detail: `config.env ${env.name}: default ${JSON.stringify(env.default)} is not a ${env.type ?? 'string'}`,
+        },
+      });
     }
   }
   for (const name of new Set(dupes((m.sandbox?.testData ?? []).map((t) => t.collection)))) {
-    problems.push({ code: 'MANIFEST_INVALID', params: { detail: `sandbox.testData collection ${name} is declared more than once` } });
+    problems.push({
+      code: 'MANIFEST_INVALID',
+      params: { detail: `sandbox.testData collection ${name} is declared more than once` },
+    });
   }
   return problems;
 }
@@ -159,8 +224,19 @@ export function passedCheck(id: CheckId, message: string, started: number): Vali
 export function failedCheck(id: CheckId, problems: ManifestProblem[], started: number): ValidationCheck {
   const [first] = problems;
   const messages = problems.map((p) => fillTemplate(ERROR_CODES[p.code].message, p.params));
-  const message = messages.length === 1 ? messages[0] : `${messages[0]} (and ${messages.length - 1} more: ${messages.slice(1).join('; ')})`;
-  return { id, title: CHECK_TITLES[id], ok: false, code: first.code, message, hint: first.hint ?? fillTemplate(ERROR_CODES[first.code].hint, first.params), durationMs: elapsed(started) };
+  const message =
+    messages.length === 1
+      ? messages[0]
+      : `${messages[0]} (and ${messages.length - 1} more: ${messages.slice(1).join('; ')})`;
+  return {
+    id,
+    title: CHECK_TITLES[id],
+    ok: false,
+    code: first.code,
+    message,
+    hint: first.hint ?? fillTemplate(ERROR_CODES[first.code].hint, first.params),
+    durationMs: elapsed(started),
+  };
 }
 
 /**
@@ -168,7 +244,14 @@ export function failedCheck(id: CheckId, problems: ManifestProblem[], started: n
  * so every report has the same shape; its message always starts with "Not run: ".
  */
 export function notRunCheck(id: CheckId, because: string): ValidationCheck {
-  return { id, title: CHECK_TITLES[id], ok: false, message: `Not run: ${because}.`, hint: 'Fix the failure reported above, then validate again.', durationMs: 0 };
+  return {
+    id,
+    title: CHECK_TITLES[id],
+    ok: false,
+    message: `Not run: ${because}.`,
+    hint: 'Fix the failure reported above, then validate again.',
+    durationMs: 0,
+  };
 }
 
 function elapsed(started: number): number {
@@ -198,7 +281,10 @@ async function readSourceFile(projectDir: string): Promise<unknown> {
     try {
       return parseYaml(yamlText, { prettyErrors: true, uniqueKeys: true });
     } catch (err) {
-      const detail = err instanceof YAMLParseError ? `line ${err.linePos?.[0].line ?? '?'}: ${err.message.split('\n')[0]}` : (err as Error).message;
+      const detail =
+        err instanceof YAMLParseError
+          ? `line ${err.linePos?.[0].line ?? '?'}: ${err.message.split('\n')[0]}`
+          : (err as Error).message;
       throw new PackageError('MANIFEST_NOT_YAML', { detail }, { cause: err });
     }
   }

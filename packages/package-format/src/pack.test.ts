@@ -20,7 +20,9 @@ describe('packDirectory', () => {
     const second = await packDirectory(GOOD_SRC, join(dir, 'b.pxp'), { privateKeyPem: await key() });
     // A copy made file by file in reverse order, with other timestamps and permissions.
     const copy = join(dir, 'copy');
-    const files = (await readdir(GOOD_SRC, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).reverse();
+    const files = (await readdir(GOOD_SRC, { recursive: true, withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .reverse();
     for (const f of files) {
       const rel = join(f.parentPath, f.name).slice(GOOD_SRC.length + 1);
       await mkdir(join(copy, rel, '..'), { recursive: true });
@@ -133,12 +135,16 @@ describe('packDirectory', () => {
 
   it('says PXP_SOURCE_NOT_FOUND for a folder that does not exist', async () => {
     const dir = await tmp.make();
-    await expect(packDirectory(join(dir, 'nope'), join(dir, 'a.pxp'))).rejects.toMatchObject({ code: 'PXP_SOURCE_NOT_FOUND' });
+    await expect(packDirectory(join(dir, 'nope'), join(dir, 'a.pxp'))).rejects.toMatchObject({
+      code: 'PXP_SOURCE_NOT_FOUND',
+    });
   });
 
   it('says KEY_INVALID for a key that is not an Ed25519 private key', async () => {
     const dir = await tmp.make();
-    await expect(packDirectory(GOOD_SRC, join(dir, 'a.pxp'), { privateKeyPem: 'nonsense' })).rejects.toMatchObject({ code: 'KEY_INVALID' });
+    await expect(
+      packDirectory(GOOD_SRC, join(dir, 'a.pxp'), { privateKeyPem: 'nonsense' }),
+    ).rejects.toMatchObject({ code: 'KEY_INVALID' });
   });
 });
 
@@ -146,7 +152,10 @@ describe('signPackage', () => {
   it('signs an unsigned package into exactly the bytes a signed build gives', async () => {
     const dir = await tmp.make();
     const unsigned = await packDirectory(GOOD_SRC, join(dir, 'u.pxp'));
-    const signed = await signPackage(unsigned.file, await key(), { outFile: join(dir, 's.pxp'), stagingRoot: join(dir, 'stage') });
+    const signed = await signPackage(unsigned.file, await key(), {
+      outFile: join(dir, 's.pxp'),
+      stagingRoot: join(dir, 'stage'),
+    });
     expect(signed.keyId).toMatch(/^[0-9a-f]{16}$/);
     expect(await readFile(signed.file)).toEqual(await readFile(join(FIXTURES, 'good', 'hello.pxp')));
     expect(await readdir(join(dir, 'stage'))).toEqual([]);
@@ -166,7 +175,9 @@ describe('signPackage', () => {
     const target = join(dir, 'tampered.pxp');
     await cp(join(FIXTURES, 'bad', 'tampered-file.pxp'), target);
     const before = await readFile(target);
-    await expect(signPackage(target, await key(), { stagingRoot: join(dir, 'stage') })).rejects.toMatchObject({ code: 'PXP_HASH_MISMATCH' });
+    await expect(signPackage(target, await key(), { stagingRoot: join(dir, 'stage') })).rejects.toMatchObject(
+      { code: 'PXP_HASH_MISMATCH' },
+    );
     expect(await readFile(target)).toEqual(before);
     expect(await readdir(join(dir, 'stage'))).toEqual([]);
   });

@@ -39,7 +39,9 @@ const GZIP_LEVEL = 6;
 const GZIP_OS_UNIX = 3;
 const IO_BLOCK = 1 << 20;
 
-type ArchiveEntry = { path: string; mode: number; size: number } & ({ file: DirFile; sha256: string } | { data: Buffer });
+type ArchiveEntry = { path: string; mode: number; size: number } & (
+  { file: DirFile; sha256: string } | { data: Buffer }
+);
 
 /**
  * Packs a folder that holds the package content (manifest.json, dist/…, admin/…) into a `.pxp`:
@@ -49,7 +51,11 @@ type ArchiveEntry = { path: string; mode: number; size: number } & ({ file: DirF
  * Any `_pxp/SHA256SUMS`, `.sig` or `signer.json` already in the folder (an unpacked package) is
  * replaced by freshly computed ones. Written to a temporary file and renamed into place.
  */
-export async function packDirectory(dir: string, outFile: string, opts: PackOptions = {}): Promise<PackResult> {
+export async function packDirectory(
+  dir: string,
+  outFile: string,
+  opts: PackOptions = {},
+): Promise<PackResult> {
   const limits = resolveLimits(opts.limits);
   const privateKey = opts.privateKeyPem === undefined ? undefined : parsePrivateKey(opts.privateKeyPem);
   const out = resolve(outFile);
@@ -57,11 +63,18 @@ export async function packDirectory(dir: string, outFile: string, opts: PackOpti
     // The output may live inside the folder being packed; never pack it (or its temp file) into itself.
     skip: (rel, abs) => UNLISTED_PATHS.has(rel) || abs === out || abs.startsWith(`${out}.tmp-`),
   });
-  if (files.length + 3 > limits.maxEntries) throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: limits.maxEntries });
+  if (files.length + 3 > limits.maxEntries)
+    throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: limits.maxEntries });
 
   const hashed = await mapLimited(files, 4, async (file) => ({ file, sha256: await hashFile(file) }));
   const sums = formatSums(hashed.map(({ file, sha256 }) => ({ path: file.path, sha256 })));
-  const entries: ArchiveEntry[] = hashed.map(({ file, sha256 }) => ({ path: file.path, mode: file.executable ? 0o755 : 0o644, size: file.size, file, sha256 }));
+  const entries: ArchiveEntry[] = hashed.map(({ file, sha256 }) => ({
+    path: file.path,
+    mode: file.executable ? 0o755 : 0o644,
+    size: file.size,
+    file,
+    sha256,
+  }));
   entries.push({ path: SUMS_PATH, mode: 0o644, size: sums.length, data: sums });
   let keyId: string | undefined;
   if (privateKey) {
@@ -74,11 +87,20 @@ export async function packDirectory(dir: string, outFile: string, opts: PackOpti
   entries.sort((a, b) => comparePaths(a.path, b.path));
 
   const written = await writeArchive(entries, out);
-  return { file: out, bytes: written.bytes, sha256: written.sha256, fileCount: entries.length, ...(keyId ? { keyId } : {}) };
+  return {
+    file: out,
+    bytes: written.bytes,
+    sha256: written.sha256,
+    fileCount: entries.length,
+    ...(keyId ? { keyId } : {}),
+  };
 }
 
 /** Streams the tar through gzip into `out` atomically; returns the size and hash of the result. */
-async function writeArchive(entries: ArchiveEntry[], out: string): Promise<{ bytes: number; sha256: string }> {
+async function writeArchive(
+  entries: ArchiveEntry[],
+  out: string,
+): Promise<{ bytes: number; sha256: string }> {
   await mkdir(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const outHash = createHash('sha256');
@@ -92,7 +114,16 @@ async function writeArchive(entries: ArchiveEntry[], out: string): Promise<{ byt
     },
   });
   try {
-    await pipeline(tarStream(entries), createGzip({ level: GZIP_LEVEL, chunkSize: IO_BLOCK, writableHighWaterMark: 4 * IO_BLOCK } as Parameters<typeof createGzip>[0]), tap, createWriteStream(tmp, { flush: true }));
+    await pipeline(
+      tarStream(entries),
+      createGzip({
+        level: GZIP_LEVEL,
+        chunkSize: IO_BLOCK,
+        writableHighWaterMark: 4 * IO_BLOCK,
+      } as Parameters<typeof createGzip>[0]),
+      tap,
+      createWriteStream(tmp, { flush: true }),
+    );
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -126,7 +157,9 @@ async function* tarStream(entries: ArchiveEntry[]): AsyncGenerator<Buffer> {
   for (let i = 0; i < entries.length; i++) {
     prefetch(i);
     const entry = entries[i];
-    yield* blocks.push(encodeHeader({ path: entry.path, type: TYPE.file, size: entry.size, mode: entry.mode }));
+    yield* blocks.push(
+      encodeHeader({ path: entry.path, type: TYPE.file, size: entry.size, mode: entry.mode }),
+    );
     if ('data' in entry) {
       yield* blocks.push(entry.data);
     } else if (pending.has(i)) {
@@ -134,18 +167,22 @@ async function* tarStream(entries: ArchiveEntry[]): AsyncGenerator<Buffer> {
       pending.delete(i);
       // Hash again: a file edited between hashing and packing must not produce a package whose
       // SHA256SUMS lies about its content.
-      if (data.length !== entry.size || sha256(data) !== entry.sha256) throw new PackageError('PXP_SOURCE_CHANGED', { path: entry.path });
+      if (data.length !== entry.size || sha256(data) !== entry.sha256)
+        throw new PackageError('PXP_SOURCE_CHANGED', { path: entry.path });
       yield* blocks.push(data);
     } else {
       const hash = createHash('sha256');
       let size = 0;
-      for await (const chunk of createReadStream(entry.file.absPath, { highWaterMark: IO_BLOCK }) as AsyncIterable<Buffer>) {
+      for await (const chunk of createReadStream(entry.file.absPath, {
+        highWaterMark: IO_BLOCK,
+      }) as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > entry.size) break;
         hash.update(chunk);
         yield* blocks.push(chunk);
       }
-      if (size !== entry.size || hash.digest('hex') !== entry.sha256) throw new PackageError('PXP_SOURCE_CHANGED', { path: entry.path });
+      if (size !== entry.size || hash.digest('hex') !== entry.sha256)
+        throw new PackageError('PXP_SOURCE_CHANGED', { path: entry.path });
     }
     offset += BLOCK + entry.size;
     const pad = paddingFor(entry.size);
@@ -193,13 +230,19 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 
 export async function hashFile(file: { absPath: string }): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file.absPath, { highWaterMark: IO_BLOCK }) as AsyncIterable<Buffer>) hash.update(chunk);
+  for await (const chunk of createReadStream(file.absPath, {
+    highWaterMark: IO_BLOCK,
+  }) as AsyncIterable<Buffer>)
+    hash.update(chunk);
   return hash.digest('hex');
 }
 
-
 /** Like Promise.all over map, with at most `concurrency` calls in flight (10 000 files, few fds). */
-export async function mapLimited<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -19,7 +19,11 @@ export interface DirFile {
  * names, and the entry-count, size and path-length limits. Empty folders are not listed: a
  * package carries files only.
  */
-export async function listPackageDir(folder: string, limits: PackageLimits, opts: { skip?: (path: string, absPath: string) => boolean } = {}): Promise<DirFile[]> {
+export async function listPackageDir(
+  folder: string,
+  limits: PackageLimits,
+  opts: { skip?: (path: string, absPath: string) => boolean } = {},
+): Promise<DirFile[]> {
   const dir = resolve(folder); // absPath values are absolute, whatever the caller passed
   // The folder itself may be reached through a symlink (the user named it); its content may not.
   const top = await stat(dir).catch(() => undefined);
@@ -35,14 +39,16 @@ export async function listPackageDir(folder: string, limits: PackageLimits, opts
       if (opts.skip?.(rel, abs)) continue;
       const checked = checkEntryPath(rel, limits.maxPathLength);
       if (!checked.ok) throw new PackageError(checked.code, checked.params);
-      if (++entries > limits.maxEntries) throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: limits.maxEntries });
+      if (++entries > limits.maxEntries)
+        throw new PackageError('PXP_TOO_MANY_ENTRIES', { limit: limits.maxEntries });
       const st = await lstat(abs);
       if (st.isSymbolicLink()) throw new PackageError('PXP_SYMLINK_ENTRY', { path: rel });
       if (st.isDirectory()) {
         await walk(abs, rel);
       } else if (st.isFile()) {
         total += st.size;
-        if (total > limits.maxUncompressedBytes) throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: limits.maxUncompressedBytes });
+        if (total > limits.maxUncompressedBytes)
+          throw new PackageError('PXP_UNCOMPRESSED_TOO_LARGE', { limit: limits.maxUncompressedBytes });
         files.push({ path: rel, absPath: abs, size: st.size, executable: (st.mode & 0o111) !== 0 });
       } else {
         throw new PackageError('PXP_SPECIAL_ENTRY', { path: rel, type: describeSpecial(st) });
@@ -53,7 +59,12 @@ export async function listPackageDir(folder: string, limits: PackageLimits, opts
   return files.sort((a, b) => comparePaths(a.path, b.path));
 }
 
-function describeSpecial(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+function describeSpecial(st: {
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
   if (st.isFIFO()) return 'FIFO';
   if (st.isCharacterDevice()) return 'character device';
   if (st.isBlockDevice()) return 'block device';

@@ -13,7 +13,11 @@ import { packDirectory } from './pack.ts';
  * again with the new signature. The result is byte-identical to packing the original folder with
  * that key. Writes to `outFile` (default: replaces `pkgFile`, atomically).
  */
-export async function signPackage(pkgFile: string, privateKeyPem: string, opts: { outFile?: string } & Pick<ExtractOptions, 'limits' | 'stagingRoot'> = {}): Promise<{ keyId: string; file: string }> {
+export async function signPackage(
+  pkgFile: string,
+  privateKeyPem: string,
+  opts: { outFile?: string } & Pick<ExtractOptions, 'limits' | 'stagingRoot'> = {},
+): Promise<{ keyId: string; file: string }> {
   parsePrivateKey(privateKeyPem); // a bad key fails before any unpacking
   const staged = await extractPackage(pkgFile, { limits: opts.limits, stagingRoot: opts.stagingRoot });
   try {
@@ -22,9 +26,14 @@ export async function signPackage(pkgFile: string, privateKeyPem: string, opts: 
     const { problems } = checkIntegrity(hashes, sums);
     if (problems.length) {
       const [first] = problems;
-      throw new PackageError(first.code, first.params, { hint: first.hint ?? fillTemplate(ERROR_CODES[first.code].hint, first.params) });
+      throw new PackageError(first.code, first.params, {
+        hint: first.hint ?? fillTemplate(ERROR_CODES[first.code].hint, first.params),
+      });
     }
-    const result = await packDirectory(staged.dir, resolve(opts.outFile ?? pkgFile), { privateKeyPem, limits: opts.limits });
+    const result = await packDirectory(staged.dir, resolve(opts.outFile ?? pkgFile), {
+      privateKeyPem,
+      limits: opts.limits,
+    });
     return { keyId: result.keyId!, file: result.file };
   } finally {
     await staged.remove();

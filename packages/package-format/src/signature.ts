@@ -14,7 +14,10 @@ export interface SignerInfo {
 }
 
 export function signSums(sums: Buffer, privateKey: KeyObject): { signature: Buffer; signer: SignerInfo } {
-  return { signature: sign(null, sums, privateKey), signer: { keyId: keyIdOf(privateKey), algorithm: 'ed25519' } };
+  return {
+    signature: sign(null, sums, privateKey),
+    signer: { keyId: keyIdOf(privateKey), algorithm: 'ed25519' },
+  };
 }
 
 export function verifySums(sums: Buffer, signature: Buffer, publicKey: KeyObject): boolean {
@@ -38,9 +41,12 @@ export function parseSigner(bytes: Buffer): { ok: true; signer: SignerInfo } | {
   } catch (err) {
     return { ok: false, detail: `not JSON (${(err as Error).message})` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, detail: 'expected a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, detail: 'expected a JSON object' };
   const { keyId, algorithm } = value as Record<string, unknown>;
-  if (typeof keyId !== 'string' || !/^[0-9a-f]{16}$/.test(keyId)) return { ok: false, detail: 'keyId must be 16 lower-case hex characters' };
-  if (algorithm !== 'ed25519') return { ok: false, detail: `algorithm must be "ed25519", got ${JSON.stringify(algorithm)}` };
+  if (typeof keyId !== 'string' || !/^[0-9a-f]{16}$/.test(keyId))
+    return { ok: false, detail: 'keyId must be 16 lower-case hex characters' };
+  if (algorithm !== 'ed25519')
+    return { ok: false, detail: `algorithm must be "ed25519", got ${JSON.stringify(algorithm)}` };
   return { ok: true, signer: { keyId, algorithm } };
 }

@@ -57,7 +57,16 @@ export function encodeHeader(fields: TarHeaderFields): Buffer {
   if (Object.keys(pax).length) {
     const body = encodePaxRecords(pax);
     // The pax header's own name is informative only; keep it short and deterministic.
-    blocks.push(rawHeader({ name: Buffer.from('PaxHeader'), prefix: Buffer.alloc(0), type: TYPE.paxHeader, size: body.length, mode: 0o644, mtime: fields.mtime ?? FIXED_MTIME }));
+    blocks.push(
+      rawHeader({
+        name: Buffer.from('PaxHeader'),
+        prefix: Buffer.alloc(0),
+        type: TYPE.paxHeader,
+        size: body.length,
+        mode: 0o644,
+        mtime: fields.mtime ?? FIXED_MTIME,
+      }),
+    );
     blocks.push(padBlock(body));
   }
   const name = split ? split.name : pathBytes.subarray(pathBytes.length - Math.min(100, pathBytes.length));
@@ -201,7 +210,8 @@ export function decodeHeader(b: Buffer): DecodedHeader | HeaderProblem {
     return { problem: 'checksum', detail: 'a tar header checksum is wrong' };
   }
   const size = parseNumeric(b, 124, 12);
-  if (size === undefined || !Number.isSafeInteger(size) || size < 0) return { problem: 'size', detail: 'a tar header has an unreadable size' };
+  if (size === undefined || !Number.isSafeInteger(size) || size < 0)
+    return { problem: 'size', detail: 'a tar header has an unreadable size' };
   // Only POSIX ustar ("ustar\0") has a prefix field; old GNU headers ("ustar  ") keep access and
   // change times there, which must not be read as part of the name.
   const isPosixUstar = b.toString('latin1', 257, 263) === 'ustar\u0000';
@@ -230,7 +240,10 @@ function parseNumeric(b: Buffer, offset: number, length: number): number | undef
     for (let i = offset + 1; i < offset + length; i++) value = value * 256 + b[i];
     return value;
   }
-  const text = b.toString('latin1', offset, offset + length).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = b
+    .toString('latin1', offset, offset + length)
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) return undefined;
   return parseInt(text, 8);

@@ -103,7 +103,9 @@ export class TarParser {
   /** Call after the last chunk: the archive must have ended with its two zero blocks. */
   end(): void {
     if (this.state !== 'end2' || this.headerFill !== 0) {
-      throw new PackageError('PXP_TRUNCATED', { detail: 'the archive ends before its end-of-archive marker' });
+      throw new PackageError('PXP_TRUNCATED', {
+        detail: 'the archive ends before its end-of-archive marker',
+      });
     }
   }
 
@@ -111,25 +113,39 @@ export class TarParser {
     if (this.state === 'end2') {
       // After the end marker only zero padding may follow: hidden data there would be read by
       // some tools (tar -i) and not by others.
-      if (!isZeroBlock(block)) throw new PackageError('PXP_TRUNCATED', { detail: 'there is data after the end-of-archive marker' });
+      if (!isZeroBlock(block))
+        throw new PackageError('PXP_TRUNCATED', { detail: 'there is data after the end-of-archive marker' });
       return;
     }
     if (this.state === 'end1') {
-      if (!isZeroBlock(block)) throw new PackageError('PXP_TRUNCATED', { detail: 'a lone zero block in the middle of the archive' });
+      if (!isZeroBlock(block))
+        throw new PackageError('PXP_TRUNCATED', { detail: 'a lone zero block in the middle of the archive' });
       this.state = 'end2';
       return;
     }
     if (isZeroBlock(block)) {
-      if (this.metaChain) throw new PackageError('PXP_TRUNCATED', { detail: 'a pax or long-name header is not followed by an entry' });
+      if (this.metaChain)
+        throw new PackageError('PXP_TRUNCATED', {
+          detail: 'a pax or long-name header is not followed by an entry',
+        });
       this.state = 'end1';
       return;
     }
     const header = decodeHeader(block);
     if ('problem' in header) throw new PackageError('PXP_TRUNCATED', { detail: header.detail });
 
-    if (header.type === TYPE.paxHeader || header.type === TYPE.paxGlobal || header.type === TYPE.gnuLongName || header.type === TYPE.gnuLongLink) {
-      if (++this.metaChain > MAX_META_CHAIN) throw new PackageError('PXP_TRUNCATED', { detail: 'too many pax or long-name headers in a row' });
-      if (header.size > MAX_META_BYTES) throw new PackageError('PXP_TRUNCATED', { detail: `a ${header.type} header of ${header.size} bytes` });
+    if (
+      header.type === TYPE.paxHeader ||
+      header.type === TYPE.paxGlobal ||
+      header.type === TYPE.gnuLongName ||
+      header.type === TYPE.gnuLongLink
+    ) {
+      if (++this.metaChain > MAX_META_CHAIN)
+        throw new PackageError('PXP_TRUNCATED', { detail: 'too many pax or long-name headers in a row' });
+      if (header.size > MAX_META_BYTES)
+        throw new PackageError('PXP_TRUNCATED', {
+          detail: `a ${header.type} header of ${header.size} bytes`,
+        });
       this.metaType = header.type;
       this.metaChunks = [];
       this.remaining = header.size;
@@ -144,7 +160,8 @@ export class TarParser {
     if (this.pax.path !== undefined) entry.path = this.pax.path;
     if (this.pax.linkpath !== undefined) entry.linkpath = this.pax.linkpath;
     if (this.pax.size !== undefined) {
-      if (!/^[0-9]{1,16}$/.test(this.pax.size)) throw new PackageError('PXP_TRUNCATED', { detail: 'a pax size record is not a number' });
+      if (!/^[0-9]{1,16}$/.test(this.pax.size))
+        throw new PackageError('PXP_TRUNCATED', { detail: 'a pax size record is not a number' });
       entry.size = Number(this.pax.size);
     }
     this.pax = {};

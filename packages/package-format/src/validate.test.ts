@@ -14,7 +14,15 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-const ALL_IDS = ['archive.safety', 'manifest.present', 'manifest.schema', 'manifest.semantics', 'integrity.hashes', 'signature.valid', 'signature.trusted'];
+const ALL_IDS = [
+  'archive.safety',
+  'manifest.present',
+  'manifest.schema',
+  'manifest.semantics',
+  'integrity.hashes',
+  'signature.valid',
+  'signature.trusted',
+];
 const byId = (r: PackageValidationReport, id: string) => r.checks.find((c) => c.id === id)!;
 
 /** Every failed check either has a code and a hint, or says it was not run and why. */
@@ -32,7 +40,9 @@ describe('validatePackage', () => {
   it('passes the good package with every check, in the documented order', async () => {
     const stagingRoot = await tmp.make();
     const r = await validatePackage(GOOD_PXP, { trustedKeys: trust, coreVersion: '1.5.0', stagingRoot });
-    expect(r.checks.map((c) => [c.id, c.ok])).toEqual([...ALL_IDS, 'core.compatible'].map((id) => [id, true]));
+    expect(r.checks.map((c) => [c.id, c.ok])).toEqual(
+      [...ALL_IDS, 'core.compatible'].map((id) => [id, true]),
+    );
     expect(r.ok).toBe(true);
     expect(r.manifest?.id).toBe('com.powerx.fixture.hello');
     expect(r.signer).toEqual({ keyId: 'd0ba6078864064d4', algorithm: 'ed25519' });
@@ -53,7 +63,11 @@ describe('validatePackage', () => {
 
   it('removes the staging folder even with keepStaging when the package fails', async () => {
     const stagingRoot = await tmp.make();
-    const r = await validatePackage(join(FIXTURES, 'bad', 'tampered-file.pxp'), { trustedKeys: trust, stagingRoot, keepStaging: true });
+    const r = await validatePackage(join(FIXTURES, 'bad', 'tampered-file.pxp'), {
+      trustedKeys: trust,
+      stagingRoot,
+      keepStaging: true,
+    });
     expect(r.ok).toBe(false);
     expect(r.stagingDir).toBeUndefined();
     expect(await readdir(stagingRoot)).toEqual([]);
@@ -80,9 +94,15 @@ describe('validatePackage', () => {
   });
 
   it('refuses a package signed by an unknown key even where unsigned ones are allowed', async () => {
-    const r = await validatePackage(join(FIXTURES, 'bad', 'untrusted-key.pxp'), { trustedKeys: trust, allowUnsigned: true });
+    const r = await validatePackage(join(FIXTURES, 'bad', 'untrusted-key.pxp'), {
+      trustedKeys: trust,
+      allowUnsigned: true,
+    });
     expect(byId(r, 'signature.trusted')).toMatchObject({ ok: false, code: 'PXP_KEY_UNTRUSTED' });
-    const flipped = await validatePackage(join(FIXTURES, 'bad', 'signature-flipped.pxp'), { trustedKeys: trust, allowUnsigned: true });
+    const flipped = await validatePackage(join(FIXTURES, 'bad', 'signature-flipped.pxp'), {
+      trustedKeys: trust,
+      allowUnsigned: true,
+    });
     expect(byId(flipped, 'signature.valid')).toMatchObject({ ok: false, code: 'PXP_SIGNATURE_INVALID' });
   });
 
@@ -90,17 +110,23 @@ describe('validatePackage', () => {
     const r = await validatePackage(GOOD_PXP, { trustedKeys: [await readFile(UNTRUSTED_PUB, 'utf8')] });
     expect(byId(r, 'signature.trusted')).toMatchObject({ ok: false, code: 'PXP_KEY_UNTRUSTED' });
     expect(byId(r, 'signature.trusted').message).toContain('d0ba6078864064d4');
-    expect(byId(r, 'signature.valid').message).toMatch(/^Not run: the signing key d0ba6078864064d4 is not trusted/);
+    expect(byId(r, 'signature.valid').message).toMatch(
+      /^Not run: the signing key d0ba6078864064d4 is not trusted/,
+    );
     expectConsistent(r);
     const none = await validatePackage(GOOD_PXP);
     expect(byId(none, 'signature.trusted').code).toBe('PXP_KEY_UNTRUSTED');
   });
 
   it('marks every later check as not run when the archive is unsafe', async () => {
-    const r = await validatePackage(join(FIXTURES, 'bad', 'symlink.pxp'), { trustedKeys: trust, coreVersion: '1.0.0' });
+    const r = await validatePackage(join(FIXTURES, 'bad', 'symlink.pxp'), {
+      trustedKeys: trust,
+      coreVersion: '1.0.0',
+    });
     expect(r.checks.map((c) => c.id)).toEqual([...ALL_IDS, 'core.compatible']);
     expect(r.checks[0]).toMatchObject({ ok: false, code: 'PXP_SYMLINK_ENTRY' });
-    for (const c of r.checks.slice(1)) expect(c.message).toMatch(/^Not run: the archive failed its safety check/);
+    for (const c of r.checks.slice(1))
+      expect(c.message).toMatch(/^Not run: the archive failed its safety check/);
     expectConsistent(r);
   });
 
@@ -148,7 +174,9 @@ describe('validatePackage', () => {
   });
 
   it('throws for caller mistakes: a trusted key that is not a key, a core version that is not semver', async () => {
-    await expect(validatePackage(GOOD_PXP, { trustedKeys: ['nope'] })).rejects.toMatchObject({ code: 'KEY_INVALID' });
+    await expect(validatePackage(GOOD_PXP, { trustedKeys: ['nope'] })).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+    });
     await expect(validatePackage(GOOD_PXP, { coreVersion: 'one' })).rejects.toMatchObject({ code: 'USAGE' });
   });
 

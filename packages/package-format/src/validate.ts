@@ -7,12 +7,26 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
 import semver from 'semver';
-import { InputError, PackageError, type Manifest, type ValidationCheck, type ValidationReport } from '@powerx/protocol';
+import {
+  InputError,
+  PackageError,
+  type Manifest,
+  type ValidationCheck,
+  type ValidationReport,
+} from '@powerx/protocol';
 import { scanArchive } from './extract.ts';
 import { checkIntegrity } from './integrity.ts';
 import { keyIdOf, parsePublicKey } from './keys.ts';
 import { resolveLimits, type PackageLimits } from './limits.ts';
-import { CHECK_TITLES, checkManifest, failedCheck, notRunCheck, passedCheck, type CheckId, type ManifestProblem } from './manifest.ts';
+import {
+  CHECK_TITLES,
+  checkManifest,
+  failedCheck,
+  notRunCheck,
+  passedCheck,
+  type CheckId,
+  type ManifestProblem,
+} from './manifest.ts';
 import { listPackageDir } from './package-dir.ts';
 import { MANIFEST_PATH, SIG_PATH, SIGNER_PATH, SUMS_PATH } from './package-layout.ts';
 import { mapLimited } from './pack.ts';
@@ -32,7 +46,11 @@ export interface ValidateOptions {
   keepStaging?: boolean;
 }
 
-export type PackageValidationReport = ValidationReport & { manifest?: Manifest; signer?: SignerInfo; stagingDir?: string };
+export type PackageValidationReport = ValidationReport & {
+  manifest?: Manifest;
+  signer?: SignerInfo;
+  stagingDir?: string;
+};
 
 /** Small files are read whole; a hostile package must not make us read a 1 GiB "manifest". */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -69,7 +87,10 @@ const SMALL_FILES: ReadonlyMap<string, number> = new Map([
  * public key → KEY_INVALID, a core version that is not semver → USAGE).
  * Staging folders are removed before returning, unless `keepStaging` and the report is ok.
  */
-export async function validatePackage(input: string, opts: ValidateOptions = {}): Promise<PackageValidationReport> {
+export async function validatePackage(
+  input: string,
+  opts: ValidateOptions = {},
+): Promise<PackageValidationReport> {
   const started = performance.now();
   const limits = resolveLimits(opts.limits);
   const trusted = trustedKeyMap(opts.trustedKeys ?? []);
@@ -97,7 +118,13 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
     for (const id of laterChecks(opts)) checks.push(notRunCheck(id, because));
     return finish();
   }
-  checks.push(passedCheck('archive.safety', `${staged.hashes.size} files, ${formatBytes(sum(staged.sizes.values()))} unpacked; no links, special files or unsafe paths.`, t));
+  checks.push(
+    passedCheck(
+      'archive.safety',
+      `${staged.hashes.size} files, ${formatBytes(sum(staged.sizes.values()))} unpacked; no links, special files or unsafe paths.`,
+      t,
+    ),
+  );
 
   let keep = false;
   try {
@@ -106,7 +133,10 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
     let manifest: Manifest | undefined;
     if (!staged.hashes.has(MANIFEST_PATH)) {
       checks.push(failedCheck('manifest.present', [{ code: 'MANIFEST_MISSING', params: {} }], t));
-      checks.push(notRunCheck('manifest.schema', 'there is no manifest.json'), notRunCheck('manifest.semantics', 'there is no manifest.json'));
+      checks.push(
+        notRunCheck('manifest.schema', 'there is no manifest.json'),
+        notRunCheck('manifest.semantics', 'there is no manifest.json'),
+      );
     } else {
       checks.push(passedCheck('manifest.present', 'manifest.json is present.', t));
       t = performance.now();
@@ -126,12 +156,35 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
     const sums = staged.hashes.has(SUMS_PATH) ? await staged.read(SUMS_PATH, MAX_SUMS_BYTES) : undefined;
     const integrity =
       sums === null
-        ? { problems: [{ code: 'PXP_SUMS_MALFORMED', params: { line: 1 }, hint: `SHA256SUMS is larger than ${formatBytes(MAX_SUMS_BYTES)}. Rebuild the package instead of editing it.` } as ManifestProblem], checked: 0 }
+        ? {
+            problems: [
+              {
+                code: 'PXP_SUMS_MALFORMED',
+                params: { line: 1 },
+                hint: `SHA256SUMS is larger than ${formatBytes(MAX_SUMS_BYTES)}. Rebuild the package instead of editing it.`,
+              } as ManifestProblem,
+            ],
+            checked: 0,
+          }
         : checkIntegrity(staged.hashes, sums);
-    checks.push(integrity.problems.length ? failedCheck('integrity.hashes', integrity.problems, t) : passedCheck('integrity.hashes', `All ${integrity.checked} files match SHA256SUMS; nothing missing, nothing extra.`, t));
+    checks.push(
+      integrity.problems.length
+        ? failedCheck('integrity.hashes', integrity.problems, t)
+        : passedCheck(
+            'integrity.hashes',
+            `All ${integrity.checked} files match SHA256SUMS; nothing missing, nothing extra.`,
+            t,
+          ),
+    );
 
     // --- signature.* ----------------------------------------------------------------------------
-    const signer = await checkSignature(staged, sums ?? undefined, trusted, opts.allowUnsigned === true, checks);
+    const signer = await checkSignature(
+      staged,
+      sums ?? undefined,
+      trusted,
+      opts.allowUnsigned === true,
+      checks,
+    );
 
     // --- core.compatible ------------------------------------------------------------------------
     if (opts.coreVersion !== undefined) {
@@ -139,13 +192,30 @@ export async function validatePackage(input: string, opts: ValidateOptions = {})
       if (!manifest) {
         checks.push(notRunCheck('core.compatible', 'the manifest did not pass its checks'));
       } else if (semver.satisfies(opts.coreVersion, manifest.powerx, { includePrerelease: true })) {
-        checks.push(passedCheck('core.compatible', `Core ${opts.coreVersion} is within "${manifest.powerx}".`, t));
+        checks.push(
+          passedCheck('core.compatible', `Core ${opts.coreVersion} is within "${manifest.powerx}".`, t),
+        );
       } else {
-        checks.push(failedCheck('core.compatible', [{ code: 'CORE_INCOMPATIBLE', params: { range: manifest.powerx, coreVersion: opts.coreVersion } }], t));
+        checks.push(
+          failedCheck(
+            'core.compatible',
+            [
+              {
+                code: 'CORE_INCOMPATIBLE',
+                params: { range: manifest.powerx, coreVersion: opts.coreVersion },
+              },
+            ],
+            t,
+          ),
+        );
       }
     }
 
-    const report = finish({ ...(manifest ? { manifest } : {}), ...(signer ? { signer } : {}), ...(staged.packageSha256 ? { packageSha256: staged.packageSha256 } : {}) });
+    const report = finish({
+      ...(manifest ? { manifest } : {}),
+      ...(signer ? { signer } : {}),
+      ...(staged.packageSha256 ? { packageSha256: staged.packageSha256 } : {}),
+    });
     if (report.ok && opts.keepStaging && staged.stagingDir) {
       keep = true;
       report.stagingDir = staged.stagingDir;
@@ -162,7 +232,13 @@ function laterChecks(opts: ValidateOptions): CheckId[] {
 }
 
 /** Pushes signature.valid and signature.trusted; returns the signer when signer.json parsed. */
-async function checkSignature(staged: Staged, sums: Buffer | undefined, trusted: Map<string, KeyObject>, allowUnsigned: boolean, checks: ValidationCheck[]): Promise<SignerInfo | undefined> {
+async function checkSignature(
+  staged: Staged,
+  sums: Buffer | undefined,
+  trusted: Map<string, KeyObject>,
+  allowUnsigned: boolean,
+  checks: ValidationCheck[],
+): Promise<SignerInfo | undefined> {
   const t = performance.now();
   const hasSig = staged.hashes.has(SIG_PATH);
   const hasSigner = staged.hashes.has(SIGNER_PATH);
@@ -172,19 +248,34 @@ async function checkSignature(staged: Staged, sums: Buffer | undefined, trusted:
   };
   if (!hasSig && !hasSigner) {
     if (allowUnsigned) {
-      checks.push(passedCheck('signature.valid', 'The package is unsigned; unsigned packages are allowed here.', t));
-      checks.push(passedCheck('signature.trusted', 'No signer to trust; unsigned packages are allowed here.', t));
+      checks.push(
+        passedCheck('signature.valid', 'The package is unsigned; unsigned packages are allowed here.', t),
+      );
+      checks.push(
+        passedCheck('signature.trusted', 'No signer to trust; unsigned packages are allowed here.', t),
+      );
     } else {
       fail('PXP_UNSIGNED', {}, 'the package is not signed');
     }
     return undefined;
   }
   if (!hasSig || !hasSigner) {
-    fail('PXP_SIGNER_MALFORMED', { detail: hasSig ? 'the signature has no _pxp/signer.json beside it' : 'there is no _pxp/SHA256SUMS.sig beside it' }, 'the signer could not be read');
+    fail(
+      'PXP_SIGNER_MALFORMED',
+      {
+        detail: hasSig
+          ? 'the signature has no _pxp/signer.json beside it'
+          : 'there is no _pxp/SHA256SUMS.sig beside it',
+      },
+      'the signer could not be read',
+    );
     return undefined;
   }
   const signerBytes = await staged.read(SIGNER_PATH, MAX_SIGNER_BYTES);
-  const parsed = signerBytes === null ? { ok: false as const, detail: `larger than ${MAX_SIGNER_BYTES} bytes` } : parseSigner(signerBytes);
+  const parsed =
+    signerBytes === null
+      ? { ok: false as const, detail: `larger than ${MAX_SIGNER_BYTES} bytes` }
+      : parseSigner(signerBytes);
   if (!parsed.ok) {
     fail('PXP_SIGNER_MALFORMED', { detail: parsed.detail }, 'the signer could not be read');
     return undefined;
@@ -200,8 +291,15 @@ async function checkSignature(staged: Staged, sums: Buffer | undefined, trusted:
     // Without the signer's public key the signature cannot be verified; naming the key is the fix.
     // Deliberately strict even with allowUnsigned: core trusts developer keys per user, and a
     // package signed by someone else's key must not slip through as "unsigned".
-    checks.push(notRunCheck('signature.valid', `the signing key ${signer.keyId} is not trusted here, so the signature cannot be checked (see signature.trusted)`));
-    checks.push(failedCheck('signature.trusted', [{ code: 'PXP_KEY_UNTRUSTED', params: { keyId: signer.keyId } }], t));
+    checks.push(
+      notRunCheck(
+        'signature.valid',
+        `the signing key ${signer.keyId} is not trusted here, so the signature cannot be checked (see signature.trusted)`,
+      ),
+    );
+    checks.push(
+      failedCheck('signature.trusted', [{ code: 'PXP_KEY_UNTRUSTED', params: { keyId: signer.keyId } }], t),
+    );
     return signer;
   }
   const signature = (await staged.read(SIG_PATH, 64)) ?? Buffer.alloc(0);
@@ -210,7 +308,9 @@ async function checkSignature(staged: Staged, sums: Buffer | undefined, trusted:
     checks.push(notRunCheck('signature.trusted', 'the signature is not valid'));
     return signer;
   }
-  checks.push(passedCheck('signature.valid', `Ed25519 signature over SHA256SUMS verifies with key ${signer.keyId}.`, t));
+  checks.push(
+    passedCheck('signature.valid', `Ed25519 signature over SHA256SUMS verifies with key ${signer.keyId}.`, t),
+  );
   checks.push(passedCheck('signature.trusted', `Key ${signer.keyId} is trusted.`, t));
   return signer;
 }
@@ -234,7 +334,12 @@ async function stage(input: string, limits: PackageLimits, opts: ValidateOptions
   // Without keepStaging nothing needs to be on disk afterwards, so nothing is written: the same
   // checks and hashes, minus creating (and deleting) every file.
   const write = opts.keepStaging === true;
-  const scan = await scanArchive(input, { limits, stagingRoot: opts.stagingRoot, write, capture: write ? undefined : SMALL_FILES });
+  const scan = await scanArchive(input, {
+    limits,
+    stagingRoot: opts.stagingRoot,
+    write,
+    capture: write ? undefined : SMALL_FILES,
+  });
   const sizes = new Map(scan.files.map((f) => [f.path, f.size]));
   return {
     hashes: new Map(scan.files.map((f) => [f.path, f.sha256])),
@@ -280,7 +385,11 @@ async function stageFolder(dir: string, limits: PackageLimits, opts: ValidateOpt
       if (stagingDir) {
         const target = join(stagingDir, file.path);
         await mkdir(dirname(target), { recursive: true });
-        await pipeline(source, tap, createWriteStream(target, { flags: 'wx', mode: file.executable ? 0o755 : 0o644 }));
+        await pipeline(
+          source,
+          tap,
+          createWriteStream(target, { flags: 'wx', mode: file.executable ? 0o755 : 0o644 }),
+        );
       } else {
         for await (const chunk of source as AsyncIterable<Buffer>) hash.update(chunk);
       }
@@ -323,9 +432,21 @@ async function readSmall(path: string, size: number): Promise<Buffer> {
   }
 }
 
-async function readJsonFile(staged: Staged, path: string): Promise<{ ok: true; value: unknown } | { ok: false; problem: ManifestProblem }> {
+async function readJsonFile(
+  staged: Staged,
+  path: string,
+): Promise<{ ok: true; value: unknown } | { ok: false; problem: ManifestProblem }> {
   const bytes = await staged.read(path, MAX_MANIFEST_BYTES);
-  if (bytes === null) return { ok: false, problem: { code: 'MANIFEST_INVALID', params: { detail: `manifest.json is ${staged.sizes.get(path)} bytes; the limit is ${MAX_MANIFEST_BYTES}` } } };
+  if (bytes === null)
+    return {
+      ok: false,
+      problem: {
+        code: 'MANIFEST_INVALID',
+        params: {
+          detail: `manifest.json is ${staged.sizes.get(path)} bytes; the limit is ${MAX_MANIFEST_BYTES}`,
+        },
+      },
+    };
   try {
     return { ok: true, value: JSON.parse(bytes.toString('utf8')) };
   } catch (err) {

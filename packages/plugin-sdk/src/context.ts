@@ -37,12 +37,18 @@ export interface PluginEvents {
   /** Publish an event declared under `events.publish`. */
   publish(type: string, payload: unknown): Promise<void>;
   /** Receive events declared under `events.subscribe`. */
-  subscribe(type: string, handler: (payload: unknown, meta: { type: string; ts: string }) => void | Promise<void>): void;
+  subscribe(
+    type: string,
+    handler: (payload: unknown, meta: { type: string; ts: string }) => void | Promise<void>,
+  ): void;
 }
 
 export interface PluginHttp {
   /** Outbound HTTP through core, only to hosts allowed by `http:<host>` permissions. */
-  fetch(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response>;
+  fetch(
+    url: string,
+    init?: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<Response>;
 }
 
 export interface PluginSecrets {

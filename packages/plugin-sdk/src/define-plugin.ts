@@ -32,10 +32,15 @@ export interface DefinedPlugin extends PluginDefinition {
 export function definePlugin(definition: PluginDefinition): DefinedPlugin {
   const kinds = [definition.routes, definition.fetch, definition.node].filter(Boolean).length;
   if (kinds !== 1) throw new TypeError('definePlugin needs exactly one of routes, fetch or node');
-  const handle: FetchHandler | undefined = definition.fetch ?? (definition.routes ? createRouter(definition.routes) : undefined);
+  const handle: FetchHandler | undefined =
+    definition.fetch ?? (definition.routes ? createRouter(definition.routes) : undefined);
   return Object.freeze({ ...definition, handle, [PLUGIN_DEFINITION]: true as const });
 }
 
 export function isDefinedPlugin(value: unknown): value is DefinedPlugin {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLUGIN_DEFINITION] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[PLUGIN_DEFINITION] === true
+  );
 }

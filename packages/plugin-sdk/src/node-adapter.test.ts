@@ -36,14 +36,23 @@ describe('the node router', () => {
   });
 
   it('reads a JSON body, or the body through the standard Request, once', async () => {
-    expect(await (await fetch(`${base}/items`, { method: 'POST', body: '{"n":1}' })).json()).toEqual({ got: { n: 1 } });
+    expect(await (await fetch(`${base}/items`, { method: 'POST', body: '{"n":1}' })).json()).toEqual({
+      got: { n: 1 },
+    });
     expect(await (await fetch(`${base}/raw`, { method: 'POST', body: 'abc' })).text()).toBe('abc');
-    expect(await (await fetch(`${base}/both`, { method: 'PUT', body: 'xyz' })).json()).toEqual({ text: 'xyz', again: 'xyz' });
+    expect(await (await fetch(`${base}/both`, { method: 'PUT', body: 'xyz' })).json()).toEqual({
+      text: 'xyz',
+      again: 'xyz',
+    });
   });
 
   it('writes strings as text, null as 204 and Responses as they are', async () => {
     const t = await fetch(`${base}/text`);
-    expect([t.status, t.headers.get('content-type'), await t.text()]).toEqual([200, 'text/plain; charset=utf-8', 'plain']);
+    expect([t.status, t.headers.get('content-type'), await t.text()]).toEqual([
+      200,
+      'text/plain; charset=utf-8',
+      'plain',
+    ]);
     expect((await fetch(`${base}/empty`)).status).toBe(204);
     const c = await fetch(`${base}/custom`);
     expect([c.status, c.headers.get('x-a'), await c.json()]).toEqual([201, '1', { made: true }]);
@@ -51,7 +60,10 @@ describe('the node router', () => {
 
   it('answers 404 for an unknown path and 405 for a known path with another method, like the fetch router', async () => {
     const fetchRouter = createRouter(routes);
-    for (const [method, path, status] of [['GET', '/nope', 404], ['DELETE', '/items/1', 405]] as const) {
+    for (const [method, path, status] of [
+      ['GET', '/nope', 404],
+      ['DELETE', '/items/1', 405],
+    ] as const) {
       const res = await fetch(`${base}${path}`, { method });
       const viaFetch = await fetchRouter(new Request(`http://x${path}`, { method }), ctx);
       expect(res.status).toBe(status);

@@ -65,7 +65,11 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
  * plugin process (measured), which a route returning plain objects never needs.
  */
 function isResponse(value: unknown): value is Response {
-  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Response]';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.prototype.toString.call(value) === '[object Response]'
+  );
 }
 
 /** Writes what a route handler returned: a Response, a string (text/plain) or JSON. */
@@ -79,14 +83,21 @@ export async function writeResult(result: RouteResult, res: ServerResponse): Pro
   send(res, 200, 'application/json; charset=utf-8', JSON.stringify(result));
 }
 
-export function createNodeRouter(routes: Routes): (req: IncomingMessage, res: ServerResponse, ctx: PluginContext) => Promise<void> {
+export function createNodeRouter(
+  routes: Routes,
+): (req: IncomingMessage, res: ServerResponse, ctx: PluginContext) => Promise<void> {
   const match = compileRoutes(routes);
   return async (req, res, ctx) => {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://plugin.local');
     const found = match(method, url.pathname);
     if ('status' in found) {
-      send(res, found.status, 'application/json; charset=utf-8', JSON.stringify(noRouteBody(found.status, method, url.pathname)));
+      send(
+        res,
+        found.status,
+        'application/json; charset=utf-8',
+        JSON.stringify(noRouteBody(found.status, method, url.pathname)),
+      );
       return;
     }
     // The body is read once, either by the handler's text()/json() or through req.request.
@@ -105,7 +116,14 @@ export function createNodeRouter(routes: Routes): (req: IncomingMessage, res: Se
       get request() {
         if (!request) {
           const already = raw;
-          request = toRequest(req, already ? new ReadableStream({ start: async (c) => (c.enqueue(new Uint8Array(await already)), c.close()) }) : undefined);
+          request = toRequest(
+            req,
+            already
+              ? new ReadableStream({
+                  start: async (c) => (c.enqueue(new Uint8Array(await already)), c.close()),
+                })
+              : undefined,
+          );
         }
         return request;
       },
@@ -113,7 +131,7 @@ export function createNodeRouter(routes: Routes): (req: IncomingMessage, res: Se
       path: url.pathname,
       params: found.params,
       query: url.searchParams,
-      json: async <T,>() => JSON.parse(await readText()) as T,
+      json: async <T>() => JSON.parse(await readText()) as T,
       text: readText,
     };
     await writeResult(await found.handler(routeRequest, ctx), res);

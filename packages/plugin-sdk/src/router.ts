@@ -72,15 +72,23 @@ export function compileRoutes(routes: Routes): (method: string, pathname: string
       const m = route.pattern.exec(pathname);
       if (!m) continue;
       pathMatched = true;
-      if (route.method !== '*' && route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
-      return { handler: route.handler, params: Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(m[i + 1])])) };
+      if (route.method !== '*' && route.method !== method && !(route.method === 'GET' && method === 'HEAD'))
+        continue;
+      return {
+        handler: route.handler,
+        params: Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(m[i + 1])])),
+      };
     }
     return { status: pathMatched ? 405 : 404 };
   };
 }
 
 /** The JSON body of a 404 / 405 from the router. */
-export function noRouteBody(status: 404 | 405, method: string, pathname: string): { code: string; message: string } {
+export function noRouteBody(
+  status: 404 | 405,
+  method: string,
+  pathname: string,
+): { code: string; message: string } {
   return status === 405
     ? { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on ${pathname}` }
     : { code: 'NOT_FOUND', message: `No route for ${method} ${pathname}` };
@@ -91,14 +99,15 @@ export function createRouter(routes: Routes): (request: Request, ctx: PluginCont
   return async (request, ctx) => {
     const url = new URL(request.url);
     const found = match(request.method, url.pathname);
-    if ('status' in found) return json(noRouteBody(found.status, request.method, url.pathname), { status: found.status });
+    if ('status' in found)
+      return json(noRouteBody(found.status, request.method, url.pathname), { status: found.status });
     const req: RouteRequest = {
       request,
       method: request.method,
       path: url.pathname,
       params: found.params,
       query: url.searchParams,
-      json: <T,>() => request.json() as Promise<T>,
+      json: <T>() => request.json() as Promise<T>,
       text: () => request.text(),
     };
     return toResponse(await found.handler(req, ctx));

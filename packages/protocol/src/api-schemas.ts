@@ -16,19 +16,34 @@ export type ErrorBody = Static<typeof ErrorBodySchema>;
 
 export const PERMISSIONS = ['admin', 'plugin:dev', 'audit:read'] as const;
 // Spelled out so that Static<> infers the literal union (a mapped array infers never).
-export const PermissionNameSchema = Type.Union([Type.Literal('admin'), Type.Literal('plugin:dev'), Type.Literal('audit:read')]);
+export const PermissionNameSchema = Type.Union([
+  Type.Literal('admin'),
+  Type.Literal('plugin:dev'),
+  Type.Literal('audit:read'),
+]);
 
 // --- identity ---
 export const LoginBodySchema = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 1024 }), tokenName: Type.Optional(Type.String({ maxLength: 128 })) },
+  {
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    tokenName: Type.Optional(Type.String({ maxLength: 128 })),
+  },
   { additionalProperties: false },
 );
 export type LoginBody = Static<typeof LoginBodySchema>;
 
-export const TokenResponseSchema = Type.Object({ token: Type.String(), tokenId: Type.String(), user: Type.Object({ id: Type.String(), username: Type.String() }) });
+export const TokenResponseSchema = Type.Object({
+  token: Type.String(),
+  tokenId: Type.String(),
+  user: Type.Object({ id: Type.String(), username: Type.String() }),
+});
 export type TokenResponse = Static<typeof TokenResponseSchema>;
 
-export const CreateTokenBodySchema = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+export const CreateTokenBodySchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
 
 export const MeSchema = Type.Object({
   id: Type.String(),
@@ -48,20 +63,38 @@ export const CreateUserBodySchema = Type.Object(
 );
 export type CreateUserBody = Static<typeof CreateUserBodySchema>;
 
-export const UserSchema = Type.Object({ id: Type.String(), username: Type.String(), permissions: Type.Array(Type.String()) });
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  permissions: Type.Array(Type.String()),
+});
 
 export const SigningKeyBodySchema = Type.Object(
-  { publicKeyPem: Type.String({ minLength: 40, maxLength: 4096 }), name: Type.Optional(Type.String({ maxLength: 128 })) },
+  {
+    publicKeyPem: Type.String({ minLength: 40, maxLength: 4096 }),
+    name: Type.Optional(Type.String({ maxLength: 128 })),
+  },
   { additionalProperties: false },
 );
 export type SigningKeyBody = Static<typeof SigningKeyBodySchema>;
 
-export const SigningKeySchema = Type.Object({ keyId: Type.String(), name: Type.String(), createdAt: Type.String(), publicKeyPem: Type.String() });
+export const SigningKeySchema = Type.Object({
+  keyId: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String(),
+  publicKeyPem: Type.String(),
+});
 export type SigningKey = Static<typeof SigningKeySchema>;
 
 // --- tenants ---
 export const TenantKindSchema = Type.Union([Type.Literal('sandbox'), Type.Literal('production')]);
-export const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), kind: TenantKindSchema, allowUnsigned: Type.Boolean(), createdAt: Type.String() });
+export const TenantSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: TenantKindSchema,
+  allowUnsigned: Type.Boolean(),
+  createdAt: Type.String(),
+});
 export type Tenant = Static<typeof TenantSchema>;
 
 export const CreateTenantBodySchema = Type.Object(
@@ -75,7 +108,10 @@ export const CreateTenantBodySchema = Type.Object(
 );
 export type CreateTenantBody = Static<typeof CreateTenantBodySchema>;
 
-export const AddMemberBodySchema = Type.Object({ username: Type.String(), role: Type.Optional(Type.String({ maxLength: 32 })) }, { additionalProperties: false });
+export const AddMemberBodySchema = Type.Object(
+  { username: Type.String(), role: Type.Optional(Type.String({ maxLength: 32 })) },
+  { additionalProperties: false },
+);
 
 export const TenantUsageSchema = Type.Object({
   tenant: Type.String(),
@@ -117,7 +153,16 @@ export const WizardSchema = Type.Object({
 });
 export type Wizard = Static<typeof WizardSchema>;
 
-export const INSTALL_STAGES = ['received', 'validating', 'awaiting_config', 'provisioning', 'starting', 'health_check', 'seeding', 'running'] as const;
+export const INSTALL_STAGES = [
+  'received',
+  'validating',
+  'awaiting_config',
+  'provisioning',
+  'starting',
+  'health_check',
+  'seeding',
+  'running',
+] as const;
 export const INSTALL_STATES = [...INSTALL_STAGES, 'rolling_back', 'failed'] as const;
 export type InstallState = (typeof INSTALL_STATES)[number];
 
@@ -131,7 +176,12 @@ export const InstallStageSchema = Type.Object({
 });
 export type InstallStage = Static<typeof InstallStageSchema>;
 
-export const InstallErrorSchema = Type.Object({ code: Type.String(), stage: Type.String(), message: Type.String(), hint: Type.String() });
+export const InstallErrorSchema = Type.Object({
+  code: Type.String(),
+  stage: Type.String(),
+  message: Type.String(),
+  hint: Type.String(),
+});
 export type InstallError = Static<typeof InstallErrorSchema>;
 
 export const InstallSchema = Type.Object({
@@ -148,7 +198,13 @@ export const InstallSchema = Type.Object({
   packageBytes: Type.Number(),
   signerKeyId: Type.Optional(Type.String()),
   unsigned: Type.Boolean(),
-  config: Type.Optional(Type.Object({ env: Type.Record(Type.String(), ConfigValueSchema), secrets: Type.Array(Type.String()), logLevel: Type.String() })),
+  config: Type.Optional(
+    Type.Object({
+      env: Type.Record(Type.String(), ConfigValueSchema),
+      secrets: Type.Array(Type.String()),
+      logLevel: Type.String(),
+    }),
+  ),
   checks: Type.Optional(Type.Array(ValidationCheckSchema)),
   wizard: Type.Optional(WizardSchema),
   missingConfig: Type.Optional(Type.Array(Type.String())),
@@ -179,7 +235,15 @@ export const InstalledPluginSchema = Type.Object({
   installedAt: Type.String(),
   updatedAt: Type.String(),
   /** Set when status is `failed`: why the serving version failed (e.g. CRASH_LOOP, QUOTA_MEMORY) and there was no stable version to restore. */
-  failure: Type.Optional(Type.Object({ code: Type.String(), stage: Type.String(), message: Type.String(), hint: Type.String(), installId: Type.String() })),
+  failure: Type.Optional(
+    Type.Object({
+      code: Type.String(),
+      stage: Type.String(),
+      message: Type.String(),
+      hint: Type.String(),
+      installId: Type.String(),
+    }),
+  ),
   instance: Type.Optional(
     Type.Object({
       id: Type.String(),
@@ -238,7 +302,10 @@ export const AuditQuerySchema = Type.Object({
 });
 export type AuditQueryParams = Static<typeof AuditQuerySchema>;
 
-export const AuditPageSchema = Type.Object({ entries: Type.Array(AuditEntrySchema), nextBefore: Type.Optional(Type.Number()) });
+export const AuditPageSchema = Type.Object({
+  entries: Type.Array(AuditEntrySchema),
+  nextBefore: Type.Optional(Type.Number()),
+});
 export type AuditPage = Static<typeof AuditPageSchema>;
 
 export const AuditVerifySchema = Type.Object({
@@ -250,9 +317,21 @@ export const AuditVerifySchema = Type.Object({
   /** Entries deleted from the end of the log (detected against the head anchored outside the database), inclusive. */
   missing: Type.Optional(Type.Object({ fromSeq: Type.Number(), toSeq: Type.Number() })),
   /** The anchored head (`<data dir>/audit-head.json`); null when there is none. */
-  anchor: Type.Optional(Type.Union([Type.Object({ seq: Type.Number(), hash: Type.String(), ts: Type.String() }), Type.Null()])),
+  anchor: Type.Optional(
+    Type.Union([Type.Object({ seq: Type.Number(), hash: Type.String(), ts: Type.String() }), Type.Null()]),
+  ),
   /** Truncations core noticed when it loaded the head; they stay reported. */
-  truncations: Type.Optional(Type.Array(Type.Object({ fromSeq: Type.Number(), toSeq: Type.Number(), lostHeadHash: Type.String(), detectedAt: Type.String(), reason: Type.String() }))),
+  truncations: Type.Optional(
+    Type.Array(
+      Type.Object({
+        fromSeq: Type.Number(),
+        toSeq: Type.Number(),
+        lostHeadHash: Type.String(),
+        detectedAt: Type.String(),
+        reason: Type.String(),
+      }),
+    ),
+  ),
 });
 export type AuditVerify = Static<typeof AuditVerifySchema>;
 
@@ -271,7 +350,9 @@ export const LogLineSchema = Type.Object({
 export type LogLine = Static<typeof LogLineSchema>;
 
 export const LogQuerySchema = Type.Object({
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'only lines with id > after (for following)' })),
+  after: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'only lines with id > after (for following)' }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
   level: Type.Optional(LogLevelSchema),
 });

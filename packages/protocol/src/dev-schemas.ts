@@ -12,7 +12,12 @@ export const DevSessionOpenBodySchema = Type.Object(
   {
     tenant: Type.String({ minLength: 1 }),
     pluginId: Type.String({ minLength: 1 }),
-    client: Type.Optional(Type.String({ maxLength: 200, description: 'who holds it, shown to a second developer, e.g. "px-plugin dev on laptop (pid 4242)"' })),
+    client: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'who holds it, shown to a second developer, e.g. "px-plugin dev on laptop (pid 4242)"',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -42,7 +47,11 @@ export const DevSessionEndQuerySchema = Type.Object({
 export const DevInstallBodySchema = Type.Object(
   {
     tenant: Type.String({ minLength: 1 }),
-    path: Type.String({ minLength: 1, description: 'plugin project (plugin.yaml + dist/) or build output (manifest.json + dist/) on a filesystem core can read' }),
+    path: Type.String({
+      minLength: 1,
+      description:
+        'plugin project (plugin.yaml + dist/) or build output (manifest.json + dist/) on a filesystem core can read',
+    }),
     sessionId: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
@@ -59,7 +68,6 @@ export const DevUninstallBodySchema = Type.Object(
   { additionalProperties: false },
 );
 export type DevUninstallBody = Static<typeof DevUninstallBodySchema>;
-
 
 export const DevReloadTimingsSchema = Type.Object({
   /** Copy of the build into core (path mode) or receiving it (upload). */
@@ -82,14 +90,27 @@ export const DevReloadSchema = Type.Object({
   pluginId: Type.Optional(Type.String()),
   version: Type.Optional(Type.String()),
   /** running | failed (never switched) | rolled_back (crashed in the grace window) | superseded (a newer save replaced it) | unchanged */
-  result: Type.Union([Type.Literal('running'), Type.Literal('failed'), Type.Literal('rolled_back'), Type.Literal('superseded'), Type.Literal('unchanged')]),
+  result: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('failed'),
+    Type.Literal('rolled_back'),
+    Type.Literal('superseded'),
+    Type.Literal('unchanged'),
+  ]),
   installId: Type.Optional(Type.String()),
   /** SHA-256 of the packed build: the content address of this version. */
   contentSha256: Type.Optional(Type.String()),
   /** What serves after this reload (the new version, or the last stable one after a failure). */
   serving: Type.Optional(Type.Object({ version: Type.String(), installId: Type.String() })),
   timings: DevReloadTimingsSchema,
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), hint: Type.String(), stage: Type.Optional(Type.String()) })),
+  error: Type.Optional(
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      hint: Type.String(),
+      stage: Type.Optional(Type.String()),
+    }),
+  ),
   entryUrl: Type.Optional(Type.String()),
   at: Type.String(),
 });
@@ -109,7 +130,12 @@ export const DevReloadEntrySchema = Type.Object({
   installId: Type.Optional(Type.String()),
   durationMs: Type.Optional(Type.Number()),
   /** running (switched, serving) | failed (never switched) | rolled_back (crashed after the switch, last stable back) | build_failed (local build, nothing pushed) */
-  result: Type.Union([Type.Literal('running'), Type.Literal('failed'), Type.Literal('rolled_back'), Type.Literal('build_failed')]),
+  result: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('failed'),
+    Type.Literal('rolled_back'),
+    Type.Literal('build_failed'),
+  ]),
   /** Why it did not stay: code, stage, message and hint (absent for a reload that serves). */
   rollback: Type.Optional(
     Type.Object({
@@ -151,7 +177,14 @@ export type DevSessionsList = Static<typeof DevSessionsListSchema>;
 // --- WebSocket /api/ws, channel plugin.dev.logs ---
 
 /** Log levels spelled out, so the frame types carry the union (a mapped Type.Union loses it). */
-const LevelSchema = Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')]);
+const LevelSchema = Type.Union([
+  Type.Literal('trace'),
+  Type.Literal('debug'),
+  Type.Literal('info'),
+  Type.Literal('warn'),
+  Type.Literal('error'),
+  Type.Literal('fatal'),
+]);
 
 export const LOG_CHANNEL = 'plugin.dev.logs';
 
@@ -168,7 +201,12 @@ export const WsClientFrameSchema = Type.Union([
     backfill: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
     level: Type.Optional(LevelSchema),
   }),
-  Type.Object({ type: Type.Literal('unsubscribe'), channel: Type.Literal(LOG_CHANNEL), tenant: Type.String(), plugin: Type.String() }),
+  Type.Object({
+    type: Type.Literal('unsubscribe'),
+    channel: Type.Literal(LOG_CHANNEL),
+    tenant: Type.String(),
+    plugin: Type.String(),
+  }),
   Type.Object({ type: Type.Literal('ping') }),
 ]);
 export type WsClientFrame = Static<typeof WsClientFrameSchema>;
@@ -184,20 +222,49 @@ export type ReloadMarker = Static<typeof ReloadMarkerSchema>;
 
 export const WsServerFrameSchema = Type.Union([
   Type.Object({
-    type: Type.Literal('subscribed'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), lastId: Type.Number(),
+    type: Type.Literal('subscribed'),
+    channel: Type.String(),
+    tenant: Type.String(),
+    plugin: Type.String(),
+    lastId: Type.Number(),
     /**
      * Set when core dropped this user's previous connection to the same topic as a slow consumer
      * (the `dropped` frame may never have reached it, queued behind the unread backlog): when, why,
      * and the id of the last line core had sent on it. Resuming with afterId = missedAfterId fills the gap.
      */
-    dropped: Type.Optional(Type.Object({ at: Type.String(), reason: Type.String(), missedAfterId: Type.Number() })),
+    dropped: Type.Optional(
+      Type.Object({ at: Type.String(), reason: Type.String(), missedAfterId: Type.Number() }),
+    ),
   }),
-  Type.Object({ type: Type.Literal('unsubscribed'), channel: Type.String(), tenant: Type.String(), plugin: Type.String() }),
-  Type.Object({ type: Type.Literal('log'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), lines: Type.Array(LogLineSchema), backfill: Type.Optional(Type.Boolean()) }),
-  Type.Object({ type: Type.Literal('reload'), channel: Type.String(), tenant: Type.String(), plugin: Type.String(), reload: ReloadMarkerSchema }),
+  Type.Object({
+    type: Type.Literal('unsubscribed'),
+    channel: Type.String(),
+    tenant: Type.String(),
+    plugin: Type.String(),
+  }),
+  Type.Object({
+    type: Type.Literal('log'),
+    channel: Type.String(),
+    tenant: Type.String(),
+    plugin: Type.String(),
+    lines: Type.Array(LogLineSchema),
+    backfill: Type.Optional(Type.Boolean()),
+  }),
+  Type.Object({
+    type: Type.Literal('reload'),
+    channel: Type.String(),
+    tenant: Type.String(),
+    plugin: Type.String(),
+    reload: ReloadMarkerSchema,
+  }),
   Type.Object({ type: Type.Literal('heartbeat'), ts: Type.String() }),
   /** The client read too slowly: core drops it (closes with 4008) rather than buffer without bound. */
   Type.Object({ type: Type.Literal('dropped'), reason: Type.String(), queued: Type.Optional(Type.Number()) }),
-  Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String(), hint: Type.Optional(Type.String()) }),
+  Type.Object({
+    type: Type.Literal('error'),
+    code: Type.String(),
+    message: Type.String(),
+    hint: Type.Optional(Type.String()),
+  }),
 ]);
 export type WsServerFrame = Static<typeof WsServerFrameSchema>;

@@ -18,9 +18,16 @@ export class PxError extends Error {
   readonly status: number;
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, params: Record<string, unknown> = {}, options: { cause?: unknown; message?: string; hint?: string } = {}) {
+  constructor(
+    code: ErrorCode,
+    params: Record<string, unknown> = {},
+    options: { cause?: unknown; message?: string; hint?: string } = {},
+  ) {
     const spec = ERROR_CODES[code];
-    super(options.message ?? fillTemplate(spec.message, params), options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.message ?? fillTemplate(spec.message, params),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint ?? fillTemplate(spec.hint, params);
@@ -29,7 +36,12 @@ export class PxError extends Error {
   }
 
   toJSON(): PxErrorBody {
-    return { code: this.code, message: this.message, hint: this.hint, ...(Object.keys(this.details).length ? { details: this.details } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      ...(Object.keys(this.details).length ? { details: this.details } : {}),
+    };
   }
 }
 

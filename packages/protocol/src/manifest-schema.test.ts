@@ -16,7 +16,12 @@ describe('manifest schema', () => {
   it('accepts a minimal manifest and fills every default when normalized', () => {
     expect(validator.Check(minimal)).toBe(true);
     const manifest = normalizeManifest(minimal);
-    expect(manifest.runtime).toEqual({ kind: 'node', entry: 'dist/server.js', args: [], health: { path: '/healthz', timeoutMs: 3000 } });
+    expect(manifest.runtime).toEqual({
+      kind: 'node',
+      entry: 'dist/server.js',
+      args: [],
+      health: { path: '/healthz', timeoutMs: 3000 },
+    });
     expect(manifest.resources).toEqual({ memoryMb: 128, cpuPercent: 50, diskMb: 64 });
     expect(manifest.config).toEqual({ env: [], secrets: [], logLevel: 'info' });
     expect(manifest.events).toEqual({ publish: [], subscribe: [] });
@@ -42,7 +47,10 @@ describe('manifest schema', () => {
   });
 
   it('types env values and marks unspecified ones as optional strings', () => {
-    const manifest = normalizeManifest({ ...minimal, config: { env: [{ name: 'GREETING' }], secrets: [{ name: 'API_KEY', required: true }] } });
+    const manifest = normalizeManifest({
+      ...minimal,
+      config: { env: [{ name: 'GREETING' }], secrets: [{ name: 'API_KEY', required: true }] },
+    });
     expect(manifest.config.env[0]).toEqual({ name: 'GREETING', type: 'string', required: false });
     expect(manifest.config.secrets[0]).toEqual({ name: 'API_KEY', required: true });
   });

@@ -37,7 +37,9 @@ export const HealthSchema = Type.Object(
 
 export const RuntimeSchema = Type.Object(
   {
-    kind: Type.String({ description: '"node" (bundled ESM run by the runner) or "process" (any executable serving HTTP)' }),
+    kind: Type.String({
+      description: '"node" (bundled ESM run by the runner) or "process" (any executable serving HTTP)',
+    }),
     entry: Type.String({ minLength: 1 }),
     args: Type.Optional(Type.Array(Type.String())),
     health: Type.Optional(HealthSchema),
@@ -48,7 +50,14 @@ export const RuntimeSchema = Type.Object(
 export const EnvVarSchema = Type.Object(
   {
     name: Type.String({ pattern: ENV_NAME_PATTERN }),
-    type: Type.Optional(Type.Union([Type.Literal('string'), Type.Literal('number'), Type.Literal('boolean'), Type.Literal('enum')])),
+    type: Type.Optional(
+      Type.Union([
+        Type.Literal('string'),
+        Type.Literal('number'),
+        Type.Literal('boolean'),
+        Type.Literal('enum'),
+      ]),
+    ),
     enum: Type.Optional(Type.Array(Type.String())),
     required: Type.Optional(Type.Boolean()),
     default: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
@@ -76,7 +85,11 @@ export const TestDataSchema = Type.Object(
 );
 
 export const AdminMenuSchema = Type.Object(
-  { id: Type.String({ minLength: 1 }), title: Type.String({ minLength: 1 }), route: Type.String({ pattern: '^/' }) },
+  {
+    id: Type.String({ minLength: 1 }),
+    title: Type.String({ minLength: 1 }),
+    route: Type.String({ pattern: '^/' }),
+  },
   { additionalProperties: false },
 );
 
@@ -93,7 +106,10 @@ export const ManifestSchema = Type.Object(
     permissions: Type.Optional(Type.Array(PermissionSchema)),
     events: Type.Optional(
       Type.Object(
-        { publish: Type.Optional(Type.Array(Type.String())), subscribe: Type.Optional(Type.Array(Type.String())) },
+        {
+          publish: Type.Optional(Type.Array(Type.String())),
+          subscribe: Type.Optional(Type.Array(Type.String())),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -141,15 +157,35 @@ export type TestDataSpec = Static<typeof TestDataSchema>;
 export type AdminMenu = Static<typeof AdminMenuSchema>;
 
 /** The canonical manifest (inside a `.pxp`, and everywhere in code): every default filled in. */
-export interface Manifest extends Omit<ManifestSource, 'runtime' | 'requires' | 'conflicts' | 'permissions' | 'events' | 'resources' | 'config' | 'sandbox' | 'description'> {
+export interface Manifest extends Omit<
+  ManifestSource,
+  | 'runtime'
+  | 'requires'
+  | 'conflicts'
+  | 'permissions'
+  | 'events'
+  | 'resources'
+  | 'config'
+  | 'sandbox'
+  | 'description'
+> {
   description: string;
-  runtime: { kind: 'node' | 'process'; entry: string; args: string[]; health: { path: string; timeoutMs: number } };
+  runtime: {
+    kind: 'node' | 'process';
+    entry: string;
+    args: string[];
+    health: { path: string; timeoutMs: number };
+  };
   requires: Record<string, string>;
   conflicts: Record<string, string>;
   permissions: string[];
   events: { publish: string[]; subscribe: string[] };
   resources: { memoryMb: number; cpuPercent: number; diskMb: number };
-  config: { env: Array<EnvVarSpec & { type: 'string' | 'number' | 'boolean' | 'enum'; required: boolean }>; secrets: Array<SecretSpec & { required: boolean }>; logLevel: LogLevel };
+  config: {
+    env: Array<EnvVarSpec & { type: 'string' | 'number' | 'boolean' | 'enum'; required: boolean }>;
+    secrets: Array<SecretSpec & { required: boolean }>;
+    logLevel: LogLevel;
+  };
   sandbox: { testData: TestDataSpec[]; seed?: string };
 }
 
@@ -162,7 +198,18 @@ export const DEFAULT_HEALTH = { path: '/healthz', timeoutMs: 3000 } as const;
  * checked separately so that an unknown kind gets its own error code instead of a schema error.
  */
 export function normalizeManifest(source: ManifestSource): Manifest {
-  const { description, runtime, requires, conflicts, permissions, events, resources, config, sandbox, ...rest } = source;
+  const {
+    description,
+    runtime,
+    requires,
+    conflicts,
+    permissions,
+    events,
+    resources,
+    config,
+    sandbox,
+    ...rest
+  } = source;
   return {
     ...rest,
     description: description ?? '',
@@ -178,10 +225,17 @@ export function normalizeManifest(source: ManifestSource): Manifest {
     events: { publish: events?.publish ?? [], subscribe: events?.subscribe ?? [] },
     resources: { ...DEFAULT_RESOURCES, ...resources },
     config: {
-      env: (config?.env ?? []).map((v) => ({ ...v, type: v.type ?? 'string', required: v.required ?? false })),
+      env: (config?.env ?? []).map((v) => ({
+        ...v,
+        type: v.type ?? 'string',
+        required: v.required ?? false,
+      })),
       secrets: (config?.secrets ?? []).map((s) => ({ ...s, required: s.required ?? false })),
       logLevel: config?.logLevel ?? 'info',
     },
-    sandbox: { testData: sandbox?.testData ?? [], ...(sandbox?.seed ? { seed: sandbox.seed.replace(/^\.\//, '') } : {}) },
+    sandbox: {
+      testData: sandbox?.testData ?? [],
+      ...(sandbox?.seed ? { seed: sandbox.seed.replace(/^\.\//, '') } : {}),
+    },
   };
 }

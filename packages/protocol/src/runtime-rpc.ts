@@ -21,7 +21,11 @@ const Collection = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$' });
 const DocId = Type.String({ minLength: 1, maxLength: 256 });
 const EventType = Type.String({ minLength: 1, maxLength: 200 });
 
-export const RpcErrorBodySchema = Type.Object({ code: Type.String(), message: Type.String(), hint: Type.String() });
+export const RpcErrorBodySchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  hint: Type.String(),
+});
 export type RpcErrorBody = Static<typeof RpcErrorBodySchema>;
 
 // ---------------------------------------------------------------- supervisor → runner
@@ -51,18 +55,38 @@ export const InitMessageSchema = Type.Object(
 export const ConnMessageSchema = Type.Literal('conn');
 
 export const RpcResultSchema = Type.Union([
-  Type.Object({ t: Type.Literal('rpc.result'), id: Id, ok: Type.Literal(true), value: Type.Unknown() }, { additionalProperties: false }),
-  Type.Object({ t: Type.Literal('rpc.result'), id: Id, ok: Type.Literal(false), error: RpcErrorBodySchema }, { additionalProperties: false }),
+  Type.Object(
+    { t: Type.Literal('rpc.result'), id: Id, ok: Type.Literal(true), value: Type.Unknown() },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { t: Type.Literal('rpc.result'), id: Id, ok: Type.Literal(false), error: RpcErrorBodySchema },
+    { additionalProperties: false },
+  ),
 ]);
 
 export const EventDeliverySchema = Type.Object(
-  { t: Type.Literal('event'), type: EventType, payload: Type.Unknown(), meta: Type.Object({ type: Type.String(), ts: Type.String() }) },
+  {
+    t: Type.Literal('event'),
+    type: EventType,
+    payload: Type.Unknown(),
+    meta: Type.Object({ type: Type.String(), ts: Type.String() }),
+  },
   { additionalProperties: false },
 );
 
-export const SeedRequestSchema = Type.Object({ t: Type.Literal('seed'), id: Id }, { additionalProperties: false });
+export const SeedRequestSchema = Type.Object(
+  { t: Type.Literal('seed'), id: Id },
+  { additionalProperties: false },
+);
 
-export const SupervisorToRunnerSchema = Type.Union([InitMessageSchema, ConnMessageSchema, ...RpcResultSchema.anyOf, EventDeliverySchema, SeedRequestSchema]);
+export const SupervisorToRunnerSchema = Type.Union([
+  InitMessageSchema,
+  ConnMessageSchema,
+  ...RpcResultSchema.anyOf,
+  EventDeliverySchema,
+  SeedRequestSchema,
+]);
 export type SupervisorToRunner = Static<typeof SupervisorToRunnerSchema>;
 export type InitMessage = Static<typeof InitMessageSchema>;
 export type RpcResult = Static<typeof RpcResultSchema>;
@@ -74,27 +98,53 @@ export const ReadyMessageSchema = Type.Object({ t: Type.Literal('ready') }, { ad
 
 /** The runner could not start the plugin (import failed, onStart threw). */
 export const FatalMessageSchema = Type.Object(
-  { t: Type.Literal('fatal'), message: Type.String({ maxLength: 8192 }), stack: Type.Optional(Type.String({ maxLength: 16384 })) },
+  {
+    t: Type.Literal('fatal'),
+    message: Type.String({ maxLength: 8192 }),
+    stack: Type.Optional(Type.String({ maxLength: 16384 })),
+  },
   { additionalProperties: false },
 );
 
 /** One `ctx.log` line. */
 export const LogMessageSchema = Type.Object(
-  { t: Type.Literal('log'), level: LogLevelSchema, msg: Type.String({ maxLength: 65_536 }), fields: Type.Optional(Fields) },
+  {
+    t: Type.Literal('log'),
+    level: LogLevelSchema,
+    msg: Type.String({ maxLength: 65_536 }),
+    fields: Type.Optional(Fields),
+  },
   { additionalProperties: false },
 );
 
 export const SeedDoneSchema = Type.Union([
-  Type.Object({ t: Type.Literal('seed.done'), id: Id, ok: Type.Literal(true) }, { additionalProperties: false }),
-  Type.Object({ t: Type.Literal('seed.done'), id: Id, ok: Type.Literal(false), message: Type.String({ maxLength: 8192 }) }, { additionalProperties: false }),
+  Type.Object(
+    { t: Type.Literal('seed.done'), id: Id, ok: Type.Literal(true) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      t: Type.Literal('seed.done'),
+      id: Id,
+      ok: Type.Literal(false),
+      message: Type.String({ maxLength: 8192 }),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 
 const call = <M extends string, A extends TSchema>(method: M, args: A) =>
-  Type.Object({ t: Type.Literal('rpc'), id: Id, method: Type.Literal(method), args }, { additionalProperties: false });
+  Type.Object(
+    { t: Type.Literal('rpc'), id: Id, method: Type.Literal(method), args },
+    { additionalProperties: false },
+  );
 
 /** The calls a plugin may make. Permissions are checked by the supervisor per method. */
 export const RpcCallSchema = Type.Union([
-  call('storage.insert', Type.Object({ collection: Collection, doc: Fields }, { additionalProperties: false })),
+  call(
+    'storage.insert',
+    Type.Object({ collection: Collection, doc: Fields }, { additionalProperties: false }),
+  ),
   call('storage.get', Type.Object({ collection: Collection, id: DocId }, { additionalProperties: false })),
   call(
     'storage.find',
@@ -108,10 +158,19 @@ export const RpcCallSchema = Type.Union([
       { additionalProperties: false },
     ),
   ),
-  call('storage.update', Type.Object({ collection: Collection, id: DocId, patch: Fields }, { additionalProperties: false })),
+  call(
+    'storage.update',
+    Type.Object({ collection: Collection, id: DocId, patch: Fields }, { additionalProperties: false }),
+  ),
   call('storage.delete', Type.Object({ collection: Collection, id: DocId }, { additionalProperties: false })),
-  call('storage.count', Type.Object({ collection: Collection, where: Type.Optional(Fields) }, { additionalProperties: false })),
-  call('events.publish', Type.Object({ type: EventType, payload: Type.Unknown() }, { additionalProperties: false })),
+  call(
+    'storage.count',
+    Type.Object({ collection: Collection, where: Type.Optional(Fields) }, { additionalProperties: false }),
+  ),
+  call(
+    'events.publish',
+    Type.Object({ type: EventType, payload: Type.Unknown() }, { additionalProperties: false }),
+  ),
   call('events.subscribe', Type.Object({ type: EventType }, { additionalProperties: false })),
   call(
     'http.fetch',
@@ -131,10 +190,19 @@ export const RpcCallSchema = Type.Union([
     ),
   ),
   /** A secret by name; the SDK serves declared secrets from init, this is for rotation-safe reads. */
-  call('secrets.get', Type.Object({ name: Type.String({ maxLength: 128 }) }, { additionalProperties: false })),
+  call(
+    'secrets.get',
+    Type.Object({ name: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
+  ),
 ]);
 export type RpcCall = Static<typeof RpcCallSchema>;
 export type RpcMethod = RpcCall['method'];
 
-export const RunnerToSupervisorSchema = Type.Union([ReadyMessageSchema, FatalMessageSchema, LogMessageSchema, ...SeedDoneSchema.anyOf, ...RpcCallSchema.anyOf]);
+export const RunnerToSupervisorSchema = Type.Union([
+  ReadyMessageSchema,
+  FatalMessageSchema,
+  LogMessageSchema,
+  ...SeedDoneSchema.anyOf,
+  ...RpcCallSchema.anyOf,
+]);
 export type RunnerToSupervisor = Static<typeof RunnerToSupervisorSchema>;

@@ -44,14 +44,22 @@ export function formatVersionHeader(peer: PeerVersion): string {
 /** The inverse of formatVersionHeader; undefined for anything that does not parse. */
 export function parseVersionHeader(value: string | undefined | null): PeerVersion | undefined {
   if (!value) return undefined;
-  const match = /^([\w.@/-]{1,64})\/([\w.+-]{1,64});\s*protocol=(\d{1,6});\s*min-peer-protocol=(\d{1,6})$/.exec(value.trim());
+  const match =
+    /^([\w.@/-]{1,64})\/([\w.+-]{1,64});\s*protocol=(\d{1,6});\s*min-peer-protocol=(\d{1,6})$/.exec(
+      value.trim(),
+    );
   if (!match) return undefined;
   return { name: match[1], version: match[2], protocol: Number(match[3]), minPeerProtocol: Number(match[4]) };
 }
 
 /** undefined when the pair works together; otherwise the error that says which side to upgrade. */
 export function checkVersionHandshake(client: PeerVersion, core: PeerVersion): PxError | undefined {
-  const params = { cli: `${client.name} ${client.version}`, cliProtocol: client.protocol, core: `${core.name} ${core.version}`, coreProtocol: core.protocol };
+  const params = {
+    cli: `${client.name} ${client.version}`,
+    cliProtocol: client.protocol,
+    core: `${core.name} ${core.version}`,
+    coreProtocol: core.protocol,
+  };
   if (client.protocol < core.minPeerProtocol) {
     return new PxError('VERSION_INCOMPATIBLE', {
       ...params,

@@ -86,20 +86,53 @@ export interface LogSink {
 /** Core-side services the plugin reaches over RPC. The runtime checks permissions before calling. */
 export interface HostServices {
   storage: {
-    insert(tenant: string, pluginId: string, collection: string, doc: Record<string, unknown>): Promise<{ id: string; [k: string]: unknown }>;
-    get(tenant: string, pluginId: string, collection: string, id: string): Promise<{ id: string; [k: string]: unknown } | undefined>;
-    find(tenant: string, pluginId: string, collection: string, opts: { where?: Record<string, unknown>; limit?: number; offset?: number }): Promise<Array<{ id: string; [k: string]: unknown }>>;
-    update(tenant: string, pluginId: string, collection: string, id: string, patch: Record<string, unknown>): Promise<{ id: string; [k: string]: unknown } | undefined>;
+    insert(
+      tenant: string,
+      pluginId: string,
+      collection: string,
+      doc: Record<string, unknown>,
+    ): Promise<{ id: string; [k: string]: unknown }>;
+    get(
+      tenant: string,
+      pluginId: string,
+      collection: string,
+      id: string,
+    ): Promise<{ id: string; [k: string]: unknown } | undefined>;
+    find(
+      tenant: string,
+      pluginId: string,
+      collection: string,
+      opts: { where?: Record<string, unknown>; limit?: number; offset?: number },
+    ): Promise<Array<{ id: string; [k: string]: unknown }>>;
+    update(
+      tenant: string,
+      pluginId: string,
+      collection: string,
+      id: string,
+      patch: Record<string, unknown>,
+    ): Promise<{ id: string; [k: string]: unknown } | undefined>;
     delete(tenant: string, pluginId: string, collection: string, id: string): Promise<boolean>;
-    count(tenant: string, pluginId: string, collection: string, where?: Record<string, unknown>): Promise<number>;
+    count(
+      tenant: string,
+      pluginId: string,
+      collection: string,
+      where?: Record<string, unknown>,
+    ): Promise<number>;
   };
   events: {
     publish(tenant: string, pluginId: string, type: string, payload: unknown): Promise<void>;
     /** Returns an unsubscribe function. */
-    subscribe(tenant: string, type: string, handler: (payload: unknown, meta: { type: string; ts: string }) => void): () => void;
+    subscribe(
+      tenant: string,
+      type: string,
+      handler: (payload: unknown, meta: { type: string; ts: string }) => void,
+    ): () => void;
   };
   /** Outbound HTTP on behalf of a plugin; the runtime has already checked the host allow-list. */
-  fetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  fetch(
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }>;
 }
 
 export type SupervisorEvent =

@@ -15,7 +15,10 @@ import { Pool, type Dispatcher } from 'undici';
 import type { InstanceState } from './contract.ts';
 
 export type EntryTarget = { tenant: string; pluginId: string; path: string };
-export type EntryResolver = (tenant: string, pluginId: string) => { socketPath: string; state: InstanceState } | undefined;
+export type EntryResolver = (
+  tenant: string,
+  pluginId: string,
+) => { socketPath: string; state: InstanceState } | undefined;
 export type EntryProxy = ((req: IncomingMessage, res: ServerResponse, target: EntryTarget) => void) & {
   /** Closes the keep-alive connections of every socket (call on shutdown). */
   close(): void;
@@ -28,7 +31,18 @@ const SMALL_BODY = 64 * 1024;
  * RFC 9110 §7.6.1 connection-specific headers, never forwarded; plus `expect`, which the front
  * server already answered (100-continue) and undici refuses to send.
  */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
 
 /** Raw header list (name, value, name, value…) without hop-by-hop headers and those named in Connection. */
 function forwardable(raw: readonly (string | Buffer)[], connection: string | string[] | undefined): string[] {
@@ -59,9 +73,16 @@ function problem(res: ServerResponse, status: number, state: string, message?: s
   const body = JSON.stringify({
     code: 'INSTANCE_UNAVAILABLE',
     message: message ?? `The plugin is ${state}`,
-    hint: status === 503 ? 'Wait for the plugin to become healthy, then retry.' : 'Check the plugin status and logs (px-plugin status / logs), then restart or reinstall it.',
+    hint:
+      status === 503
+        ? 'Wait for the plugin to become healthy, then retry.'
+        : 'Check the plugin status and logs (px-plugin status / logs), then restart or reinstall it.',
   });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(status === 503 ? { 'retry-after': '1' } : {}) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...(status === 503 ? { 'retry-after': '1' } : {}),
+  });
   res.end(body);
 }
 
@@ -82,7 +103,8 @@ class Relay implements Dispatcher.DispatchHandler {
     this.#onConnectError = onConnectError;
     res.on('close', () => {
       // The client went away before the whole answer was written: stop the plugin's work too.
-      if (!this.#done && !res.writableFinished) this.#controller?.abort(new Error('client closed the connection'));
+      if (!this.#done && !res.writableFinished)
+        this.#controller?.abort(new Error('client closed the connection'));
     });
   }
 
@@ -91,12 +113,20 @@ class Relay implements Dispatcher.DispatchHandler {
     if (this.#res.destroyed) controller.abort(new Error('client closed the connection'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
     if (statusCode < 200) return; // 1xx: the front server handles its own informational answers
     const res = this.#res;
     this.#status = statusCode;
     this.#statusMessage = statusMessage || undefined;
-    this.#headers = forwardable((controller.rawHeaders as (string | Buffer)[] | null) ?? [], headers.connection);
+    this.#headers = forwardable(
+      (controller.rawHeaders as (string | Buffer)[] | null) ?? [],
+      headers.connection,
+    );
     const length = Number(headers['content-length'] ?? Number.NaN);
     if (length <= SMALL_BODY) {
       this.#chunks = [];
@@ -141,7 +171,12 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
     let pool = pools.get(socketPath);
     if (!pool) {
       // bodyTimeout 0: streamed answers (server-sent events, long downloads) may pause for long.
-      pool = new Pool('http://plugin.local', { connect: { socketPath }, connections: 64, keepAliveTimeout: 60_000, bodyTimeout: 0 });
+      pool = new Pool('http://plugin.local', {
+        connect: { socketPath },
+        connections: 64,
+        keepAliveTimeout: 60_000,
+        bodyTimeout: 0,
+      });
       pools.set(socketPath, pool);
     }
     return pool;
@@ -177,7 +212,8 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
     if (remote) headers.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote);
 
     // No body (no length, no chunking): nothing to stream upstream.
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     if (!hasBody) req.resume();
     const socketPath = instance.socketPath;
     poolFor(socketPath).dispatch(

@@ -18,7 +18,10 @@ function firstChild(pid: number): number | undefined {
 }
 
 /** Polls briefly (the fork and exec take a few ms); undefined if A exits first or 3 s pass. */
-export async function findNamespacedPid(unsharePid: number, isAlive: () => boolean): Promise<number | undefined> {
+export async function findNamespacedPid(
+  unsharePid: number,
+  isAlive: () => boolean,
+): Promise<number | undefined> {
   for (let i = 0; i < 600 && isAlive(); i++) {
     const shell = firstChild(unsharePid);
     const plugin = shell === undefined ? undefined : firstChild(shell);
@@ -29,7 +32,11 @@ export async function findNamespacedPid(unsharePid: number, isAlive: () => boole
 }
 
 /** `sh` exits 128+N when the plugin died of signal N: turn that back into the signal. */
-export function exitFromShell(code: number | null, signal: NodeJS.Signals | null, signals: Record<string, number>): { code: number | null; signal: NodeJS.Signals | null } {
+export function exitFromShell(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  signals: Record<string, number>,
+): { code: number | null; signal: NodeJS.Signals | null } {
   if (signal || code === null || code <= 128) return { code, signal };
   const name = Object.keys(signals).find((k) => signals[k] === code - 128);
   return name ? { code: null, signal: name as NodeJS.Signals } : { code, signal };

@@ -19,7 +19,14 @@ export interface LogRate {
 
 export const DEFAULT_LOG_RATE: LogRate = { perSecond: 200, burst: 1000 };
 
-const PINO_LEVELS: Record<number, LogLevel> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const PINO_LEVELS: Record<number, LogLevel> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 const LEVEL_NAMES = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
 export class LogCapture {
@@ -33,7 +40,11 @@ export class LogCapture {
   /** Lines dropped over the instance's life. */
   dropped = 0;
 
-  constructor(sink: LogSink, base: Omit<PluginLogLine, 'ts' | 'level' | 'msg' | 'fields' | 'source'>, rate: LogRate = DEFAULT_LOG_RATE) {
+  constructor(
+    sink: LogSink,
+    base: Omit<PluginLogLine, 'ts' | 'level' | 'msg' | 'fields' | 'source'>,
+    rate: LogRate = DEFAULT_LOG_RATE,
+  ) {
     this.#sink = sink;
     this.#base = base;
     this.#rate = rate;
@@ -41,14 +52,25 @@ export class LogCapture {
   }
 
   /** Writes a line if the budget allows; returns false when it was dropped. */
-  write(source: PluginLogLine['source'], level: LogLevel, msg: string, fields?: Record<string, unknown>): boolean {
+  write(
+    source: PluginLogLine['source'],
+    level: LogLevel,
+    msg: string,
+    fields?: Record<string, unknown>,
+  ): boolean {
     if (source !== 'runtime' && !this.#take()) {
       this.dropped++;
       this.#droppedSinceReport++;
       this.#scheduleReport();
       return false;
     }
-    const line: PluginLogLine = { ts: new Date().toISOString(), ...this.#base, level, msg: msg.length > MAX_LINE ? msg.slice(0, MAX_LINE) : msg, source };
+    const line: PluginLogLine = {
+      ts: new Date().toISOString(),
+      ...this.#base,
+      level,
+      msg: msg.length > MAX_LINE ? msg.slice(0, MAX_LINE) : msg,
+      source,
+    };
     if (fields && Object.keys(fields).length) line.fields = fields;
     try {
       this.#sink.write(line);
@@ -120,7 +142,10 @@ export class LogCapture {
 
   #take(): boolean {
     const now = performance.now();
-    this.#tokens = Math.min(this.#rate.burst, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#rate.perSecond);
+    this.#tokens = Math.min(
+      this.#rate.burst,
+      this.#tokens + ((now - this.#refilledAt) / 1000) * this.#rate.perSecond,
+    );
     this.#refilledAt = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
@@ -140,9 +165,14 @@ export class LogCapture {
     if (!this.#droppedSinceReport) return;
     const count = this.#droppedSinceReport;
     this.#droppedSinceReport = 0;
-    this.write('runtime', 'warn', `log flood: dropped ${count} lines over the limit of ${this.#rate.perSecond} lines/s (burst ${this.#rate.burst})`, {
-      dropped: count,
-      droppedTotal: this.dropped,
-    });
+    this.write(
+      'runtime',
+      'warn',
+      `log flood: dropped ${count} lines over the limit of ${this.#rate.perSecond} lines/s (burst ${this.#rate.burst})`,
+      {
+        dropped: count,
+        droppedTotal: this.dropped,
+      },
+    );
   }
 }

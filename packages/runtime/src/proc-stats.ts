@@ -17,12 +17,20 @@ export interface ProcSample {
 
 export async function sampleProcess(pid: number): Promise<ProcSample | undefined> {
   try {
-    const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
+    const [status, stat] = await Promise.all([
+      readFile(`/proc/${pid}/status`, 'utf8'),
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+    ]);
     const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     // Fields after the command name (which may contain spaces) start at ") ".
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { rssMb: kb('VmRSS') / 1024, privateMb: (kb('RssAnon') + kb('RssShmem')) / 1024, cpuSeconds: ticks / TICKS_PER_SECOND, at: performance.now() };
+    return {
+      rssMb: kb('VmRSS') / 1024,
+      privateMb: (kb('RssAnon') + kb('RssShmem')) / 1024,
+      cpuSeconds: ticks / TICKS_PER_SECOND,
+      at: performance.now(),
+    };
   } catch {
     return undefined;
   }

@@ -25,7 +25,10 @@ const byType = new Map<string, Validator>([
   ['seed.done', Compile(SeedDoneSchema)],
 ]);
 const byMethod = new Map<string, Validator>(
-  RpcCallSchema.anyOf.map((schema) => [(schema.properties.method as unknown as { const: string }).const, Compile(schema)]),
+  RpcCallSchema.anyOf.map((schema) => [
+    (schema.properties.method as unknown as { const: string }).const,
+    Compile(schema),
+  ]),
 );
 
 /** Serialized size as the IPC channel carries it (JSON). Unserializable values count as oversized. */
@@ -37,7 +40,8 @@ export function messageBytes(message: unknown): number {
   }
 }
 
-export type GateResult = { ok: true; message: RunnerToSupervisor } | { ok: false; error: PluginRuntimeError; id?: number };
+export type GateResult =
+  { ok: true; message: RunnerToSupervisor } | { ok: false; error: PluginRuntimeError; id?: number };
 
 export function admitMessage(message: unknown, maxBytes = RPC_MAX_MESSAGE_BYTES): GateResult {
   const idOf = (m: unknown): number | undefined => {
@@ -46,22 +50,49 @@ export function admitMessage(message: unknown, maxBytes = RPC_MAX_MESSAGE_BYTES)
   };
   const size = messageBytes(message);
   if (size > maxBytes) {
-    return { ok: false, id: idOf(message), error: new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: Number.isFinite(size) ? size : 'unmeasurable', limit: maxBytes }) };
+    return {
+      ok: false,
+      id: idOf(message),
+      error: new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', {
+        size: Number.isFinite(size) ? size : 'unmeasurable',
+        limit: maxBytes,
+      }),
+    };
   }
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    return { ok: false, error: new PluginRuntimeError('RPC_INVALID', { detail: 'a message must be an object' }) };
+    return {
+      ok: false,
+      error: new PluginRuntimeError('RPC_INVALID', { detail: 'a message must be an object' }),
+    };
   }
   const m = message as { t?: unknown; method?: unknown };
   let validator: Validator | undefined;
   if (m.t === 'rpc') {
     validator = typeof m.method === 'string' ? byMethod.get(m.method) : undefined;
-    if (!validator) return { ok: false, id: idOf(message), error: new PluginRuntimeError('RPC_INVALID', { detail: `unknown method ${JSON.stringify(m.method)?.slice(0, 80)}` }) };
+    if (!validator)
+      return {
+        ok: false,
+        id: idOf(message),
+        error: new PluginRuntimeError('RPC_INVALID', {
+          detail: `unknown method ${JSON.stringify(m.method)?.slice(0, 80)}`,
+        }),
+      };
   } else {
     validator = typeof m.t === 'string' ? byType.get(m.t) : undefined;
-    if (!validator) return { ok: false, error: new PluginRuntimeError('RPC_INVALID', { detail: `unknown message type ${JSON.stringify(m.t)?.slice(0, 80)}` }) };
+    if (!validator)
+      return {
+        ok: false,
+        error: new PluginRuntimeError('RPC_INVALID', {
+          detail: `unknown message type ${JSON.stringify(m.t)?.slice(0, 80)}`,
+        }),
+      };
   }
   if (validator.Check(message)) return { ok: true, message: message as RunnerToSupervisor };
-  return { ok: false, id: idOf(message), error: new PluginRuntimeError('RPC_INVALID', { detail: describe(validator, message) }) };
+  return {
+    ok: false,
+    id: idOf(message),
+    error: new PluginRuntimeError('RPC_INVALID', { detail: describe(validator, message) }),
+  };
 }
 
 function describe(validator: Validator, value: unknown): string {

@@ -52,7 +52,10 @@ async function buildBundle(outDir: string, name: keyof typeof sources): Promise<
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   await mkdir(outDir, { recursive: true, mode: 0o755 });
   const file = join(outDir, `${name}-${hash}.cjs`);
-  const exists = await stat(file).then(() => true, () => false);
+  const exists = await stat(file).then(
+    () => true,
+    () => false,
+  );
   if (!exists) {
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, code, { mode: 0o444 });

@@ -34,7 +34,14 @@ export const RUNTIME_BASELINE_MB = 32;
 export const CPU_SECONDS_LIMIT = 6 * 3600;
 export const OPEN_FILES_LIMIT = 256;
 
-export const FORBIDDEN_NODE_FLAGS = ['--allow-net', '--allow-child-process', '--allow-worker', '--allow-addons', '--allow-inspector', '--allow-wasi'];
+export const FORBIDDEN_NODE_FLAGS = [
+  '--allow-net',
+  '--allow-child-process',
+  '--allow-worker',
+  '--allow-addons',
+  '--allow-inspector',
+  '--allow-wasi',
+];
 
 export function resolveInside(root: string, path: string): string | undefined {
   const full = resolve(root, path);
@@ -63,7 +70,8 @@ export function buildSpawnPlan(opts: {
   const wrap: string[] = [];
   // With a PID namespace the plugin is a grandchild: unshare → sh (pid 1 inside) → plugin (see
   // find-namespace-pid.ts); the supervisor/broker look up its host pid after the spawn.
-  if (host.unshare && host.pidNamespace) wrap.push(host.unshare, '-rnp', '--fork', '--kill-child=SIGKILL', ...PID_NS_SHELL);
+  if (host.unshare && host.pidNamespace)
+    wrap.push(host.unshare, '-rnp', '--fork', '--kill-child=SIGKILL', ...PID_NS_SHELL);
   else if (host.unshare) wrap.push(host.unshare, '-rn');
   if (host.prlimit) {
     const asBytes = (ADDRESS_SPACE_BASE_MB + 2 * resources.memoryMb) * 1024 * 1024;
@@ -71,7 +79,14 @@ export function buildSpawnPlan(opts: {
     // (a node plugin's write past it fails with EFBIG, Node ignores SIGXFSZ; an executable that
     // does not ignore it dies of SIGXFSZ, reported as QUOTA_DISK).
     const fsizeBytes = resources.diskMb * 1024 * 1024;
-    wrap.push(host.prlimit, `--as=${asBytes}`, `--cpu=${CPU_SECONDS_LIMIT}`, `--nofile=${OPEN_FILES_LIMIT}`, `--fsize=${fsizeBytes}`, '--');
+    wrap.push(
+      host.prlimit,
+      `--as=${asBytes}`,
+      `--cpu=${CPU_SECONDS_LIMIT}`,
+      `--nofile=${OPEN_FILES_LIMIT}`,
+      `--fsize=${fsizeBytes}`,
+      '--',
+    );
   }
   const env: Record<string, string> = { LANG: 'C.UTF-8', TZ: 'UTC', PX_INSTANCE: '1' };
 
@@ -106,7 +121,9 @@ export function buildSpawnPlan(opts: {
     env.PX_SOCKET = opts.socketPath ?? '';
     env.PX_DATA_DIR = spec.dataDir;
     if (opts.configFile) env.PX_CONFIG_FILE = opts.configFile;
-    notes.push('runtime.kind process: no Node permission model; the executable can read whatever the core user can read');
+    notes.push(
+      'runtime.kind process: no Node permission model; the executable can read whatever the core user can read',
+    );
   }
   const [command, ...rest] = wrap.length ? wrap : [program];
   const args = wrap.length ? [...rest, program, ...programArgs] : programArgs;

@@ -17,8 +17,21 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PluginRuntimeError, RPC_MAX_MESSAGE_BYTES, type ErrorCode, type RunnerToSupervisor } from '@powerx/protocol';
-import type { HostServices, InstanceFailure, InstanceInfo, LogSink, ResourceUsage, StartSpec, SupervisorEvent } from './contract.ts';
+import {
+  PluginRuntimeError,
+  RPC_MAX_MESSAGE_BYTES,
+  type ErrorCode,
+  type RunnerToSupervisor,
+} from '@powerx/protocol';
+import type {
+  HostServices,
+  InstanceFailure,
+  InstanceInfo,
+  LogSink,
+  ResourceUsage,
+  StartSpec,
+  SupervisorEvent,
+} from './contract.ts';
 import { probeHostIsolation } from './isolation-probe.ts';
 import { exitFromShell, findNamespacedPid } from './find-namespace-pid.ts';
 import { constants as osConstants } from 'node:os';
@@ -119,7 +132,8 @@ const BROKER_FLAGS = ['--max-old-space-size=48', '--max-semi-space-size=1', '--j
 const BROKER_ENV = { LANG: 'C.UTF-8', TZ: 'UTC' };
 
 const MAX_RPC_IN_FLIGHT = 256;
-const OOM_PATTERN = /JavaScript heap out of memory|Fatal process out of memory|Array buffer allocation failed|Reached heap limit|ERR_BUFFER_OUT_OF_BOUNDS|Cannot allocate memory/;
+const OOM_PATTERN =
+  /JavaScript heap out of memory|Fatal process out of memory|Array buffer allocation failed|Reached heap limit|ERR_BUFFER_OUT_OF_BOUNDS|Cannot allocate memory/;
 const MAX_SOCKET_PATH = 107;
 
 export class Supervisor {
@@ -165,7 +179,11 @@ export class Supervisor {
   }
 
   async start(input: StartSpec): Promise<InstanceInfo> {
-    const spec: StartSpec = { ...input, versionDir: resolve(input.versionDir), dataDir: resolve(input.dataDir) };
+    const spec: StartSpec = {
+      ...input,
+      versionDir: resolve(input.versionDir),
+      dataDir: resolve(input.dataDir),
+    };
     const id = `i${randomBytes(6).toString('hex')}`;
     const instanceDir = join(this.#opts.runDir, 'i', id);
     const kind = spec.manifest.runtime.kind;
@@ -179,7 +197,14 @@ export class Supervisor {
         pid: undefined,
         state: 'starting',
         socketPath,
-        isolation: { level: 'none', permissionModel: false, networkNamespace: false, pidNamespace: false, prlimit: false, notes: [] },
+        isolation: {
+          level: 'none',
+          permissionModel: false,
+          networkNamespace: false,
+          pidNamespace: false,
+          prlimit: false,
+          notes: [],
+        },
         startedAt: new Date().toISOString(),
         restarts: 0,
         usage: { rssMb: 0, privateMb: 0, cpuPercent: 0, diskMb: 0 },
@@ -188,7 +213,11 @@ export class Supervisor {
       spec,
       instanceDir,
       accepting: false,
-      logs: new LogCapture(this.#opts.logSink, { tenant: spec.tenant, plugin: spec.pluginId, version: spec.version, instance: id }, this.#opts.logRate),
+      logs: new LogCapture(
+        this.#opts.logSink,
+        { tenant: spec.tenant, plugin: spec.pluginId, version: spec.version, instance: id },
+        this.#opts.logRate,
+      ),
       crashes: [],
       cpuOver: 0,
       samples: 0,
@@ -208,7 +237,12 @@ export class Supervisor {
           const event = { t: 'event', type, payload, meta };
           const size = messageBytes(event);
           // The cap holds both ways: an oversized event is not delivered, and the log says so.
-          if (size > this.#opts.maxMessageBytes) inst.logs.write('runtime', 'warn', `event ${type} not delivered: ${size} bytes is over the ${this.#opts.maxMessageBytes}-byte cap`);
+          if (size > this.#opts.maxMessageBytes)
+            inst.logs.write(
+              'runtime',
+              'warn',
+              `event ${type} not delivered: ${size} bytes is over the ${this.#opts.maxMessageBytes}-byte cap`,
+            );
           else this.#send(inst, event);
         },
       },
@@ -221,11 +255,16 @@ export class Supervisor {
     this.#emitState(inst);
     try {
       if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-        throw new PluginRuntimeError('START_FAILED', { detail: `the socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter runDir` });
+        throw new PluginRuntimeError('START_FAILED', {
+          detail: `the socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter runDir`,
+        });
       }
-      if (kind !== 'node' && kind !== 'process') throw new PluginRuntimeError('MANIFEST_RUNTIME_UNKNOWN', { kind });
+      if (kind !== 'node' && kind !== 'process')
+        throw new PluginRuntimeError('MANIFEST_RUNTIME_UNKNOWN', { kind });
       if (!resolveInside(spec.versionDir, spec.manifest.runtime.entry)) {
-        throw new PluginRuntimeError('START_FAILED', { detail: `runtime.entry "${spec.manifest.runtime.entry}" escapes the version folder` });
+        throw new PluginRuntimeError('START_FAILED', {
+          detail: `runtime.entry "${spec.manifest.runtime.entry}" escapes the version folder`,
+        });
       }
       await mkdir(join(this.#opts.runDir, 's'), { recursive: true, mode: 0o700 });
       await mkdir(instanceDir, { recursive: true, mode: 0o700 });
@@ -236,7 +275,9 @@ export class Supervisor {
       return snapshot(inst);
     } catch (error) {
       const failure = toFailure(error);
-      inst.logs.write('runtime', 'error', `start failed: ${failure.code}: ${failure.message}`, { code: failure.code });
+      inst.logs.write('runtime', 'error', `start failed: ${failure.code}: ${failure.message}`, {
+        code: failure.code,
+      });
       await this.#release(inst);
       inst.info.state = 'failed';
       inst.info.failure = failure;
@@ -244,7 +285,13 @@ export class Supervisor {
       this.#emit({ type: 'instance.failed', instance: snapshot(inst), failure });
       this.#instances.delete(id);
       inst.logs.close();
-      throw error instanceof PluginRuntimeError ? error : new PluginRuntimeError(failure.code, {}, { message: failure.message, hint: failure.hint, cause: error });
+      throw error instanceof PluginRuntimeError
+        ? error
+        : new PluginRuntimeError(
+            failure.code,
+            {},
+            { message: failure.message, hint: failure.hint, cause: error },
+          );
     }
   }
 
@@ -289,10 +336,14 @@ export class Supervisor {
   async runSeed(instanceId: string, timeoutMs = 60_000): Promise<void> {
     const inst = this.#instances.get(instanceId);
     if (!inst) throw new PluginRuntimeError('NOT_FOUND', { what: `Instance ${instanceId}` });
-    if (inst.info.state !== 'ready' || !inst.child) throw new PluginRuntimeError('INSTANCE_UNAVAILABLE', { state: inst.info.state });
+    if (inst.info.state !== 'ready' || !inst.child)
+      throw new PluginRuntimeError('INSTANCE_UNAVAILABLE', { state: inst.info.state });
     if (inst.spec.manifest.runtime.kind !== 'node') {
       if (inst.spec.manifest.sandbox.seed) {
-        throw new PluginRuntimeError('SEED_FAILED', { detail: 'runtime.kind process plugins cannot run a sandbox.seed hook; seed through the plugin’s own HTTP API' });
+        throw new PluginRuntimeError('SEED_FAILED', {
+          detail:
+            'runtime.kind process plugins cannot run a sandbox.seed hook; seed through the plugin’s own HTTP API',
+        });
       }
       return;
     }
@@ -300,7 +351,11 @@ export class Supervisor {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         inst.seeds.delete(id);
-        reject(new PluginRuntimeError('SEED_FAILED', { detail: `the seed hook did not finish within ${timeoutMs} ms` }));
+        reject(
+          new PluginRuntimeError('SEED_FAILED', {
+            detail: `the seed hook did not finish within ${timeoutMs} ms`,
+          }),
+        );
       }, timeoutMs);
       inst.seeds.set(id, {
         resolve: () => {
@@ -355,10 +410,25 @@ export class Supervisor {
     if (kind === 'process') {
       await rm(inst.info.socketPath, { force: true });
       configFile = join(inst.instanceDir, 'config.json');
-      await writeFile(configFile, JSON.stringify({ config: pickDeclaredConfig(spec), secrets: pickDeclared(spec), logLevel: spec.logLevel }), { mode: 0o600 });
+      await writeFile(
+        configFile,
+        JSON.stringify({
+          config: pickDeclaredConfig(spec),
+          secrets: pickDeclared(spec),
+          logLevel: spec.logLevel,
+        }),
+        { mode: 0o600 },
+      );
     }
     const runnerPath = kind === 'node' ? await runnerBundle(join(this.#opts.runDir, 'runner')) : '';
-    const plan = buildSpawnPlan({ spec, nodePath: this.#opts.nodePath, runnerPath, host: probeHostIsolation(), socketPath: inst.info.socketPath, configFile });
+    const plan = buildSpawnPlan({
+      spec,
+      nodePath: this.#opts.nodePath,
+      runnerPath,
+      host: probeHostIsolation(),
+      socketPath: inst.info.socketPath,
+      configFile,
+    });
     inst.info.isolation = plan.isolation;
     inst.memoryExhausted = false;
     inst.stderrTail = [];
@@ -383,10 +453,26 @@ export class Supervisor {
     // and Node would parse it here). A broker process owns it and relays checked messages; the
     // plugin's stdout/stderr still come straight to these pipes.
     const brokerPath = kind === 'node' ? await brokerBundle(join(this.#opts.runDir, 'runner')) : '';
-    const child = kind === 'node' ? this.#takeBroker(brokerPath) : spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      kind === 'node'
+        ? this.#takeBroker(brokerPath)
+        : spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: ['ignore', 'pipe', 'pipe'] });
     inst.child = child;
     if (kind === 'node') {
-      child.send({ t: 'broker.spawn', plan: { command: plan.command, args: plan.args, env: plan.env, cwd: plan.cwd, maxMessageBytes: this.#opts.maxMessageBytes, pidNamespace: plan.isolation.pidNamespace } }, () => undefined);
+      child.send(
+        {
+          t: 'broker.spawn',
+          plan: {
+            command: plan.command,
+            args: plan.args,
+            env: plan.env,
+            cwd: plan.cwd,
+            maxMessageBytes: this.#opts.maxMessageBytes,
+            pidNamespace: plan.isolation.pidNamespace,
+          },
+        },
+        () => undefined,
+      );
     } else inst.info.pid = child.pid;
     inst.logs.attach(child.stdout!, 'stdout');
     inst.logs.attach(child.stderr!, 'stderr', (line) => {
@@ -396,7 +482,8 @@ export class Supervisor {
     });
     child.on('error', (error) => {
       inst.logs.write('runtime', 'error', `process error: ${error.message}`);
-      if (inst.startup === startup) startup.fail(new PluginRuntimeError('START_FAILED', { detail: error.message }));
+      if (inst.startup === startup)
+        startup.fail(new PluginRuntimeError('START_FAILED', { detail: error.message }));
       // A process that could not be spawned never emits 'exit'.
       if (child.pid === undefined) this.#onExit(inst, child, null, null);
     });
@@ -404,9 +491,14 @@ export class Supervisor {
     child.on('exit', (code, signal) => this.#onExit(inst, child, code, signal));
     this.#startSampling(inst);
     const spawned = (pid: number | undefined, via: string) =>
-      inst.logs.write('runtime', 'info', `spawned pid ${pid} (${plan.isolation.level}${plan.isolation.networkNamespace ? ', netns' : ''}${plan.isolation.prlimit ? ', prlimit' : ''})${via}`, {
-        isolation: plan.isolation,
-      });
+      inst.logs.write(
+        'runtime',
+        'info',
+        `spawned pid ${pid} (${plan.isolation.level}${plan.isolation.networkNamespace ? ', netns' : ''}${plan.isolation.prlimit ? ', prlimit' : ''})${via}`,
+        {
+          isolation: plan.isolation,
+        },
+      );
     if (kind === 'node') inst.onPluginSpawned = (pid) => spawned(pid, ` via IPC broker pid ${child.pid}`);
     else if (!plan.isolation.pidNamespace) spawned(child.pid, '');
     else {
@@ -426,7 +518,13 @@ export class Supervisor {
     const timeout = (phase: string) =>
       sleep(Math.max(0, deadline - performance.now()), undefined, { signal: settled.signal }).then(
         () => {
-          throw new PluginRuntimeError('HEALTH_TIMEOUT', { path: healthPath, timeoutMs }, phase ? { message: `The plugin did not answer ${healthPath} within ${timeoutMs} ms (${phase})` } : {});
+          throw new PluginRuntimeError(
+            'HEALTH_TIMEOUT',
+            { path: healthPath, timeoutMs },
+            phase
+              ? { message: `The plugin did not answer ${healthPath} within ${timeoutMs} ms (${phase})` }
+              : {},
+          );
         },
         () => new Promise<never>(() => undefined),
       );
@@ -440,7 +538,9 @@ export class Supervisor {
           pluginId: spec.pluginId,
           version: spec.version,
           entry: plan.entry,
-          ...(spec.manifest.sandbox.seed ? { seedModule: resolveInside(spec.versionDir, spec.manifest.sandbox.seed) } : {}),
+          ...(spec.manifest.sandbox.seed
+            ? { seedModule: resolveInside(spec.versionDir, spec.manifest.sandbox.seed) }
+            : {}),
           dataDir: spec.dataDir,
           config: pickDeclaredConfig(spec),
           secrets: pickDeclared(spec),
@@ -477,14 +577,25 @@ export class Supervisor {
   }
 
   #spawnBroker(brokerPath: string): ChildProcess {
-    return spawn(this.#opts.nodePath, [...BROKER_FLAGS, brokerPath], { cwd: this.#opts.runDir, env: BROKER_ENV, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+    return spawn(this.#opts.nodePath, [...BROKER_FLAGS, brokerPath], {
+      cwd: this.#opts.runDir,
+      env: BROKER_ENV,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
   }
 
   /** The spare broker when it is alive and idle, else a fresh one. */
   #takeBroker(brokerPath: string): ChildProcess {
     const spare = this.#spareBroker;
     this.#spareBroker = undefined;
-    if (spare && spare.connected && spare.exitCode === null && spare.signalCode === null && spare.spawnargs.includes(brokerPath)) {
+    if (
+      spare &&
+      spare.connected &&
+      spare.exitCode === null &&
+      spare.signalCode === null &&
+      spare.spawnargs.includes(brokerPath)
+    ) {
       spare.removeAllListeners('exit');
       spare.removeAllListeners('error');
       spare.ref();
@@ -529,8 +640,13 @@ export class Supervisor {
         if (inst.info.pid !== undefined) killPid(inst.info.pid, 'SIGKILL');
         if (!inst.violation && !inst.stopRequested && inst.discarded !== child) {
           inst.violation = inst.memoryExhausted
-            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: `more than ${this.#opts.maxMessageBytes}`, limit: this.#opts.maxMessageBytes })
-            : new PluginRuntimeError('RPC_INVALID', { detail: `the IPC broker of the instance ended (${signal ? `signal ${signal}` : `code ${code}`})` });
+            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', {
+                size: `more than ${this.#opts.maxMessageBytes}`,
+                limit: this.#opts.maxMessageBytes,
+              })
+            : new PluginRuntimeError('RPC_INVALID', {
+                detail: `the IPC broker of the instance ended (${signal ? `signal ${signal}` : `code ${code}`})`,
+              });
         }
       }
       code = reported ? reported.code : code;
@@ -546,7 +662,8 @@ export class Supervisor {
     inst.info.pid = undefined;
     clearInterval(inst.quotaTimer);
     this.#dropSubscriptions(inst);
-    for (const seed of inst.seeds.values()) seed.reject(new PluginRuntimeError('SEED_FAILED', { detail: 'the plugin process exited' }));
+    for (const seed of inst.seeds.values())
+      seed.reject(new PluginRuntimeError('SEED_FAILED', { detail: 'the plugin process exited' }));
     inst.seeds.clear();
     for (const resolve of inst.exitWaiters.splice(0)) resolve();
     const how = signal ? `signal ${signal}` : `code ${code}`;
@@ -566,13 +683,21 @@ export class Supervisor {
       const detail = startup.fatalMessage ?? (inst.stderrTail.slice(-3).join(' | ') || `exited with ${how}`);
       startup.fail(
         inst.memoryExhausted
-          ? new PluginRuntimeError('QUOTA_MEMORY', { usedMb: '>' + inst.spec.manifest.resources.memoryMb, limitMb: inst.spec.manifest.resources.memoryMb })
-          : new PluginRuntimeError('START_FAILED', { detail: `exited with ${how} before it was healthy: ${detail}` }),
+          ? new PluginRuntimeError('QUOTA_MEMORY', {
+              usedMb: '>' + inst.spec.manifest.resources.memoryMb,
+              limitMb: inst.spec.manifest.resources.memoryMb,
+            })
+          : new PluginRuntimeError('START_FAILED', {
+              detail: `exited with ${how} before it was healthy: ${detail}`,
+            }),
       );
       return;
     }
     if (inst.memoryExhausted) {
-      this.#fail(inst, 'QUOTA_MEMORY', { usedMb: `>${inst.spec.manifest.resources.memoryMb}`, limitMb: inst.spec.manifest.resources.memoryMb });
+      this.#fail(inst, 'QUOTA_MEMORY', {
+        usedMb: `>${inst.spec.manifest.resources.memoryMb}`,
+        limitMb: inst.spec.manifest.resources.memoryMb,
+      });
       return;
     }
     if (signal === 'SIGXCPU') {
@@ -581,7 +706,10 @@ export class Supervisor {
     }
     if (signal === 'SIGXFSZ') {
       // prlimit --fsize: it wrote one file past resources.diskMb (process-kind executables; Node ignores SIGXFSZ and gets EFBIG).
-      this.#fail(inst, 'QUOTA_DISK', { usedMb: `>${inst.spec.manifest.resources.diskMb}`, limitMb: inst.spec.manifest.resources.diskMb });
+      this.#fail(inst, 'QUOTA_DISK', {
+        usedMb: `>${inst.spec.manifest.resources.diskMb}`,
+        limitMb: inst.spec.manifest.resources.diskMb,
+      });
       return;
     }
     const hung = inst.hung;
@@ -600,7 +728,12 @@ export class Supervisor {
     }
     const delay = Math.min(10_000, this.#opts.restartBackoffMs * 2 ** (inst.crashes.length - 1));
     inst.info.state = 'starting';
-    inst.logs.write('runtime', 'warn', `crashed (${how}); restart ${inst.crashes.length}/${allowed - 1} in ${delay} ms`, { delayMs: delay });
+    inst.logs.write(
+      'runtime',
+      'warn',
+      `crashed (${how}); restart ${inst.crashes.length}/${allowed - 1} in ${delay} ms`,
+      { delayMs: delay },
+    );
     this.#emitState(inst);
     inst.restartTimer = setTimeout(() => {
       inst.restartTimer = undefined;
@@ -623,17 +756,24 @@ export class Supervisor {
   /** Marks the instance failed with a reason and releases its process and socket. */
   #fail(inst: Instance, code: ErrorCode, params: Record<string, unknown> | InstanceFailure): void {
     if (inst.info.state === 'failed' || inst.stopRequested) return;
-    const failure = 'hint' in params && 'code' in params ? (params as InstanceFailure) : toFailure(new PluginRuntimeError(code, params));
+    const failure =
+      'hint' in params && 'code' in params
+        ? (params as InstanceFailure)
+        : toFailure(new PluginRuntimeError(code, params));
     if (inst.startup) {
       // Still starting: the start (or restart) path reports it and cleans up.
-      inst.startup.fail(new PluginRuntimeError(failure.code, {}, { message: failure.message, hint: failure.hint }));
+      inst.startup.fail(
+        new PluginRuntimeError(failure.code, {}, { message: failure.message, hint: failure.hint }),
+      );
       return;
     }
     inst.info.state = 'failed';
     inst.info.failure = failure;
     inst.accepting = false;
     clearTimeout(inst.restartTimer);
-    inst.logs.write('runtime', 'error', `failed: ${failure.code}: ${failure.message}`, { code: failure.code });
+    inst.logs.write('runtime', 'error', `failed: ${failure.code}: ${failure.message}`, {
+      code: failure.code,
+    });
     this.#emitState(inst);
     this.#emit({ type: 'instance.failed', instance: snapshot(inst), failure });
     void (async () => {
@@ -648,7 +788,9 @@ export class Supervisor {
     this.#signalPlugin(inst, 'SIGTERM');
     await this.#waitExit(inst, graceMs);
     if (inst.child !== child) return;
-    inst.logs.write('runtime', 'warn', `did not exit within ${graceMs} ms of SIGTERM; sending SIGKILL`, { graceMs });
+    inst.logs.write('runtime', 'warn', `did not exit within ${graceMs} ms of SIGTERM; sending SIGKILL`, {
+      graceMs,
+    });
     await this.#kill(inst);
   }
 
@@ -672,10 +814,12 @@ export class Supervisor {
   #signalPlugin(inst: Instance, signal: NodeJS.Signals): void {
     const child = inst.child;
     if (!child) return;
-    if (inst.spec.manifest.runtime.kind === 'node' && inst.info.pid !== undefined && !inst.pluginExit) killPid(inst.info.pid, signal);
+    if (inst.spec.manifest.runtime.kind === 'node' && inst.info.pid !== undefined && !inst.pluginExit)
+      killPid(inst.info.pid, signal);
     // process kind in a PID namespace: unshare ignores SIGTERM; signal the executable (SIGKILL to
     // unshare also ends the namespace, --kill-child, so it goes there as well).
-    else if (inst.pluginPidInNamespace && inst.info.pid !== undefined && signal !== 'SIGKILL') killPid(inst.info.pid, signal);
+    else if (inst.pluginPidInNamespace && inst.info.pid !== undefined && signal !== 'SIGKILL')
+      killPid(inst.info.pid, signal);
     else if (inst.spec.manifest.runtime.kind !== 'node' || !inst.pluginExit) child.kill(signal);
   }
 
@@ -787,7 +931,11 @@ export class Supervisor {
       return;
     }
     inst.livenessFailures++;
-    inst.logs.write('runtime', 'warn', `health check ${path} failed (${status ?? 'no answer'}), ${inst.livenessFailures}/3`);
+    inst.logs.write(
+      'runtime',
+      'warn',
+      `health check ${path} failed (${status ?? 'no answer'}), ${inst.livenessFailures}/3`,
+    );
     if (inst.livenessFailures >= 3) {
       inst.livenessFailures = 0;
       inst.hung = true;
@@ -799,7 +947,8 @@ export class Supervisor {
     const bytes = await folderBytes(inst.spec.dataDir);
     inst.info.usage.diskMb = round1(bytes / 2 ** 20);
     const limit = inst.spec.manifest.resources.diskMb;
-    if (inst.info.usage.diskMb > limit) this.#fail(inst, 'QUOTA_DISK', { usedMb: Math.round(inst.info.usage.diskMb), limitMb: limit });
+    if (inst.info.usage.diskMb > limit)
+      this.#fail(inst, 'QUOTA_DISK', { usedMb: Math.round(inst.info.usage.diskMb), limitMb: limit });
   }
 
   // ------------------------------------------------------------------ IPC
@@ -819,8 +968,11 @@ export class Supervisor {
     const gate = admitMessage(raw, this.#opts.maxMessageBytes);
     if (!gate.ok) {
       inst.refusedMessages++;
-      inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${gate.error.message}`, { code: gate.error.code });
-      if (gate.id !== undefined) this.#send(inst, { t: 'rpc.result', id: gate.id, ok: false, error: errorBody(gate.error) });
+      inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${gate.error.message}`, {
+        code: gate.error.code,
+      });
+      if (gate.id !== undefined)
+        this.#send(inst, { t: 'rpc.result', id: gate.id, ok: false, error: errorBody(gate.error) });
       return;
     }
     const message: RunnerToSupervisor = gate.message;
@@ -830,7 +982,12 @@ export class Supervisor {
         break;
       case 'fatal':
         if (inst.startup) inst.startup.fatalMessage = message.message;
-        inst.logs.write('runtime', 'error', `plugin failed to start: ${message.message}`, message.stack ? { stack: message.stack } : undefined);
+        inst.logs.write(
+          'runtime',
+          'error',
+          `plugin failed to start: ${message.message}`,
+          message.stack ? { stack: message.stack } : undefined,
+        );
         break;
       case 'log':
         inst.logs.write('sdk', message.level, message.msg, message.fields);
@@ -845,7 +1002,16 @@ export class Supervisor {
       }
       case 'rpc': {
         if (inst.rpcInFlight >= MAX_RPC_IN_FLIGHT) {
-          this.#send(inst, { t: 'rpc.result', id: message.id, ok: false, error: errorBody(new PluginRuntimeError('RPC_INVALID', { detail: `more than ${MAX_RPC_IN_FLIGHT} calls in flight` })) });
+          this.#send(inst, {
+            t: 'rpc.result',
+            id: message.id,
+            ok: false,
+            error: errorBody(
+              new PluginRuntimeError('RPC_INVALID', {
+                detail: `more than ${MAX_RPC_IN_FLIGHT} calls in flight`,
+              }),
+            ),
+          });
           break;
         }
         inst.rpcInFlight++;
@@ -855,13 +1021,31 @@ export class Supervisor {
               const reply = { t: 'rpc.result', id: message.id, ok: true, value: value ?? null };
               const size = messageBytes(reply);
               return size > this.#opts.maxMessageBytes
-                ? { t: 'rpc.result', id: message.id, ok: false, error: errorBody(new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size, limit: this.#opts.maxMessageBytes })) }
+                ? {
+                    t: 'rpc.result',
+                    id: message.id,
+                    ok: false,
+                    error: errorBody(
+                      new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', {
+                        size,
+                        limit: this.#opts.maxMessageBytes,
+                      }),
+                    ),
+                  }
                 : reply;
             },
             (error: unknown) => {
               const body = errorBody(error);
-              if (body.code === 'PERMISSION_DENIED' || body.code === 'SECRET_NOT_DECLARED') inst.logs.write('runtime', 'warn', `refused ${message.method}: ${body.message}`, { code: body.code });
-              else if (body.code === 'INTERNAL') inst.logs.write('runtime', 'error', `${message.method} failed in core: ${(error as Error)?.message ?? String(error)}`);
+              if (body.code === 'PERMISSION_DENIED' || body.code === 'SECRET_NOT_DECLARED')
+                inst.logs.write('runtime', 'warn', `refused ${message.method}: ${body.message}`, {
+                  code: body.code,
+                });
+              else if (body.code === 'INTERNAL')
+                inst.logs.write(
+                  'runtime',
+                  'error',
+                  `${message.method} failed in core: ${(error as Error)?.message ?? String(error)}`,
+                );
               return { t: 'rpc.result', id: message.id, ok: false, error: body };
             },
           )
@@ -886,21 +1070,34 @@ export class Supervisor {
         break;
       case 'broker.refused':
         inst.refusedMessages++;
-        inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${String(m.message)}`, { code: m.code });
+        inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${String(m.message)}`, {
+          code: m.code,
+        });
         break;
       case 'broker.violation': {
         const detail = String(m.detail);
         inst.violation =
           m.code === 'RPC_MESSAGE_TOO_LARGE'
-            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: `more than ${Number(m.size) || this.#opts.maxMessageBytes}`, limit: this.#opts.maxMessageBytes })
+            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', {
+                size: `more than ${Number(m.size) || this.#opts.maxMessageBytes}`,
+                limit: this.#opts.maxMessageBytes,
+              })
             : new PluginRuntimeError('RPC_INVALID', { detail });
         // The broker killed and reaped the plugin before reporting.
         inst.pluginExit = { code: null, signal: 'SIGKILL' };
-        inst.logs.write('runtime', 'error', `IPC channel violation: ${detail}; the plugin process was killed`, { code: inst.violation.code });
+        inst.logs.write(
+          'runtime',
+          'error',
+          `IPC channel violation: ${detail}; the plugin process was killed`,
+          { code: inst.violation.code },
+        );
         break;
       }
       case 'broker.exit':
-        inst.pluginExit = { code: (m.code as number | null) ?? null, signal: (m.signal as NodeJS.Signals | null) ?? null };
+        inst.pluginExit = {
+          code: (m.code as number | null) ?? null,
+          signal: (m.signal as NodeJS.Signals | null) ?? null,
+        };
         if (typeof m.error === 'string') {
           inst.logs.write('runtime', 'error', `process error: ${m.error}`);
           inst.stderrTail.push(m.error.slice(0, 500));
@@ -948,13 +1145,15 @@ function toFailure(error: unknown): InstanceFailure {
 /** ctx.config holds declared env only, whatever core passes. */
 function pickDeclaredConfig(spec: StartSpec): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  for (const { name } of spec.manifest.config.env) if (spec.config[name] !== undefined) out[name] = spec.config[name];
+  for (const { name } of spec.manifest.config.env)
+    if (spec.config[name] !== undefined) out[name] = spec.config[name];
   return out;
 }
 
 function pickDeclared(spec: StartSpec): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const { name } of spec.manifest.config.secrets) if (spec.secrets[name] !== undefined) out[name] = spec.secrets[name];
+  for (const { name } of spec.manifest.config.secrets)
+    if (spec.secrets[name] !== undefined) out[name] = spec.secrets[name];
   return out;
 }
 
@@ -972,6 +1171,10 @@ function round1(n: number): number {
 }
 
 function unavailableResponse(state: string): string {
-  const body = JSON.stringify({ code: 'INSTANCE_UNAVAILABLE', message: `The plugin is ${state}`, hint: 'Wait for the plugin to become healthy, or check its status and logs.' });
+  const body = JSON.stringify({
+    code: 'INSTANCE_UNAVAILABLE',
+    message: `The plugin is ${state}`,
+    hint: 'Wait for the plugin to become healthy, or check its status and logs.',
+  });
   return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nretry-after: 1\r\n\r\n${body}`;
 }

@@ -18,7 +18,11 @@ const specs = [
       },
     },
   },
-  { collection: 'orders', count: 3, schema: { type: 'object', required: ['total'], properties: { total: { type: 'number', minimum: 0 } } } },
+  {
+    collection: 'orders',
+    count: 3,
+    schema: { type: 'object', required: ['total'], properties: { total: { type: 'number', minimum: 0 } } },
+  },
 ];
 
 describe('generated test data', () => {

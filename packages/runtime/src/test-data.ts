@@ -55,7 +55,10 @@ function seedNumber(seed: string, collection: string): number {
   return createHash('sha256').update(`${seed}\0${collection}`).digest().readUInt32BE(0);
 }
 
-export function generateTestData(specs: TestDataSpec[], seed: string): Record<string, Array<Record<string, unknown>>> {
+export function generateTestData(
+  specs: TestDataSpec[],
+  seed: string,
+): Record<string, Array<Record<string, unknown>>> {
   const out: Record<string, Array<Record<string, unknown>>> = {};
   for (const spec of specs) {
     const n = seedNumber(seed, spec.collection);
@@ -63,12 +66,22 @@ export function generateTestData(specs: TestDataSpec[], seed: string): Record<st
     faker.seed(n);
     // Dates relative to a fixed point, not "now", so the same seed gives the same records tomorrow.
     faker.setDefaultRefDate(new Date('2026-01-01T00:00:00Z'));
-    const generator = createGeneratorSync({ seed: n, extensions: { faker }, alwaysFakeOptionals: true, minDateTime: '2020-01-01', maxDateTime: '2026-01-01' });
+    const generator = createGeneratorSync({
+      seed: n,
+      extensions: { faker },
+      alwaysFakeOptionals: true,
+      minDateTime: '2020-01-01',
+      maxDateTime: '2026-01-01',
+    });
     const schema = enrichSchema({ type: 'object', ...spec.schema });
     const records: Array<Record<string, unknown>> = [];
     for (let i = 0; i < spec.count; i++) {
       const value = generator.generate(schema as never);
-      records.push(value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value });
+      records.push(
+        value && typeof value === 'object' && !Array.isArray(value)
+          ? (value as Record<string, unknown>)
+          : { value },
+      );
     }
     out[spec.collection] = [...(out[spec.collection] ?? []), ...records];
   }

@@ -12,8 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  ADMIN_PASSWORD, HELLO_ID, ensureAdminBuilt, fixturePluginDir, launchChromium, newAdminPage, packFixture, restartE2eCore, screenshot, startE2eCore, stopE2eCore,
-  type ConsoleWatch, type E2eCore,
+  ADMIN_PASSWORD,
+  HELLO_ID,
+  ensureAdminBuilt,
+  fixturePluginDir,
+  launchChromium,
+  newAdminPage,
+  packFixture,
+  restartE2eCore,
+  screenshot,
+  startE2eCore,
+  stopE2eCore,
+  type ConsoleWatch,
+  type E2eCore,
 } from './admin-test-kit.ts';
 
 let core: E2eCore | undefined;
@@ -167,14 +178,28 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.locator('[data-secret-state="set"]').waitFor();
     expect(await page.content()).not.toContain('s3cret-value-never-shown');
     // The start line is there (backfill) ...
-    await page.locator('[data-log-line]', { hasText: 'hello-admin started' }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('[data-log-line]', { hasText: 'hello-admin started' })
+      .first()
+      .waitFor({ timeout: 20_000 });
     const before = await page.locator('[data-log-line]', { hasText: 'greeting served' }).count();
     // ... and a request to the entry point makes a new line appear without reloading the page.
-    const [entry] = await Promise.all([context.waitForEvent('page'), page.locator('.facts [data-entry-link]').click()]);
+    const [entry] = await Promise.all([
+      context.waitForEvent('page'),
+      page.locator('.facts [data-entry-link]').click(),
+    ]);
     await entry.waitForLoadState();
-    expect(JSON.parse(await entry.locator('body').innerText())).toMatchObject({ plugin: HELLO_ID, greeting: 'hello from the wizard', mode: 'fast', hasApiKey: true });
+    expect(JSON.parse(await entry.locator('body').innerText())).toMatchObject({
+      plugin: HELLO_ID,
+      greeting: 'hello from the wizard',
+      mode: 'fast',
+      hasApiKey: true,
+    });
     await entry.close();
-    await page.locator('[data-log-line]', { hasText: 'greeting served' }).nth(before).waitFor({ timeout: 20_000 });
+    await page
+      .locator('[data-log-line]', { hasText: 'greeting served' })
+      .nth(before)
+      .waitFor({ timeout: 20_000 });
     // Level filter and search narrow the lines.
     await page.getByLabel('Search the log').fill('no line says this');
     await page.getByText('No line matches the filter.').waitFor();
@@ -188,7 +213,10 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await fetch(entry + 'warn');
     await page.locator('[data-log-line]', { hasText: 'something to look at' }).waitFor();
     await page.getByLabel('Minimum level').selectOption('warn');
-    await page.locator('[data-log-line]', { hasText: 'greeting served' }).first().waitFor({ state: 'detached' });
+    await page
+      .locator('[data-log-line]', { hasText: 'greeting served' })
+      .first()
+      .waitFor({ state: 'detached' });
     expect(await lines.count()).toBe(1);
     await page.getByLabel('Minimum level').selectOption('trace');
     // Paused: new lines wait; resume shows how many arrived and adds them.
@@ -217,7 +245,10 @@ describe('the web Admin', { timeout: 60_000 }, () => {
   });
 
   it("opens the plugin's admin page from its manifest menu in a sandboxed iframe, and the page shows data from its backend", async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Hello overview/ }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: /Hello overview/ })
+      .click();
     await page.getByRole('heading', { name: 'Hello overview' }).waitFor();
     const frame = page.locator('iframe.plugin-frame');
     await frame.waitFor();
@@ -243,13 +274,20 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.getByLabel(/^GREETING/).fill('reconfigured');
     await screenshot(page, '10-reconfigure');
     await page.getByRole('button', { name: 'Apply and restart' }).click();
-    await page.locator('[data-install-state="running"]', { hasText: 'Applying the new configuration' }).waitFor({ timeout: 45_000 });
+    await page
+      .locator('[data-install-state="running"]', { hasText: 'Applying the new configuration' })
+      .waitFor({ timeout: 45_000 });
     await page.locator('.kv td', { hasText: 'reconfigured' }).waitFor();
-    const served = (await (await fetch(url(`/_p/${TENANT}/${HELLO_ID}/`))).json()) as { greeting: string; hasApiKey: boolean };
+    const served = (await (await fetch(url(`/_p/${TENANT}/${HELLO_ID}/`))).json()) as {
+      greeting: string;
+      hasApiKey: boolean;
+    };
     expect(served).toMatchObject({ greeting: 'reconfigured', hasApiKey: true });
     await page.getByRole('button', { name: 'Restart' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Restart' }).click();
-    await page.locator('[data-install-state="running"]', { hasText: 'Restarting' }).waitFor({ timeout: 45_000 });
+    await page
+      .locator('[data-install-state="running"]', { hasText: 'Restarting' })
+      .waitFor({ timeout: 45_000 });
   });
 
   it('rolls back to the last stable version after an upgrade, with confirmation', async () => {
@@ -291,14 +329,25 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     // The filtered page has replaced the unfiltered one when no row of another family is left.
     await page.locator('[data-audit-action]').first().waitFor();
-    await page.locator('[data-audit-action]:not([data-audit-action^="plugin."])').first().waitFor({ state: 'detached' });
-    const actions = await page.locator('[data-audit-action]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-audit-action')));
+    await page
+      .locator('[data-audit-action]:not([data-audit-action^="plugin."])')
+      .first()
+      .waitFor({ state: 'detached' });
+    const actions = await page
+      .locator('[data-audit-action]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-audit-action')));
     expect(actions.length).toBeGreaterThan(0);
     expect(actions).toContain('plugin.package.validate');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON Lines' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export JSON Lines' }).click(),
+    ]);
     const file = join(tmp, 'audit.jsonl');
     await download.saveAs(file);
-    const entries = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string; hash: string });
+    const entries = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; action: string; hash: string });
     // Every matching entry (not just the page on screen), oldest first, each with its chain hash.
     expect(entries.length).toBeGreaterThanOrEqual(actions.length);
     expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));
@@ -310,7 +359,9 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     if (await page.getByRole('button', { name: 'Older →' }).isEnabled()) {
       await page.getByRole('button', { name: 'Older →' }).click();
       await page.getByText('Page 2').waitFor();
-      expect(Number(await page.locator('[data-audit-action]').first().locator('td').first().textContent())).toBeLessThan(Number(newest));
+      expect(
+        Number(await page.locator('[data-audit-action]').first().locator('td').first().textContent()),
+      ).toBeLessThan(Number(newest));
       await page.getByRole('button', { name: '← Newer' }).click();
       await page.getByText('Page 1').waitFor();
     }
@@ -333,7 +384,10 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await page.locator('[data-dev-result="running"]', { hasText: '1.0.1' }).waitFor({ timeout: 45_000 });
     // A broken save: the new version throws at start, 1.0.1 keeps serving.
     await writeFile(manifestPath, JSON.stringify({ ...manifest, version: '1.0.2' }, null, 2));
-    await writeFile(join(project, 'dist/server.js'), "throw new Error('broken on purpose by the e2e test');\n");
+    await writeFile(
+      join(project, 'dist/server.js'),
+      "throw new Error('broken on purpose by the e2e test');\n",
+    );
     await page.locator('#dev-folder').setInputFiles(project);
     await page.locator('[data-dev-result="failed"]').waitFor({ timeout: 45_000 });
     await page.getByRole('link', { name: 'Dev sessions' }).last().click();
@@ -377,7 +431,9 @@ describe('the web Admin', { timeout: 60_000 }, () => {
       await nav.getByRole('link', { name: 'Plugins', exact: true }).click();
       await narrow.page.locator(`tr[data-plugin="${HELLO_ID}"] a`).click();
       await narrow.page.getByRole('heading', { name: 'Hello Admin' }).waitFor();
-      const overflow = await narrow.page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      const overflow = await narrow.page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
       expect(overflow).toBeLessThanOrEqual(0);
       await screenshot(narrow.page, '18-narrow-plugin-detail');
       expect(narrow.console.take()).toEqual([]);
@@ -422,7 +478,9 @@ describe('the web Admin', { timeout: 60_000 }, () => {
     await fetch(url(`/_p/${TENANT}/${HELLO_ID}/`));
     await served.nth(before).waitFor({ timeout: 20_000 });
     // While core was down the browser logged its refused connections; those, and only those, are expected here.
-    const unexpected = consoleWatch.take().filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e));
+    const unexpected = consoleWatch
+      .take()
+      .filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e));
     expect(unexpected).toEqual([]);
   });
 
@@ -452,7 +510,9 @@ describe('the web Admin on a core without dev mode', { timeout: 60_000 }, () => 
       await navLink(tab.page, 'Install').click();
       await tab.page.getByLabel("Path on core's filesystem").fill(fixturePluginDir('hello'));
       await tab.page.getByRole('button', { name: 'Install from path' }).click();
-      await tab.page.locator('.state-unavailable', { hasText: 'Dev installs are not available on this core.' }).waitFor();
+      await tab.page
+        .locator('.state-unavailable', { hasText: 'Dev installs are not available on this core.' })
+        .waitFor();
       expect(tab.console.take()).toEqual([]);
     } finally {
       await tab.context.close();

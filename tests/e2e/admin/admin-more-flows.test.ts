@@ -15,8 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  ADMIN_PASSWORD, HELLO_ID, ensureAdminBuilt, fixturePluginDir, launchChromium, newAdminPage, packFixture, screenshot, startE2eCore, stopE2eCore,
-  type ConsoleWatch, type E2eCore,
+  ADMIN_PASSWORD,
+  HELLO_ID,
+  ensureAdminBuilt,
+  fixturePluginDir,
+  launchChromium,
+  newAdminPage,
+  packFixture,
+  screenshot,
+  startE2eCore,
+  stopE2eCore,
+  type ConsoleWatch,
+  type E2eCore,
 } from './admin-test-kit.ts';
 
 let core: E2eCore | undefined;
@@ -34,7 +44,8 @@ const VIEWER = 'viewer';
 const VIEWER_PASSWORD = 'viewer-password-e2e';
 
 const url = (path: string) => core!.url + path;
-const navLink = (p: Page, name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const navLink = (p: Page, name: string) =>
+  p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 
 async function signIn(p: Page, user = 'admin', password = ADMIN_PASSWORD): Promise<void> {
   await p.goto(url('/admin/'));
@@ -100,7 +111,10 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
       const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const transfer = new dom.DataTransfer();
       transfer.items.add(new File([raw], 'hello-admin.pxp', { type: 'application/gzip' }));
-      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new dom.DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        zone.dispatchEvent(
+          new dom.DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }),
+        );
     }, bytes);
     await page.getByRole('heading', { name: /Validation report/ }).waitFor();
     await page.getByText('all checks passed').waitFor();
@@ -108,16 +122,22 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Install', exact: true }).click();
     await page.locator('[data-install-state="running"]').waitFor({ timeout: 45_000 });
     await screenshot(page, 'more-02-installed-by-drop');
-    expect((await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).body.status).toBe('running');
+    expect((await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).body.status).toBe(
+      'running',
+    );
   });
 
   it('tells dev reloads apart in the version history, shows log fields under the message, and marks a reload from the WebSocket frame', async () => {
     const project = join(tmp, 'dev-hello');
     await cp(fixturePluginDir('hello'), project, { recursive: true });
-    expect((await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result).toBe('running');
+    expect(
+      (await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
+    ).toBe('running');
     // Same version, new content: what a save during `px-plugin dev --watch` makes.
     await appendFile(join(project, 'dist/server.js'), '\n// a save\n');
-    expect((await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result).toBe('running');
+    expect(
+      (await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
+    ).toBe('running');
 
     await page.goto(url(`/admin/t/${TENANT}/plugins/${DEV_PLUGIN}`));
     await page.getByRole('heading', { name: 'Version history' }).waitFor();
@@ -138,14 +158,26 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     // The next reload, made outside the page, shows up as a marker in the open log panel.
     const markers = await page.locator('[data-reload]').count();
     await appendFile(join(project, 'dist/server.js'), '\n// another save\n');
-    expect((await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result).toBe('running');
+    expect(
+      (await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
+    ).toBe('running');
     await page.locator('[data-reload]').nth(markers).waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-reload]').nth(markers).textContent()).toMatch(/1\.0\.0/);
   });
 
   it('hides dev actions from a member without plugin:dev', async () => {
-    expect((await core!.api('POST', '/api/users', { username: VIEWER, password: VIEWER_PASSWORD, permissions: [] })).status).toBe(201);
-    expect((await core!.api('POST', `/api/tenants/${TENANT}/members`, { username: VIEWER })).status).toBeLessThan(300);
+    expect(
+      (
+        await core!.api('POST', '/api/users', {
+          username: VIEWER,
+          password: VIEWER_PASSWORD,
+          permissions: [],
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await core!.api('POST', `/api/tenants/${TENANT}/members`, { username: VIEWER })).status,
+    ).toBeLessThan(300);
     const viewer = await newAdminPage(browser!);
     others.push(viewer);
     await signIn(viewer.page, VIEWER, VIEWER_PASSWORD);
@@ -154,20 +186,34 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     expect(await navLink(viewer.page, 'Dev sessions').count()).toBe(0);
     await viewer.page.goto(url(`/admin/t/${TENANT}/plugins/${HELLO_ID}`));
     await viewer.page.getByRole('heading', { name: 'Hello Admin' }).waitFor();
-    for (const name of ['Uninstall', 'Restart', /Roll back/, 'Edit configuration']) expect(await viewer.page.getByRole('button', { name }).count()).toBe(0);
+    for (const name of ['Uninstall', 'Restart', /Roll back/, 'Edit configuration'])
+      expect(await viewer.page.getByRole('button', { name }).count()).toBe(0);
     await screenshot(viewer.page, 'more-04-viewer-no-dev-actions');
   });
 
   it('audit: filters by tenant, actor and time range, and pages through every entry without skipping', async () => {
     const started = new Date();
     // 120 entries by the viewer in the tenant (each first read of a log is audited), some by admin.
-    const token = (await (await fetch(url('/api/auth/login'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: VIEWER, password: VIEWER_PASSWORD }) })).json() as { token: string }).token;
+    const token = (
+      (await (
+        await fetch(url('/api/auth/login'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: VIEWER, password: VIEWER_PASSWORD }),
+        })
+      ).json()) as { token: string }
+    ).token;
     for (let i = 0; i < 120; i++) {
-      const r = await fetch(url(`/api/tenants/${TENANT}/plugins/${HELLO_ID}/logs?limit=1`), { headers: { authorization: `Bearer ${token}` } });
+      const r = await fetch(url(`/api/tenants/${TENANT}/plugins/${HELLO_ID}/logs?limit=1`), {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(r.status).toBe(200);
     }
-    for (let i = 0; i < 5; i++) await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}/logs?limit=1`);
-    const expected = (await core!.api('GET', `/api/audit?tenant=${TENANT}&actor=${VIEWER}&limit=1000`)).body.entries.map((e: { seq: number }) => e.seq);
+    for (let i = 0; i < 5; i++)
+      await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}/logs?limit=1`);
+    const expected = (
+      await core!.api('GET', `/api/audit?tenant=${TENANT}&actor=${VIEWER}&limit=1000`)
+    ).body.entries.map((e: { seq: number }) => e.seq);
     expect(expected.length).toBeGreaterThanOrEqual(120);
 
     await page.goto(url('/admin/audit'));
@@ -178,7 +224,10 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     await filters.getByLabel('From', { exact: true }).fill(localMinute(new Date(started.getTime() - 60_000)));
     await filters.getByLabel('To', { exact: true }).fill(localMinute(new Date(Date.now() + 120_000)));
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.locator('[data-audit-action]:not([data-audit-action="plugin.logs.read"])').first().waitFor({ state: 'detached' });
+    await page
+      .locator('[data-audit-action]:not([data-audit-action="plugin.logs.read"])')
+      .first()
+      .waitFor({ state: 'detached' });
 
     const seen: number[] = [];
     for (let n = 1; ; n++) {
@@ -186,7 +235,9 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
       const rows = page.locator('tbody tr[data-audit-action]');
       await rows.first().waitFor();
       // Every row matches the filters.
-      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+      const cells = await rows.evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      );
       for (const c of cells) expect([c[2], c[3]]).toEqual([VIEWER, TENANT]);
       const first = Number(cells[0][0]);
       if (seen.length) expect(first).toBeLessThan(seen.at(-1)!);
@@ -210,7 +261,9 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     await page.locator('[data-chain="ok"]').waitFor();
     const db = new DatabaseSync(join(core!.dataDir, 'core.db'));
     try {
-      const row = db.prepare("SELECT seq FROM audit_log WHERE action = 'plugin.logs.read' ORDER BY seq LIMIT 1 OFFSET 3").get() as { seq: number };
+      const row = db
+        .prepare("SELECT seq FROM audit_log WHERE action = 'plugin.logs.read' ORDER BY seq LIMIT 1 OFFSET 3")
+        .get() as { seq: number };
       db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = ?").run(row.seq);
       await page.reload();
       const broken = page.locator('[data-chain="broken"]');

@@ -17,7 +17,15 @@ const keysDir = join(repoRoot, 'packages/package-format/fixtures/keys');
 const fixtures = join(import.meta.dirname, 'fixtures');
 
 export const CHROMIUM = process.env.PX_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 export const HELLO_ID = 'com.fixture.admin.hello';
 
@@ -36,7 +44,14 @@ export async function startE2eCore(opts: StartCoreOptions = {}): Promise<E2eCore
   const tmp = await mkdtemp(join(tmpdir(), 'px-admin-e2e-'));
   let core: RunningCore;
   try {
-    core = await startCore({ dataDir: join(tmp, 'data'), port: 0, logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent', platformKeysDir: false, adminPassword: ADMIN_PASSWORD, ...opts });
+    core = await startCore({
+      dataDir: join(tmp, 'data'),
+      port: 0,
+      logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
+      platformKeysDir: false,
+      adminPassword: ADMIN_PASSWORD,
+      ...opts,
+    });
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
     throw error;
@@ -44,7 +59,10 @@ export async function startE2eCore(opts: StartCoreOptions = {}): Promise<E2eCore
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(core.url + path, {
       method,
-      headers: { authorization: `Bearer ${core.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${core.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -52,15 +70,25 @@ export async function startE2eCore(opts: StartCoreOptions = {}): Promise<E2eCore
   };
   const e2e = Object.assign(core, { tmp, api });
   // Sandbox installs trust the developer keys registered for the user who installs.
-  const registered = await api('POST', '/api/me/keys', { publicKeyPem: await readFile(join(keysDir, 'test.pub.pem'), 'utf8'), name: 'e2e test key' });
-  if (registered.status !== 201) throw new Error(`registering the test key failed: ${JSON.stringify(registered.body)}`);
+  const registered = await api('POST', '/api/me/keys', {
+    publicKeyPem: await readFile(join(keysDir, 'test.pub.pem'), 'utf8'),
+    name: 'e2e test key',
+  });
+  if (registered.status !== 201)
+    throw new Error(`registering the test key failed: ${JSON.stringify(registered.body)}`);
   return e2e;
 }
 
 /** Stops core and starts it again on the same data folder and port (what an operator's restart does). */
 export async function restartE2eCore(core: E2eCore, opts: StartCoreOptions = {}): Promise<E2eCore> {
   await core.close();
-  const next = await startCore({ dataDir: core.dataDir, port: core.port, logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent', platformKeysDir: false, ...opts });
+  const next = await startCore({
+    dataDir: core.dataDir,
+    port: core.port,
+    logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
+    platformKeysDir: false,
+    ...opts,
+  });
   return Object.assign(next, { tmp: core.tmp, api: core.api });
 }
 
@@ -101,7 +129,11 @@ export class ConsoleWatch {
     page.on('console', (message: ConsoleMessage) => {
       if (message.type() !== 'error') return;
       const url = message.location().url ?? '';
-      if (message.text().startsWith('Failed to load resource') && EXPECTED_FAILED_LOADS.some((re) => re.test(url))) return;
+      if (
+        message.text().startsWith('Failed to load resource') &&
+        EXPECTED_FAILED_LOADS.some((re) => re.test(url))
+      )
+        return;
       this.errors.push(`${message.text()} (${url})`);
     });
     page.on('pageerror', (error) => this.errors.push(`page error: ${error.message}`));
@@ -112,7 +144,11 @@ export class ConsoleWatch {
   }
 }
 
-export async function newAdminPage(browser: Browser, width = 1280, height = 900): Promise<{ context: BrowserContext; page: Page; console: ConsoleWatch }> {
+export async function newAdminPage(
+  browser: Browser,
+  width = 1280,
+  height = 900,
+): Promise<{ context: BrowserContext; page: Page; console: ConsoleWatch }> {
   const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();

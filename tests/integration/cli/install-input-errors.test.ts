@@ -18,7 +18,14 @@ let home: string;
 let pkg: string;
 
 function pxPlugin(args: string[], env: Record<string, string> = {}): RunResult {
-  return finish(spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: home, env: { ...shellEnv(home), PX_API_URL: NOWHERE, PX_TOKEN: 'pxt_not-a-real-token', ...env }, encoding: 'utf8', timeout: 60_000 }));
+  return finish(
+    spawnSync(process.execPath, [LAUNCHER, ...args], {
+      cwd: home,
+      env: { ...shellEnv(home), PX_API_URL: NOWHERE, PX_TOKEN: 'pxt_not-a-real-token', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -47,7 +54,15 @@ describe('px-plugin install --config', () => {
   ];
   for (const [file, says] of cases) {
     it(`refuses ${file} with CONFIG_INVALID naming the file and the expected shape`, () => {
-      const r = pxPlugin(['install', pkg, '--tenant', 'sandbox-dev', '--config', join(fixtures, file), '--json']);
+      const r = pxPlugin([
+        'install',
+        pkg,
+        '--tenant',
+        'sandbox-dev',
+        '--config',
+        join(fixtures, file),
+        '--json',
+      ]);
       expect(r.code, r.output).toBe(2);
       const body = (JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } }).error;
       expect(body.code).toBe('CONFIG_INVALID');
@@ -78,6 +93,9 @@ describe('px-plugin against a core that is not running', () => {
     expect(r.stderr).toContain('PX_API_URL');
     const status = pxPlugin(['list', '--tenant', 'sandbox-dev', '--json']);
     expect(status.code, status.output).toBe(3);
-    expect(JSON.parse(status.stdout)).toMatchObject({ ok: false, error: { code: 'CORE_UNREACHABLE', details: { url: NOWHERE, detail: 'ECONNREFUSED' } } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'CORE_UNREACHABLE', details: { url: NOWHERE, detail: 'ECONNREFUSED' } },
+    });
   });
 });

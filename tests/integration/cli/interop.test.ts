@@ -34,7 +34,15 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
     expect(root.startsWith(REPO_ROOT)).toBe(false);
     const r = npx(['init', project], { cwd: REPO_ROOT, home });
     expect(r.code, r.output).toBe(0);
-    for (const file of ['plugin.yaml', 'src/server.ts', 'admin/index.html', 'package.json', 'tsconfig.json', '.gitignore', 'README.md']) {
+    for (const file of [
+      'plugin.yaml',
+      'src/server.ts',
+      'admin/index.html',
+      'package.json',
+      'tsconfig.json',
+      '.gitignore',
+      'README.md',
+    ]) {
       expect(statSync(join(project, file)).isFile(), file).toBe(true);
     }
     expect(r.stdout).toContain('com.example.plugin.p');
@@ -74,7 +82,14 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
     const listed = run('tar', ['-tzf', PKG], { cwd: project });
     expect(listed.code, listed.output).toBe(0);
     expect(listed.stdout.trim().split('\n').sort()).toEqual(
-      ['_pxp/SHA256SUMS', '_pxp/SHA256SUMS.sig', '_pxp/signer.json', 'admin/index.html', 'dist/server.js', 'manifest.json'].sort(),
+      [
+        '_pxp/SHA256SUMS',
+        '_pxp/SHA256SUMS.sig',
+        '_pxp/signer.json',
+        'admin/index.html',
+        'dist/server.js',
+        'manifest.json',
+      ].sort(),
     );
     firstBuild = readFileSync(join(project, PKG));
   });
@@ -87,7 +102,22 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
     const sums = run('sha256sum', ['-c', '_pxp/SHA256SUMS'], { cwd: x });
     expect(sums.code, sums.output).toBe(0);
     expect(sums.stdout).toContain('dist/server.js: OK');
-    const verify = run('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', '_pxp/SHA256SUMS', '-sigfile', '_pxp/SHA256SUMS.sig'], { cwd: x });
+    const verify = run(
+      'openssl',
+      [
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        pub,
+        '-rawin',
+        '-in',
+        '_pxp/SHA256SUMS',
+        '-sigfile',
+        '_pxp/SHA256SUMS.sig',
+      ],
+      { cwd: x },
+    );
     expect(verify.code, verify.output).toBe(0);
     expect(verify.stdout).toContain('Signature Verified Successfully');
   });
@@ -96,10 +126,15 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
     const r = npx(['validate', '--trust', pub, '--no-default-keys', PKG], { cwd: project, home });
     expect(r.code, r.output).toBe(0);
     expect(r.stdout).toContain('✓ valid');
-    const json = launcher(['validate', '--trust', pub, '--no-default-keys', '--json', PKG], { cwd: project, home });
+    const json = launcher(['validate', '--trust', pub, '--no-default-keys', '--json', PKG], {
+      cwd: project,
+      home,
+    });
     const report = JSON.parse(json.stdout) as { ok: boolean; checks: Array<{ id: string; ok: boolean }> };
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['archive.safety', 'integrity.hashes', 'signature.valid', 'signature.trusted']));
+    expect(report.checks.map((c) => c.id)).toEqual(
+      expect.arrayContaining(['archive.safety', 'integrity.hashes', 'signature.valid', 'signature.trusted']),
+    );
   });
 
   it('validate fails with PXP_KEY_UNTRUSTED and exit code 1 when the signing key is not trusted', () => {
@@ -111,7 +146,15 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
   it('inspect shows the manifest summary, every file with its size, and the signer', () => {
     const r = launcher(['inspect', PKG], { cwd: project, home });
     expect(r.code, r.output).toBe(0);
-    for (const text of ['com.example.plugin.p 0.1.0', 'dist/server.js', 'admin/index.html', 'manifest.json', 'GREETING', 'API_KEY', 'customers ×25']) {
+    for (const text of [
+      'com.example.plugin.p 0.1.0',
+      'dist/server.js',
+      'admin/index.html',
+      'manifest.json',
+      'GREETING',
+      'API_KEY',
+      'customers ×25',
+    ]) {
       expect(r.stdout).toContain(text);
     }
     const info = JSON.parse(launcher(['inspect', '--json', PKG], { cwd: project, home }).stdout) as {
@@ -126,16 +169,28 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
 
   it('signs with the key named by --key or PX_PLUGIN_KEY instead of the default key', () => {
     const other = join(root, 'release');
-    const made = JSON.parse(launcher(['keygen', '--out', other, '--json'], { cwd: root, home }).stdout) as { keyId: string };
-    const viaFlag = launcher(['build', '--key', `${other}.key.pem`, '--out', join(root, 'via-flag.pxp'), '--json'], { cwd: project, home });
+    const made = JSON.parse(launcher(['keygen', '--out', other, '--json'], { cwd: root, home }).stdout) as {
+      keyId: string;
+    };
+    const viaFlag = launcher(
+      ['build', '--key', `${other}.key.pem`, '--out', join(root, 'via-flag.pxp'), '--json'],
+      { cwd: project, home },
+    );
     expect(viaFlag.code, viaFlag.output).toBe(0);
     expect((JSON.parse(viaFlag.stdout) as { signer: { keyId: string } }).signer.keyId).toBe(made.keyId);
     const inspected = launcher(['inspect', '--json', join(root, 'via-flag.pxp')], { cwd: root, home });
     expect((JSON.parse(inspected.stdout) as { signer: { keyId: string } }).signer.keyId).toBe(made.keyId);
     const env = { ...shellEnv(home), PX_PLUGIN_KEY: `${other}.key.pem` };
-    const built = spawnSync(process.execPath, [LAUNCHER, 'build', '--out', join(root, 'via-env'), '--json'], { cwd: project, env, encoding: 'utf8' });
+    const built = spawnSync(process.execPath, [LAUNCHER, 'build', '--out', join(root, 'via-env'), '--json'], {
+      cwd: project,
+      env,
+      encoding: 'utf8',
+    });
     expect(built.status, built.stderr).toBe(0);
-    expect((JSON.parse(built.stdout) as { signer: { keyId: string; source: string } }).signer).toMatchObject({ keyId: made.keyId, source: 'PX_PLUGIN_KEY' });
+    expect((JSON.parse(built.stdout) as { signer: { keyId: string; source: string } }).signer).toMatchObject({
+      keyId: made.keyId,
+      source: 'PX_PLUGIN_KEY',
+    });
     const missing = launcher(['build', '--key', join(root, 'nope.key.pem')], { cwd: project, home });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('KEY_NOT_FOUND');
@@ -157,14 +212,23 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
   it('builds with no network at all: npx px-plugin build inside an empty network namespace', () => {
     // unshare -rn: a user and network namespace with no interface up, so any download attempt
     // (npx fetching a package, esbuild fetching a binary) would fail the build.
-    const r = finish(spawnSync('unshare', ['-rn', 'npx', 'px-plugin', 'build'], { cwd: project, env: shellEnv(home), encoding: 'utf8', timeout: 120_000 }));
+    const r = finish(
+      spawnSync('unshare', ['-rn', 'npx', 'px-plugin', 'build'], {
+        cwd: project,
+        env: shellEnv(home),
+        encoding: 'utf8',
+        timeout: 120_000,
+      }),
+    );
     expect(r.code, r.output).toBe(0);
     expect(readFileSync(join(project, PKG)).equals(firstBuild)).toBe(true);
   });
 
   it('the same project in another folder builds the same bytes', () => {
     const elsewhere = join(root, 'elsewhere', 'deeper', 'p');
-    expect(launcher(['init', elsewhere, '--id', 'com.example.plugin.p', '--name', 'P'], { cwd: root, home }).code).toBe(0);
+    expect(
+      launcher(['init', elsewhere, '--id', 'com.example.plugin.p', '--name', 'P'], { cwd: root, home }).code,
+    ).toBe(0);
     const r = launcher(['build', elsewhere], { cwd: root, home });
     expect(r.code, r.output).toBe(0);
     expect(readFileSync(join(elsewhere, PKG)).equals(firstBuild)).toBe(true);
@@ -185,7 +249,13 @@ describe('px-plugin from init to a verifiable package, outside the repository', 
   });
 
   it('build --no-sign makes an unsigned package that validate refuses unless --allow-unsigned', () => {
-    writeFileSync(join(project, 'src/server.ts'), readFileSync(join(REPO_ROOT, 'packages/cli/templates/plugin/src/server.ts'), 'utf8').replaceAll('{{slug}}', 'p'));
+    writeFileSync(
+      join(project, 'src/server.ts'),
+      readFileSync(join(REPO_ROOT, 'packages/cli/templates/plugin/src/server.ts'), 'utf8').replaceAll(
+        '{{slug}}',
+        'p',
+      ),
+    );
     const out = join(root, 'unsigned');
     const r = launcher(['build', '--no-sign', '--out', out], { cwd: project, home });
     expect(r.code, r.output).toBe(0);

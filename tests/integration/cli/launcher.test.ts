@@ -19,7 +19,9 @@ function olderNode(): string | undefined {
 }
 
 const OLD_NODE = olderNode();
-const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }
+).version;
 
 describe.skipIf(!OLD_NODE)('the px-plugin launcher on an older Node', () => {
   let root: string;
@@ -29,7 +31,8 @@ describe.skipIf(!OLD_NODE)('the px-plugin launcher on an older Node', () => {
   afterAll(() => {
     rmSync(root, { recursive: true, force: true });
   });
-  const run = (script: string, args: string[]) => spawnSync(OLD_NODE!, [script, ...args], { cwd: root, env: shellEnv(root), encoding: 'utf8' });
+  const run = (script: string, args: string[]) =>
+    spawnSync(OLD_NODE!, [script, ...args], { cwd: root, env: shellEnv(root), encoding: 'utf8' });
 
   it('re-executes itself with the repository Node 26 and prints the version', () => {
     const r = run(LAUNCHER, ['--version']);

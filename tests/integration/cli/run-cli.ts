@@ -41,13 +41,25 @@ export function shellEnv(home: string): NodeJS.ProcessEnv {
 
 /** `npx px-plugin …` in cwd. */
 export function npx(args: string[], opts: { cwd: string; home: string }): RunResult {
-  return finish(spawnSync('npx', ['px-plugin', ...args], { cwd: opts.cwd, env: shellEnv(opts.home), encoding: 'utf8', timeout: 120_000 }));
+  return finish(
+    spawnSync('npx', ['px-plugin', ...args], {
+      cwd: opts.cwd,
+      env: shellEnv(opts.home),
+      encoding: 'utf8',
+      timeout: 120_000,
+    }),
+  );
 }
 
 /** The launcher run by this test's Node (26): faster than npx for the many fixture runs. */
 export function launcher(args: string[], opts: { cwd: string; home: string }): RunResult {
   return finish(
-    spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: opts.cwd, env: shellEnv(opts.home), encoding: 'utf8', timeout: 120_000 }),
+    spawnSync(process.execPath, [LAUNCHER, ...args], {
+      cwd: opts.cwd,
+      env: shellEnv(opts.home),
+      encoding: 'utf8',
+      timeout: 120_000,
+    }),
   );
 }
 

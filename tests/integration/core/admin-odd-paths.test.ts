@@ -57,19 +57,22 @@ describe('odd /admin paths', () => {
     '/admin/%ZZ',
   ];
 
-  it.each(odd)('%s answers a client error with a code and a hint, never 500, never a file outside dist', async (path) => {
-    for (const accept of ['application/json', 'text/html']) {
-      const r = await rawGet(path, accept);
-      expect(r.status, `${path} (${accept}): ${r.text.slice(0, 200)}`).toBeLessThan(500);
-      expect(r.text).not.toContain(SECRET);
-      expect(r.text).not.toContain('root:x:0:0');
-      if (r.status >= 400) {
-        const body = JSON.parse(r.text) as { code: string; hint: string };
-        expect(['NOT_FOUND', 'BAD_REQUEST']).toContain(body.code);
-        expect(body.hint.length).toBeGreaterThan(10);
+  it.each(odd)(
+    '%s answers a client error with a code and a hint, never 500, never a file outside dist',
+    async (path) => {
+      for (const accept of ['application/json', 'text/html']) {
+        const r = await rawGet(path, accept);
+        expect(r.status, `${path} (${accept}): ${r.text.slice(0, 200)}`).toBeLessThan(500);
+        expect(r.text).not.toContain(SECRET);
+        expect(r.text).not.toContain('root:x:0:0');
+        if (r.status >= 400) {
+          const body = JSON.parse(r.text) as { code: string; hint: string };
+          expect(['NOT_FOUND', 'BAD_REQUEST']).toContain(body.code);
+          expect(body.hint.length).toBeGreaterThan(10);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('still serves the files inside dist', async () => {
     expect((await rawGet('/admin/assets/app.js')).text).toContain('console.log');

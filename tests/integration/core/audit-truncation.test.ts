@@ -36,7 +36,16 @@ function sqlite(dataDir: string, statements: string[]): void {
 
 /** A few audit entries: creating users is audited. */
 async function activity(c: TestCore, prefix: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) expect((await c.api.post('/api/users', { username: `${prefix}-${i}`, password: 'password-123', permissions: [] })).status).toBe(201);
+  for (let i = 0; i < n; i++)
+    expect(
+      (
+        await c.api.post('/api/users', {
+          username: `${prefix}-${i}`,
+          password: 'password-123',
+          permissions: [],
+        })
+      ).status,
+    ).toBe(201);
 }
 
 describe('audit truncation', () => {
@@ -50,13 +59,30 @@ describe('audit truncation', () => {
 
     sqlite(core.dataDir, [`DELETE FROM audit_log WHERE seq > ${head - 3}`]);
     const after = (await core.api.get('/api/audit/verify')).body;
-    expect(after).toMatchObject({ ok: false, entries: head - 3, missing: { fromSeq: head - 2, toSeq: head }, firstBadSeq: head - 2 });
+    expect(after).toMatchObject({
+      ok: false,
+      entries: head - 3,
+      missing: { fromSeq: head - 2, toSeq: head },
+      firstBadSeq: head - 2,
+    });
     expect(after.reason).toContain(`${head - 2}…${head}`);
 
     // The CLI says it too, and exits 1.
     const home = await makeTmp('pxc-home-');
     try {
-      const cli = await run(process.execPath, [join(repoRoot, 'packages/cli/src/main.ts'), 'audit', '--verify'], { env: { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', PX_API_URL: core.url, PX_TOKEN: core.adminToken } }).then(
+      const cli = await run(
+        process.execPath,
+        [join(repoRoot, 'packages/cli/src/main.ts'), 'audit', '--verify'],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: home,
+            NO_COLOR: '1',
+            PX_API_URL: core.url,
+            PX_TOKEN: core.adminToken,
+          },
+        },
+      ).then(
         () => ({ code: 0, stdout: '' }),
         (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
       );
@@ -71,11 +97,17 @@ describe('audit truncation', () => {
     const previous = (await core!.api.get('/api/audit/verify')).body;
     await core!.close();
     // Also hide the gap in the sequence numbers: the table alone now looks like an intact log.
-    sqlite(join(tmp, 'data'), [`UPDATE sqlite_sequence SET seq = ${previous.entries} WHERE name = 'audit_log'`]);
+    sqlite(join(tmp, 'data'), [
+      `UPDATE sqlite_sequence SET seq = ${previous.entries} WHERE name = 'audit_log'`,
+    ]);
     core = await startTestCore({ tmp });
     await activity(core, 'v', 2);
     const r = (await core.api.get('/api/audit/verify')).body;
-    expect(r).toMatchObject({ ok: false, missing: previous.missing, truncations: [{ fromSeq: previous.missing.fromSeq, toSeq: previous.missing.toSeq }] });
+    expect(r).toMatchObject({
+      ok: false,
+      missing: previous.missing,
+      truncations: [{ fromSeq: previous.missing.fromSeq, toSeq: previous.missing.toSeq }],
+    });
   });
 
   it('reports a tampered middle entry as well', async () => {

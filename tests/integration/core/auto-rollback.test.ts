@@ -10,7 +10,15 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HELLO_ID, makeTmp, packFixtures, repoRoot, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import {
+  HELLO_ID,
+  makeTmp,
+  packFixtures,
+  repoRoot,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from './core-test-kit.ts';
 
 const run = promisify(execFile);
 let core: TestCore;
@@ -23,7 +31,8 @@ beforeAll(async () => {
   pkgs = await packFixtures(tmp);
   // Faster restarts and quota samples than the defaults, so a crash loop takes a second or two.
   core = await startTestCore({ supervisor: { restartBackoffMs: 100, quotaSampleMs: 200 } });
-  for (const type of ['plugin.install.*', 'plugin.instance.*']) core.bus.subscribe(type, (e) => events.push({ type: e.type, payload: e.payload }));
+  for (const type of ['plugin.install.*', 'plugin.instance.*'])
+    core.bus.subscribe(type, (e) => events.push({ type: e.type, payload: e.payload }));
 });
 
 afterAll(async () => {
@@ -59,9 +68,26 @@ describe('a serving version that fails is replaced by the last stable one', () =
 
     // Arm it: the process exits, and every restart crashes shortly after start ⇒ CRASH_LOOP.
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
-    const done = await until('the auto rollback event', () => events.find((e) => e.type === 'plugin.install.auto_rollback'), (e) => !!e);
-    expect(done!.payload).toMatchObject({ tenant: 'sandbox-dev', plugin: HELLO_ID, code: 'CRASH_LOOP', stage: 'running', hint: expect.any(String), from: { version: '2.2.0', installId: v2.body.id }, to: { version: '1.0.0' }, restored: true });
-    expect(events.find((e) => e.type === 'plugin.instance.failed')?.payload).toMatchObject({ code: 'CRASH_LOOP', version: '2.2.0', next: 'auto_rollback' });
+    const done = await until(
+      'the auto rollback event',
+      () => events.find((e) => e.type === 'plugin.install.auto_rollback'),
+      (e) => !!e,
+    );
+    expect(done!.payload).toMatchObject({
+      tenant: 'sandbox-dev',
+      plugin: HELLO_ID,
+      code: 'CRASH_LOOP',
+      stage: 'running',
+      hint: expect.any(String),
+      from: { version: '2.2.0', installId: v2.body.id },
+      to: { version: '1.0.0' },
+      restored: true,
+    });
+    expect(events.find((e) => e.type === 'plugin.instance.failed')?.payload).toMatchObject({
+      code: 'CRASH_LOOP',
+      version: '2.2.0',
+      next: 'auto_rollback',
+    });
 
     // v1 serves again through the entry point, with its data.
     expect(await entry()).toMatchObject({ version: '1.0.0', customers: 5 });
@@ -72,25 +98,54 @@ describe('a serving version that fails is replaced by the last stable one', () =
 
     // The failed version's install tells the story: running, then failed with the reason.
     const failed = (await core.api.get(`/api/installs/${v2.body.id}`)).body;
-    expect(failed).toMatchObject({ state: 'failed', error: { code: 'CRASH_LOOP', stage: 'running', hint: expect.any(String) } });
+    expect(failed).toMatchObject({
+      state: 'failed',
+      error: { code: 'CRASH_LOOP', stage: 'running', hint: expect.any(String) },
+    });
     expect(failed.stages.map((s: { stage: string }) => s.stage).slice(-2)).toEqual(['running', 'failed']);
-    const rollbacks = (await core.api.get(`/api/installs?tenant=sandbox-dev&plugin=${HELLO_ID}`)).body.installs.filter((i: any) => i.kind === 'rollback');
+    const rollbacks = (
+      await core.api.get(`/api/installs?tenant=sandbox-dev&plugin=${HELLO_ID}`)
+    ).body.installs.filter((i: any) => i.kind === 'rollback');
     expect(rollbacks).toHaveLength(1);
     expect(rollbacks[0]).toMatchObject({ state: 'running', version: '1.0.0', actor: 'system' });
 
     const audit = (await core.api.get('/api/audit?action=plugin.install.auto_rollback')).body.entries;
     expect(audit.map((e: any) => e.outcome)).toEqual(['ok', 'started']);
-    expect(audit[0]).toMatchObject({ actor: 'system', tenant: 'sandbox-dev', target: HELLO_ID, details: { reason: { code: 'CRASH_LOOP', message: expect.stringContaining('crashed'), hint: expect.any(String) }, from: { version: '2.2.0' }, to: { version: '1.0.0' }, restored: true } });
+    expect(audit[0]).toMatchObject({
+      actor: 'system',
+      tenant: 'sandbox-dev',
+      target: HELLO_ID,
+      details: {
+        reason: { code: 'CRASH_LOOP', message: expect.stringContaining('crashed'), hint: expect.any(String) },
+        from: { version: '2.2.0' },
+        to: { version: '1.0.0' },
+        restored: true,
+      },
+    });
     const instanceFailed = (await core.api.get('/api/audit?action=plugin.instance.failed')).body.entries;
-    expect(instanceFailed[0]).toMatchObject({ actor: 'system', outcome: 'failed', details: { code: 'CRASH_LOOP', version: '2.2.0', next: 'auto_rollback' } });
+    expect(instanceFailed[0]).toMatchObject({
+      actor: 'system',
+      outcome: 'failed',
+      details: { code: 'CRASH_LOOP', version: '2.2.0', next: 'auto_rollback' },
+    });
     expect((await core.api.get('/api/audit/verify')).body.ok).toBe(true);
 
     const metrics = await (await fetch(`${core.url}/metrics`)).text();
     expect(metrics).toMatch(/plugin_install_rollback_total\{stage="running"\} 1/);
 
     // The plugin's own log feed (px-plugin logs, the Admin) says why.
-    const lines = await until('the log lines', async () => (await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?limit=500`)).body.lines as any[], (ls) => ls.some((l) => l.msg.includes('serves again')));
-    expect(lines.find((l) => l.msg.includes('rolling back to the last stable version 1.0.0'))).toMatchObject({ level: 'error', source: 'runtime', fields: { code: 'CRASH_LOOP', autoRollback: true } });
+    const lines = await until(
+      'the log lines',
+      async () =>
+        (await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?limit=500`)).body
+          .lines as any[],
+      (ls) => ls.some((l) => l.msg.includes('serves again')),
+    );
+    expect(lines.find((l) => l.msg.includes('rolling back to the last stable version 1.0.0'))).toMatchObject({
+      level: 'error',
+      source: 'runtime',
+      fields: { code: 'CRASH_LOOP', autoRollback: true },
+    });
   });
 
   it('restores the stable version when the serving one is stopped for its memory quota', async () => {
@@ -99,11 +154,23 @@ describe('a serving version that fails is replaced by the last stable one', () =
     expect(bomb.body).toMatchObject({ state: 'running', version: '2.3.0' });
     expect(await entry()).toMatchObject({ version: '2.3.0' });
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/bomb`, { method: 'POST' });
-    const done = await until('the auto rollback event', () => events.find((e) => e.type === 'plugin.install.auto_rollback'), (e) => !!e);
-    expect(done!.payload).toMatchObject({ code: 'QUOTA_MEMORY', from: { version: '2.3.0' }, to: { version: '1.0.0' }, restored: true });
+    const done = await until(
+      'the auto rollback event',
+      () => events.find((e) => e.type === 'plugin.install.auto_rollback'),
+      (e) => !!e,
+    );
+    expect(done!.payload).toMatchObject({
+      code: 'QUOTA_MEMORY',
+      from: { version: '2.3.0' },
+      to: { version: '1.0.0' },
+      restored: true,
+    });
     expect(await entry()).toMatchObject({ version: '1.0.0' });
     expect(await plugin()).toMatchObject({ version: '1.0.0', status: 'running' });
-    expect((await core.api.get(`/api/installs/${bomb.body.id}`)).body.error).toMatchObject({ code: 'QUOTA_MEMORY', stage: 'running' });
+    expect((await core.api.get(`/api/installs/${bomb.body.id}`)).body.error).toMatchObject({
+      code: 'QUOTA_MEMORY',
+      stage: 'running',
+    });
   });
 
   it('without a stable version, the plugin is failed and the API and `px-plugin status` show why', async () => {
@@ -113,16 +180,35 @@ describe('a serving version that fails is replaced by the last stable one', () =
     expect(only.body.state).toBe('running');
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
     const p = await until('the plugin to be failed', plugin, (b) => b.status === 'failed' && !!b.failure);
-    expect(p.failure).toMatchObject({ code: 'CRASH_LOOP', stage: 'running', message: expect.stringContaining('crashed'), hint: expect.any(String), installId: only.body.id });
+    expect(p.failure).toMatchObject({
+      code: 'CRASH_LOOP',
+      stage: 'running',
+      message: expect.stringContaining('crashed'),
+      hint: expect.any(String),
+      installId: only.body.id,
+    });
     // The status is recorded first; the audit entry and the event follow.
-    const failedEvent = await until('the instance failed event', () => events.find((e) => e.type === 'plugin.instance.failed'), (e) => !!e);
+    const failedEvent = await until(
+      'the instance failed event',
+      () => events.find((e) => e.type === 'plugin.instance.failed'),
+      (e) => !!e,
+    );
     expect(failedEvent!.payload).toMatchObject({ code: 'CRASH_LOOP', next: 'none' });
     expect(events.find((e) => e.type === 'plugin.install.auto_rollback')).toBeUndefined();
     expect((await entry()).status).toBeGreaterThanOrEqual(500);
 
     const home = await makeTmp('pxc-home-');
     try {
-      const cli = (args: string[]) => run(process.execPath, [join(repoRoot, 'packages/cli/src/main.ts'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', PX_API_URL: core.url, PX_TOKEN: core.adminToken } });
+      const cli = (args: string[]) =>
+        run(process.execPath, [join(repoRoot, 'packages/cli/src/main.ts'), ...args], {
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: home,
+            NO_COLOR: '1',
+            PX_API_URL: core.url,
+            PX_TOKEN: core.adminToken,
+          },
+        });
       const text = await cli(['status', HELLO_ID, '--tenant', 'sandbox-dev']);
       expect(text.stdout).toContain('failed');
       expect(text.stdout).toMatch(/CRASH_LOOP while running: The plugin crashed \d+ times/);

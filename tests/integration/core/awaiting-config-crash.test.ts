@@ -32,7 +32,10 @@ describe('crash inside awaiting_config', () => {
     expect((await core.api.post('/api/tenants', { id: 'team-w', kind: 'sandbox' })).status).toBe(201);
     const usageBefore = (await core.api.get('/api/tenants/sandbox-dev/usage')).body;
     const stuck = await core.api.install(pkgs.wizard, { config: { env: { MODE: 'fast' } } });
-    const waiting = await core.api.install(pkgs.wizard, { tenant: 'team-w', config: { env: { MODE: 'fast' } } });
+    const waiting = await core.api.install(pkgs.wizard, {
+      tenant: 'team-w',
+      config: { env: { MODE: 'fast' } },
+    });
     expect([stuck.body.state, waiting.body.state]).toEqual(['awaiting_config', 'awaiting_config']);
     await core.close();
     core = undefined;
@@ -40,17 +43,29 @@ describe('crash inside awaiting_config', () => {
     // What a SIGKILL between #transition('awaiting_config') and #markWaiting (or between the wizard
     // submission and provisioning) leaves behind: the stage open and not "waiting".
     const db = new DatabaseSync(join(tmp, 'data', 'core.db'));
-    const changed = db.prepare("UPDATE install_stages SET outcome = 'running' WHERE install_id = ? AND stage = 'awaiting_config' AND finished_at IS NULL").run(stuck.body.id);
+    const changed = db
+      .prepare(
+        "UPDATE install_stages SET outcome = 'running' WHERE install_id = ? AND stage = 'awaiting_config' AND finished_at IS NULL",
+      )
+      .run(stuck.body.id);
     db.close();
     expect(changed.changes).toBe(1);
 
     core = await startTestCore({ tmp });
-    expect((await core.api.get(`/api/installs/${stuck.body.id}`)).body).toMatchObject({ state: 'failed', error: { code: 'INSTALL_INTERRUPTED', stage: 'awaiting_config' } });
+    expect((await core.api.get(`/api/installs/${stuck.body.id}`)).body).toMatchObject({
+      state: 'failed',
+      error: { code: 'INSTALL_INTERRUPTED', stage: 'awaiting_config' },
+    });
     // The install that really waits for values is left alone.
     expect((await core.api.get(`/api/installs/${waiting.body.id}`)).body.state).toBe('awaiting_config');
-    expect((await core.api.get('/api/tenants/sandbox-dev/usage')).body).toEqual({ ...usageBefore, installsLastMinute: expect.any(Number) });
+    expect((await core.api.get('/api/tenants/sandbox-dev/usage')).body).toEqual({
+      ...usageBefore,
+      installsLastMinute: expect.any(Number),
+    });
 
-    const again = await core.api.install(pkgs.wizard, { config: { env: { MODE: 'fast', RETRIES: '2' }, secrets: { TOKEN: 'tok' } } });
+    const again = await core.api.install(pkgs.wizard, {
+      config: { env: { MODE: 'fast', RETRIES: '2' }, secrets: { TOKEN: 'tok' } },
+    });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(again.body.state).toBe('running');
     expect((await core.api.delete(`/api/tenants/sandbox-dev/plugins/${WIZARD_ID}`)).status).toBe(204);

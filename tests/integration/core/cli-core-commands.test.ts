@@ -7,16 +7,30 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HELLO_ID, keysDir, makeTmp, packFixtures, repoRoot, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import {
+  HELLO_ID,
+  keysDir,
+  makeTmp,
+  packFixtures,
+  repoRoot,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from './core-test-kit.ts';
 
 const run = promisify(execFile);
 let core: TestCore;
 let tmp: string;
 let pkgs: Record<string, string>;
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [join(repoRoot, 'packages/cli/src/main.ts'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: tmp, NO_COLOR: '1', ...env } });
+    const r = await run(process.execPath, [join(repoRoot, 'packages/cli/src/main.ts'), ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: tmp, NO_COLOR: '1', ...env },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -42,16 +56,29 @@ describe('px-plugin against core', () => {
     expect(r.stdout).toContain('signed in');
     const file = join(tmp, '.px-plugin', 'credentials.json');
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('600');
-    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ url: core.url, token: expect.stringMatching(/^pxt_/) });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({
+      url: core.url,
+      token: expect.stringMatching(/^pxt_/),
+    });
     const bad = await cli(['login', '--url', core.url, '-u', 'erin', '-p', 'wrong-password']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('AUTH_INVALID');
   });
 
   it('installs the hello plugin, showing the stages and the entry point', async () => {
-    const r = await cli(['install', pkgs.hello, '--tenant', 'sandbox-dev', '--env', 'GREETING=from the cli', '--secret', 'API_KEY=cli-secret']);
+    const r = await cli([
+      'install',
+      pkgs.hello,
+      '--tenant',
+      'sandbox-dev',
+      '--env',
+      'GREETING=from the cli',
+      '--secret',
+      'API_KEY=cli-secret',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    for (const stage of ['validating', 'provisioning', 'health_check', 'seeding']) expect(r.stdout).toContain(stage);
+    for (const stage of ['validating', 'provisioning', 'health_check', 'seeding'])
+      expect(r.stdout).toContain(stage);
     const url = /entry point\s+(\S+)/.exec(r.stdout)![1];
     expect(url).toBe(core.entryUrl('sandbox-dev', HELLO_ID));
     expect(await (await fetch(url)).json()).toMatchObject({ greeting: 'from the cli', hasApiKey: true });
@@ -61,7 +88,11 @@ describe('px-plugin against core', () => {
   it('prints JSON with --json and honours PX_API_URL / PX_TOKEN', async () => {
     const env = { PX_API_URL: core.url, PX_TOKEN: core.adminToken };
     const list = await cli(['list', '--tenant', 'sandbox-dev', '--json'], env);
-    expect(JSON.parse(list.stdout).plugins[0]).toMatchObject({ pluginId: HELLO_ID, version: '1.0.0', status: 'running' });
+    expect(JSON.parse(list.stdout).plugins[0]).toMatchObject({
+      pluginId: HELLO_ID,
+      version: '1.0.0',
+      status: 'running',
+    });
     const status = await cli(['status', HELLO_ID, '--tenant', 'sandbox-dev', '--json'], env);
     expect(JSON.parse(status.stdout).installs[0]).toMatchObject({ kind: 'install', state: 'running' });
   });
@@ -77,7 +108,10 @@ describe('px-plugin against core', () => {
   it('fails off a TTY when required wizard values are missing, naming them', async () => {
     const r = await cli(['install', pkgs.wizard, '--tenant', 'sandbox-dev', '--json']);
     expect(r.code).not.toBe(0);
-    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'CONFIG_REQUIRED_MISSING', message: expect.stringContaining('RETRIES, TOKEN') });
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'CONFIG_REQUIRED_MISSING',
+      message: expect.stringContaining('RETRIES, TOKEN'),
+    });
   });
 
   it('upgrades, rolls back, reads logs and audit, and uninstalls', async () => {
@@ -93,7 +127,9 @@ describe('px-plugin against core', () => {
     }
     expect(logs).toContain('greeted');
     const audit = await cli(['audit', '--tenant', 'sandbox-dev', '--action', 'plugin.rollback*', '--json']);
-    expect(JSON.parse(audit.stdout).entries.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['plugin.rollback', 'plugin.rollback.completed']));
+    expect(JSON.parse(audit.stdout).entries.map((e: { action: string }) => e.action)).toEqual(
+      expect.arrayContaining(['plugin.rollback', 'plugin.rollback.completed']),
+    );
     const verify = await cli(['audit', '--verify'], { PX_TOKEN: core.adminToken });
     expect(verify.stdout).toContain('audit chain intact');
     const un = await cli(['uninstall', HELLO_ID, '--tenant', 'sandbox-dev']);
@@ -115,8 +151,29 @@ describe('px-plugin install on a terminal', () => {
   it('asks the missing wizard values (secrets without echo) and finishes the install', async () => {
     // `script` gives the CLI a real pseudo-terminal; answers are typed once each prompt shows.
     const { spawn } = await import('node:child_process');
-    const command = [process.execPath, join(repoRoot, 'packages/cli/src/main.ts'), 'install', pkgs.wizard, '--tenant', 'sandbox-dev', '--env', 'MODE=fast'].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '', HOME: tmp, NO_COLOR: '1', PX_API_URL: core.url, PX_TOKEN: core.adminToken, TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const command = [
+      process.execPath,
+      join(repoRoot, 'packages/cli/src/main.ts'),
+      'install',
+      pkgs.wizard,
+      '--tenant',
+      'sandbox-dev',
+      '--env',
+      'MODE=fast',
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: tmp,
+        NO_COLOR: '1',
+        PX_API_URL: core.url,
+        PX_TOKEN: core.adminToken,
+        TERM: 'dumb',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     const answers: Array<[RegExp, string]> = [
       [/RETRIES \(number\)[^:]*: $/, '5'],

@@ -5,7 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HELLO_ID, coreFixtures, makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import {
+  HELLO_ID,
+  coreFixtures,
+  makeTmp,
+  packFixtures,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from './core-test-kit.ts';
 
 let tmp: string;
 let pkgs: Record<string, string>;
@@ -30,13 +38,22 @@ describe('first start and restart', () => {
         expect(((await stat(join(core.dataDir, f))).mode & 0o777).toString(8), f).toBe('600');
       }
       expect((await readFile(join(core.dataDir, 'admin-token'), 'utf8')).trim()).toBe(core.adminToken);
-      const tenants = (await core.api.get('/api/tenants')).body.tenants.map((t: { id: string; kind: string }) => `${t.id}:${t.kind}`);
+      const tenants = (await core.api.get('/api/tenants')).body.tenants.map(
+        (t: { id: string; kind: string }) => `${t.id}:${t.kind}`,
+      );
       expect(tenants).toEqual(['default:production', 'sandbox-dev:sandbox']);
-      const login = await core.api.post('/api/auth/login', { username: 'admin', password: core.adminPassword });
+      const login = await core.api.post('/api/auth/login', {
+        username: 'admin',
+        password: core.adminPassword,
+      });
       expect(login.status).toBe(200);
-      expect((await core.api.post('/api/auth/login', { username: 'admin', password: 'wrong' })).body.code).toBe('AUTH_INVALID');
+      expect(
+        (await core.api.post('/api/auth/login', { username: 'admin', password: 'wrong' })).body.code,
+      ).toBe('AUTH_INVALID');
 
-      const r = await core.api.install(pkgs.hello, { config: { secrets: { API_KEY: 'never-on-disk-in-clear' } } });
+      const r = await core.api.install(pkgs.hello, {
+        config: { secrets: { API_KEY: 'never-on-disk-in-clear' } },
+      });
       expect(r.status).toBe(200);
       const token = core.adminToken;
       await core.close();
@@ -50,7 +67,9 @@ describe('first start and restart', () => {
       await writeFile(join(stray, 'manifest.json'), '{}');
       core = await startTestCore({ tmp: dir });
       await expect(stat(stray)).rejects.toThrow();
-      expect(await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins', HELLO_ID, 'versions'))).toHaveLength(1);
+      expect(
+        await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins', HELLO_ID, 'versions')),
+      ).toHaveLength(1);
       expect(core.adminPassword).toBeUndefined();
       expect(core.adminToken).toBe(token);
       expect(core.recovery).toMatchObject({ rolledBack: 0, started: 1, failed: 0 });
@@ -71,8 +90,14 @@ describe('first start and restart', () => {
       core = await startTestCore({ tmp: dir });
       expect(core.recovery.rolledBack).toBe(0);
       const install = (await core.api.get(`/api/installs/${started.body.id}`)).body;
-      expect(install).toMatchObject({ state: 'failed', error: { code: 'INSTALL_INTERRUPTED', stage: 'seeding' } });
-      expect((await core.api.get('/api/tenants/sandbox-dev/usage')).body).toMatchObject({ plugins: 0, memoryMb: 0 });
+      expect(install).toMatchObject({
+        state: 'failed',
+        error: { code: 'INSTALL_INTERRUPTED', stage: 'seeding' },
+      });
+      expect((await core.api.get('/api/tenants/sandbox-dev/usage')).body).toMatchObject({
+        plugins: 0,
+        memoryMb: 0,
+      });
       expect(await readdir(join(core.dataDir, 'tenants/sandbox-dev')).catch(() => [])).toEqual([]);
     } finally {
       await stopTestCore(core);
@@ -80,7 +105,10 @@ describe('first start and restart', () => {
   });
 
   it('refuses to start with an invalid limits file and names the field', async () => {
-    await expect(startTestCore({ limitsFile: join(coreFixtures, 'bad_limits.yaml') })).rejects.toMatchObject({ code: 'LIMITS_CONFIG_INVALID', message: expect.stringContaining('defaults.maxPlugins') });
+    await expect(startTestCore({ limitsFile: join(coreFixtures, 'bad_limits.yaml') })).rejects.toMatchObject({
+      code: 'LIMITS_CONFIG_INVALID',
+      message: expect.stringContaining('defaults.maxPlugins'),
+    });
   });
 
   it('serves health, readiness and the OpenAPI document', async () => {
@@ -89,9 +117,20 @@ describe('first start and restart', () => {
       expect((await fetch(`${core.url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${core.url}/readyz`)).json()).toEqual({ status: 'ready' });
       const doc = (await (await fetch(`${core.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
-      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/plugins/install/local', '/internal/plugins/packages/validate', '/api/audit', '/api/me/keys', '/api/installs/{id}']));
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining([
+          '/api/plugins/install/local',
+          '/internal/plugins/packages/validate',
+          '/api/audit',
+          '/api/me/keys',
+          '/api/installs/{id}',
+        ]),
+      );
       const bad = await core.api.post('/api/tenants', { id: 'Bad Id', kind: 'sandbox' });
-      expect(bad).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST', message: expect.stringContaining('id'), hint: expect.any(String) } });
+      expect(bad).toMatchObject({
+        status: 400,
+        body: { code: 'BAD_REQUEST', message: expect.stringContaining('id'), hint: expect.any(String) },
+      });
     } finally {
       await stopTestCore(core);
     }
@@ -117,7 +156,9 @@ describe('dev mode', () => {
   });
 
   it('refuses an unsigned package in a sandbox tenant that does not allow it', async () => {
-    expect((await core.api.post('/api/tenants', { id: 'strict', kind: 'sandbox', allowUnsigned: false })).status).toBe(201);
+    expect(
+      (await core.api.post('/api/tenants', { id: 'strict', kind: 'sandbox', allowUnsigned: false })).status,
+    ).toBe(201);
     const r = await core.api.install(unsigned.base, { tenant: 'strict' });
     expect(r.body.code).toBe('PXP_UNSIGNED');
   });

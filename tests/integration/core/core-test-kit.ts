@@ -18,7 +18,12 @@ export const coreFixtures = join(import.meta.dirname, 'fixtures');
 
 export const HELLO_ID = 'com.fixture.core.hello';
 
-export async function testKeys(): Promise<{ privateKeyPem: string; publicKeyPem: string; untrustedPrivateKeyPem: string; untrustedPublicKeyPem: string }> {
+export async function testKeys(): Promise<{
+  privateKeyPem: string;
+  publicKeyPem: string;
+  untrustedPrivateKeyPem: string;
+  untrustedPublicKeyPem: string;
+}> {
   return {
     privateKeyPem: await readFile(join(keysDir, 'test.key.pem'), 'utf8'),
     publicKeyPem: await readFile(join(keysDir, 'test.pub.pem'), 'utf8'),
@@ -28,12 +33,21 @@ export async function testKeys(): Promise<{ privateKeyPem: string; publicKeyPem:
 }
 
 /** Packs every fixture plugin folder, signed with the test key; returns name → .pxp path. */
-export async function packFixtures(outDir: string, opts: { unsigned?: boolean; privateKeyPem?: string } = {}): Promise<Record<string, string>> {
+export async function packFixtures(
+  outDir: string,
+  opts: { unsigned?: boolean; privateKeyPem?: string } = {},
+): Promise<Record<string, string>> {
   const key = opts.unsigned ? undefined : (opts.privateKeyPem ?? (await testKeys()).privateKeyPem);
   const out: Record<string, string> = {};
   for (const name of await readdir(fixturePlugins)) {
     if (!(await stat(join(fixturePlugins, name))).isDirectory()) continue;
-    out[name] = (await packDirectory(join(fixturePlugins, name), join(outDir, `${name}.pxp`), key ? { privateKeyPem: key } : {})).file;
+    out[name] = (
+      await packDirectory(
+        join(fixturePlugins, name),
+        join(outDir, `${name}.pxp`),
+        key ? { privateKeyPem: key } : {},
+      )
+    ).file;
   }
   return out;
 }
@@ -88,14 +102,26 @@ export class Api {
     return new Api(this.url, token);
   }
 
-  async req<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res<T>> {
+  async req<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Res<T>> {
     const r = await fetch(this.url + path, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();
-    return { status: r.status, body: text ? (r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) : undefined } as Res<T>;
+    return {
+      status: r.status,
+      body: text ? (r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) : undefined,
+    } as Res<T>;
   }
 
   get<T = any>(path: string) {
@@ -112,21 +138,31 @@ export class Api {
   }
 
   /** multipart upload of a .pxp: tenant first, then config, then the file. */
-  async upload<T = any>(path: string, pxp: string, fields: { tenant?: string; config?: unknown; wait?: boolean; idempotencyKey?: string } = {}): Promise<Res<T>> {
+  async upload<T = any>(
+    path: string,
+    pxp: string,
+    fields: { tenant?: string; config?: unknown; wait?: boolean; idempotencyKey?: string } = {},
+  ): Promise<Res<T>> {
     const form = new FormData();
     if (fields.tenant !== undefined) form.append('tenant', fields.tenant);
     if (fields.config !== undefined) form.append('config', JSON.stringify(fields.config));
     form.append('package', await openAsBlob(pxp), 'package.pxp');
     const r = await fetch(`${this.url}${path}${fields.wait === false ? '' : '?wait=true'}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.token}`, ...(fields.idempotencyKey ? { 'idempotency-key': fields.idempotencyKey } : {}) },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(fields.idempotencyKey ? { 'idempotency-key': fields.idempotencyKey } : {}),
+      },
       body: form,
     });
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : undefined } as Res<T>;
   }
 
-  install<T = any>(pxp: string, fields: { tenant?: string; config?: unknown; wait?: boolean; idempotencyKey?: string } = {}) {
+  install<T = any>(
+    pxp: string,
+    fields: { tenant?: string; config?: unknown; wait?: boolean; idempotencyKey?: string } = {},
+  ) {
     return this.upload<T>('/api/plugins/install/local', pxp, { tenant: 'sandbox-dev', ...fields });
   }
 
@@ -137,7 +173,8 @@ export class Api {
   /** Creates a user with the given permissions and returns an Api acting as that user. */
   async user(username: string, permissions: string[], tenants: string[] = []): Promise<Api> {
     const created = await this.post('/api/users', { username, password: 'password-123', permissions });
-    if (created.status !== 201) throw new Error(`create user: ${created.status} ${JSON.stringify(created.body)}`);
+    if (created.status !== 201)
+      throw new Error(`create user: ${created.status} ${JSON.stringify(created.body)}`);
     for (const tenant of tenants) await this.post(`/api/tenants/${tenant}/members`, { username });
     const login = await this.post('/api/auth/login', { username, password: 'password-123' });
     return this.as(login.body.token);

@@ -15,7 +15,14 @@ let child: ChildProcess | undefined;
 
 async function startChild(dataDir: string, keys: string): Promise<{ url: string; api: Api; out: string[] }> {
   const proc = spawn(process.execPath, [join(repoRoot, 'packages/core/src/main.ts')], {
-    env: { ...process.env, PX_DATA_DIR: dataDir, PX_PORT: '0', PX_PLATFORM_KEYS_DIR: keys, PX_LOG_LEVEL: 'debug', HOME: tmp },
+    env: {
+      ...process.env,
+      PX_DATA_DIR: dataDir,
+      PX_PORT: '0',
+      PX_PLATFORM_KEYS_DIR: keys,
+      PX_LOG_LEVEL: 'debug',
+      HOME: tmp,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = proc;
@@ -76,7 +83,9 @@ describe('crash recovery', () => {
   it('rolls back an install interrupted by SIGKILL of core when core starts again', async () => {
     const dataDir = join(tmp, 'data');
     const first = await startChild(dataDir, join(tmp, 'keys'));
-    const v1 = await first.api.install(pkgs.hello, { config: { secrets: { API_KEY: 'crash-secret-value' } } });
+    const v1 = await first.api.install(pkgs.hello, {
+      config: { secrets: { API_KEY: 'crash-secret-value' } },
+    });
     expect(v1.body.state).toBe('running');
     const usageBefore = (await first.api.get('/api/tenants/sandbox-dev/usage')).body;
     const filesBefore = await listFiles(join(dataDir, 'tenants'));
@@ -89,16 +98,26 @@ describe('crash recovery', () => {
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     // The plugin processes and their IPC brokers notice their supervisor is gone and exit.
-    await until(() => pluginProcesses(dataDir, true), (p) => p.length === 0);
+    await until(
+      () => pluginProcesses(dataDir, true),
+      (p) => p.length === 0,
+    );
 
     const second = await startChild(dataDir, join(tmp, 'keys'));
     expect(second.out.join('')).toContain('rolled back 1 unfinished install');
     const install = (await second.api.get(`/api/installs/${started.body.id}`)).body;
-    expect(install).toMatchObject({ state: 'failed', error: { code: 'INSTALL_INTERRUPTED', stage: 'seeding' } });
+    expect(install).toMatchObject({
+      state: 'failed',
+      error: { code: 'INSTALL_INTERRUPTED', stage: 'seeding' },
+    });
     expect(install.error.hint).toContain('Run the install again');
 
     // The previous version serves again, with its own data only.
-    const entry = (await (await fetch(`${second.url}/_p/sandbox-dev/${HELLO_ID}/`)).json()) as { version: string; customers: number; hasApiKey: boolean };
+    const entry = (await (await fetch(`${second.url}/_p/sandbox-dev/${HELLO_ID}/`)).json()) as {
+      version: string;
+      customers: number;
+      hasApiKey: boolean;
+    };
     expect(entry).toMatchObject({ version: '1.0.0', customers: 5 });
     const usageAfter = (await second.api.get('/api/tenants/sandbox-dev/usage')).body;
     expect({ ...usageAfter, installsLastMinute: 0 }).toEqual({ ...usageBefore, installsLastMinute: 0 });
@@ -107,9 +126,15 @@ describe('crash recovery', () => {
     expect(await readdir(join(dataDir, 'uploads'))).toEqual([]);
     expect((await pluginProcesses(dataDir)).length).toBe(1);
 
-    const story = (await second.api.get('/api/audit?tenant=sandbox-dev&limit=500')).body.entries.filter((e: { details: { installId?: string } | null }) => e.details?.installId === started.body.id);
+    const story = (await second.api.get('/api/audit?tenant=sandbox-dev&limit=500')).body.entries.filter(
+      (e: { details: { installId?: string } | null }) => e.details?.installId === started.body.id,
+    );
     expect(story.map((e: { action: string }) => e.action)).toContain('plugin.install.rolled_back');
-    expect(story.find((e: { action: string }) => e.action === 'plugin.install.rolled_back')).toMatchObject({ actor: 'system', outcome: 'failed', details: { code: 'INSTALL_INTERRUPTED', stage: 'seeding' } });
+    expect(story.find((e: { action: string }) => e.action === 'plugin.install.rolled_back')).toMatchObject({
+      actor: 'system',
+      outcome: 'failed',
+      details: { code: 'INSTALL_INTERRUPTED', stage: 'seeding' },
+    });
     expect((await second.api.get('/api/audit/verify')).body.ok).toBe(true);
     // The secret reached the plugin after the restart, and never any log line of core.
     expect(entry.hasApiKey).toBe(true);

@@ -26,6 +26,7 @@ describe('data dir permissions', () => {
     expect((await mode(core.dataDir)).toString(8)).toBe('700');
     const dbFiles = (await readdir(core.dataDir)).filter((f) => f.startsWith('core.db'));
     expect(dbFiles).toEqual(expect.arrayContaining(['core.db', 'core.db-wal', 'core.db-shm']));
-    for (const f of dbFiles) expect(`${f} ${(await mode(join(core.dataDir, f))).toString(8)}`).toBe(`${f} 600`);
+    for (const f of dbFiles)
+      expect(`${f} ${(await mode(join(core.dataDir, f))).toString(8)}`).toBe(`${f} 600`);
   });
 });

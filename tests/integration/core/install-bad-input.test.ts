@@ -7,7 +7,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HELLO_ID, badPackages, coreFixtures, listFiles, makeTmp, packFixtures, startTestCore, stopTestCore, testKeys, type Api, type TestCore } from './core-test-kit.ts';
+import {
+  HELLO_ID,
+  badPackages,
+  coreFixtures,
+  listFiles,
+  makeTmp,
+  packFixtures,
+  startTestCore,
+  stopTestCore,
+  testKeys,
+  type Api,
+  type TestCore,
+} from './core-test-kit.ts';
 
 let core: TestCore;
 let pkgs: Record<string, string>;
@@ -17,7 +29,9 @@ let tmp: string;
 beforeAll(async () => {
   tmp = await makeTmp();
   pkgs = await packFixtures(join(tmp, 'signed'));
-  untrustedPkgs = await packFixtures(join(tmp, 'untrusted'), { privateKeyPem: (await testKeys()).untrustedPrivateKeyPem });
+  untrustedPkgs = await packFixtures(join(tmp, 'untrusted'), {
+    privateKeyPem: (await testKeys()).untrustedPrivateKeyPem,
+  });
   core = await startTestCore({ limitsFile: join(coreFixtures, 'tight_limits.yaml') });
   for (const id of ['q-plugins', 'q-memory', 'q-disk', 'q-cpu', 'q-size', 'q-rate', 'deps', 'conflicts']) {
     expect((await core.api.post('/api/tenants', { id, kind: 'sandbox' })).status).toBe(201);
@@ -45,15 +59,26 @@ interface Snapshot {
 async function snapshot(tenant: string): Promise<Snapshot> {
   const usage = (await core.api.get(`/api/tenants/${tenant}/usage`)).body;
   delete usage.installsLastMinute;
-  const plugins = (await core.api.get(`/api/tenants/${tenant}/plugins`)).body.plugins.map((p: Record<string, unknown>) => ({ id: p.pluginId, version: p.version, status: p.status, install: p.activeInstallId }));
+  const plugins = (await core.api.get(`/api/tenants/${tenant}/plugins`)).body.plugins.map(
+    (p: Record<string, unknown>) => ({
+      id: p.pluginId,
+      version: p.version,
+      status: p.status,
+      install: p.activeInstallId,
+    }),
+  );
   return {
     usage,
     plugins,
-    tenantFiles: (await listFiles(join(core.dataDir, 'tenants', tenant))).filter((f) => !f.includes('/data/')),
+    tenantFiles: (await listFiles(join(core.dataDir, 'tenants', tenant))).filter(
+      (f) => !f.includes('/data/'),
+    ),
     staging: await readdir(join(core.dataDir, 'staging')),
     uploads: await readdir(join(core.dataDir, 'uploads')),
     blobs: (await readdir(join(core.dataDir, 'blobs'))).sort(),
-    processes: (await core.api.get(`/api/tenants/${tenant}/plugins`)).body.plugins.filter((p: { instance?: unknown }) => p.instance).length,
+    processes: (await core.api.get(`/api/tenants/${tenant}/plugins`)).body.plugins.filter(
+      (p: { instance?: unknown }) => p.instance,
+    ).length,
   };
 }
 
@@ -62,13 +87,28 @@ async function entryVersion(tenant = 'sandbox-dev', plugin = HELLO_ID): Promise<
   return r.status === 200 ? ((await r.json()) as { version: string }).version : undefined;
 }
 
-async function auditOf(tenant: string, installId: string): Promise<Array<{ action: string; outcome: string; details: Record<string, unknown> | null }>> {
+async function auditOf(
+  tenant: string,
+  installId: string,
+): Promise<Array<{ action: string; outcome: string; details: Record<string, unknown> | null }>> {
   const page = (await core.api.get(`/api/audit?tenant=${tenant}&limit=200`)).body;
-  return page.entries.filter((e: { details: Record<string, unknown> | null; target: string }) => e.details?.installId === installId || e.target === installId).reverse();
+  return page.entries
+    .filter(
+      (e: { details: Record<string, unknown> | null; target: string }) =>
+        e.details?.installId === installId || e.target === installId,
+    )
+    .reverse();
 }
 
 /** Installs, expects a failure with `code` at `stage`, and checks the aftermath. */
-async function expectRolledBack(api: Api, pxp: string, tenant: string, code: string, stage: string, config?: unknown): Promise<{ body: any; install: any }> {
+async function expectRolledBack(
+  api: Api,
+  pxp: string,
+  tenant: string,
+  code: string,
+  stage: string,
+  config?: unknown,
+): Promise<{ body: any; install: any }> {
   const before = await snapshot(tenant);
   const r = await api.install(pxp, { tenant, config });
   expect(r.body.code, JSON.stringify(r.body)).toBe(code);
@@ -82,13 +122,22 @@ async function expectRolledBack(api: Api, pxp: string, tenant: string, code: str
   expect(await snapshot(tenant)).toEqual(before);
   const story = await auditOf(tenant, install.id);
   expect(story.map((e) => e.action)).toContain('plugin.install.rolled_back');
-  expect(story.find((e) => e.action === 'plugin.install.rolled_back')).toMatchObject({ outcome: 'failed', details: { code, stage } });
+  expect(story.find((e) => e.action === 'plugin.install.rolled_back')).toMatchObject({
+    outcome: 'failed',
+    details: { code, stage },
+  });
   return { body: r.body, install };
 }
 
 describe('packages that are not trusted', () => {
   it('refuses an unsigned package on a core that is not in dev mode', async () => {
-    const { body } = await expectRolledBack(core.api, join(badPackages, 'unsigned.pxp'), 'sandbox-dev', 'PXP_UNSIGNED', 'validating');
+    const { body } = await expectRolledBack(
+      core.api,
+      join(badPackages, 'unsigned.pxp'),
+      'sandbox-dev',
+      'PXP_UNSIGNED',
+      'validating',
+    );
     expect(body.hint).toMatch(/keygen|sign/);
   });
 
@@ -102,7 +151,9 @@ describe('packages that are not trusted', () => {
     const { untrustedPublicKeyPem } = await testKeys();
     const added = await alice.post('/api/me/keys', { publicKeyPem: untrustedPublicKeyPem, name: 'laptop' });
     expect(added.status).toBe(201);
-    expect((await alice.get('/api/me/keys')).body.keys.map((k: { keyId: string }) => k.keyId)).toEqual([added.body.keyId]);
+    expect((await alice.get('/api/me/keys')).body.keys.map((k: { keyId: string }) => k.keyId)).toEqual([
+      added.body.keyId,
+    ]);
     await expectRolledBack(bob, untrustedPkgs.base, 'deps', 'PXP_KEY_UNTRUSTED', 'validating');
     const ok = await alice.install(untrustedPkgs.base, { tenant: 'deps' });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
@@ -113,23 +164,47 @@ describe('packages that are not trusted', () => {
   });
 
   it('refuses a tampered package', async () => {
-    await expectRolledBack(core.api, join(badPackages, 'tampered-file.pxp'), 'sandbox-dev', 'PXP_HASH_MISMATCH', 'validating');
+    await expectRolledBack(
+      core.api,
+      join(badPackages, 'tampered-file.pxp'),
+      'sandbox-dev',
+      'PXP_HASH_MISMATCH',
+      'validating',
+    );
   });
 
   it('refuses a package whose signature was altered', async () => {
-    await expectRolledBack(core.api, join(badPackages, 'signature-flipped.pxp'), 'sandbox-dev', 'PXP_SIGNATURE_INVALID', 'validating');
+    await expectRolledBack(
+      core.api,
+      join(badPackages, 'signature-flipped.pxp'),
+      'sandbox-dev',
+      'PXP_SIGNATURE_INVALID',
+      'validating',
+    );
   });
 });
 
 describe('tenant checks', () => {
   it('refuses a plugin whose dependency is missing', async () => {
-    const { body } = await expectRolledBack(core.api, pkgs['needs-base'], 'deps', 'DEPENDENCY_MISSING', 'validating');
+    const { body } = await expectRolledBack(
+      core.api,
+      pkgs['needs-base'],
+      'deps',
+      'DEPENDENCY_MISSING',
+      'validating',
+    );
     expect(body.message).toContain('com.fixture.core.base');
   });
 
   it('reports the whole dependency conflict when the installed version does not match', async () => {
     expect((await core.api.install(pkgs.base, { tenant: 'deps' })).status).toBe(200);
-    const { install } = await expectRolledBack(core.api, pkgs['needs-base-v2'], 'deps', 'DEPENDENCY_VERSION', 'validating');
+    const { install } = await expectRolledBack(
+      core.api,
+      pkgs['needs-base-v2'],
+      'deps',
+      'DEPENDENCY_VERSION',
+      'validating',
+    );
     const check = install.checks.find((c: { id: string }) => c.id === 'tenant.dependencies');
     expect(check.message).toContain('requires com.fixture.core.base ^2.0.0; tenant deps has 1.0.0');
     expect(check.message).toContain('com.fixture.core.absent');
@@ -144,12 +219,24 @@ describe('tenant checks', () => {
   });
 
   it('refuses a plugin that declares a conflict with an installed one', async () => {
-    const { body } = await expectRolledBack(core.api, pkgs.conflicting, 'sandbox-dev', 'PLUGIN_CONFLICT', 'validating');
+    const { body } = await expectRolledBack(
+      core.api,
+      pkgs.conflicting,
+      'sandbox-dev',
+      'PLUGIN_CONFLICT',
+      'validating',
+    );
     expect(body.message).toContain(HELLO_ID);
   });
 
   it('refuses a plugin made for another core version', async () => {
-    const { body } = await expectRolledBack(core.api, pkgs['future-core'], 'sandbox-dev', 'CORE_INCOMPATIBLE', 'validating');
+    const { body } = await expectRolledBack(
+      core.api,
+      pkgs['future-core'],
+      'sandbox-dev',
+      'CORE_INCOMPATIBLE',
+      'validating',
+    );
     expect(body.message).toContain('1.4.0');
   });
 
@@ -172,11 +259,18 @@ describe('tenant checks', () => {
     expect(r.body).toMatchObject({ code: 'UPLOAD_TOO_LARGE', details: { limit: 1048 } });
     expect(await snapshot('q-size')).toEqual(before);
     // Audited with the tenant it was meant for, although the tenant came as a multipart field.
-    const [refused] = (await core.api.get('/api/audit?action=plugin.package.upload&outcome=failed&limit=1')).body.entries;
-    expect(refused).toMatchObject({ tenant: 'q-size', actor: 'admin', details: { code: 'UPLOAD_TOO_LARGE' } });
+    const [refused] = (await core.api.get('/api/audit?action=plugin.package.upload&outcome=failed&limit=1'))
+      .body.entries;
+    expect(refused).toMatchObject({
+      tenant: 'q-size',
+      actor: 'admin',
+      details: { code: 'UPLOAD_TOO_LARGE' },
+    });
     const validated = await core.api.validate(pkgs.hello, 'q-size');
     expect(validated.status).toBe(413);
-    const [refusedValidation] = (await core.api.get('/api/audit?action=plugin.package.validate&outcome=failed&limit=1')).body.entries;
+    const [refusedValidation] = (
+      await core.api.get('/api/audit?action=plugin.package.validate&outcome=failed&limit=1')
+    ).body.entries;
     expect(refusedValidation).toMatchObject({ tenant: 'q-size', details: { code: 'UPLOAD_TOO_LARGE' } });
   });
 
@@ -197,7 +291,8 @@ describe('tenant checks', () => {
     expect(r.status).toBe(429);
     expect(r.body.code).toBe('QUOTA_EXCEEDED');
     expect(r.body.message).toContain('installs per minute');
-    const [refused] = (await core.api.get('/api/audit?action=plugin.package.upload&outcome=denied&limit=1')).body.entries;
+    const [refused] = (await core.api.get('/api/audit?action=plugin.package.upload&outcome=denied&limit=1'))
+      .body.entries;
     expect(refused).toMatchObject({ tenant: 'q-rate', details: { code: 'QUOTA_EXCEEDED' } });
   });
 });
@@ -237,7 +332,14 @@ describe('access', () => {
 
 describe('wizard', () => {
   it('refuses values of the wrong type and keeps nothing', async () => {
-    const { body } = await expectRolledBack(core.api, pkgs.wizard, 'sandbox-dev', 'CONFIG_INVALID', 'awaiting_config', { env: { RETRIES: 'many' }, secrets: { TOKEN: 't' } });
+    const { body } = await expectRolledBack(
+      core.api,
+      pkgs.wizard,
+      'sandbox-dev',
+      'CONFIG_INVALID',
+      'awaiting_config',
+      { env: { RETRIES: 'many' }, secrets: { TOKEN: 't' } },
+    );
     expect(body.message).toContain('RETRIES');
   });
 
@@ -246,27 +348,55 @@ describe('wizard', () => {
     expect(r.status).toBe(202);
     expect(r.body.state).toBe('awaiting_config');
     expect(r.body.missingConfig).toEqual(['RETRIES', 'TOKEN']);
-    expect(r.body.wizard.secrets).toEqual([{ name: 'TOKEN', required: true, description: 'API token of the upstream service' }]);
-    const wrong = await core.api.post(`/api/installs/${r.body.id}/config?wait=true`, { env: { VERBOSE: 'perhaps' } });
+    expect(r.body.wizard.secrets).toEqual([
+      { name: 'TOKEN', required: true, description: 'API token of the upstream service' },
+    ]);
+    const wrong = await core.api.post(`/api/installs/${r.body.id}/config?wait=true`, {
+      env: { VERBOSE: 'perhaps' },
+    });
     expect(wrong.body.code).toBe('CONFIG_INVALID');
     expect((await core.api.get(`/api/installs/${r.body.id}`)).body.state).toBe('awaiting_config');
-    const done = await core.api.post(`/api/installs/${r.body.id}/config?wait=true`, { env: { RETRIES: '4', VERBOSE: 'true' }, secrets: { TOKEN: 'sup3r-s3cret' } });
+    const done = await core.api.post(`/api/installs/${r.body.id}/config?wait=true`, {
+      env: { RETRIES: '4', VERBOSE: 'true' },
+      secrets: { TOKEN: 'sup3r-s3cret' },
+    });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
-    expect(done.body.config).toEqual({ env: { RETRIES: 4, MODE: 'fast', VERBOSE: true }, secrets: ['TOKEN'], logLevel: 'warn' });
+    expect(done.body.config).toEqual({
+      env: { RETRIES: 4, MODE: 'fast', VERBOSE: true },
+      secrets: ['TOKEN'],
+      logLevel: 'warn',
+    });
     const entry = await (await fetch(done.body.entryUrl)).json();
     expect(entry).toEqual({ retries: 4, mode: 'fast', verbose: true, tokenLength: 12 });
     const audit = JSON.stringify((await core.api.get('/api/audit?tenant=sandbox-dev&limit=500')).body);
     expect(audit).not.toContain('sup3r-s3cret');
     expect(JSON.stringify(done.body)).not.toContain('sup3r-s3cret');
-    expect((await core.api.delete('/api/tenants/sandbox-dev/plugins/com.fixture.core.wizard')).status).toBe(204);
+    expect((await core.api.delete('/api/tenants/sandbox-dev/plugins/com.fixture.core.wizard')).status).toBe(
+      204,
+    );
   });
 });
 
 describe('faults of the plugin', () => {
   it('rolls back a version that fails its health check; the previous version keeps serving', async () => {
     expect(await entryVersion()).toBe('1.0.0');
-    const { install } = await expectRolledBack(core.api, pkgs['hello-unhealthy'], 'sandbox-dev', 'HEALTH_TIMEOUT', 'health_check');
-    expect(install.stages.map((s: { stage: string }) => s.stage)).toEqual(['received', 'validating', 'awaiting_config', 'provisioning', 'starting', 'health_check', 'rolling_back', 'failed']);
+    const { install } = await expectRolledBack(
+      core.api,
+      pkgs['hello-unhealthy'],
+      'sandbox-dev',
+      'HEALTH_TIMEOUT',
+      'health_check',
+    );
+    expect(install.stages.map((s: { stage: string }) => s.stage)).toEqual([
+      'received',
+      'validating',
+      'awaiting_config',
+      'provisioning',
+      'starting',
+      'health_check',
+      'rolling_back',
+      'failed',
+    ]);
     expect(await entryVersion()).toBe('1.0.0');
   });
 
@@ -276,7 +406,10 @@ describe('faults of the plugin', () => {
   });
 
   it('serializes two concurrent installs of the same plugin: one runs, the other is refused', async () => {
-    const [a, b] = await Promise.all([core.api.install(pkgs['hello-v2']), core.api.install(pkgs['hello-v2'])]);
+    const [a, b] = await Promise.all([
+      core.api.install(pkgs['hello-v2']),
+      core.api.install(pkgs['hello-v2']),
+    ]);
     const results = [a, b].map((r) => r.body.state ?? r.body.code).sort();
     expect(results).toEqual(['INSTALL_IN_PROGRESS', 'running']);
     const refused = [a, b].find((r) => r.body.code)!;
@@ -303,7 +436,10 @@ describe('installs waiting for configuration', () => {
     expect(waiting.body.state).toBe('awaiting_config');
     const second = await core.api.install(pkgs.wizard, { tenant: 'conflicts' });
     expect(second.body.state).toBe('awaiting_config');
-    expect((await core.api.get(`/api/installs/${waiting.body.id}`)).body).toMatchObject({ state: 'failed', error: { code: 'INSTALL_CANCELLED', stage: 'awaiting_config' } });
+    expect((await core.api.get(`/api/installs/${waiting.body.id}`)).body).toMatchObject({
+      state: 'failed',
+      error: { code: 'INSTALL_CANCELLED', stage: 'awaiting_config' },
+    });
     expect((await core.api.delete(`/api/installs/${second.body.id}`)).status).toBe(204);
     expect((await core.api.get(`/api/installs/${second.body.id}`)).body.error.code).toBe('INSTALL_CANCELLED');
     expect(await snapshot('conflicts')).toEqual(before);
@@ -313,10 +449,15 @@ describe('installs waiting for configuration', () => {
     const before = await snapshot('conflicts');
     const waiting = await core.api.install(pkgs.wizard, { tenant: 'conflicts' });
     expect(waiting.body.state).toBe('awaiting_config');
-    expect((await core.api.get('/api/tenants/conflicts/usage')).body.plugins).toBe((before.usage as { plugins: number }).plugins + 1);
+    expect((await core.api.get('/api/tenants/conflicts/usage')).body.plugins).toBe(
+      (before.usage as { plugins: number }).plugins + 1,
+    );
     expect(await core.expireWaitingInstalls(new Date(Date.now() + 2 * 86_400_000))).toBe(1);
     const install = (await core.api.get(`/api/installs/${waiting.body.id}`)).body;
-    expect(install.error).toMatchObject({ code: 'INSTALL_CANCELLED', message: expect.stringContaining('waited more than 24 h') });
+    expect(install.error).toMatchObject({
+      code: 'INSTALL_CANCELLED',
+      message: expect.stringContaining('waited more than 24 h'),
+    });
     expect(await snapshot('conflicts')).toEqual(before);
   });
 });

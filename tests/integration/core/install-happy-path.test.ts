@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
-import { HELLO_ID, makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import {
+  HELLO_ID,
+  makeTmp,
+  packFixtures,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from './core-test-kit.ts';
 
 let core: TestCore;
 let pkgs: Record<string, string>;
@@ -18,13 +25,32 @@ afterAll(async () => {
 
 describe('upload install', () => {
   it('installs the hello plugin into sandbox-dev and its entry point answers', async () => {
-    const r = await core.api.install(pkgs.hello, { config: { env: { TIMES: '3' }, secrets: { API_KEY: 'k-123' } } });
+    const r = await core.api.install(pkgs.hello, {
+      config: { env: { TIMES: '3' }, secrets: { API_KEY: 'k-123' } },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.state).toBe('running');
-    expect(r.body.stages.map((s: { stage: string }) => s.stage)).toEqual(['received', 'validating', 'awaiting_config', 'provisioning', 'starting', 'health_check', 'seeding', 'running']);
+    expect(r.body.stages.map((s: { stage: string }) => s.stage)).toEqual([
+      'received',
+      'validating',
+      'awaiting_config',
+      'provisioning',
+      'starting',
+      'health_check',
+      'seeding',
+      'running',
+    ]);
     expect(JSON.stringify(r.body)).not.toContain('k-123');
     const entry = await fetch(r.body.entryUrl);
     expect(entry.status).toBe(200);
-    expect(await entry.json()).toMatchObject({ plugin: HELLO_ID, version: '1.0.0', greeting: 'hi', times: 3, hasApiKey: true, customers: 5, seeded: 1 });
+    expect(await entry.json()).toMatchObject({
+      plugin: HELLO_ID,
+      version: '1.0.0',
+      greeting: 'hi',
+      times: 3,
+      hasApiKey: true,
+      customers: 5,
+      seeded: 1,
+    });
   });
 });

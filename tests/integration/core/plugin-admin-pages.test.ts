@@ -15,7 +15,11 @@ let entry: string;
 
 beforeAll(async () => {
   tmp = await makeTmp();
-  const pxp = (await packDirectory(FIXTURE, join(tmp, 'hello-admin.pxp'), { privateKeyPem: (await testKeys()).privateKeyPem })).file;
+  const pxp = (
+    await packDirectory(FIXTURE, join(tmp, 'hello-admin.pxp'), {
+      privateKeyPem: (await testKeys()).privateKeyPem,
+    })
+  ).file;
   core = await startTestCore();
   const r = await core.api.install(pxp, { config: { secrets: { API_KEY: 'k-admin-pages' } } });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -31,7 +35,9 @@ describe('plugin admin pages under the entry point', () => {
   it('lists the admin page of the installed plugin with the URL core serves it at', async () => {
     const r = await core.api.get(`/api/tenants/${TENANT}/admin-pages`);
     expect(r.status).toBe(200);
-    expect(r.body.plugins).toEqual([expect.objectContaining({ pluginId: PLUGIN, pagesUrl: `/_p/${TENANT}/${PLUGIN}/_admin` })]);
+    expect(r.body.plugins).toEqual([
+      expect.objectContaining({ pluginId: PLUGIN, pagesUrl: `/_p/${TENANT}/${PLUGIN}/_admin` }),
+    ]);
   });
 
   it("serves the plugin's admin/index.html at <entry>/_admin/ without a token", async () => {
@@ -50,7 +56,11 @@ describe('plugin admin pages under the entry point', () => {
   });
 
   it('answers an unknown page or a path out of the admin folder with 404 and a hint, never a file outside', async () => {
-    for (const path of ['/_admin/nope.html', '/_admin/..%2fmanifest.json', '/_admin/..%2F..%2Fdist%2Fserver.js']) {
+    for (const path of [
+      '/_admin/nope.html',
+      '/_admin/..%2fmanifest.json',
+      '/_admin/..%2F..%2Fdist%2Fserver.js',
+    ]) {
       const res = await fetch(`${entry}${path}`);
       expect(res.status, path).toBe(404);
       const body = (await res.json()) as { code: string; hint: string };
@@ -82,7 +92,14 @@ describe('CORS on the entry point for the sandboxed admin frame (Origin: null)',
   });
 
   it('answers preflights from an opaque origin itself, with the methods and the headers asked for', async () => {
-    const res = await fetch(`${entry}/`, { method: 'OPTIONS', headers: { origin: 'null', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const res = await fetch(`${entry}/`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'null',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
@@ -94,7 +111,9 @@ describe('CORS on the entry point for the sandboxed admin frame (Origin: null)',
     const other = await fetch(`${entry}/`, { headers: { origin: 'https://evil.example' } });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const api = await fetch(`${core.url}/api/tenants`, { headers: { origin: 'null', authorization: `Bearer ${core.adminToken}` } });
+    const api = await fetch(`${core.url}/api/tenants`, {
+      headers: { origin: 'null', authorization: `Bearer ${core.adminToken}` },
+    });
     expect(api.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { HELLO_ID, badPackages, listFiles, makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import {
+  HELLO_ID,
+  badPackages,
+  listFiles,
+  makeTmp,
+  packFixtures,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from './core-test-kit.ts';
 
 let core: TestCore;
 let pkgs: Record<string, string>;
@@ -38,7 +47,15 @@ describe('validate endpoint', () => {
     expect(r.status).toBe(200);
     expect(r.body.ok).toBe(true);
     const ids = r.body.checks.map((c: { id: string }) => c.id);
-    expect(ids).toEqual(expect.arrayContaining(['archive.safety', 'signature.trusted', 'tenant.dependencies', 'tenant.conflicts', 'tenant.quota']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'archive.safety',
+        'signature.trusted',
+        'tenant.dependencies',
+        'tenant.conflicts',
+        'tenant.quota',
+      ]),
+    );
     expect(r.body.wizard.env.map((e: { name: string }) => e.name)).toEqual(['GREETING', 'TIMES']);
     expect(r.body.wizard.secrets).toEqual([{ name: 'API_KEY', required: false }]);
     expect((await core.api.get('/api/tenants/sandbox-dev/plugins')).body.plugins).toEqual([]);
@@ -49,7 +66,11 @@ describe('validate endpoint', () => {
     const r = await core.api.validate(pkgs['needs-base']);
     expect(r.status).toBe(200);
     expect(r.body.ok).toBe(false);
-    expect(r.body.checks.find((c: { id: string }) => c.id === 'tenant.dependencies')).toMatchObject({ ok: false, code: 'DEPENDENCY_MISSING', hint: expect.stringContaining('com.fixture.core.base') });
+    expect(r.body.checks.find((c: { id: string }) => c.id === 'tenant.dependencies')).toMatchObject({
+      ok: false,
+      code: 'DEPENDENCY_MISSING',
+      hint: expect.stringContaining('com.fixture.core.base'),
+    });
     expect((await core.api.get('/api/installs?tenant=sandbox-dev')).body.installs).toEqual([]);
   });
 
@@ -60,13 +81,18 @@ describe('validate endpoint', () => {
   it('reports failed checks with code and hint', async () => {
     const r = await core.api.validate(join(badPackages, 'tampered-file.pxp'));
     expect(r.body.ok).toBe(false);
-    expect(r.body.checks.find((c: { ok: boolean; code?: string }) => !c.ok && c.code)).toMatchObject({ code: 'PXP_HASH_MISMATCH', hint: expect.any(String) });
+    expect(r.body.checks.find((c: { ok: boolean; code?: string }) => !c.ok && c.code)).toMatchObject({
+      code: 'PXP_HASH_MISMATCH',
+      hint: expect.any(String),
+    });
   });
 });
 
 describe('versions', () => {
   it('upgrades to a new version: the old serves until the new is healthy, then becomes last stable', async () => {
-    const v1 = await core.api.install(pkgs.hello, { config: { env: { GREETING: 'hello v1' }, secrets: { API_KEY: 'first' } } });
+    const v1 = await core.api.install(pkgs.hello, {
+      config: { env: { GREETING: 'hello v1' }, secrets: { API_KEY: 'first' } },
+    });
     expect(v1.status).toBe(200);
     expect(await entry()).toMatchObject({ version: '1.0.0', greeting: 'hello v1', customers: 5, seeded: 1 });
     const upgrade = core.api.install(pkgs['hello-v2'], { wait: false });
@@ -85,7 +111,12 @@ describe('versions', () => {
     // Generated data is not generated twice; the plugin's data survives the upgrade.
     expect(now).toMatchObject({ version: '2.0.0', customers: 5 });
     const plugin = (await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`)).body;
-    expect(plugin).toMatchObject({ version: '2.0.0', lastStableVersion: '1.0.0', status: 'running', instance: { state: 'ready' } });
+    expect(plugin).toMatchObject({
+      version: '2.0.0',
+      lastStableVersion: '1.0.0',
+      status: 'running',
+      instance: { state: 'ready' },
+    });
     expect(plugin.instance.isolation.level).toEqual(expect.any(String));
   });
 
@@ -108,21 +139,32 @@ describe('versions', () => {
   });
 
   it('reconfigures with new values, keeping the secrets not given again', async () => {
-    const r = await core.api.put(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/config?wait=true`, { env: { GREETING: 'reconfigured', TIMES: 7 } });
+    const r = await core.api.put(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/config?wait=true`, {
+      env: { GREETING: 'reconfigured', TIMES: 7 },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.kind).toBe('reconfigure');
-    expect(await entry()).toMatchObject({ version: '1.0.0', greeting: 'reconfigured', times: 7, hasApiKey: true });
+    expect(await entry()).toMatchObject({
+      version: '1.0.0',
+      greeting: 'reconfigured',
+      times: 7,
+      hasApiKey: true,
+    });
   });
 
   it('rolls a reconfiguration back when the plugin turns unhealthy; the old config keeps serving', async () => {
-    const r = await core.api.put(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/config?wait=true`, { env: { GREETING: 'break-health' } });
+    const r = await core.api.put(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/config?wait=true`, {
+      env: { GREETING: 'break-health' },
+    });
     expect(r.body).toMatchObject({ code: 'HEALTH_TIMEOUT', details: { stage: 'health_check' } });
     expect(await entry()).toMatchObject({ greeting: 'reconfigured' });
     expect((await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`)).body.status).toBe('running');
   });
 
   it('refuses a reconfiguration with a value of the wrong type', async () => {
-    const r = await core.api.put(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/config`, { env: { TIMES: 'often' } });
+    const r = await core.api.put(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/config`, {
+      env: { TIMES: 'often' },
+    });
     expect(r).toMatchObject({ status: 400, body: { code: 'CONFIG_INVALID' } });
   });
 });
@@ -133,12 +175,25 @@ describe('logs, metrics and events', () => {
     let page: any;
     for (let i = 0; i < 50; i++) {
       page = (await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs`)).body;
-      if (page.lines.some((l: { msg: string; fields?: { greeting?: string } }) => l.msg === 'greeted' && l.fields?.greeting === 'reconfigured')) break;
+      if (
+        page.lines.some(
+          (l: { msg: string; fields?: { greeting?: string } }) =>
+            l.msg === 'greeted' && l.fields?.greeting === 'reconfigured',
+        )
+      )
+        break;
       await new Promise((res) => setTimeout(res, 100));
     }
     const line = page.lines.findLast((l: { msg: string }) => l.msg === 'greeted');
-    expect(line).toMatchObject({ tenant: 'sandbox-dev', plugin: HELLO_ID, level: 'info', fields: { greeting: 'reconfigured' } });
-    const next = (await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?after=${page.lastId}`)).body;
+    expect(line).toMatchObject({
+      tenant: 'sandbox-dev',
+      plugin: HELLO_ID,
+      level: 'info',
+      fields: { greeting: 'reconfigured' },
+    });
+    const next = (
+      await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?after=${page.lastId}`)
+    ).body;
     expect(next.lines.every((l: { id: number }) => l.id > page.lastId)).toBe(true);
     const audit = (await core.api.get('/api/audit?action=plugin.logs.read')).body.entries;
     expect(audit[0]).toMatchObject({ actor: 'admin', tenant: 'sandbox-dev', target: HELLO_ID });
@@ -149,7 +204,11 @@ describe('logs, metrics and events', () => {
     expect(text).toMatch(/plugin_install_sandbox_total\{result="success"\} 2/);
     expect(text).toMatch(/plugin_install_sandbox_duration_seconds_count\{result="success"\} 2/);
     expect(text).toContain('plugin_install_rollback_total');
-    expect(text).toMatch(new RegExp(`plugin_sandbox_resource_usage\\{tenant="sandbox-dev",plugin="${HELLO_ID.replaceAll('.', '\\.')}",resource="rss_mb"\\} [0-9.]+`));
+    expect(text).toMatch(
+      new RegExp(
+        `plugin_sandbox_resource_usage\\{tenant="sandbox-dev",plugin="${HELLO_ID.replaceAll('.', '\\.')}",resource="rss_mb"\\} [0-9.]+`,
+      ),
+    );
   });
 
   it('publishes install events on the bus', async () => {
@@ -157,9 +216,21 @@ describe('logs, metrics and events', () => {
     expect(bad.body.code).toBe('HEALTH_TIMEOUT');
     const completed = events.filter((e) => e.type === 'plugin.install.sandbox_completed');
     expect(completed.map((e) => e.payload.version)).toEqual(['1.0.0', '2.0.0']);
-    expect(completed[0].payload).toMatchObject({ tenant: 'sandbox-dev', plugin: HELLO_ID, installId: expect.any(String), durationMs: expect.any(Number) });
+    expect(completed[0].payload).toMatchObject({
+      tenant: 'sandbox-dev',
+      plugin: HELLO_ID,
+      installId: expect.any(String),
+      durationMs: expect.any(Number),
+    });
     const failed = events.filter((e) => e.type === 'plugin.install.failed');
-    expect(failed.at(-1)!.payload).toMatchObject({ tenant: 'sandbox-dev', plugin: HELLO_ID, version: '3.0.0', code: 'HEALTH_TIMEOUT', stage: 'health_check', installId: bad.body.details.installId });
+    expect(failed.at(-1)!.payload).toMatchObject({
+      tenant: 'sandbox-dev',
+      plugin: HELLO_ID,
+      version: '3.0.0',
+      code: 'HEALTH_TIMEOUT',
+      stage: 'health_check',
+      installId: bad.body.details.installId,
+    });
   });
 });
 
@@ -172,7 +243,9 @@ describe('uninstall', () => {
     expect(await readdir(join(core.dataDir, 'blobs'))).toEqual([]);
     const usage = (await core.api.get('/api/tenants/sandbox-dev/usage')).body;
     expect(usage).toMatchObject({ plugins: 0, memoryMb: 0, diskMb: 0, cpuPercent: 0 });
-    expect((await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`)).body.code).toBe('PLUGIN_NOT_FOUND');
+    expect((await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`)).body.code).toBe(
+      'PLUGIN_NOT_FOUND',
+    );
   });
 });
 
@@ -181,11 +254,26 @@ describe('audit', () => {
     const first = (await core.api.get('/api/audit?tenant=sandbox-dev&action=plugin.install.*&limit=5')).body;
     expect(first.entries).toHaveLength(5);
     expect(first.nextBefore).toEqual(expect.any(Number));
-    const second = (await core.api.get(`/api/audit?tenant=sandbox-dev&action=plugin.install.*&limit=5&before=${first.nextBefore}`)).body;
+    const second = (
+      await core.api.get(
+        `/api/audit?tenant=sandbox-dev&action=plugin.install.*&limit=5&before=${first.nextBefore}`,
+      )
+    ).body;
     expect(second.entries[0].seq).toBeLessThan(first.entries.at(-1).seq);
     const all = (await core.api.get('/api/audit?tenant=sandbox-dev&limit=1000')).body.entries.reverse();
     const actions = new Set(all.map((e: { action: string }) => e.action));
-    for (const a of ['plugin.package.upload', 'plugin.package.validate', 'plugin.config.submit', 'plugin.install.stage', 'plugin.install.completed', 'plugin.install.rolled_back', 'plugin.rollback', 'plugin.reconfigure', 'plugin.uninstall', 'plugin.logs.read']) {
+    for (const a of [
+      'plugin.package.upload',
+      'plugin.package.validate',
+      'plugin.config.submit',
+      'plugin.install.stage',
+      'plugin.install.completed',
+      'plugin.install.rolled_back',
+      'plugin.rollback',
+      'plugin.reconfigure',
+      'plugin.uninstall',
+      'plugin.logs.read',
+    ]) {
       expect(actions, a).toContain(a);
     }
     expect(JSON.stringify(all)).not.toContain('first'); // the API_KEY value
@@ -195,14 +283,19 @@ describe('audit', () => {
     expect((await core.api.get('/api/audit/verify')).body).toMatchObject({ ok: true });
     const db = new DatabaseSync(join(core.dataDir, 'core.db'));
     try {
-      const victim = db.prepare("SELECT seq FROM audit_log WHERE action = 'plugin.uninstall'").get() as { seq: number };
+      const victim = db.prepare("SELECT seq FROM audit_log WHERE action = 'plugin.uninstall'").get() as {
+        seq: number;
+      };
       db.prepare("UPDATE audit_log SET outcome = 'denied' WHERE seq = ?").run(victim.seq);
       const r = (await core.api.get('/api/audit/verify')).body;
       expect(r).toMatchObject({ ok: false, firstBadSeq: victim.seq });
       db.prepare("UPDATE audit_log SET outcome = 'ok' WHERE seq = ?").run(victim.seq);
       expect((await core.api.get('/api/audit/verify')).body.ok).toBe(true);
       db.prepare('DELETE FROM audit_log WHERE seq = ?').run(victim.seq - 1);
-      expect((await core.api.get('/api/audit/verify')).body).toMatchObject({ ok: false, firstBadSeq: victim.seq });
+      expect((await core.api.get('/api/audit/verify')).body).toMatchObject({
+        ok: false,
+        firstBadSeq: victim.seq,
+      });
     } finally {
       db.close();
     }

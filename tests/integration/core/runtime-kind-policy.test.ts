@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
-import { coreFixtures, makeTmp, repoRoot, startTestCore, stopTestCore, testKeys, type TestCore } from './core-test-kit.ts';
+import {
+  coreFixtures,
+  makeTmp,
+  repoRoot,
+  startTestCore,
+  stopTestCore,
+  testKeys,
+  type TestCore,
+} from './core-test-kit.ts';
 
 // The runtime's own process-kind fixture: one copy of that plugin in the repository.
 const PROCESS_FIXTURE = join(repoRoot, 'packages/runtime/fixtures/plugins/process-hello');
@@ -19,7 +27,10 @@ let tmp: string;
 beforeAll(async () => {
   tmp = await makeTmp();
   const { privateKeyPem } = await testKeys();
-  pkgs = { 'process-hello': (await packDirectory(PROCESS_FIXTURE, join(tmp, 'process-hello.pxp'), { privateKeyPem })).file };
+  pkgs = {
+    'process-hello': (await packDirectory(PROCESS_FIXTURE, join(tmp, 'process-hello.pxp'), { privateKeyPem }))
+      .file,
+  };
   core = await startTestCore({ limitsFile: join(coreFixtures, 'process_plugins_limits.yaml') });
   expect((await core.api.post('/api/tenants', { id: 'trusted-proc', kind: 'sandbox' })).status).toBe(201);
 });
@@ -33,7 +44,10 @@ describe('the runtime kind policy', () => {
   it('refuses a process-kind plugin in a tenant that does not allow it, with the code and a hint, and installs nothing', async () => {
     const res = await core.api.install(pkgs['process-hello'], { tenant: 'sandbox-dev' });
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ code: 'RUNTIME_KIND_NOT_ALLOWED', hint: expect.stringContaining('allowProcessPlugins') });
+    expect(res.body).toMatchObject({
+      code: 'RUNTIME_KIND_NOT_ALLOWED',
+      hint: expect.stringContaining('allowProcessPlugins'),
+    });
     const plugins = await core.api.get('/api/tenants/sandbox-dev/plugins');
     expect(plugins.body.plugins.map((p: any) => p.pluginId)).not.toContain(PROCESS_ID);
   });
@@ -43,7 +57,11 @@ describe('the runtime kind policy', () => {
     form.append('tenant', 'sandbox-dev');
     const { openAsBlob } = await import('node:fs');
     form.append('package', await openAsBlob(pkgs['process-hello']), 'p.pxp');
-    const r = await fetch(`${core.url}/internal/plugins/packages/validate`, { method: 'POST', headers: { authorization: `Bearer ${core.adminToken}` }, body: form });
+    const r = await fetch(`${core.url}/internal/plugins/packages/validate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${core.adminToken}` },
+      body: form,
+    });
     const body: any = await r.json();
     const check = body.checks.find((c: any) => c.id === 'tenant.runtime_kind');
     expect(check).toMatchObject({ ok: false, code: 'RUNTIME_KIND_NOT_ALLOWED' });

@@ -18,14 +18,20 @@ afterAll(async () => {
 
 async function metric(name: string, tenant?: string): Promise<number> {
   const text = await (await fetch(`${core.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name) && (!tenant || l.includes(`tenant="${tenant}"`)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(name) && (!tenant || l.includes(`tenant="${tenant}"`)));
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
 describe('signature failure streak', () => {
   it('counts a hash mismatch, a missing and an added file in a row, like a flipped signature', async () => {
     const totalBefore = await metric('plugin_package_signature_failures_total');
-    for (const [file, code] of [['tampered-file.pxp', 'PXP_HASH_MISMATCH'], ['missing-file.pxp', 'PXP_FILE_MISSING'], ['extra-file.pxp', 'PXP_FILE_UNLISTED']]) {
+    for (const [file, code] of [
+      ['tampered-file.pxp', 'PXP_HASH_MISMATCH'],
+      ['missing-file.pxp', 'PXP_FILE_MISSING'],
+      ['extra-file.pxp', 'PXP_FILE_UNLISTED'],
+    ]) {
       const r = await core.api.install(join(badPackages, file));
       expect(r.body.code, file).toBe(code);
     }

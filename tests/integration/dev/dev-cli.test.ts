@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAUNCHER, REPO_ROOT, shellEnv } from '../cli/run-cli.ts';
 import { createServer } from 'node:net';
-import { FIXTURES, makeTmp, pluginProcesses, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import {
+  FIXTURES,
+  makeTmp,
+  pluginProcesses,
+  startDevCore,
+  stopTestCore,
+  until,
+  type TestCore,
+} from './dev-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_GRACE_MS = '300';
@@ -48,14 +56,23 @@ function cli(args: string[], cwd: string, target: TestCore = core): Cli {
   return {
     child,
     output: () => text,
-    waitFor: (re, timeoutMs = 30_000) => until(() => text, (t) => re.test(t), `${re} in:\n${text}`, timeoutMs).then(() => undefined),
+    waitFor: (re, timeoutMs = 30_000) =>
+      until(
+        () => text,
+        (t) => re.test(t),
+        `${re} in:\n${text}`,
+        timeoutMs,
+      ).then(() => undefined),
     exit: () => exited,
   };
 }
 
 async function copyProject(from: string, name: string, target: TestCore = core): Promise<string> {
   const dir = join(target.tmp, name);
-  await cp(from, dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('.pxp') });
+  await cp(from, dir, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules') && !src.endsWith('.pxp'),
+  });
   return dir;
 }
 
@@ -66,7 +83,11 @@ async function edit(file: string, from: string | RegExp, to: string): Promise<vo
   await writeFile(file, next);
 }
 
-const entry = (plugin: string, path: string) => fetch(`${core.entryUrl('sandbox-dev', plugin)}${path}`).then(async (r) => ({ status: r.status, text: await r.text() }));
+const entry = (plugin: string, path: string) =>
+  fetch(`${core.entryUrl('sandbox-dev', plugin)}${path}`).then(async (r) => ({
+    status: r.status,
+    text: await r.text(),
+  }));
 
 describe('px-plugin dev --watch', () => {
   it('on the hello example: a save makes the entry point answer the new text; reload timing and plugin logs on screen; a syntax error keeps the old version and shows file:line; Ctrl-C ends the session', async () => {
@@ -74,19 +95,31 @@ describe('px-plugin dev --watch', () => {
     const dev = cli(['dev', '--watch'], dir);
     await dev.waitFor(/reload #1 ✓ com\.powerx\.plugin\.hello 0\.1\.0 serving/);
     const t = String.raw`(\d+ ms|\d+\.\d+ s)`;
-    expect(dev.output()).toMatch(new RegExp(`build ${t} · push ${t} \\(path\\) · validate ${t} · start ${t} · health ${t} · switch ${t} · total ${t}`));
+    expect(dev.output()).toMatch(
+      new RegExp(
+        `build ${t} · push ${t} \\(path\\) · validate ${t} · start ${t} · health ${t} · switch ${t} · total ${t}`,
+      ),
+    );
     expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev!');
     await dev.waitFor(/INFO {2}0\.1\.0 greeted/); // the plugin's own log line, streamed from /api/ws
 
     const server = join(dir, 'src/server.ts');
     await edit(server, '${who}!`', '${who}, from the watcher!`');
     await dev.waitFor(/reload #2 ✓/);
-    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev, from the watcher!');
+    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe(
+      'Hello, dev, from the watcher!',
+    );
 
-    await edit(server, "const GREETED_EVENT = 'hello.greeted';", "const GREETED_EVENT = 'hello.greeted'\nconst broken = ;");
+    await edit(
+      server,
+      "const GREETED_EVENT = 'hello.greeted';",
+      "const GREETED_EVENT = 'hello.greeted'\nconst broken = ;",
+    );
     await dev.waitFor(/build #3 failed, nothing pushed · 0\.1\.0 keeps serving/);
     await dev.waitFor(/src\/server\.ts:\d+:\d+: Unexpected ";"/);
-    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe('Hello, dev, from the watcher!');
+    expect(JSON.parse((await entry(HELLO, 'hello?name=dev')).text).message).toBe(
+      'Hello, dev, from the watcher!',
+    );
 
     dev.child.kill('SIGINT');
     expect(await dev.exit()).toBe(0);
@@ -103,7 +136,11 @@ describe('px-plugin dev --watch', () => {
     await dev.waitFor(/started with first/);
 
     const follow = cli(['logs', PROJECT, '--tenant', 'sandbox-dev', '-f', '-n', '5'], dir);
-    await until(() => entry(PROJECT, 'hello'), (r) => r.status === 200, 'entry');
+    await until(
+      () => entry(PROJECT, 'hello'),
+      (r) => r.status === 200,
+      'entry',
+    );
     await follow.waitFor(/hello served/);
 
     await edit(join(dir, 'src/server.ts'), "'first'", "'second'");
@@ -128,11 +165,15 @@ describe('px-plugin dev --watch', () => {
     expect((await entry('com.fixture.dev.before', 'hello')).status).toBe(200);
 
     const dev = cli(['dev', '--watch'], dir);
-    await dev.waitFor(/com\.fixture\.dev\.before 0\.1\.0 was already installed in sandbox-dev before this session: .* Ctrl-C uninstalls the plugin \(use --keep/);
+    await dev.waitFor(
+      /com\.fixture\.dev\.before 0\.1\.0 was already installed in sandbox-dev before this session: .* Ctrl-C uninstalls the plugin \(use --keep/,
+    );
     await dev.waitFor(/reload #1 /);
     dev.child.kill('SIGINT');
     expect(await dev.exit()).toBe(0);
-    expect(dev.output()).toMatch(/uninstalling com\.fixture\.dev\.before from sandbox-dev \(it had 0\.1\.0 installed before this session; that is removed too/);
+    expect(dev.output()).toMatch(
+      /uninstalling com\.fixture\.dev\.before from sandbox-dev \(it had 0\.1\.0 installed before this session; that is removed too/,
+    );
     expect(dev.output()).toContain('plugin uninstalled');
     expect((await entry('com.fixture.dev.before', 'hello')).status).not.toBe(200);
   });
@@ -143,7 +184,9 @@ describe('px-plugin dev --watch', () => {
     await first.waitFor(/reload #1 ✓/);
     const second = cli(['dev', '--watch'], dir);
     expect(await second.exit()).not.toBe(0);
-    expect(second.output()).toMatch(/DEV_SESSION_CONFLICT .* held by admin \(px-plugin dev on .* \(pid \d+\)/);
+    expect(second.output()).toMatch(
+      /DEV_SESSION_CONFLICT .* held by admin \(px-plugin dev on .* \(pid \d+\)/,
+    );
     first.child.kill('SIGINT');
     expect(await first.exit()).toBe(0);
   });
@@ -159,10 +202,20 @@ describe('px-plugin dev --watch', () => {
       await writeFile(server, original.replace("'first'", `'save ${i}'`));
       await new Promise((r) => setTimeout(r, 90));
     }
-    await until(() => entry('com.fixture.dev.rapid', 'hello'), (r) => r.text.includes('save 10'), 'the last save serving');
+    await until(
+      () => entry('com.fixture.dev.rapid', 'hello'),
+      (r) => r.text.includes('save 10'),
+      'the last save serving',
+    );
     const reloads = (dev.output().match(/reload #\d+ ✓/g) ?? []).length;
     expect(reloads).toBeLessThan(11); // coalesced, not one install per save
-    await until(async () => (await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins/com.fixture.dev.rapid/versions'))).length, (n) => n <= 2, 'old versions dropped');
+    await until(
+      async () =>
+        (await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins/com.fixture.dev.rapid/versions')))
+          .length,
+      (n) => n <= 2,
+      'old versions dropped',
+    );
     dev.child.kill('SIGINT');
     expect(await dev.exit()).toBe(0);
     expect(await pluginProcesses(core)).toBeLessThanOrEqual(2); // what other tests of this file keep installed
@@ -202,7 +255,12 @@ describe('px-plugin dev --watch', () => {
       await dev.waitFor(/reload #2 not pushed: .*retrying/);
       own = await startDevCore({ tmp, port });
       const url = `${own.entryUrl('sandbox-dev', PROJECT)}hello`;
-      await until(() => fetch(url).then((r) => r.text()), (t) => t.includes('after restart'), 'the saved version serving on the restarted core', 20_000);
+      await until(
+        () => fetch(url).then((r) => r.text()),
+        (t) => t.includes('after restart'),
+        'the saved version serving on the restarted core',
+        20_000,
+      );
       await dev.waitFor(/started with after restart/); // the log stream reconnected on its own
       dev.child.kill('SIGINT');
       expect(await dev.exit()).toBe(0);

@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEV_ID, devInstall, hello, newSandbox, project, startDevCore, stopTestCore, type TestCore } from './dev-kit.ts';
+import {
+  DEV_ID,
+  devInstall,
+  hello,
+  newSandbox,
+  project,
+  startDevCore,
+  stopTestCore,
+  type TestCore,
+} from './dev-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_GRACE_MS = '300';
@@ -49,7 +58,9 @@ describe('env defaults on a dev reload', () => {
     const tenant = await newSandbox(core.api, 'env-explicit');
     const dir = await project(core, 'dev-hello');
     expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');
-    const set = await core.api.put(`/api/tenants/${tenant}/plugins/${DEV_ID}/config?wait=true`, { env: { GREETING: 'howdy' } });
+    const set = await core.api.put(`/api/tenants/${tenant}/plugins/${DEV_ID}/config?wait=true`, {
+      env: { GREETING: 'howdy' },
+    });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     expect(await greeting(tenant)).toBe('howdy');
     await setDefault(dir, 'hola', '0.1.1');

@@ -8,7 +8,20 @@ import { readdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
-import { captureEvents, DEV_ID, devInstall, hello, newSandbox, pluginProcesses, project, setMessage, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import {
+  captureEvents,
+  DEV_ID,
+  devInstall,
+  hello,
+  newSandbox,
+  pluginProcesses,
+  project,
+  setMessage,
+  startDevCore,
+  stopTestCore,
+  until,
+  type TestCore,
+} from './dev-kit.ts';
 
 // Path mode may read from the temp folder only (where every test project lives).
 process.env.PX_DEV_ROOTS = tmpdir();
@@ -28,20 +41,37 @@ describe('dev install and reload', () => {
     const dir = await project(core, 'dev-hello');
     const first = await devInstall(core.api, { tenant, path: dir });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ result: 'running', pluginId: DEV_ID, version: '0.1.0', serving: { version: '0.1.0' } });
+    expect(first.body).toMatchObject({
+      result: 'running',
+      pluginId: DEV_ID,
+      version: '0.1.0',
+      serving: { version: '0.1.0' },
+    });
     expect(first.body.contentSha256).toMatch(/^[0-9a-f]{64}$/);
-    for (const k of ['pushMs', 'validateMs', 'startMs', 'healthMs', 'switchMs', 'totalMs']) expect(typeof first.body.timings[k]).toBe('number');
-    expect(JSON.parse((await hello(core, tenant)).text)).toMatchObject({ message: 'one', greeting: 'hello', apiKeySet: false });
+    for (const k of ['pushMs', 'validateMs', 'startMs', 'healthMs', 'switchMs', 'totalMs'])
+      expect(typeof first.body.timings[k]).toBe('number');
+    expect(JSON.parse((await hello(core, tenant)).text)).toMatchObject({
+      message: 'one',
+      greeting: 'hello',
+      apiKeySet: false,
+    });
 
     // Set a secret and an env value once (reconfigure); dev reloads keep them.
-    const conf = await core.api.put(`/api/tenants/${tenant}/plugins/${DEV_ID}/config?wait=true`, { env: { GREETING: 'servus' }, secrets: { API_KEY: 'k-123' } });
+    const conf = await core.api.put(`/api/tenants/${tenant}/plugins/${DEV_ID}/config?wait=true`, {
+      env: { GREETING: 'servus' },
+      secrets: { API_KEY: 'k-123' },
+    });
     expect(conf.body.state).toBe('running');
 
     await setMessage(dir, 'two');
     const second = await devInstall(core.api, { tenant, path: dir });
     expect(second.body.result).toBe('running');
     expect(second.body.contentSha256).not.toBe(first.body.contentSha256);
-    expect(JSON.parse((await hello(core, tenant)).text)).toEqual({ message: 'two', greeting: 'servus', apiKeySet: true });
+    expect(JSON.parse((await hello(core, tenant)).text)).toEqual({
+      message: 'two',
+      greeting: 'servus',
+      apiKeySet: true,
+    });
 
     // The same build again is recognised by its content hash: nothing restarts.
     const same = await devInstall(core.api, { tenant, path: dir });
@@ -56,7 +86,9 @@ describe('dev install and reload', () => {
 
     // Unsigned, and the audit says why it was accepted.
     const audit = await core.api.get(`/api/audit?tenant=${tenant}&action=plugin.package.unsigned_accepted`);
-    const entries = (audit.body.entries ?? []).filter((e: any) => e.action === 'plugin.package.unsigned_accepted');
+    const entries = (audit.body.entries ?? []).filter(
+      (e: any) => e.action === 'plugin.package.unsigned_accepted',
+    );
     expect(entries.length).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(entries[0].details)).toContain('dev install');
   });
@@ -68,15 +100,21 @@ describe('dev install and reload', () => {
     const a = (await devInstall(core.api, { tenant, path: dir })).body;
     await setMessage(dir, 'b');
     const b = (await devInstall(core.api, { tenant, path: dir })).body;
-    expect((await readdir(versions)).sort()).toEqual([`c-${a.contentSha256.slice(0, 32)}`, `c-${b.contentSha256.slice(0, 32)}`].sort());
+    expect((await readdir(versions)).sort()).toEqual(
+      [`c-${a.contentSha256.slice(0, 32)}`, `c-${b.contentSha256.slice(0, 32)}`].sort(),
+    );
     await setMessage(dir, 'one');
     const again = (await devInstall(core.api, { tenant, path: dir })).body;
     expect(again).toMatchObject({ result: 'running', contentSha256: a.contentSha256 });
     expect(again.installId).not.toBe(a.installId);
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('one');
     // A failed reload next to it removes only its own folder, never the serving or last stable one.
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy') })).body.result).toBe('failed');
-    expect((await readdir(versions)).sort()).toEqual([`c-${a.contentSha256.slice(0, 32)}`, `c-${b.contentSha256.slice(0, 32)}`].sort());
+    expect(
+      (await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy') })).body.result,
+    ).toBe('failed');
+    expect((await readdir(versions)).sort()).toEqual(
+      [`c-${a.contentSha256.slice(0, 32)}`, `c-${b.contentSha256.slice(0, 32)}`].sort(),
+    );
     await setMessage(dir, 'b');
     expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('b');
@@ -84,10 +122,19 @@ describe('dev install and reload', () => {
 
   it('copies what the manifest references: an entry outside dist/ and a seed hook at the project root', async () => {
     const tenant = await newSandbox(core.api, 'dev-entry-out');
-    const r = (await devInstall(core.api, { tenant, path: await project(core, 'dev-entry-outside-dist') })).body;
+    const r = (await devInstall(core.api, { tenant, path: await project(core, 'dev-entry-outside-dist') }))
+      .body;
     expect(r.result).toBe('running');
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('from build/');
-    const folder = join(core.dataDir, 'tenants', tenant, 'plugins', DEV_ID, 'versions', `c-${r.contentSha256.slice(0, 32)}`);
+    const folder = join(
+      core.dataDir,
+      'tenants',
+      tenant,
+      'plugins',
+      DEV_ID,
+      'versions',
+      `c-${r.contentSha256.slice(0, 32)}`,
+    );
     expect((await readdir(folder)).sort()).toEqual(['_pxp', 'build', 'dist', 'manifest.json', 'seed.js']);
   });
 
@@ -99,7 +146,11 @@ describe('dev install and reload', () => {
     const form = new FormData();
     form.append('tenant', tenant);
     form.append('package', new Blob([await (await import('node:fs/promises')).readFile(pxp)]), 'build.pxp');
-    const r = await fetch(`${core.url}/api/plugins/dev/install`, { method: 'POST', headers: { authorization: `Bearer ${core.adminToken}` }, body: form });
+    const r = await fetch(`${core.url}/api/plugins/dev/install`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${core.adminToken}` },
+      body: form,
+    });
     const body = (await r.json()) as any;
     expect(r.status).toBe(200);
     expect(body.result).toBe('running');
@@ -119,12 +170,20 @@ describe('dev install and reload', () => {
     expect(await readdir(pluginRoot)).toEqual(['data']);
 
     expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');
-    const del = await core.api.req('DELETE', '/api/plugins/dev/install', { tenant, pluginId: DEV_ID, removeData: true });
+    const del = await core.api.req('DELETE', '/api/plugins/dev/install', {
+      tenant,
+      pluginId: DEV_ID,
+      removeData: true,
+    });
     expect(del.status).toBe(204);
     expect((await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}`)).status).toBe(404);
     expect(await readdir(pluginRoot).catch(() => 'gone')).toBe('gone');
     // Its process is gone too: back to the count before the first install.
-    await until(() => pluginProcesses(core), (n) => n === processesBefore, 'the plugin process to exit');
+    await until(
+      () => pluginProcesses(core),
+      (n) => n === processesBefore,
+      'the plugin process to exit',
+    );
     const again = await core.api.req('DELETE', '/api/plugins/dev/install', { tenant, pluginId: DEV_ID });
     expect(again.body.code).toBe('PLUGIN_NOT_FOUND');
     const audit = await core.api.get(`/api/audit?tenant=${tenant}&limit=200`);
@@ -136,22 +195,46 @@ describe('faults: the last stable version keeps serving', () => {
   it('a plugin that throws at start: reload fails at starting, old version answers, rollback event and log line', async () => {
     const tenant = await newSandbox(core.api, 'dev-throws');
     const events = captureEvents(core);
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe('running');
+    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe(
+      'running',
+    );
     const bad = await devInstall(core.api, { tenant, path: await project(core, 'dev-throws-at-start') });
-    expect(bad.body).toMatchObject({ result: 'failed', version: '0.2.0', error: { code: 'START_FAILED', stage: 'starting' }, serving: { version: '0.1.0' } });
+    expect(bad.body).toMatchObject({
+      result: 'failed',
+      version: '0.2.0',
+      error: { code: 'START_FAILED', stage: 'starting' },
+      serving: { version: '0.1.0' },
+    });
     expect(bad.body.error.message).toContain('boom at start');
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('one');
-    const rollback = await until(() => events.find((e) => e.type === 'plugin.dev.rollback' && (e.payload as any).tenant === tenant), (e) => !!e, 'rollback event');
+    const rollback = await until(
+      () => events.find((e) => e.type === 'plugin.dev.rollback' && (e.payload as any).tenant === tenant),
+      (e) => !!e,
+      'rollback event',
+    );
     expect(rollback!.payload).toMatchObject({ code: 'START_FAILED', serving: { version: '0.1.0' } });
     const logs = await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}/logs?limit=200`);
-    expect(logs.body.lines.some((l: any) => l.level === 'error' && /rolled back; version 0\.1\.0 keeps serving/.test(l.msg) && l.msg.includes('START_FAILED'))).toBe(true);
+    expect(
+      logs.body.lines.some(
+        (l: any) =>
+          l.level === 'error' &&
+          /rolled back; version 0\.1\.0 keeps serving/.test(l.msg) &&
+          l.msg.includes('START_FAILED'),
+      ),
+    ).toBe(true);
   });
 
   it('a plugin that never becomes healthy: the health gate fails and the old version keeps answering', async () => {
     const tenant = await newSandbox(core.api, 'dev-unhealthy');
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe('running');
+    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe(
+      'running',
+    );
     const bad = await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy') });
-    expect(bad.body).toMatchObject({ result: 'failed', error: { code: 'HEALTH_TIMEOUT', stage: 'health_check' }, serving: { version: '0.1.0' } });
+    expect(bad.body).toMatchObject({
+      result: 'failed',
+      error: { code: 'HEALTH_TIMEOUT', stage: 'health_check' },
+      serving: { version: '0.1.0' },
+    });
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('one');
     expect(await pluginProcesses(core)).toBeGreaterThan(0);
   });
@@ -160,17 +243,34 @@ describe('faults: the last stable version keeps serving', () => {
     const tenant = await newSandbox(core.api, 'dev-crash');
     const events = captureEvents(core);
     const coreRollbacks = captureEvents(core, 'plugin.install.auto_rollback');
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe('running');
+    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe(
+      'running',
+    );
     const next = await devInstall(core.api, { tenant, path: await project(core, 'dev-crash-on-request') });
     expect(next.body).toMatchObject({ result: 'running', version: '0.4.0' });
     await hello(core, tenant); // the request that kills it
-    const rollback = await until(() => events.find((e) => e.type === 'plugin.dev.rollback' && (e.payload as any).tenant === tenant), (e) => !!e, 'rollback after crash');
-    expect(rollback!.payload).toMatchObject({ code: 'DEV_CRASHED_AFTER_SWITCH', stage: 'after_switch', restored: true, serving: { version: '0.1.0' } });
-    await until(() => hello(core, tenant), (r) => r.status === 200 && r.text.includes('"one"'), 'old version answering again');
+    const rollback = await until(
+      () => events.find((e) => e.type === 'plugin.dev.rollback' && (e.payload as any).tenant === tenant),
+      (e) => !!e,
+      'rollback after crash',
+    );
+    expect(rollback!.payload).toMatchObject({
+      code: 'DEV_CRASHED_AFTER_SWITCH',
+      stage: 'after_switch',
+      restored: true,
+      serving: { version: '0.1.0' },
+    });
+    await until(
+      () => hello(core, tenant),
+      (r) => r.status === 200 && r.text.includes('"one"'),
+      'old version answering again',
+    );
     const plugin = await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}`);
     expect(plugin.body).toMatchObject({ version: '0.1.0', status: 'running' });
     // The dev grace watch handled it: core's own automatic rollback did not roll back the same failure again.
-    const rollbacks = (await core.api.get(`/api/installs?tenant=${tenant}&plugin=${DEV_ID}`)).body.installs.filter((i: { kind: string }) => i.kind === 'rollback');
+    const rollbacks = (
+      await core.api.get(`/api/installs?tenant=${tenant}&plugin=${DEV_ID}`)
+    ).body.installs.filter((i: { kind: string }) => i.kind === 'rollback');
     expect(rollbacks).toHaveLength(1);
     expect(coreRollbacks.filter((e) => (e.payload as { tenant: string }).tenant === tenant)).toEqual([]);
   });
@@ -193,7 +293,11 @@ describe('faults: the last stable version keeps serving', () => {
     expect(results.filter((r) => !['running', 'superseded', 'unchanged'].includes(r))).toEqual([]);
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('save-10');
     // Old instances are drained and stopped: back to one process for this plugin.
-    await until(() => pluginProcesses(core), (n) => n <= before, 'old instances stopped');
+    await until(
+      () => pluginProcesses(core),
+      (n) => n <= before,
+      'old instances stopped',
+    );
   });
 
   it('answers every request of a steady stream during 20 reloads', async () => {
@@ -237,7 +341,9 @@ describe('refusals', () => {
     expect(r.status).toBe(403);
     expect(r.body.code).toBe('TENANT_NOT_SANDBOX');
     const audit = await core.api.get('/api/audit?tenant=default&limit=50');
-    expect(audit.body.entries.some((e: any) => e.action === 'plugin.dev.install' && e.outcome === 'denied')).toBe(true);
+    expect(
+      audit.body.entries.some((e: any) => e.action === 'plugin.dev.install' && e.outcome === 'denied'),
+    ).toBe(true);
     expect((await core.api.get(`/api/tenants/default/plugins/${DEV_ID}`)).status).toBe(404);
   });
 
@@ -260,9 +366,15 @@ describe('refusals', () => {
   });
 
   it('a project with a symlink pointing out of it: 400 DEV_PATH_LINK_OUT, nothing left behind', async () => {
-    const r = await devInstall(core.api, { tenant: 'sandbox-dev', path: await project(core, 'dev-symlink-out') });
+    const r = await devInstall(core.api, {
+      tenant: 'sandbox-dev',
+      path: await project(core, 'dev-symlink-out'),
+    });
     expect(r.status).toBe(400);
-    expect(r.body).toMatchObject({ code: 'DEV_PATH_LINK_OUT', details: { path: 'dist/leak.txt', target: '/etc/hostname' } });
+    expect(r.body).toMatchObject({
+      code: 'DEV_PATH_LINK_OUT',
+      details: { path: 'dist/leak.txt', target: '/etc/hostname' },
+    });
     expect((await readdir(join(core.dataDir, 'staging'))).filter((n) => n.startsWith('dev-'))).toEqual([]);
     expect((await readdir(join(core.dataDir, 'uploads'))).filter((n) => n.startsWith('dev-'))).toEqual([]);
   });
@@ -275,7 +387,10 @@ describe('refusals', () => {
   it('a caller without plugin:dev: 403 PERMISSION_MISSING', async () => {
     await core.api.post('/api/users', { username: 'reader', password: 'reader-password', permissions: [] });
     const login = await core.api.post('/api/auth/login', { username: 'reader', password: 'reader-password' });
-    const r = await devInstall(core.api.as(login.body.token), { tenant: 'sandbox-dev', path: await project(core, 'dev-hello') });
+    const r = await devInstall(core.api.as(login.body.token), {
+      tenant: 'sandbox-dev',
+      path: await project(core, 'dev-hello'),
+    });
     expect(r.status).toBe(403);
     expect(r.body.code).toBe('PERMISSION_MISSING');
   });

@@ -38,7 +38,8 @@ export async function setMessage(dir: string, message: string): Promise<void> {
 
 export async function newSandbox(api: Api, id: string): Promise<string> {
   const r = await api.post('/api/tenants', { id, kind: 'sandbox', allowUnsigned: false });
-  if (r.status !== 201 && r.status !== 200) throw new Error(`tenant ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  if (r.status !== 201 && r.status !== 200)
+    throw new Error(`tenant ${id}: ${r.status} ${JSON.stringify(r.body)}`);
   return id;
 }
 
@@ -46,7 +47,11 @@ export function devInstall(api: Api, body: Record<string, unknown>) {
   return api.post('/api/plugins/dev/install', body);
 }
 
-export async function hello(core: TestCore, tenant: string, plugin = DEV_ID): Promise<{ status: number; text: string }> {
+export async function hello(
+  core: TestCore,
+  tenant: string,
+  plugin = DEV_ID,
+): Promise<{ status: number; text: string }> {
   const r = await fetch(`${core.entryUrl(tenant, plugin)}hello`);
   return { status: r.status, text: await r.text() };
 }
@@ -66,7 +71,12 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       // Plugin processes only, not their IPC brokers (packages/runtime/README.md, "IPC broker") nor
       // their PID-namespace wrappers (unshare and sh, both named px-pidns on their command line).
-      if (cmdline.includes(core.dataDir) && !/broker-[0-9a-f]+\.cjs/.test(cmdline) && !cmdline.includes('px-pidns')) n++;
+      if (
+        cmdline.includes(core.dataDir) &&
+        !/broker-[0-9a-f]+\.cjs/.test(cmdline) &&
+        !cmdline.includes('px-pidns')
+      )
+        n++;
     } catch {
       // exited meanwhile
     }
@@ -74,12 +84,18 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
   return n;
 }
 
-export async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T> | T,
+  ok: (v: T) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -98,7 +114,9 @@ export class WsClient {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
     });
-    this.closed = new Promise((resolve) => this.ws.once('close', (code) => ((this.closeCode = code), resolve())));
+    this.closed = new Promise((resolve) =>
+      this.ws.once('close', (code) => ((this.closeCode = code), resolve())),
+    );
     this.ws.on('message', (data) => this.frames.push(JSON.parse(String(data))));
     this.ws.on('error', () => {});
   }
@@ -112,7 +130,12 @@ export class WsClient {
   }
 
   waitFor(pred: (frame: any) => boolean, what: string, timeoutMs = 15_000): Promise<any> {
-    return until(() => this.frames.find(pred), (f) => f !== undefined, what, timeoutMs);
+    return until(
+      () => this.frames.find(pred),
+      (f) => f !== undefined,
+      what,
+      timeoutMs,
+    );
   }
 
   close(): void {

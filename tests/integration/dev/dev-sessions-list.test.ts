@@ -6,7 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { DEV_ID, devInstall, newSandbox, project, setMessage, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import {
+  DEV_ID,
+  devInstall,
+  newSandbox,
+  project,
+  setMessage,
+  startDevCore,
+  stopTestCore,
+  until,
+  type TestCore,
+} from './dev-kit.ts';
 import { startTestCore } from '../core/core-test-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
@@ -23,14 +33,34 @@ afterAll(async () => {
 describe('dev sessions list', () => {
   it('lists the active session with its holder and every reload, newest first, with the rollback reason of a failed one', async () => {
     const tenant = await newSandbox(core.api, 'list-sessions');
-    const session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID, client: 'px-plugin dev on laptop (pid 7)' })).body;
+    const session = (
+      await core.api.post('/api/plugins/dev/sessions', {
+        tenant,
+        pluginId: DEV_ID,
+        client: 'px-plugin dev on laptop (pid 7)',
+      })
+    ).body;
     const dir = await project(core, 'dev-hello');
-    expect((await devInstall(core.api, { tenant, path: dir, sessionId: session.id })).body.result).toBe('running');
+    expect((await devInstall(core.api, { tenant, path: dir, sessionId: session.id })).body.result).toBe(
+      'running',
+    );
     await setMessage(dir, 'second build');
-    expect((await devInstall(core.api, { tenant, path: dir, sessionId: session.id })).body.result).toBe('running');
-    const bad = await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy'), sessionId: session.id });
+    expect((await devInstall(core.api, { tenant, path: dir, sessionId: session.id })).body.result).toBe(
+      'running',
+    );
+    const bad = await devInstall(core.api, {
+      tenant,
+      path: await project(core, 'dev-never-healthy'),
+      sessionId: session.id,
+    });
     expect(bad.body.result).toBe('failed');
-    expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/build-error`, { message: 'src/server.ts:3:7: Expected ";"' })).status).toBe(204);
+    expect(
+      (
+        await core.api.post(`/api/plugins/dev/sessions/${session.id}/build-error`, {
+          message: 'src/server.ts:3:7: Expected ";"',
+        })
+      ).status,
+    ).toBe(204);
 
     const r = await core.api.get(`/api/plugins/dev/sessions?tenant=${tenant}`);
     expect(r.status).toBe(200);
@@ -38,11 +68,22 @@ describe('dev sessions list', () => {
     expect(r.body.recent).toEqual([]);
     expect(r.body.sessions).toHaveLength(1);
     const s = r.body.sessions[0];
-    expect(s).toMatchObject({ id: session.id, pluginId: DEV_ID, user: 'admin', client: 'px-plugin dev on laptop (pid 7)', startedAt: session.createdAt });
+    expect(s).toMatchObject({
+      id: session.id,
+      pluginId: DEV_ID,
+      user: 'admin',
+      client: 'px-plugin dev on laptop (pid 7)',
+      startedAt: session.createdAt,
+    });
     expect(Date.parse(s.lastSeenAt)).toBeGreaterThanOrEqual(Date.parse(s.startedAt));
     expect(s.reloads.map((x: any) => x.result)).toEqual(['build_failed', 'failed', 'running', 'running']);
     const [build, failed, second] = s.reloads;
-    expect(build.rollback).toMatchObject({ code: 'BUILD_FAILED', stage: 'build', message: 'src/server.ts:3:7: Expected ";"', restored: false });
+    expect(build.rollback).toMatchObject({
+      code: 'BUILD_FAILED',
+      stage: 'build',
+      message: 'src/server.ts:3:7: Expected ";"',
+      restored: false,
+    });
     expect(build.rollback.serving.installId).toBe(second.installId);
     expect(failed.rollback.code).toMatch(/HEALTH/);
     expect(failed.rollback.stage).toBe('health_check');
@@ -57,7 +98,9 @@ describe('dev sessions list', () => {
 
   it('updates a reload that crashed in its grace window to rolled_back, with the reason', async () => {
     const tenant = await newSandbox(core.api, 'list-crash');
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe('running');
+    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe(
+      'running',
+    );
     const next = await devInstall(core.api, { tenant, path: await project(core, 'dev-crash-on-request') });
     expect(next.body.result).toBe('running');
     await fetch(`${core.entryUrl(tenant, DEV_ID)}hello`).catch(() => undefined);
@@ -69,18 +112,29 @@ describe('dev sessions list', () => {
     const [crashed] = r.body.sessions[0].reloads;
     expect(r.body.sessions[0].reloads).toHaveLength(2);
     expect(crashed.id).toBe(next.body.id);
-    expect(crashed.rollback).toMatchObject({ code: 'DEV_CRASHED_AFTER_SWITCH', stage: 'after_switch', restored: true });
+    expect(crashed.rollback).toMatchObject({
+      code: 'DEV_CRASHED_AFTER_SWITCH',
+      stage: 'after_switch',
+      restored: true,
+    });
     expect(crashed.rollback.hint).toBeTruthy();
   });
 
   it('keeps the history of a plugin whose session ended under recent, and across a core restart', async () => {
     const tenant = await newSandbox(core.api, 'list-ended');
     const session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body;
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello'), sessionId: session.id })).body.result).toBe('running');
-    expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}?keep=true`)).status).toBe(200);
+    expect(
+      (await devInstall(core.api, { tenant, path: await project(core, 'dev-hello'), sessionId: session.id }))
+        .body.result,
+    ).toBe('running');
+    expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}?keep=true`)).status).toBe(
+      200,
+    );
     const r = await core.api.get(`/api/plugins/dev/sessions?tenant=${tenant}`);
     expect(r.body.sessions).toEqual([]);
-    expect(r.body.recent).toEqual([{ pluginId: DEV_ID, reloads: [expect.objectContaining({ result: 'running' })] }]);
+    expect(r.body.recent).toEqual([
+      { pluginId: DEV_ID, reloads: [expect.objectContaining({ result: 'running' })] },
+    ]);
 
     // A restart (same data folder): the history was saved beside dev-sessions.json.
     const tmp = core.tmp;
@@ -92,8 +146,14 @@ describe('dev sessions list', () => {
 
   it('answers only members of the tenant (and admins)', async () => {
     const tenant = await newSandbox(core.api, 'list-private');
-    await core.api.post('/api/users', { username: 'eve', password: 'eve-password', permissions: ['plugin:dev'] });
-    const eve = core.api.as((await core.api.post('/api/auth/login', { username: 'eve', password: 'eve-password' })).body.token);
+    await core.api.post('/api/users', {
+      username: 'eve',
+      password: 'eve-password',
+      permissions: ['plugin:dev'],
+    });
+    const eve = core.api.as(
+      (await core.api.post('/api/auth/login', { username: 'eve', password: 'eve-password' })).body.token,
+    );
     const r = await eve.get(`/api/plugins/dev/sessions?tenant=${tenant}`);
     expect(r.status).toBe(403);
     expect(r.body.code).toBe('TENANT_NOT_MEMBER');

@@ -6,7 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { DEV_ID, devInstall, hello, newSandbox, project, setMessage, startDevCore, stopTestCore, until, type TestCore } from './dev-kit.ts';
+import {
+  DEV_ID,
+  devInstall,
+  hello,
+  newSandbox,
+  project,
+  setMessage,
+  startDevCore,
+  stopTestCore,
+  until,
+  type TestCore,
+} from './dev-kit.ts';
 import { makeTmp, startTestCore } from '../core/core-test-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
@@ -17,8 +28,13 @@ let core: TestCore;
 let bobToken: string;
 beforeAll(async () => {
   core = await startDevCore();
-  await core.api.post('/api/users', { username: 'bob', password: 'bob-password', permissions: ['plugin:dev'] });
-  bobToken = (await core.api.post('/api/auth/login', { username: 'bob', password: 'bob-password' })).body.token;
+  await core.api.post('/api/users', {
+    username: 'bob',
+    password: 'bob-password',
+    permissions: ['plugin:dev'],
+  });
+  bobToken = (await core.api.post('/api/auth/login', { username: 'bob', password: 'bob-password' })).body
+    .token;
 });
 afterAll(async () => {
   await stopTestCore(core);
@@ -33,10 +49,18 @@ async function sharedSandbox(id: string): Promise<string> {
 describe('dev sessions', () => {
   it('refuses a second session on the same plugin, naming the holder', async () => {
     const tenant = await sharedSandbox('sess-conflict');
-    const mine = await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID, client: 'px-plugin dev on laptop-a (pid 1)' });
+    const mine = await core.api.post('/api/plugins/dev/sessions', {
+      tenant,
+      pluginId: DEV_ID,
+      client: 'px-plugin dev on laptop-a (pid 1)',
+    });
     expect(mine.status).toBe(201);
     const bob = core.api.as(bobToken);
-    const second = await bob.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID, client: 'px-plugin dev on laptop-b (pid 2)' });
+    const second = await bob.post('/api/plugins/dev/sessions', {
+      tenant,
+      pluginId: DEV_ID,
+      client: 'px-plugin dev on laptop-b (pid 2)',
+    });
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('DEV_SESSION_CONFLICT');
     expect(second.body.message).toContain('admin (px-plugin dev on laptop-a (pid 1)');
@@ -49,15 +73,30 @@ describe('dev sessions', () => {
 
   it('a session whose CLI goes away expires and frees the plugin; the plugin keeps serving', async () => {
     const tenant = await sharedSandbox('sess-expire');
-    const session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID, client: 'gone soon' })).body;
-    expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello'), sessionId: session.id })).body.result).toBe('running');
+    const session = (
+      await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID, client: 'gone soon' })
+    ).body;
+    expect(
+      (await devInstall(core.api, { tenant, path: await project(core, 'dev-hello'), sessionId: session.id }))
+        .body.result,
+    ).toBe('running');
     // No heartbeats: after the ttl (1.2 s here) someone else may take it.
     const bob = core.api.as(bobToken);
-    const taken = await until(() => bob.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID }), (r) => r.status === 201, 'session expiry');
+    const taken = await until(
+      () => bob.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID }),
+      (r) => r.status === 201,
+      'session expiry',
+    );
     expect(taken.body.user).toBe('bob');
     expect((await hello(core, tenant)).status).toBe(200);
-    expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).body.code).toBe('DEV_SESSION_NOT_FOUND');
-    await until(() => core.api.get(`/api/audit?tenant=${tenant}&limit=100`), (a) => a.body.entries.some((e: any) => e.action === 'plugin.dev.session.expired'), 'expiry audited');
+    expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).body.code).toBe(
+      'DEV_SESSION_NOT_FOUND',
+    );
+    await until(
+      () => core.api.get(`/api/audit?tenant=${tenant}&limit=100`),
+      (a) => a.body.entries.some((e: any) => e.action === 'plugin.dev.session.expired'),
+      'expiry audited',
+    );
   });
 
   it('heartbeats keep a session alive beyond its ttl', async () => {
@@ -67,7 +106,9 @@ describe('dev sessions', () => {
       await new Promise((r) => setTimeout(r, 300));
       expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).status).toBe(200);
     }
-    expect((await core.api.as(bobToken).post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body.code).toBe('DEV_SESSION_CONFLICT');
+    expect(
+      (await core.api.as(bobToken).post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body.code,
+    ).toBe('DEV_SESSION_CONFLICT');
   });
 
   it('ending a session uninstalls the plugin, unless keep=true', async () => {
@@ -75,10 +116,14 @@ describe('dev sessions', () => {
     const dir = await project(core, 'dev-hello');
     let session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body;
     await devInstall(core.api, { tenant, path: dir, sessionId: session.id });
-    expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}?keep=true`)).body).toEqual({ uninstalled: false });
+    expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}?keep=true`)).body).toEqual({
+      uninstalled: false,
+    });
     expect((await hello(core, tenant)).status).toBe(200);
     session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body;
-    expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}`)).body).toEqual({ uninstalled: true });
+    expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}`)).body).toEqual({
+      uninstalled: true,
+    });
     expect((await hello(core, tenant)).status).toBe(502);
   });
 
@@ -88,18 +133,25 @@ describe('dev sessions', () => {
     await devInstall(core.api, { tenant, path: await project(core, 'dev-hello'), sessionId: session.id });
     const seen: any[] = [];
     const off = core.bus.subscribe('plugin.dev.rollback', (e) => seen.push(e.payload));
-    const r = await core.api.post(`/api/plugins/dev/sessions/${session.id}/build-error`, { message: 'src/server.ts:3:9: Unexpected ";"' });
+    const r = await core.api.post(`/api/plugins/dev/sessions/${session.id}/build-error`, {
+      message: 'src/server.ts:3:9: Unexpected ";"',
+    });
     off();
     expect(r.status).toBe(204);
     expect(seen[0]).toMatchObject({ tenant, stage: 'build', code: 'BUILD_FAILED', serving: '0.1.0' });
     const logs = await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}/logs?level=error`);
-    expect(logs.body.lines.some((l: any) => l.msg.includes('build failed, nothing pushed') && l.msg.includes('src/server.ts:3:9'))).toBe(true);
+    expect(
+      logs.body.lines.some(
+        (l: any) => l.msg.includes('build failed, nothing pushed') && l.msg.includes('src/server.ts:3:9'),
+      ),
+    ).toBe(true);
     expect(JSON.parse((await hello(core, tenant)).text).message).toBe('one');
   });
 
   it('dev logs are kept 7 days', async () => {
     const tenant = 'sess-build-error';
-    const before = (await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}/logs?limit=1000`)).body.lines.length;
+    const before = (await core.api.get(`/api/tenants/${tenant}/plugins/${DEV_ID}/logs?limit=1000`)).body.lines
+      .length;
     expect(before).toBeGreaterThan(0);
     expect((await core.sweepRetention(new Date(Date.now() + 6 * 86_400_000))).logLinesDeleted).toBe(0);
     const swept = await core.sweepRetention(new Date(Date.now() + 8 * 86_400_000));
@@ -120,7 +172,10 @@ describe('dev mode off', () => {
       ];
       for (const r of await Promise.all(calls)) {
         expect(r.status).toBe(404);
-        expect(r.body).toMatchObject({ code: 'DEV_MODE_DISABLED', hint: expect.stringContaining('PX_PLUGIN_DEV_MODE=1') });
+        expect(r.body).toMatchObject({
+          code: 'DEV_MODE_DISABLED',
+          hint: expect.stringContaining('PX_PLUGIN_DEV_MODE=1'),
+        });
       }
     } finally {
       await stopTestCore(off);
@@ -135,8 +190,17 @@ describe('core restarted during a session', () => {
     let second: TestCore | undefined;
     try {
       const dir = await project(first, 'dev-hello');
-      const session = (await first.api.post('/api/plugins/dev/sessions', { tenant: 'sandbox-dev', pluginId: DEV_ID, client: 'survivor' })).body;
-      expect((await devInstall(first.api, { tenant: 'sandbox-dev', path: dir, sessionId: session.id })).body.result).toBe('running');
+      const session = (
+        await first.api.post('/api/plugins/dev/sessions', {
+          tenant: 'sandbox-dev',
+          pluginId: DEV_ID,
+          client: 'survivor',
+        })
+      ).body;
+      expect(
+        (await devInstall(first.api, { tenant: 'sandbox-dev', path: dir, sessionId: session.id })).body
+          .result,
+      ).toBe('running');
       await first.close();
       first = undefined;
 
@@ -145,9 +209,16 @@ describe('core restarted during a session', () => {
       expect(JSON.parse((await hello(second, 'sandbox-dev')).text).message).toBe('one');
       expect((await second.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).status).toBe(200);
       await setMessage(dir, 'after-restart');
-      expect((await devInstall(second.api, { tenant: 'sandbox-dev', path: dir, sessionId: session.id })).body.result).toBe('running');
+      expect(
+        (await devInstall(second.api, { tenant: 'sandbox-dev', path: dir, sessionId: session.id })).body
+          .result,
+      ).toBe('running');
       expect(JSON.parse((await hello(second, 'sandbox-dev')).text).message).toBe('after-restart');
-      const other = await second.api.post('/api/plugins/dev/sessions', { tenant: 'sandbox-dev', pluginId: DEV_ID, client: 'intruder' });
+      const other = await second.api.post('/api/plugins/dev/sessions', {
+        tenant: 'sandbox-dev',
+        pluginId: DEV_ID,
+        client: 'intruder',
+      });
       expect(other.body.code).toBe('DEV_SESSION_CONFLICT');
     } finally {
       await first?.close();

@@ -12,7 +12,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Api, coreFixtures, makeTmp, packFixtures, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+import {
+  Api,
+  coreFixtures,
+  makeTmp,
+  packFixtures,
+  repoRoot,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from '../core/core-test-kit.ts';
 import { DEV_ID, devInstall, newSandbox, project, setMessage, startDevCore, until } from './dev-kit.ts';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { workflowMetrics } from '../../../scripts/qa/workflow-metrics.mjs';
@@ -31,7 +40,9 @@ afterAll(async () => {
 });
 
 function metricValue(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -54,11 +65,17 @@ describe('install flow: upload quota and API', () => {
     await setMessage(dir, 'three');
     expect((await devInstall(core.api, { tenant: 'q-rate', path: dir })).body.result).toBe('running');
     // Three dev installs within the minute; the one upload the quota allows still goes through …
-    const upload = await core.api.install(pkgs.hello, { tenant: 'q-rate', config: { secrets: { API_KEY: 'k' } } });
+    const upload = await core.api.install(pkgs.hello, {
+      tenant: 'q-rate',
+      config: { secrets: { API_KEY: 'k' } },
+    });
     expect(upload.status, JSON.stringify(upload.body)).toBe(200);
     expect(upload.body.flow).toBe('upload');
     // … and a second upload is refused: uploads are still counted.
-    const second = await core.api.install(pkgs.hello, { tenant: 'q-rate', config: { secrets: { API_KEY: 'k' } } });
+    const second = await core.api.install(pkgs.hello, {
+      tenant: 'q-rate',
+      config: { secrets: { API_KEY: 'k' } },
+    });
     expect(second.body.code).toBe('QUOTA_EXCEEDED');
     const dev = await core.api.get(`/api/installs/${first.body.installId}`);
     expect(dev.body.flow).toBe('dev');
@@ -83,7 +100,15 @@ describe('a dev install interrupted by a core crash', () => {
     const dataDir = join(home, 'data');
     // A real core process in dev mode, killed with SIGKILL while the dev install waits on the health gate.
     const proc = spawn(process.execPath, [join(repoRoot, 'packages/core/src/main.ts')], {
-      env: { ...process.env, PX_DATA_DIR: dataDir, PX_PORT: '0', PX_PLUGIN_DEV_MODE: '1', PX_DEV_ROOTS: tmpdir(), PX_LOG_LEVEL: 'warn', HOME: home },
+      env: {
+        ...process.env,
+        PX_DATA_DIR: dataDir,
+        PX_PORT: '0',
+        PX_PLUGIN_DEV_MODE: '1',
+        PX_DEV_ROOTS: tmpdir(),
+        PX_LOG_LEVEL: 'warn',
+        HOME: home,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
@@ -123,6 +148,8 @@ describe('a dev install interrupted by a core crash', () => {
     const report = workflowMetrics({ dataDir, since: new Date(Date.now() - 3_600_000) });
     expect(report.flows.dev).toMatchObject({ installs: 1, succeeded: 0, failed: 1 });
     expect(report.flows.upload).toMatchObject({ installs: 0, inFlight: 0 });
-    expect(report.rollbacks).toEqual(expect.arrayContaining([expect.objectContaining({ flow: 'dev', codes: { INSTALL_INTERRUPTED: 1 } })]));
+    expect(report.rollbacks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ flow: 'dev', codes: { INSTALL_INTERRUPTED: 1 } })]),
+    );
   });
 });

@@ -8,7 +8,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { DEV_ID, devInstall, newSandbox, project, startDevCore, stopTestCore, until, WsClient, type TestCore } from './dev-kit.ts';
+import {
+  DEV_ID,
+  devInstall,
+  newSandbox,
+  project,
+  startDevCore,
+  stopTestCore,
+  until,
+  WsClient,
+  type TestCore,
+} from './dev-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 
@@ -20,7 +30,13 @@ const client = () => {
   clients.push(c);
   return c;
 };
-const subscribe = (extra: Record<string, unknown> = {}) => ({ type: 'subscribe', channel: 'plugin.dev.logs', tenant: TENANT, plugin: DEV_ID, ...extra });
+const subscribe = (extra: Record<string, unknown> = {}) => ({
+  type: 'subscribe',
+  channel: 'plugin.dev.logs',
+  tenant: TENANT,
+  plugin: DEV_ID,
+  ...extra,
+});
 
 beforeAll(async () => {
   core = await startDevCore();
@@ -36,8 +52,10 @@ afterAll(async () => {
 /** Every line after `after`, from the REST route (the reference the feed must match). */
 async function restLines(after: number): Promise<any[]> {
   const all: any[] = [];
-  for (let cursor = after; ; ) {
-    const page = (await core.api.get(`/api/tenants/${TENANT}/plugins/${DEV_ID}/logs?after=${cursor}&limit=5000`)).body;
+  for (let cursor = after; ;) {
+    const page = (
+      await core.api.get(`/api/tenants/${TENANT}/plugins/${DEV_ID}/logs?after=${cursor}&limit=5000`)
+    ).body;
     all.push(...page.lines);
     if (page.lines.length < 5000) return all;
     cursor = page.lastId;
@@ -49,7 +67,8 @@ describe('plugin.dev.logs fan-out', () => {
     const watcher = client();
     await watcher.opened;
     watcher.send(subscribe({ backfill: 0 }));
-    const start = (await watcher.waitFor((f) => f.type === 'subscribed', 'watcher subscribed')).lastId as number;
+    const start = (await watcher.waitFor((f) => f.type === 'subscribed', 'watcher subscribed'))
+      .lastId as number;
 
     // A steady stream of small lines while the others join, one after the other and in pairs.
     let loading = true;
@@ -59,7 +78,14 @@ describe('plugin.dev.logs fan-out', () => {
     const joiners: Promise<unknown>[] = [];
     for (let i = 0; i < 40; i++) {
       const c = client();
-      joiners.push(c.opened.then(() => (c.send(subscribe({ backfill: 5 })), c.waitFor((f) => f.type === 'subscribed', `joiner ${i}`))));
+      joiners.push(
+        c.opened.then(
+          () => (
+            c.send(subscribe({ backfill: 5 })),
+            c.waitFor((f) => f.type === 'subscribed', `joiner ${i}`)
+          ),
+        ),
+      );
       if (i % 2) await Promise.all(joiners.slice(-2));
     }
     await Promise.all(joiners);
@@ -69,7 +95,11 @@ describe('plugin.dev.logs fan-out', () => {
     const expected = await restLines(start);
     expect(expected.length).toBeGreaterThan(200);
     const last = expected.at(-1).id;
-    await until(() => watcher.lines().at(-1)?.id ?? 0, (id) => id >= last, `the watcher reaching line ${last}`);
+    await until(
+      () => watcher.lines().at(-1)?.id ?? 0,
+      (id) => id >= last,
+      `the watcher reaching line ${last}`,
+    );
     const got = watcher.lines().filter((l) => l.id > start && l.id <= last);
     expect(got.map((l) => l.id)).toEqual(expected.map((l) => l.id));
     expect(got.map((l) => l.msg)).toEqual(expected.map((l) => l.msg));

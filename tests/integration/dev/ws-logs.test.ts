@@ -6,7 +6,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { DEV_ID, devInstall, hello, newSandbox, project, setMessage, startDevCore, stopTestCore, until, WsClient, type TestCore } from './dev-kit.ts';
+import {
+  DEV_ID,
+  devInstall,
+  hello,
+  newSandbox,
+  project,
+  setMessage,
+  startDevCore,
+  stopTestCore,
+  until,
+  WsClient,
+  type TestCore,
+} from './dev-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_WS_HEARTBEAT_MS = '300';
@@ -22,7 +34,13 @@ const client = (headers?: Record<string, string>) => {
   clients.push(c);
   return c;
 };
-const subscribe = (extra: Record<string, unknown> = {}) => ({ type: 'subscribe', channel: 'plugin.dev.logs', tenant: TENANT, plugin: DEV_ID, ...extra });
+const subscribe = (extra: Record<string, unknown> = {}) => ({
+  type: 'subscribe',
+  channel: 'plugin.dev.logs',
+  tenant: TENANT,
+  plugin: DEV_ID,
+  ...extra,
+});
 
 beforeAll(async () => {
   core = await startDevCore();
@@ -46,13 +64,19 @@ describe('/api/ws plugin.dev.logs', () => {
     expect(ws.lines().some((l) => l.msg === 'started one')).toBe(true);
 
     await hello(core, TENANT);
-    await ws.waitFor((f) => f.type === 'log' && !f.backfill && f.lines.some((l: any) => l.msg === 'hello called'), 'a live line');
+    await ws.waitFor(
+      (f) => f.type === 'log' && !f.backfill && f.lines.some((l: any) => l.msg === 'hello called'),
+      'a live line',
+    );
 
     await setMessage(dir, 'ws-two');
     await devInstall(core.api, { tenant: TENANT, path: dir });
     const marker = await ws.waitFor((f) => f.type === 'reload', 'reload marker');
     expect(marker.reload).toMatchObject({ result: 'running', version: '0.1.0' });
-    await ws.waitFor((f) => f.type === 'log' && f.lines.some((l: any) => l.msg === 'started ws-two'), 'the new version logging');
+    await ws.waitFor(
+      (f) => f.type === 'log' && f.lines.some((l: any) => l.msg === 'started ws-two'),
+      'the new version logging',
+    );
     // Lines arrive once, in id order.
     const ids = ws.lines().map((l) => l.id);
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
@@ -79,7 +103,17 @@ describe('/api/ws plugin.dev.logs', () => {
     resumed.send(subscribe({ afterId: resumeFrom }));
     await resumed.waitFor((f) => f.type === 'subscribed', 'resumed');
     // Lines the old version writes while it stops may arrive live in between: compare up to `all`'s lastId.
-    expect(resumed.lines().filter((l) => l.id <= sub.lastId).map((l) => l.id)).toEqual(all.lines().filter((l) => l.id > resumeFrom && l.id <= sub.lastId).map((l) => l.id));
+    expect(
+      resumed
+        .lines()
+        .filter((l) => l.id <= sub.lastId)
+        .map((l) => l.id),
+    ).toEqual(
+      all
+        .lines()
+        .filter((l) => l.id > resumeFrom && l.id <= sub.lastId)
+        .map((l) => l.id),
+    );
   });
 
   it('refuses unauthenticated subscriptions, bad tokens and tenants the caller is not a member of', async () => {
@@ -94,8 +128,14 @@ describe('/api/ws plugin.dev.logs', () => {
     expect(bad.closeCode).toBe(4001);
     expect(bad.frames[0]).toMatchObject({ type: 'error', code: 'AUTH_INVALID' });
 
-    await core.api.post('/api/users', { username: 'outsider', password: 'outsider-password', permissions: ['plugin:dev'] });
-    const token = (await core.api.post('/api/auth/login', { username: 'outsider', password: 'outsider-password' })).body.token;
+    await core.api.post('/api/users', {
+      username: 'outsider',
+      password: 'outsider-password',
+      permissions: ['plugin:dev'],
+    });
+    const token = (
+      await core.api.post('/api/auth/login', { username: 'outsider', password: 'outsider-password' })
+    ).body.token;
     const outsider = client({ authorization: `Bearer ${token}` });
     await outsider.opened;
     outsider.send(subscribe());
@@ -111,7 +151,11 @@ describe('/api/ws plugin.dev.logs', () => {
   it('sends heartbeats', async () => {
     const ws = client({ authorization: `Bearer ${core.adminToken}` });
     await ws.opened;
-    await until(() => ws.frames.filter((f) => f.type === 'heartbeat').length, (n) => n >= 2, 'two heartbeats');
+    await until(
+      () => ws.frames.filter((f) => f.type === 'heartbeat').length,
+      (n) => n >= 2,
+      'two heartbeats',
+    );
   });
 
   it('answers a plain GET with 426 so clients can tell the channel exists', async () => {
@@ -127,8 +171,18 @@ describe('/api/ws plugin.dev.logs', () => {
     const slow = client({ authorization: `Bearer ${core.adminToken}` });
     const healthy = client({ authorization: `Bearer ${core.adminToken}` });
     await Promise.all([slow.opened, healthy.opened]);
-    for (const c of [slow, healthy]) c.send({ type: 'subscribe', channel: 'plugin.dev.logs', tenant: 'ws-spam', plugin: DEV_ID, backfill: 0 });
-    await Promise.all([slow.waitFor((f) => f.type === 'subscribed', 'slow subscribed'), healthy.waitFor((f) => f.type === 'subscribed', 'subscribed')]);
+    for (const c of [slow, healthy])
+      c.send({
+        type: 'subscribe',
+        channel: 'plugin.dev.logs',
+        tenant: 'ws-spam',
+        plugin: DEV_ID,
+        backfill: 0,
+      });
+    await Promise.all([
+      slow.waitFor((f) => f.type === 'subscribed', 'slow subscribed'),
+      healthy.waitFor((f) => f.type === 'subscribed', 'subscribed'),
+    ]);
     // Stop reading.
     (slow.ws as any)._socket.pause();
     // ~16 MB of log lines (the runtime's log rate limit spreads them over a few seconds): more than
@@ -137,7 +191,12 @@ describe('/api/ws plugin.dev.logs', () => {
       await spam(400);
       await new Promise((r) => setTimeout(r, 400));
     }
-    await until(() => healthy.lines().length, (n) => n >= 500, 'the healthy client keeps getting lines', 30_000);
+    await until(
+      () => healthy.lines().length,
+      (n) => n >= 500,
+      'the healthy client keeps getting lines',
+      30_000,
+    );
     (slow.ws as any)._socket.resume();
     await slow.closed;
     expect([4008, 1006]).toContain(slow.closeCode);
@@ -149,7 +208,13 @@ describe('/api/ws plugin.dev.logs', () => {
     const slowLast = slow.lines().at(-1)?.id ?? 0;
     const again = client({ authorization: `Bearer ${core.adminToken}` });
     await again.opened;
-    again.send({ type: 'subscribe', channel: 'plugin.dev.logs', tenant: 'ws-spam', plugin: DEV_ID, backfill: 0 });
+    again.send({
+      type: 'subscribe',
+      channel: 'plugin.dev.logs',
+      tenant: 'ws-spam',
+      plugin: DEV_ID,
+      backfill: 0,
+    });
     const resumed = await again.waitFor((f) => f.type === 'subscribed', 'resubscribed');
     expect(resumed.dropped).toMatchObject({ reason: expect.stringContaining('slow consumer') });
     expect(resumed.dropped.missedAfterId).toBeGreaterThanOrEqual(slowLast);
@@ -157,7 +222,13 @@ describe('/api/ws plugin.dev.logs', () => {
     // Told once: a later subscription carries no notice.
     const later = client({ authorization: `Bearer ${core.adminToken}` });
     await later.opened;
-    later.send({ type: 'subscribe', channel: 'plugin.dev.logs', tenant: 'ws-spam', plugin: DEV_ID, backfill: 0 });
+    later.send({
+      type: 'subscribe',
+      channel: 'plugin.dev.logs',
+      tenant: 'ws-spam',
+      plugin: DEV_ID,
+      backfill: 0,
+    });
     expect((await later.waitFor((f) => f.type === 'subscribed', 'subscribed again')).dropped).toBeUndefined();
 
     // Core never held more for one client than the bound plus one frame (≤ 128 KiB of lines + one line).

@@ -21,7 +21,10 @@ async function promtool(args: string[], cwd = dir): Promise<{ code: number; out:
     return { code: 0, out: stdout + stderr };
   } catch (error) {
     const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('promtool is not installed: apt-get install -y prometheus (see .ci/run)', { cause: error });
+    if (e.code === 'ENOENT')
+      throw new Error('promtool is not installed: apt-get install -y prometheus (see .ci/run)', {
+        cause: error,
+      });
     return { code: Number(e.code ?? 1), out: (e.stdout ?? '') + (e.stderr ?? '') };
   }
 }
@@ -31,14 +34,20 @@ describe('alert rules (promtool)', () => {
     const checked = await promtool(['check', 'rules', 'alerts.yml']);
     expect(checked.out).toContain('SUCCESS: 5 rules found');
     expect(checked.code).toBe(0);
-    const rules = (parse(await readFile(join(dir, 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; annotations: Record<string, string> }> }> }).groups.flatMap((g) => g.rules);
+    const rules = (
+      parse(await readFile(join(dir, 'alerts.yml'), 'utf8')) as {
+        groups: Array<{ rules: Array<{ alert: string; annotations: Record<string, string> }> }>;
+      }
+    ).groups.flatMap((g) => g.rules);
     const operations = await readFile(join(repoRoot, 'docs/operations.md'), 'utf8');
     for (const rule of rules) {
       expect(rule.annotations.summary, rule.alert).toBeTruthy();
       expect(rule.annotations.description, rule.alert).toBeTruthy();
       const anchor = `runbook-${rule.alert.toLowerCase()}`;
       // Absolute with the external label runbook_base (see the head of alerts.yml), relative without it.
-      expect(rule.annotations.runbook_url, rule.alert).toBe(`{{ with $externalLabels.runbook_base }}{{ . }}/{{ end }}docs/operations.md#${anchor}`);
+      expect(rule.annotations.runbook_url, rule.alert).toBe(
+        `{{ with $externalLabels.runbook_base }}{{ . }}/{{ end }}docs/operations.md#${anchor}`,
+      );
       // The runbook heading exists (GitHub anchors: lower case, spaces to dashes).
       expect(operations, rule.alert).toContain(`## Runbook: ${rule.alert}`);
     }
@@ -51,12 +60,26 @@ describe('alert rules (promtool)', () => {
   });
 
   it('alerts.test.yml has a firing and a not-firing case for every rule', async () => {
-    const tests = (parse(await readFile(join(dir, 'alerts.test.yml'), 'utf8')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> }).tests.flatMap((t) => t.alert_rule_test);
-    const rules = (parse(await readFile(join(dir, 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string }> }> }).groups.flatMap((g) => g.rules);
+    const tests = (
+      parse(await readFile(join(dir, 'alerts.test.yml'), 'utf8')) as {
+        tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+      }
+    ).tests.flatMap((t) => t.alert_rule_test);
+    const rules = (
+      parse(await readFile(join(dir, 'alerts.yml'), 'utf8')) as {
+        groups: Array<{ rules: Array<{ alert: string }> }>;
+      }
+    ).groups.flatMap((g) => g.rules);
     for (const { alert } of rules) {
       const cases = tests.filter((t) => t.alertname === alert);
-      expect(cases.some((c) => c.exp_alerts.length > 0), `${alert} firing`).toBe(true);
-      expect(cases.some((c) => c.exp_alerts.length === 0), `${alert} not firing`).toBe(true);
+      expect(
+        cases.some((c) => c.exp_alerts.length > 0),
+        `${alert} firing`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => c.exp_alerts.length === 0),
+        `${alert} not firing`,
+      ).toBe(true);
     }
   });
 
@@ -65,7 +88,13 @@ describe('alert rules (promtool)', () => {
     const tmp = await mkdtemp(join(tmpdir(), 'px-rules-'));
     try {
       const rules = await readFile(join(dir, 'alerts.yml'), 'utf8');
-      await writeFile(join(tmp, 'alerts.yml'), rules.replace('(plugin_package_signature_failures_consecutive) >= 3', '(plugin_package_signature_failures_consecutive) >= 4'));
+      await writeFile(
+        join(tmp, 'alerts.yml'),
+        rules.replace(
+          '(plugin_package_signature_failures_consecutive) >= 3',
+          '(plugin_package_signature_failures_consecutive) >= 4',
+        ),
+      );
       await copyFile(join(dir, 'alerts.test.yml'), join(tmp, 'alerts.test.yml'));
       const { code, out } = await promtool(['test', 'rules', 'alerts.test.yml'], tmp);
       expect(code).not.toBe(0);

@@ -27,7 +27,14 @@ async function startMain(tmp: string, env: Record<string, string>): Promise<Runn
   await mkdir(keys, { recursive: true });
   await copyFile(join(keysDir, 'test.pub.pem'), join(keys, 'test.pub.pem'));
   const child = spawn(process.execPath, [join(repoRoot, 'packages/core/src/main.ts')], {
-    env: { PATH: process.env.PATH ?? '', HOME: tmp, PX_DATA_DIR: join(tmp, 'data'), PX_PORT: '0', PX_PLATFORM_KEYS_DIR: keys, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: tmp,
+      PX_DATA_DIR: join(tmp, 'data'),
+      PX_PORT: '0',
+      PX_PLATFORM_KEYS_DIR: keys,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -75,28 +82,48 @@ let refusedRequestId: string;
 
 beforeAll(async () => {
   tmp = await makeTmp('px-logs-');
-  const pxp = (await packDirectory(join(fixturePlugins, 'hello'), join(tmp, 'hello.pxp'), { privateKeyPem: await readFile(join(keysDir, 'test.key.pem'), 'utf8') })).file;
+  const pxp = (
+    await packDirectory(join(fixturePlugins, 'hello'), join(tmp, 'hello.pxp'), {
+      privateKeyPem: await readFile(join(keysDir, 'test.key.pem'), 'utf8'),
+    })
+  ).file;
   core = await startMain(tmp, { PX_LOG_LEVEL: 'info' });
   const form = new FormData();
   form.append('tenant', 'sandbox-dev');
   form.append('config', JSON.stringify({ env: { TIMES: 2 }, secrets: { API_KEY: SECRET } }));
   form.append('package', await openAsBlob(pxp), 'hello.pxp');
-  const r = await fetch(`${core.url}/api/plugins/install/local?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${core.token}`, 'x-request-id': 'ops-log-test-upload-1' }, body: form });
+  const r = await fetch(`${core.url}/api/plugins/install/local?wait=true`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${core.token}`, 'x-request-id': 'ops-log-test-upload-1' },
+    body: form,
+  });
   const body = (await r.json()) as { id: string; state: string };
   expect(r.status, JSON.stringify(body)).toBe(200);
   installId = body.id;
   requestId = r.headers.get('x-request-id')!;
   // An install refused at validation (signed by an unknown key): its lines tell the rollback.
-  const untrusted = (await packDirectory(join(fixturePlugins, 'hello'), join(tmp, 'untrusted.pxp'), { privateKeyPem: await readFile(join(keysDir, 'untrusted.key.pem'), 'utf8') })).file;
+  const untrusted = (
+    await packDirectory(join(fixturePlugins, 'hello'), join(tmp, 'untrusted.pxp'), {
+      privateKeyPem: await readFile(join(keysDir, 'untrusted.key.pem'), 'utf8'),
+    })
+  ).file;
   const refusedForm = new FormData();
   refusedForm.append('tenant', 'sandbox-dev');
   refusedForm.append('config', JSON.stringify({ secrets: { API_KEY: SECRET } }));
   refusedForm.append('package', await openAsBlob(untrusted), 'untrusted.pxp');
-  const refused = await fetch(`${core.url}/api/plugins/install/local?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${core.token}` }, body: refusedForm });
+  const refused = await fetch(`${core.url}/api/plugins/install/local?wait=true`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${core.token}` },
+    body: refusedForm,
+  });
   refusedRequestId = refused.headers.get('x-request-id')!;
   expect(((await refused.json()) as { code: string }).code).toBe('PXP_KEY_UNTRUSTED');
   // A failed login writes its lines too (the password must not appear either).
-  await fetch(`${core.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: SECRET }) });
+  await fetch(`${core.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: SECRET }),
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -121,17 +148,32 @@ describe("core's own logs", () => {
     const ofInstall = lines.filter((l) => l.installId === installId);
     // One line per stage at least: validating … running.
     const stages = ofInstall.filter((l) => l.msg === 'install stage').map((l) => l.stage);
-    expect(stages).toEqual(['validating', 'awaiting_config', 'provisioning', 'starting', 'health_check', 'seeding']);
-    expect(ofInstall.at(-1)).toMatchObject({ msg: 'install running', stage: 'running', pluginId: 'com.fixture.core.hello' });
+    expect(stages).toEqual([
+      'validating',
+      'awaiting_config',
+      'provisioning',
+      'starting',
+      'health_check',
+      'seeding',
+    ]);
+    expect(ofInstall.at(-1)).toMatchObject({
+      msg: 'install running',
+      stage: 'running',
+      pluginId: 'com.fixture.core.hello',
+    });
     for (const line of ofInstall) expect(line.reqId, JSON.stringify(line)).toBe(requestId);
     // The request's own lines carry the same request id.
     const ofRequest = lines.filter((l) => l.reqId === requestId).map((l) => l.msg);
-    expect(ofRequest).toEqual(expect.arrayContaining(['incoming request', 'request completed', 'install stage']));
+    expect(ofRequest).toEqual(
+      expect.arrayContaining(['incoming request', 'request completed', 'install stage']),
+    );
   });
 
   it('tell a refused install from validation to failed, with its code, under its own ids', () => {
     expect(refusedRequestId).toMatch(/^[0-9a-f-]{36}$/); // generated when the caller sends none
-    const lines = jsonLines(core!.stdout()).filter((l) => l.reqId === refusedRequestId && l.msg === 'install stage');
+    const lines = jsonLines(core!.stdout()).filter(
+      (l) => l.reqId === refusedRequestId && l.msg === 'install stage',
+    );
     expect(lines.map((l) => l.stage)).toEqual(['validating', 'rolling_back', 'failed']);
     expect(new Set(lines.map((l) => l.installId)).size).toBe(1);
     expect(lines[0].installId).not.toBe(installId);

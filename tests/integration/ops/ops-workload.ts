@@ -20,18 +20,29 @@ export async function packWorkload(outDir: string): Promise<Record<string, strin
   const { privateKeyPem, untrustedPrivateKeyPem } = await testKeys();
   const out: Record<string, string> = {};
   for (const name of ['hello', 'hello-v2', 'base', 'hello-unhealthy', 'future-core']) {
-    out[name] = (await packDirectory(join(fixturePlugins, name), join(outDir, `${name}.pxp`), { privateKeyPem })).file;
+    out[name] = (
+      await packDirectory(join(fixturePlugins, name), join(outDir, `${name}.pxp`), { privateKeyPem })
+    ).file;
   }
-  out.untrusted = (await packDirectory(join(fixturePlugins, 'hello'), join(outDir, 'hello-untrusted.pxp'), { privateKeyPem: untrustedPrivateKeyPem })).file;
+  out.untrusted = (
+    await packDirectory(join(fixturePlugins, 'hello'), join(outDir, 'hello-untrusted.pxp'), {
+      privateKeyPem: untrustedPrivateKeyPem,
+    })
+  ).file;
   return out;
 }
 
-export async function runWorkload(api: Api, pkgs: Record<string, string>, opts: { secret?: string } = {}): Promise<WorkloadResult> {
+export async function runWorkload(
+  api: Api,
+  pkgs: Record<string, string>,
+  opts: { secret?: string } = {},
+): Promise<WorkloadResult> {
   const result: WorkloadResult = { succeeded: 0, failed: 0, signatureFailures: 0, failureCodes: [] };
   const config = { env: { TIMES: '2' }, secrets: { API_KEY: opts.secret ?? 'ops-secret-value' } };
   const expectOk = async (pkg: string, withConfig: unknown = config) => {
     const r = await api.install(pkg, { config: withConfig });
-    if (r.status !== 200) throw new Error(`install ${pkg} should succeed: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.status !== 200)
+      throw new Error(`install ${pkg} should succeed: ${r.status} ${JSON.stringify(r.body)}`);
     result.succeeded++;
     // Traffic on the test entry point: the plugin answers (and hello writes a log line).
     const entry = await fetch(r.body.entryUrl);
@@ -39,7 +50,8 @@ export async function runWorkload(api: Api, pkgs: Record<string, string>, opts: 
   };
   const expectFail = async (pkg: string, code: string) => {
     const r = await api.install(pkg, { config });
-    if (r.status < 400 || r.body?.code !== code) throw new Error(`install ${pkg} should fail with ${code}: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.status < 400 || r.body?.code !== code)
+      throw new Error(`install ${pkg} should fail with ${code}: ${r.status} ${JSON.stringify(r.body)}`);
     result.failed++;
     result.failureCodes.push(code);
   };
@@ -68,11 +80,16 @@ const opsPlugins = join(import.meta.dirname, 'fixtures/plugins');
  */
 export async function runDevWorkload(api: Api, workDir: string): Promise<DevWorkloadResult> {
   const result: DevWorkloadResult = { succeeded: 0, failed: 0 };
-  for (const [name, expected] of [['dev-ok', 'running'], ['dev-unhealthy', 'failed'], ['dev-unhealthy', 'failed']] as const) {
+  for (const [name, expected] of [
+    ['dev-ok', 'running'],
+    ['dev-unhealthy', 'failed'],
+    ['dev-unhealthy', 'failed'],
+  ] as const) {
     const dir = join(workDir, `dev-build-${result.succeeded + result.failed}`);
     await cp(join(opsPlugins, name), dir, { recursive: true });
     const r = await api.post('/api/plugins/dev/install', { tenant: 'sandbox-dev', path: dir });
-    if (r.status !== 200 || r.body?.result !== expected) throw new Error(`dev install of ${name} should be ${expected}: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.status !== 200 || r.body?.result !== expected)
+      throw new Error(`dev install of ${name} should be ${expected}: ${r.status} ${JSON.stringify(r.body)}`);
     if (expected === 'running') result.succeeded++;
     else result.failed++;
   }

@@ -36,7 +36,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startPrometheus(opts: { targets: string[]; ruleFiles?: string[]; job?: string }): Promise<PromServer> {
+export async function startPrometheus(opts: {
+  targets: string[];
+  ruleFiles?: string[];
+  job?: string;
+}): Promise<PromServer> {
   const dir = await mkdtemp(join(tmpdir(), 'px-prom-'));
   const rules: string[] = [];
   for (const [i, file] of (opts.ruleFiles ?? []).entries()) {
@@ -62,7 +66,16 @@ export async function startPrometheus(opts: { targets: string[]; ruleFiles?: str
   // The port is free when picked; if another process takes it first, try another one.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -83,19 +96,35 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output()}`);
-    const ok = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(100);
   }
   throw new Error(`prometheus did not become ready:\n${output()}`);
 }
 
-function makeServer(url: string, child: ChildProcess, dir: string, output: () => string, job: string): PromServer {
+function makeServer(
+  url: string,
+  child: ChildProcess,
+  dir: string,
+  output: () => string,
+  job: string,
+): PromServer {
   const query = async (expr: string): Promise<PromVector> => {
     const r = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-    const body = (await r.json()) as { status: string; error?: string; errorType?: string; data?: { resultType: string; result: PromVector } };
-    if (body.status !== 'success') throw new Error(`PromQL error for ${expr}: ${body.errorType}: ${body.error}`);
-    if (body.data!.resultType !== 'vector') throw new Error(`expected a vector for ${expr}, got ${body.data!.resultType}`);
+    const body = (await r.json()) as {
+      status: string;
+      error?: string;
+      errorType?: string;
+      data?: { resultType: string; result: PromVector };
+    };
+    if (body.status !== 'success')
+      throw new Error(`PromQL error for ${expr}: ${body.errorType}: ${body.error}`);
+    if (body.data!.resultType !== 'vector')
+      throw new Error(`expected a vector for ${expr}, got ${body.data!.resultType}`);
     return body.data!.result;
   };
   return {
@@ -105,9 +134,12 @@ function makeServer(url: string, child: ChildProcess, dir: string, output: () =>
     async waitForScrapes(scrapeJob = job, scrapes = 1, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const up = await query(`count_over_time(up{job="${scrapeJob}"}[5m]) >= ${scrapes} and up{job="${scrapeJob}"} == 1`).catch(() => []);
+        const up = await query(
+          `count_over_time(up{job="${scrapeJob}"}[5m]) >= ${scrapes} and up{job="${scrapeJob}"} == 1`,
+        ).catch(() => []);
         if (up.length) return;
-        if (Date.now() > deadline) throw new Error(`${scrapeJob} was not scraped ${scrapes} times:\n${output()}`);
+        if (Date.now() > deadline)
+          throw new Error(`${scrapeJob} was not scraped ${scrapes} times:\n${output()}`);
         await sleep(250);
       }
     },
@@ -132,7 +164,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Waits until `check` returns a value (not undefined), polling; for values Prometheus computes from scrapes. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -142,7 +178,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleep(250);
   }
 }

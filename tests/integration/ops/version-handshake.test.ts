@@ -9,7 +9,15 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { CORE_VERSION } from '@powerx/core';
-import { CLIENT_VERSION_HEADER, CORE_VERSION_HEADER, PROTOCOL_LEVEL, formatVersionHeader, isPxError, parseVersionHeader, type PeerVersion } from '@powerx/protocol';
+import {
+  CLIENT_VERSION_HEADER,
+  CORE_VERSION_HEADER,
+  PROTOCOL_LEVEL,
+  formatVersionHeader,
+  isPxError,
+  parseVersionHeader,
+  type PeerVersion,
+} from '@powerx/protocol';
 import { cliPeerVersion, versionHandshake } from '../../../packages/cli/src/version-handshake.ts';
 import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
 
@@ -27,11 +35,24 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-const oldCli: PeerVersion = { name: 'px-plugin', version: '0.0.1', protocol: PROTOCOL_LEVEL - 1, minPeerProtocol: 0 };
-const futureCli: PeerVersion = { name: 'px-plugin', version: '9.0.0', protocol: PROTOCOL_LEVEL + 1, minPeerProtocol: PROTOCOL_LEVEL + 1 };
+const oldCli: PeerVersion = {
+  name: 'px-plugin',
+  version: '0.0.1',
+  protocol: PROTOCOL_LEVEL - 1,
+  minPeerProtocol: 0,
+};
+const futureCli: PeerVersion = {
+  name: 'px-plugin',
+  version: '9.0.0',
+  protocol: PROTOCOL_LEVEL + 1,
+  minPeerProtocol: PROTOCOL_LEVEL + 1,
+};
 
 async function rejection(promise: Promise<unknown>) {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!isPxError(error)) throw new Error(`expected a PxError, got ${String(error)}`);
   return error;
 }
@@ -39,15 +60,24 @@ async function rejection(promise: Promise<unknown>) {
 describe('version handshake', () => {
   it('this CLI and this core agree: GET /api/version answers core version and protocol level', async () => {
     const coreVersion = await versionHandshake(core.url);
-    expect(coreVersion).toEqual({ name: 'powerx-core', version: CORE_VERSION, protocol: PROTOCOL_LEVEL, minPeerProtocol: expect.any(Number) });
-    const r = await fetch(`${core.url}/api/version`, { headers: { [CLIENT_VERSION_HEADER]: formatVersionHeader(cliPeerVersion()) } });
+    expect(coreVersion).toEqual({
+      name: 'powerx-core',
+      version: CORE_VERSION,
+      protocol: PROTOCOL_LEVEL,
+      minPeerProtocol: expect.any(Number),
+    });
+    const r = await fetch(`${core.url}/api/version`, {
+      headers: { [CLIENT_VERSION_HEADER]: formatVersionHeader(cliPeerVersion()) },
+    });
     expect(await r.json()).toEqual({ core: coreVersion, client: cliPeerVersion(), compatible: true });
   });
 
   it('an old CLI fails early and is told to upgrade the CLI', async () => {
     const error = await rejection(versionHandshake(core.url, oldCli));
     expect(error.code).toBe('VERSION_INCOMPATIBLE');
-    expect(error.message).toContain(`px-plugin 0.0.1 (protocol ${oldCli.protocol}) and powerx-core ${CORE_VERSION}`);
+    expect(error.message).toContain(
+      `px-plugin 0.0.1 (protocol ${oldCli.protocol}) and powerx-core ${CORE_VERSION}`,
+    );
     expect(error.hint).toMatch(/^Upgrade the CLI: /);
   });
 
@@ -58,8 +88,13 @@ describe('version handshake', () => {
   });
 
   it('core refuses any request of an incompatible client with 426 before authentication', async () => {
-    for (const [client, side] of [[oldCli, 'the CLI'], [futureCli, 'core']] as const) {
-      const r = await fetch(`${core.url}/api/tenants`, { headers: { [CLIENT_VERSION_HEADER]: formatVersionHeader(client) } }); // no token
+    for (const [client, side] of [
+      [oldCli, 'the CLI'],
+      [futureCli, 'core'],
+    ] as const) {
+      const r = await fetch(`${core.url}/api/tenants`, {
+        headers: { [CLIENT_VERSION_HEADER]: formatVersionHeader(client) },
+      }); // no token
       expect(r.status).toBe(426);
       const body = (await r.json()) as { code: string; hint: string; details: { side: string } };
       expect(body.code).toBe('VERSION_INCOMPATIBLE');
@@ -68,17 +103,27 @@ describe('version handshake', () => {
   });
 
   it('core states its version on every response and leaves clients without the header alone', async () => {
-    const plain = await fetch(`${core.url}/api/tenants`, { headers: { authorization: `Bearer ${core.adminToken}` } });
+    const plain = await fetch(`${core.url}/api/tenants`, {
+      headers: { authorization: `Bearer ${core.adminToken}` },
+    });
     expect(plain.status).toBe(200);
-    expect(parseVersionHeader(plain.headers.get(CORE_VERSION_HEADER))).toMatchObject({ name: 'powerx-core', version: CORE_VERSION, protocol: PROTOCOL_LEVEL });
+    expect(parseVersionHeader(plain.headers.get(CORE_VERSION_HEADER))).toMatchObject({
+      name: 'powerx-core',
+      version: CORE_VERSION,
+      protocol: PROTOCOL_LEVEL,
+    });
     const health = await fetch(`${core.url}/healthz`);
     expect(parseVersionHeader(health.headers.get(CORE_VERSION_HEADER))?.version).toBe(CORE_VERSION);
   });
 
   it('the real px-plugin binary does the handshake and then its work', async () => {
-    const { stdout } = await run(process.execPath, [join(repoRoot, 'packages/cli/bin/px-plugin.js'), 'list', '--tenant', 'sandbox-dev', '--json'], {
-      env: { PATH: process.env.PATH ?? '', HOME: home, PX_API_URL: core.url, PX_TOKEN: core.adminToken },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [join(repoRoot, 'packages/cli/bin/px-plugin.js'), 'list', '--tenant', 'sandbox-dev', '--json'],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: home, PX_API_URL: core.url, PX_TOKEN: core.adminToken },
+      },
+    );
     expect(JSON.parse(stdout)).toEqual({ tenant: 'sandbox-dev', plugins: [] });
   });
 });

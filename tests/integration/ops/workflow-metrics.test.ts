@@ -9,7 +9,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
-import { packWorkload, runDevWorkload, runWorkload, type DevWorkloadResult, type WorkloadResult } from './ops-workload.ts';
+import {
+  packWorkload,
+  runDevWorkload,
+  runWorkload,
+  type DevWorkloadResult,
+  type WorkloadResult,
+} from './ops-workload.ts';
 
 const run = promisify(execFile);
 const script = join(repoRoot, 'scripts/qa/workflow-metrics.mjs');
@@ -33,7 +39,10 @@ let dev: DevWorkloadResult;
 beforeAll(async () => {
   tmp = await makeTmp('px-wfm-');
   const pkgs = await packWorkload(tmp);
-  core = await startTestCore({ limitsFile: join(import.meta.dirname, 'fixtures/ops_limits.yaml'), devMode: true });
+  core = await startTestCore({
+    limitsFile: join(import.meta.dirname, 'fixtures/ops_limits.yaml'),
+    devMode: true,
+  });
   dataDir = core.dataDir;
   workload = await runWorkload(core.api, pkgs);
   dev = await runDevWorkload(core.api, tmp);
@@ -49,21 +58,42 @@ describe('workflow-metrics.mjs', () => {
     const r = await metrics('--data-dir', dataDir, '--since', '1h', '--json');
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.flows.upload).toMatchObject({ installs: workload.succeeded + workload.failed, succeeded: workload.succeeded, failed: workload.failed, inFlight: 0 });
-    expect(report.flows.upload.successRate).toBeCloseTo(workload.succeeded / (workload.succeeded + workload.failed), 5);
+    expect(report.flows.upload).toMatchObject({
+      installs: workload.succeeded + workload.failed,
+      succeeded: workload.succeeded,
+      failed: workload.failed,
+      inFlight: 0,
+    });
+    expect(report.flows.upload.successRate).toBeCloseTo(
+      workload.succeeded / (workload.succeeded + workload.failed),
+      5,
+    );
     expect(report.flows.upload.durationMs.count).toBe(workload.succeeded);
     expect(report.flows.upload.durationMs.p50).toBeGreaterThan(0);
     expect(report.flows.upload.durationMs.p95).toBeGreaterThanOrEqual(report.flows.upload.durationMs.p50);
-    expect(report.flows.dev).toMatchObject({ installs: dev.succeeded + dev.failed, succeeded: dev.succeeded, failed: dev.failed });
+    expect(report.flows.dev).toMatchObject({
+      installs: dev.succeeded + dev.failed,
+      succeeded: dev.succeeded,
+      failed: dev.failed,
+    });
     expect(report.flows.dev.durationMs.p50).toBeGreaterThan(0);
     expect(report.rollbacks).toEqual(
       expect.arrayContaining([
-        { flow: 'upload', reason: 'validating', count: 4, codes: { PXP_KEY_UNTRUSTED: 3, CORE_INCOMPATIBLE: 1 } },
+        {
+          flow: 'upload',
+          reason: 'validating',
+          count: 4,
+          codes: { PXP_KEY_UNTRUSTED: 3, CORE_INCOMPATIBLE: 1 },
+        },
         { flow: 'upload', reason: 'health_check', count: 1, codes: { HEALTH_TIMEOUT: 1 } },
         { flow: 'dev', reason: 'health_check', count: 2, codes: { HEALTH_TIMEOUT: 2 } },
       ]),
     );
-    expect(report.topFailureCodes[0]).toEqual({ code: 'HEALTH_TIMEOUT', count: 3, flows: { upload: 1, dev: 2 } });
+    expect(report.topFailureCodes[0]).toEqual({
+      code: 'HEALTH_TIMEOUT',
+      count: 3,
+      flows: { upload: 1, dev: 2 },
+    });
     expect(report.topFailureCodes[1]).toEqual({ code: 'PXP_KEY_UNTRUSTED', count: 3, flows: { upload: 3 } });
   });
 
@@ -71,8 +101,15 @@ describe('workflow-metrics.mjs', () => {
     await core!.close(); // the data dir stays until afterAll
     const r = await metrics('--data-dir', dataDir, '--since', '1h');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^flow\s+installs\s+succeeded\s+failed\s+success rate\s+p50 \(to running\)\s+p95 \(to running\)$/m);
-    expect(r.stdout).toMatch(new RegExp(`^upload\\s+${workload.succeeded + workload.failed}\\s+${workload.succeeded}\\s+${workload.failed}\\s+37\\.5 %\\s+\\d+\\.\\d\\d s`, 'm'));
+    expect(r.stdout).toMatch(
+      /^flow\s+installs\s+succeeded\s+failed\s+success rate\s+p50 \(to running\)\s+p95 \(to running\)$/m,
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^upload\\s+${workload.succeeded + workload.failed}\\s+${workload.succeeded}\\s+${workload.failed}\\s+37\\.5 %\\s+\\d+\\.\\d\\d s`,
+        'm',
+      ),
+    );
     expect(r.stdout).toMatch(/^dev\s+3\s+1\s+2\s+33\.3 %/m);
     expect(r.stdout).toContain('Rollbacks by reason');
     expect(r.stdout).toMatch(/^\s+upload\s+validating\s+4\s+PXP_KEY_UNTRUSTED×3, CORE_INCOMPATIBLE×1$/m);
@@ -80,26 +117,44 @@ describe('workflow-metrics.mjs', () => {
   });
 
   it('counts nothing outside the window or outside the tenant asked for', async () => {
-    const r = await metrics('--data-dir', dataDir, '--since', '2000-01-01', '--until', '2000-01-02', '--json');
+    const r = await metrics(
+      '--data-dir',
+      dataDir,
+      '--since',
+      '2000-01-01',
+      '--until',
+      '2000-01-02',
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.flows.upload.installs).toBe(0);
     expect(report.flows.dev.installs).toBe(0);
     expect(report.rollbacks).toEqual([]);
-    const otherTenant = JSON.parse((await metrics('--data-dir', dataDir, '--since', '1h', '--tenant', 'default', '--json')).stdout);
+    const otherTenant = JSON.parse(
+      (await metrics('--data-dir', dataDir, '--since', '1h', '--tenant', 'default', '--json')).stdout,
+    );
     expect(otherTenant.window.tenant).toBe('default');
     expect(otherTenant.flows.upload.installs).toBe(0);
   });
 
-  it('runs under the system Node (older than 22.5, no node:sqlite) by re-executing with the repository\'s Node 26', async () => {
+  it("runs under the system Node (older than 22.5, no node:sqlite) by re-executing with the repository's Node 26", async () => {
     // The README promises any Node >= 18 on the machine runs the script; issue 7's done-when is `node scripts/qa/workflow-metrics.mjs`.
-    const systemNode = (await run('which', ['-a', 'node']).catch(() => ({ stdout: '' }))).stdout.split('\n').find((p) => p && !p.includes('node_modules'));
+    const systemNode = (await run('which', ['-a', 'node']).catch(() => ({ stdout: '' }))).stdout
+      .split('\n')
+      .find((p) => p && !p.includes('node_modules'));
     expect(systemNode, 'a system node on PATH').toBeTruthy();
     const version = (await run(systemNode!, ['-p', 'process.versions.node'])).stdout.trim();
     const r = await run(systemNode!, [script, '--data-dir', dataDir, '--since', '1h', '--json']);
-    expect(JSON.parse(r.stdout).flows.upload.installs, `system node ${version}`).toBe(workload.succeeded + workload.failed);
+    expect(JSON.parse(r.stdout).flows.upload.installs, `system node ${version}`).toBe(
+      workload.succeeded + workload.failed,
+    );
     // And the root npm script, as the docs tell it.
-    const viaNpm = await run('npm', ['run', '-s', 'workflow-metrics', '--', '--data-dir', dataDir, '--since', '1h'], { cwd: repoRoot });
+    const viaNpm = await run(
+      'npm',
+      ['run', '-s', 'workflow-metrics', '--', '--data-dir', dataDir, '--since', '1h'],
+      { cwd: repoRoot },
+    );
     expect(viaNpm.stdout).toMatch(/^upload\s+\d+/m);
   });
 

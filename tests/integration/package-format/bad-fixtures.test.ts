@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePackage } from '@powerx/package-format';
 
 const FIXTURES = fileURLToPath(new URL('../../../packages/package-format/fixtures/', import.meta.url));
-const expected = JSON.parse(await readFile(join(FIXTURES, 'bad', 'expected.json'), 'utf8')) as Record<string, string>;
+const expected = JSON.parse(await readFile(join(FIXTURES, 'bad', 'expected.json'), 'utf8')) as Record<
+  string,
+  string
+>;
 
 let sandbox: string; // holds only `stage`; anything else appearing in it escaped the staging root
 let stagingRoot: string;
@@ -35,18 +38,28 @@ describe('bad package fixtures', () => {
   });
 
   // keepStaging: true unpacks to disk as core does; false is the check-only pass px-plugin validate uses.
-  const cases = Object.entries(expected).flatMap(([file, code]) => [true, false].map((keepStaging) => [file, code, keepStaging] as const));
-  it.each(cases)('%s fails with %s, a hint, and nothing left behind (keepStaging %s)', async (file, code, keepStaging) => {
-    const report = await validatePackage(join(FIXTURES, 'bad', file), { trustedKeys: trust, stagingRoot, keepStaging, coreVersion: '1.0.0' });
-    expect(report.ok).toBe(false);
-    const failed = report.checks.filter((c) => !c.ok && c.code);
-    expect(failed.map((c) => c.code)).toEqual([code]);
-    expect(failed[0].hint).toBeTruthy();
-    expect(failed[0].message).toBeTruthy();
-    for (const c of report.checks.filter((c) => !c.ok && !c.code)) expect(c.message).toMatch(/^Not run: /);
-    expect(report.stagingDir).toBeUndefined();
-    expect(await readdir(stagingRoot)).toEqual([]);
-    expect(await readdir(sandbox)).toEqual(['stage']);
-    expect(existsSync('/tmp/pxp-fixture-absolute.txt')).toBe(false);
-  });
+  const cases = Object.entries(expected).flatMap(([file, code]) =>
+    [true, false].map((keepStaging) => [file, code, keepStaging] as const),
+  );
+  it.each(cases)(
+    '%s fails with %s, a hint, and nothing left behind (keepStaging %s)',
+    async (file, code, keepStaging) => {
+      const report = await validatePackage(join(FIXTURES, 'bad', file), {
+        trustedKeys: trust,
+        stagingRoot,
+        keepStaging,
+        coreVersion: '1.0.0',
+      });
+      expect(report.ok).toBe(false);
+      const failed = report.checks.filter((c) => !c.ok && c.code);
+      expect(failed.map((c) => c.code)).toEqual([code]);
+      expect(failed[0].hint).toBeTruthy();
+      expect(failed[0].message).toBeTruthy();
+      for (const c of report.checks.filter((c) => !c.ok && !c.code)) expect(c.message).toMatch(/^Not run: /);
+      expect(report.stagingDir).toBeUndefined();
+      expect(await readdir(stagingRoot)).toEqual([]);
+      expect(await readdir(sandbox)).toEqual(['stage']);
+      expect(existsSync('/tmp/pxp-fixture-absolute.txt')).toBe(false);
+    },
+  );
 });

@@ -23,7 +23,11 @@ beforeAll(async () => {
   const src = join(tmp, 'src');
   await mkdir(src);
   execFileSync('tar', ['-xzf', join(FIXTURES, 'good', 'hello.pxp'), '-C', src, '--exclude', '_pxp']);
-  pkg = (await packDirectory(src, join(tmp, 'hello.pxp'), { privateKeyPem: await readPrivateKeyFile(join(FIXTURES, 'keys', 'test.key.pem')) })).file;
+  pkg = (
+    await packDirectory(src, join(tmp, 'hello.pxp'), {
+      privateKeyPem: await readPrivateKeyFile(join(FIXTURES, 'keys', 'test.key.pem')),
+    })
+  ).file;
   unpacked = join(tmp, 'unpacked');
   await mkdir(unpacked);
   execFileSync('tar', ['-xzf', pkg, '-C', unpacked]);
@@ -36,10 +40,18 @@ describe('interoperability with standard tools', () => {
   it('GNU tar lists every entry, sorted, with fixed owner and time', () => {
     const listing = execFileSync('tar', ['-tzf', pkg]).toString().trim().split('\n');
     expect(listing).toEqual([
-      '_pxp/SHA256SUMS', '_pxp/SHA256SUMS.sig', '_pxp/signer.json', 'admin/index.html', 'dist/lib/greeting.js', 'dist/seed.js', 'dist/server.js', 'manifest.json',
+      '_pxp/SHA256SUMS',
+      '_pxp/SHA256SUMS.sig',
+      '_pxp/signer.json',
+      'admin/index.html',
+      'dist/lib/greeting.js',
+      'dist/seed.js',
+      'dist/server.js',
+      'manifest.json',
     ]);
     const verbose = execFileSync('tar', ['-tvzf', pkg, '--numeric-owner']).toString();
-    for (const line of verbose.trim().split('\n')) expect(line).toMatch(/^-rw-r--r-- 0\/0 .* 2000-01-01 00:00 /);
+    for (const line of verbose.trim().split('\n'))
+      expect(line).toMatch(/^-rw-r--r-- 0\/0 .* 2000-01-01 00:00 /);
   });
 
   it('sha256sum -c _pxp/SHA256SUMS passes on the extracted package', () => {
@@ -49,7 +61,22 @@ describe('interoperability with standard tools', () => {
   });
 
   it('openssl pkeyutl -verify -rawin accepts the signature with the public key', () => {
-    const out = execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', TEST_PUB, '-rawin', '-in', '_pxp/SHA256SUMS', '-sigfile', '_pxp/SHA256SUMS.sig'], { cwd: unpacked }).toString();
+    const out = execFileSync(
+      'openssl',
+      [
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        TEST_PUB,
+        '-rawin',
+        '-in',
+        '_pxp/SHA256SUMS',
+        '-sigfile',
+        '_pxp/SHA256SUMS.sig',
+      ],
+      { cwd: unpacked },
+    ).toString();
     expect(out).toContain('Signature Verified Successfully');
   });
 
@@ -63,7 +90,10 @@ describe('interoperability with standard tools', () => {
   it('a package re-made with GNU tar from the extracted files still validates', async () => {
     const remade = join(tmp, 'remade.pxp');
     execFileSync('tar', ['-czf', remade, '-C', unpacked, '.']);
-    const report = await validatePackage(remade, { trustedKeys: [await readFile(TEST_PUB, 'utf8')], stagingRoot: join(tmp, 'stage') });
+    const report = await validatePackage(remade, {
+      trustedKeys: [await readFile(TEST_PUB, 'utf8')],
+      stagingRoot: join(tmp, 'stage'),
+    });
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
   });
 

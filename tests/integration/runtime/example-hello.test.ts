@@ -28,7 +28,9 @@ describe('examples/hello under the runtime', () => {
     h = await harness();
     const versionDir = join(h.root, 'versions', 'hello');
     await mkdir(join(versionDir, 'dist'), { recursive: true });
-    const manifest = normalizeManifest(parse(await readFile(join(exampleDir, 'plugin.yaml'), 'utf8')) as ManifestSource);
+    const manifest = normalizeManifest(
+      parse(await readFile(join(exampleDir, 'plugin.yaml'), 'utf8')) as ManifestSource,
+    );
     await writeFile(join(versionDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
     await build({
       entryPoints: [join(exampleDir, 'src/server.ts')],
@@ -52,9 +54,14 @@ describe('examples/hello under the runtime', () => {
     };
     info = await h.supervisor.start(spec);
     const data = generateTestData(manifest.sandbox.testData, 'install-example');
-    for (const [collection, records] of Object.entries(data)) for (const r of records) await h.host.storage.insert(spec.tenant, spec.pluginId, collection, r);
+    for (const [collection, records] of Object.entries(data))
+      for (const r of records) await h.host.storage.insert(spec.tenant, spec.pluginId, collection, r);
     await h.supervisor.runSeed(info.id);
-    const proxy = createEntryProxy((tenant, pluginId) => (tenant === info.tenant && pluginId === info.pluginId ? { socketPath: info.socketPath, state: h.supervisor.get(info.id)!.state } : undefined));
+    const proxy = createEntryProxy((tenant, pluginId) =>
+      tenant === info.tenant && pluginId === info.pluginId
+        ? { socketPath: info.socketPath, state: h.supervisor.get(info.id)!.state }
+        : undefined,
+    );
     closeProxy = proxy.close;
     server = http.createServer((req, res) => {
       const m = /^\/_p\/([^/]+)\/([^/]+)(\/.*)?$/.exec(req.url ?? '')!;
@@ -74,28 +81,52 @@ describe('examples/hello under the runtime', () => {
   it('greets through the proxy from its configuration, with its test data and seeded record', async () => {
     const reply = await request({ port }, `/_p/sandbox-a/${info.pluginId}/hello?name=Ada`);
     expect(reply.status).toBe(200);
-    const body = reply.json<{ message: string; customers: number; apiKeyConfigured: boolean; firstCustomer: Record<string, unknown> }>();
+    const body = reply.json<{
+      message: string;
+      customers: number;
+      apiKeyConfigured: boolean;
+      firstCustomer: Record<string, unknown>;
+    }>();
     expect(body.message).toBe('Grüezi, Ada!');
     expect(body.customers).toBe(26); // 25 generated + 1 from the seed hook
     expect(body.apiKeyConfigured).toBe(true);
-    expect(['Berlin', 'Lisbon', 'Osaka', 'Toronto', 'Nairobi', 'Santiago']).toContain(body.firstCustomer.city);
-    expect(h.host.published).toMatchObject([{ tenant: 'sandbox-a', type: 'hello.greeted', payload: { who: 'Ada' } }]);
+    expect(['Berlin', 'Lisbon', 'Osaka', 'Toronto', 'Nairobi', 'Santiago']).toContain(
+      body.firstCustomer.city,
+    );
+    expect(h.host.published).toMatchObject([
+      { tenant: 'sandbox-a', type: 'hello.greeted', payload: { who: 'Ada' } },
+    ]);
   });
 
   it('pages its customers and finds the seeded one', async () => {
-    const page = (await request({ port }, `/_p/sandbox-a/${info.pluginId}/customers?limit=5`)).json<{ total: number; items: Array<{ id: string; email: string }> }>();
+    const page = (await request({ port }, `/_p/sandbox-a/${info.pluginId}/customers?limit=5`)).json<{
+      total: number;
+      items: Array<{ id: string; email: string }>;
+    }>();
     expect(page.total).toBe(26);
     expect(page.items).toHaveLength(5);
-    const ada = h.host.docs('sandbox-a', info.pluginId, 'customers').find((c) => c.email === 'ada@example.com')!;
+    const ada = h.host
+      .docs('sandbox-a', info.pluginId, 'customers')
+      .find((c) => c.email === 'ada@example.com')!;
     const one = await request({ port }, `/_p/sandbox-a/${info.pluginId}/customers/${ada.id}`);
     expect(one.json()).toMatchObject({ name: 'Ada Lovelace', seeded: true });
     expect((await request({ port }, `/_p/sandbox-a/${info.pluginId}/customers/nope`)).status).toBe(404);
   });
 
   it('sends its logs to the sink', async () => {
-    await waitFor(() => h.lines.find((l) => l.instance === info.id && l.msg === 'greeted'), 'the greeted line');
-    expect(h.lines.some((l) => l.instance === info.id && l.source === 'sdk' && l.msg === 'started')).toBe(true);
-    expect(h.lines.some((l) => l.instance === info.id && l.source === 'sdk' && l.msg === 'seeded' && l.fields?.customers === 26)).toBe(true);
+    await waitFor(
+      () => h.lines.find((l) => l.instance === info.id && l.msg === 'greeted'),
+      'the greeted line',
+    );
+    expect(h.lines.some((l) => l.instance === info.id && l.source === 'sdk' && l.msg === 'started')).toBe(
+      true,
+    );
+    expect(
+      h.lines.some(
+        (l) =>
+          l.instance === info.id && l.source === 'sdk' && l.msg === 'seeded' && l.fields?.customers === 26,
+      ),
+    ).toBe(true);
     expect(JSON.stringify(h.lines)).not.toContain('k-123');
   });
 });

@@ -16,7 +16,10 @@ describe('plugin handler styles', () => {
     expect(reply.headers['x-style']).toBe('node');
     expect(reply.json()).toEqual({ style: 'node', url: '/x?y=1', tenant: 'sandbox-a' });
     // Its seed hook throws: runSeed says so with SEED_FAILED, the instance keeps running.
-    await expect(h.supervisor.runSeed(info.id)).rejects.toMatchObject({ code: 'SEED_FAILED', message: 'Seeding test data failed: seed broke' });
+    await expect(h.supervisor.runSeed(info.id)).rejects.toMatchObject({
+      code: 'SEED_FAILED',
+      message: 'Seeding test data failed: seed broke',
+    });
     expect(h.supervisor.get(info.id)?.state).toBe('ready');
   });
 
@@ -26,6 +29,8 @@ describe('plugin handler styles', () => {
     expect(reply.headers['set-cookie']).toEqual(['a=1']);
     expect(reply.json()).toEqual({ style: 'fetch', path: '/p', body: 'hello', tenant: 'sandbox-a' });
     await h.supervisor.runSeed(info.id);
-    expect(h.lines.some((l) => l.instance === info.id && l.msg === 'seeded by the definePlugin hook')).toBe(true);
+    expect(h.lines.some((l) => l.instance === info.id && l.msg === 'seeded by the definePlugin hook')).toBe(
+      true,
+    );
   });
 });

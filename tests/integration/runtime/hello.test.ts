@@ -3,7 +3,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { FORBIDDEN_NODE_FLAGS, createEntryProxy, generateTestData, probeHostIsolation, type InstanceInfo, type InstanceState } from '@powerx/runtime';
+import {
+  FORBIDDEN_NODE_FLAGS,
+  createEntryProxy,
+  generateTestData,
+  probeHostIsolation,
+  type InstanceInfo,
+  type InstanceState,
+} from '@powerx/runtime';
 import { harness, request, waitFor, type Harness } from './helpers.ts';
 
 /** Core's mount of the entry proxy at /_p/<tenant>/<plugin>/…, with an override to fake states. */
@@ -36,12 +43,16 @@ describe('the hello plugin under the runtime', () => {
   beforeAll(async () => {
     process.env.PX_HOST_ONLY_VARIABLE = 'host-value';
     h = await harness();
-    const spec = await h.spec('hello', { config: { GREETING: 'Howdy', NOT_DECLARED: 'leak' }, secrets: { API_KEY, UNDECLARED: 'x' } });
+    const spec = await h.spec('hello', {
+      config: { GREETING: 'Howdy', NOT_DECLARED: 'leak' },
+      secrets: { API_KEY, UNDECLARED: 'x' },
+    });
     info = await h.supervisor.start(spec);
     // What core does after the health gate: generated test data, then the seed hook.
     const data = generateTestData(spec.manifest.sandbox.testData, 'install-42');
     for (const [collection, records] of Object.entries(data)) {
-      for (const record of records) await h.host.storage.insert(spec.tenant, spec.pluginId, collection, record);
+      for (const record of records)
+        await h.host.storage.insert(spec.tenant, spec.pluginId, collection, record);
     }
     await h.supervisor.runSeed(info.id);
     const mounted = mountProxy(h, override);
@@ -59,7 +70,8 @@ describe('the hello plugin under the runtime', () => {
     await h?.close();
   });
 
-  const viaProxy = (path: string, init?: Parameters<typeof request>[2]) => request({ port }, `/_p/sandbox-a/com.fixture.hello${path}`, init);
+  const viaProxy = (path: string, init?: Parameters<typeof request>[2]) =>
+    request({ port }, `/_p/sandbox-a/com.fixture.hello${path}`, init);
 
   it('reports ready with the isolation it actually got', async () => {
     expect(info.state).toBe('ready');
@@ -72,14 +84,23 @@ describe('the hello plugin under the runtime', () => {
     const pid = h.supervisor.get(info.id)!.pid!;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     expect(argv).toContain('--permission');
-    for (const flag of FORBIDDEN_NODE_FLAGS) expect(argv.some((a) => a.startsWith(flag)), flag).toBe(false);
-    if (host.prlimit) expect(await readFile(`/proc/${pid}/limits`, 'utf8')).toMatch(/Max open files\s+256\s+256/);
+    for (const flag of FORBIDDEN_NODE_FLAGS)
+      expect(
+        argv.some((a) => a.startsWith(flag)),
+        flag,
+      ).toBe(false);
+    if (host.prlimit)
+      expect(await readFile(`/proc/${pid}/limits`, 'utf8')).toMatch(/Max open files\s+256\s+256/);
   });
 
   it('answers through the entry proxy with its configured greeting', async () => {
     const reply = await viaProxy('/hello?name=Ada');
     expect(reply.status).toBe(200);
-    expect(reply.json()).toEqual({ message: 'Howdy, Ada!', tenant: 'sandbox-a', plugin: { id: 'com.fixture.hello', version: '1.2.0' } });
+    expect(reply.json()).toEqual({
+      message: 'Howdy, Ada!',
+      tenant: 'sandbox-a',
+      plugin: { id: 'com.fixture.hello', version: '1.2.0' },
+    });
   });
 
   it('sees its declared configuration only', async () => {
@@ -87,7 +108,10 @@ describe('the hello plugin under the runtime', () => {
   });
 
   it('sees its generated test data and what its seed hook wrote', async () => {
-    const customers = (await viaProxy('/customers')).json<{ count: number; first: Array<Record<string, unknown>> }>();
+    const customers = (await viaProxy('/customers')).json<{
+      count: number;
+      first: Array<Record<string, unknown>>;
+    }>();
     expect(customers.count).toBe(25);
     for (const c of customers.first) {
       expect(String(c.email)).toContain('@');
@@ -100,9 +124,21 @@ describe('the hello plugin under the runtime', () => {
 
   it('sends stdout, ctx.log and runtime lines to the log sink as structured lines, honouring the log level', async () => {
     await viaProxy('/hello?name=Logger');
-    const greeted = await waitFor(() => h.lines.find((l) => l.msg === 'greeted' && l.fields?.name === 'Logger'), 'the greeted line');
-    expect(greeted).toMatchObject({ tenant: 'sandbox-a', plugin: 'com.fixture.hello', version: '1.2.0', instance: info.id, level: 'info', source: 'sdk' });
-    expect(h.lines.some((l) => l.source === 'stdout' && l.msg === 'hello plugin starting on stdout')).toBe(true);
+    const greeted = await waitFor(
+      () => h.lines.find((l) => l.msg === 'greeted' && l.fields?.name === 'Logger'),
+      'the greeted line',
+    );
+    expect(greeted).toMatchObject({
+      tenant: 'sandbox-a',
+      plugin: 'com.fixture.hello',
+      version: '1.2.0',
+      instance: info.id,
+      level: 'info',
+      source: 'sdk',
+    });
+    expect(h.lines.some((l) => l.source === 'stdout' && l.msg === 'hello plugin starting on stdout')).toBe(
+      true,
+    );
     expect(h.lines.some((l) => l.source === 'runtime' && l.msg === 'ready')).toBe(true);
     expect(h.lines.some((l) => l.msg.includes('debug line'))).toBe(false);
   });
@@ -116,7 +152,11 @@ describe('the hello plugin under the runtime', () => {
 
   it('streams request and response bodies through the proxy', async () => {
     const body = 'x'.repeat(512 * 1024) + 'end';
-    const reply = await viaProxy('/echo', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    const reply = await viaProxy('/echo', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('text/plain');
     expect(reply.body).toBe(body);
@@ -124,7 +164,15 @@ describe('the hello plugin under the runtime', () => {
 
   it('forwards end-to-end headers only, and sets the x-forwarded ones itself', async () => {
     const seen = (
-      await viaProxy('/headers', { headers: { connection: 'x-hop-secret', 'x-hop-secret': '1', 'x-forwarded-prefix': '/spoofed', 'x-custom': 'kept', te: 'trailers' } })
+      await viaProxy('/headers', {
+        headers: {
+          connection: 'x-hop-secret',
+          'x-hop-secret': '1',
+          'x-forwarded-prefix': '/spoofed',
+          'x-custom': 'kept',
+          te: 'trailers',
+        },
+      })
     ).json<Record<string, string>>();
     expect(seen['x-custom']).toBe('kept');
     expect(seen['x-forwarded-prefix']).toBe('/_p/sandbox-a/com.fixture.hello');
@@ -135,8 +183,12 @@ describe('the hello plugin under the runtime', () => {
 
   it('publishes declared events and is refused undeclared ones', async () => {
     expect((await viaProxy('/publish', { method: 'POST' })).json()).toEqual({ published: true });
-    expect(h.host.published).toMatchObject([{ tenant: 'sandbox-a', pluginId: 'com.fixture.hello', type: 'hello.greeted' }]);
-    expect((await viaProxy('/publish-undeclared', { method: 'POST' })).json()).toEqual({ code: 'PERMISSION_DENIED' });
+    expect(h.host.published).toMatchObject([
+      { tenant: 'sandbox-a', pluginId: 'com.fixture.hello', type: 'hello.greeted' },
+    ]);
+    expect((await viaProxy('/publish-undeclared', { method: 'POST' })).json()).toEqual({
+      code: 'PERMISSION_DENIED',
+    });
   });
 
   it('receives the events it subscribed to, for its own tenant only', async () => {
@@ -144,13 +196,18 @@ describe('the hello plugin under the runtime', () => {
     h.host.emit('sandbox-other', 'tenant.ping', { n: 0 });
     h.host.emit('sandbox-a', 'tenant.ping', { n: 1 });
     let received: unknown[] = [];
-    for (let i = 0; i < 200 && received.length === 0; i++) received = (await viaProxy('/events')).json<unknown[]>();
+    for (let i = 0; i < 200 && received.length === 0; i++)
+      received = (await viaProxy('/events')).json<unknown[]>();
     expect(received).toEqual([{ n: 1 }]);
   });
 
   it('fetches only from hosts its permissions allow', async () => {
-    expect((await viaProxy(`/fetch?url=${encodeURIComponent('https://api.example.com/v1')}`)).json()).toEqual({ status: 200, body: 'fetched https://api.example.com/v1' });
-    expect((await viaProxy(`/fetch?url=${encodeURIComponent('https://evil.example.net/')}`)).json()).toEqual({ code: 'PERMISSION_DENIED' });
+    expect((await viaProxy(`/fetch?url=${encodeURIComponent('https://api.example.com/v1')}`)).json()).toEqual(
+      { status: 200, body: 'fetched https://api.example.com/v1' },
+    );
+    expect((await viaProxy(`/fetch?url=${encodeURIComponent('https://evil.example.net/')}`)).json()).toEqual({
+      code: 'PERMISSION_DENIED',
+    });
   });
 
   it('answers a clear 503 while the instance is starting and 502 when there is none', async () => {
@@ -159,7 +216,10 @@ describe('the hello plugin under the runtime', () => {
     override.clear();
     expect(starting.status).toBe(503);
     expect(starting.headers['retry-after']).toBe('1');
-    expect(starting.json()).toMatchObject({ code: 'INSTANCE_UNAVAILABLE', message: 'The plugin is health_check' });
+    expect(starting.json()).toMatchObject({
+      code: 'INSTANCE_UNAVAILABLE',
+      message: 'The plugin is health_check',
+    });
     const missing = await request({ port }, '/_p/sandbox-a/com.fixture.nothing/hello');
     expect(missing.status).toBe(502);
     expect(missing.json()).toMatchObject({ code: 'INSTANCE_UNAVAILABLE', hint: expect.any(String) });

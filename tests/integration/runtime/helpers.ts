@@ -10,9 +10,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeManifest, type ManifestSource } from '@powerx/protocol';
-import { Supervisor, type HostServices, type PluginLogLine, type StartSpec, type SupervisorEvent, type SupervisorOptions } from '@powerx/runtime';
+import {
+  Supervisor,
+  type HostServices,
+  type PluginLogLine,
+  type StartSpec,
+  type SupervisorEvent,
+  type SupervisorOptions,
+} from '@powerx/runtime';
 
-export const fixturesDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../packages/runtime/fixtures/plugins');
+export const fixturesDir = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../packages/runtime/fixtures/plugins',
+);
 
 type Doc = { id: string; [k: string]: unknown };
 
@@ -34,13 +44,15 @@ export function memoryHost(): MemoryHost {
     if (!t) data.set(key, (t = new Map()));
     return t;
   };
-  const matches = (doc: Doc, where?: Record<string, unknown>) => !where || Object.entries(where).every(([k, v]) => doc[k] === v);
+  const matches = (doc: Doc, where?: Record<string, unknown>) =>
+    !where || Object.entries(where).every(([k, v]) => doc[k] === v);
   return {
     calls,
     published,
     docs: (tenant, pluginId, collection) => [...table(tenant, pluginId, collection).values()],
     emit(tenant, type, payload) {
-      for (const handler of subscribers.get(`${tenant}\0${type}`) ?? []) handler(payload, { type, ts: new Date().toISOString() });
+      for (const handler of subscribers.get(`${tenant}\0${type}`) ?? [])
+        handler(payload, { type, ts: new Date().toISOString() });
     },
     storage: {
       async insert(tenant, pluginId, collection, doc) {
@@ -140,7 +152,9 @@ export async function harness(options: Partial<SupervisorOptions> = {}): Promise
         versionDir,
         dataDir: join(root, 'data', tenant, manifest.id),
         manifest,
-        config: Object.fromEntries(manifest.config.env.filter((e) => e.default !== undefined).map((e) => [e.name, e.default!])),
+        config: Object.fromEntries(
+          manifest.config.env.filter((e) => e.default !== undefined).map((e) => [e.name, e.default!]),
+        ),
         secrets: {},
         logLevel: manifest.config.logLevel,
         ...overrides,
@@ -160,17 +174,29 @@ export interface Reply {
   json<T = Record<string, unknown>>(): T;
 }
 
-export function request(target: { socketPath: string } | { port: number }, path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export function request(
+  target: { socketPath: string } | { port: number },
+  path: string,
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, path, method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: <T,>() => JSON.parse(body) as T });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { ...target, path, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            json: <T>() => JSON.parse(body) as T,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -221,11 +247,13 @@ export function keepAsking(socketPath: string): { stop(): Promise<{ ok: number; 
 
 /** Pids the supervisor spawned for an instance, read from its runtime log lines. */
 export function spawnedPids(lines: PluginLogLine[], pluginId: string): number[] {
-  return lines.filter((l) => l.plugin === pluginId && l.source === 'runtime').flatMap((l) => {
-    // node plugins: the plugin's pid, then its IPC broker's (`… via IPC broker pid N`).
-    const m = /^spawned pid (\d+)(?:.* broker pid (\d+))?/.exec(l.msg);
-    return m ? [m[1], m[2]].filter(Boolean).map(Number) : [];
-  });
+  return lines
+    .filter((l) => l.plugin === pluginId && l.source === 'runtime')
+    .flatMap((l) => {
+      // node plugins: the plugin's pid, then its IPC broker's (`… via IPC broker pid N`).
+      const m = /^spawned pid (\d+)(?:.* broker pid (\d+))?/.exec(l.msg);
+      return m ? [m[1], m[2]].filter(Boolean).map(Number) : [];
+    });
 }
 
 export function isAlive(pid: number): boolean {

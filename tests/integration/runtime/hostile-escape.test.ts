@@ -16,7 +16,11 @@ describe('plugins that try to escape the sandbox', () => {
     await beside(async ({ h }) => {
       const info = await h.supervisor.start(await h.spec('spawn-child'));
       const result = (await request(info, '/attempt')).json<Record<string, Attempt>>();
-      expect(result.execFileSync).toMatchObject({ blocked: true, code: 'ERR_ACCESS_DENIED', permission: 'ChildProcess' });
+      expect(result.execFileSync).toMatchObject({
+        blocked: true,
+        code: 'ERR_ACCESS_DENIED',
+        permission: 'ChildProcess',
+      });
       expect(result.spawn).toMatchObject({ blocked: true, permission: 'ChildProcess' });
       expect(h.supervisor.get(info.id)?.state).toBe('ready');
     });
@@ -26,7 +30,11 @@ describe('plugins that try to escape the sandbox', () => {
     await beside(async ({ h }) => {
       const info = await h.supervisor.start(await h.spec('spawn-worker'));
       const result = (await request(info, '/attempt')).json<Record<string, Attempt>>();
-      expect(result.worker).toMatchObject({ blocked: true, code: 'ERR_ACCESS_DENIED', permission: 'WorkerThreads' });
+      expect(result.worker).toMatchObject({
+        blocked: true,
+        code: 'ERR_ACCESS_DENIED',
+        permission: 'WorkerThreads',
+      });
     });
   });
 
@@ -35,7 +43,11 @@ describe('plugins that try to escape the sandbox', () => {
       const info = await h.supervisor.start(await h.spec('read-passwd'));
       const result = (await request(info, '/attempt')).json<Record<string, Attempt>>();
       for (const name of ['passwd', 'procEnviron', 'rootListing']) {
-        expect(result[name], name).toMatchObject({ blocked: true, code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead' });
+        expect(result[name], name).toMatchObject({
+          blocked: true,
+          code: 'ERR_ACCESS_DENIED',
+          permission: 'FileSystemRead',
+        });
       }
     });
   });
@@ -45,7 +57,9 @@ describe('plugins that try to escape the sandbox', () => {
       const coreDir = join(h.root, 'core');
       await mkdir(coreDir, { recursive: true });
       await writeFile(join(coreDir, 'core.sqlite'), 'core-only-data');
-      const info = await h.supervisor.start(await h.spec('read-core-data', { config: { TARGET: join(coreDir, 'core.sqlite') } }));
+      const info = await h.supervisor.start(
+        await h.spec('read-core-data', { config: { TARGET: join(coreDir, 'core.sqlite') } }),
+      );
       const result = (await request(info, '/attempt')).json<Record<string, Attempt>>();
       expect(result.file).toMatchObject({ blocked: true, permission: 'FileSystemRead' });
       expect(result.folder).toMatchObject({ blocked: true, permission: 'FileSystemRead' });
@@ -57,7 +71,9 @@ describe('plugins that try to escape the sandbox', () => {
     await beside(async ({ h, neighbour }) => {
       const neighbourData = join(h.root, 'data', neighbour.tenant, neighbour.pluginId);
       await writeFile(join(neighbourData, 'orders.json'), '{"tenant":"sandbox-b"}');
-      const info = await h.supervisor.start(await h.spec('read-other-tenant', { config: { TARGET: join(neighbourData, 'orders.json') } }));
+      const info = await h.supervisor.start(
+        await h.spec('read-other-tenant', { config: { TARGET: join(neighbourData, 'orders.json') } }),
+      );
       const result = (await request(info, '/attempt')).json<Record<string, Attempt & { value?: string }>>();
       expect(result.file).toMatchObject({ blocked: true, permission: 'FileSystemRead' });
       expect(result.folder).toMatchObject({ blocked: true, permission: 'FileSystemRead' });
@@ -109,11 +125,33 @@ describe('plugins that try to escape the sandbox', () => {
     await beside(async ({ h }) => {
       const info = await h.supervisor.start(await h.spec('escape-unhandled'));
       expect((await request(info, '/attempt')).status).toBe(500);
-      const thrown = await waitFor(() => h.lines.find((l) => l.instance === info.id && l.msg.startsWith('blocked by the sandbox')), 'the thrown denial');
-      expect(thrown).toMatchObject({ level: 'warn', msg: 'blocked by the sandbox: FileSystemRead /etc/passwd', fields: { code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead', resource: '/etc/passwd', path: '/attempt' } });
+      const thrown = await waitFor(
+        () => h.lines.find((l) => l.instance === info.id && l.msg.startsWith('blocked by the sandbox')),
+        'the thrown denial',
+      );
+      expect(thrown).toMatchObject({
+        level: 'warn',
+        msg: 'blocked by the sandbox: FileSystemRead /etc/passwd',
+        fields: {
+          code: 'ERR_ACCESS_DENIED',
+          permission: 'FileSystemRead',
+          resource: '/etc/passwd',
+          path: '/attempt',
+        },
+      });
       await request(info, '/uncaught');
-      const uncaught = await waitFor(() => h.lines.find((l) => l.instance === info.id && l.msg.startsWith('blocked by the sandbox: ChildProcess')), 'the uncaught denial');
-      expect(uncaught).toMatchObject({ level: 'warn', msg: 'blocked by the sandbox: ChildProcess /bin/true', fields: { code: 'ERR_ACCESS_DENIED', permission: 'ChildProcess', resource: '/bin/true' } });
+      const uncaught = await waitFor(
+        () =>
+          h.lines.find(
+            (l) => l.instance === info.id && l.msg.startsWith('blocked by the sandbox: ChildProcess'),
+          ),
+        'the uncaught denial',
+      );
+      expect(uncaught).toMatchObject({
+        level: 'warn',
+        msg: 'blocked by the sandbox: ChildProcess /bin/true',
+        fields: { code: 'ERR_ACCESS_DENIED', permission: 'ChildProcess', resource: '/bin/true' },
+      });
     });
   });
 
@@ -124,7 +162,10 @@ describe('plugins that try to escape the sandbox', () => {
       expect(info.isolation.pidNamespace).toBe(host.pidNamespace);
       if (!host.pidNamespace) return; // this host cannot give a PID namespace; reported honestly above
       const neighbourPid = h.supervisor.get(neighbour.id)!.pid!;
-      const answer = (await request(info, `/kill?pids=${process.pid},${neighbourPid}`)).json<{ self: number; results: Record<string, string> }>();
+      const answer = (await request(info, `/kill?pids=${process.pid},${neighbourPid}`)).json<{
+        self: number;
+        results: Record<string, string>;
+      }>();
       expect(answer.results).toEqual({ [process.pid]: 'ESRCH', [neighbourPid]: 'ESRCH' });
       // Inside its namespace the plugin is a small pid; the supervisor knows its host pid.
       expect(answer.self).toBeLessThan(10);
@@ -134,4 +175,3 @@ describe('plugins that try to escape the sandbox', () => {
     });
   });
 });
-

@@ -3,7 +3,10 @@ import type { InstanceFailure } from '@powerx/runtime';
 import { request, waitFor } from './helpers.ts';
 import { assertNothingLeft, beside } from './hostile-setup.ts';
 
-function failureOf(events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>, id: string): InstanceFailure | undefined {
+function failureOf(
+  events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>,
+  id: string,
+): InstanceFailure | undefined {
   return events.find((e) => e.type === 'instance.failed' && e.instance.id === id)?.failure;
 }
 
@@ -56,7 +59,13 @@ describe('plugins that abuse resources', () => {
     await beside(async ({ h }) => {
       const info = await h.supervisor.start(await h.spec('stdout-flood'));
       const started = Date.now();
-      const report = await waitFor(() => h.lines.find((l) => l.instance === info.id && l.source === 'runtime' && l.msg.startsWith('log flood')), 'the flood report');
+      const report = await waitFor(
+        () =>
+          h.lines.find(
+            (l) => l.instance === info.id && l.source === 'runtime' && l.msg.startsWith('log flood'),
+          ),
+        'the flood report',
+      );
       expect(report.fields?.dropped).toBeGreaterThan(0);
       const kept = h.lines.filter((l) => l.instance === info.id && l.source === 'stdout').length;
       const seconds = (Date.now() - started) / 1000 + 1;

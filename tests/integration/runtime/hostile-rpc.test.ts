@@ -3,7 +3,10 @@ import type { InstanceFailure } from '@powerx/runtime';
 import { request, waitFor } from './helpers.ts';
 import { assertNothingLeft, beside } from './hostile-setup.ts';
 
-function failureOf(events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>, id: string): InstanceFailure | undefined {
+function failureOf(
+  events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>,
+  id: string,
+): InstanceFailure | undefined {
   return events.find((e) => e.type === 'instance.failed' && e.instance.id === id)?.failure;
 }
 
@@ -12,7 +15,11 @@ describe('plugins that abuse the RPC channel', () => {
     await beside(async ({ h }) => {
       const info = await h.supervisor.start(await h.spec('rpc-oversized'));
       const result = (await request(info, '/attempt')).json();
-      expect(result).toEqual({ sdk: 'RPC_MESSAGE_TOO_LARGE', raw: 'RPC_MESSAGE_TOO_LARGE', stillWorks: 'yes' });
+      expect(result).toEqual({
+        sdk: 'RPC_MESSAGE_TOO_LARGE',
+        raw: 'RPC_MESSAGE_TOO_LARGE',
+        stillWorks: 'yes',
+      });
       const stored = h.host.docs('sandbox-a', info.pluginId, 'blobs');
       expect(stored).toHaveLength(1);
       expect(stored[0]).not.toHaveProperty('big');
@@ -21,7 +28,9 @@ describe('plugins that abuse the RPC channel', () => {
 
   it("cannot reach another tenant's storage collections", async () => {
     await beside(async ({ h }) => {
-      await h.host.storage.insert('victim', 'com.fixture.rpc-other-tenant', 'customers', { name: 'Victim Customer' });
+      await h.host.storage.insert('victim', 'com.fixture.rpc-other-tenant', 'customers', {
+        name: 'Victim Customer',
+      });
       const callsBefore = h.host.calls.length;
       const info = await h.supervisor.start(await h.spec('rpc-other-tenant'));
       const result = (await request(info, '/attempt')).json();
@@ -32,14 +41,27 @@ describe('plugins that abuse the RPC channel', () => {
         own: [],
       });
       const calls = h.host.calls.slice(callsBefore);
-      expect(calls).toEqual([{ op: 'find', tenant: 'sandbox-a', pluginId: 'com.fixture.rpc-other-tenant', collection: 'customers' }]);
-      expect(h.lines.filter((l) => l.instance === info.id && l.msg.startsWith('refused a message')).length).toBe(3);
+      expect(calls).toEqual([
+        {
+          op: 'find',
+          tenant: 'sandbox-a',
+          pluginId: 'com.fixture.rpc-other-tenant',
+          collection: 'customers',
+        },
+      ]);
+      expect(
+        h.lines.filter((l) => l.instance === info.id && l.msg.startsWith('refused a message')).length,
+      ).toBe(3);
     });
   });
 
   it('gets SECRET_NOT_DECLARED for a secret it did not declare, and the value never leaks', async () => {
     await beside(async ({ h }) => {
-      const info = await h.supervisor.start(await h.spec('undeclared-secret', { secrets: { API_KEY: 'declared-value-1', OTHER_TENANT_KEY: 'not-yours-9c1' } }));
+      const info = await h.supervisor.start(
+        await h.spec('undeclared-secret', {
+          secrets: { API_KEY: 'declared-value-1', OTHER_TENANT_KEY: 'not-yours-9c1' },
+        }),
+      );
       const result = (await request(info, '/attempt')).json<Record<string, unknown>>();
       expect(result.sdk).toBe('SECRET_NOT_DECLARED');
       expect(result.raw).toEqual({ ok: false, code: 'SECRET_NOT_DECLARED' });
@@ -48,7 +70,9 @@ describe('plugins that abuse the RPC channel', () => {
       const logged = JSON.stringify(h.lines);
       expect(logged).not.toContain('not-yours-9c1');
       expect(logged).not.toContain('declared-value-1');
-      expect(h.lines.some((l) => l.instance === info.id && l.fields?.secret === 'OTHER_TENANT_KEY')).toBe(true);
+      expect(h.lines.some((l) => l.instance === info.id && l.fields?.secret === 'OTHER_TENANT_KEY')).toBe(
+        true,
+      );
     });
   });
 
@@ -77,7 +101,9 @@ describe('plugins that abuse the RPC channel', () => {
       const failure = await waitFor(() => failureOf(h.events, info.id), 'RPC_MESSAGE_TOO_LARGE');
       expect(failure).toMatchObject({ code: 'RPC_MESSAGE_TOO_LARGE' });
       expect(h.supervisor.get(info.id)?.state).toBe('failed');
-      expect(h.lines.some((l) => l.instance === info.id && l.msg.startsWith('IPC channel violation'))).toBe(true);
+      expect(h.lines.some((l) => l.instance === info.id && l.msg.startsWith('IPC channel violation'))).toBe(
+        true,
+      );
       expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
       await assertNothingLeft(h, info.pluginId);
     });

@@ -10,7 +10,10 @@ export interface HostileRun {
   neighbour: InstanceInfo;
 }
 
-export async function beside(run: (ctx: HostileRun) => Promise<void>, options: Partial<SupervisorOptions> = {}): Promise<Harness> {
+export async function beside(
+  run: (ctx: HostileRun) => Promise<void>,
+  options: Partial<SupervisorOptions> = {},
+): Promise<Harness> {
   const h = await harness(options);
   try {
     const neighbour = await h.supervisor.start(await h.spec('neighbour', { tenant: 'sandbox-b' }));
@@ -33,8 +36,12 @@ export async function beside(run: (ctx: HostileRun) => Promise<void>, options: P
 
 /** After containment: none of the plugin's processes is alive and its socket files are gone. */
 export async function assertNothingLeft(h: Harness, pluginId: string): Promise<void> {
-  for (const pid of spawnedPids(h.lines, pluginId)) expect(isAlive(pid), `pid ${pid} of ${pluginId}`).toBe(false);
+  for (const pid of spawnedPids(h.lines, pluginId))
+    expect(isAlive(pid), `pid ${pid} of ${pluginId}`).toBe(false);
   const sockets = await readdir(join(h.root, 'run', 's')).catch(() => []);
-  const own = h.supervisor.list().filter((i) => i.pluginId !== pluginId).map((i) => `${i.id}.sock`);
+  const own = h.supervisor
+    .list()
+    .filter((i) => i.pluginId !== pluginId)
+    .map((i) => `${i.id}.sock`);
   expect(sockets.filter((s) => !own.includes(s))).toEqual([]);
 }

@@ -6,7 +6,9 @@ describe('runtime.kind process plugins', () => {
   it('runs any executable serving HTTP on PX_SOCKET, in a network namespace when the kernel allows, and says so', async () => {
     const h = await harness();
     try {
-      const info = await h.supervisor.start(await h.spec('process-hello', { config: { GREETING: 'hej' }, secrets: {} }));
+      const info = await h.supervisor.start(
+        await h.spec('process-hello', { config: { GREETING: 'hej' }, secrets: {} }),
+      );
       const host = probeHostIsolation();
       expect(info.state).toBe('ready');
       expect(info.isolation.permissionModel).toBe(false);
@@ -16,10 +18,21 @@ describe('runtime.kind process plugins', () => {
       expect((await request(info, '/anything')).json()).toEqual({ hello: 'hej', path: '/anything' });
       const net = (await request(info, '/net')).json<{ tcpOut: string; env: string[] }>();
       if (host.unshare) expect(net.tcpOut).not.toBe('connected');
-      expect(net.env).toEqual(['HOME', 'LANG', 'PATH', 'PX_CONFIG_FILE', 'PX_DATA_DIR', 'PX_INSTANCE', 'PX_SOCKET', 'TZ']);
+      expect(net.env).toEqual([
+        'HOME',
+        'LANG',
+        'PATH',
+        'PX_CONFIG_FILE',
+        'PX_DATA_DIR',
+        'PX_INSTANCE',
+        'PX_SOCKET',
+        'TZ',
+      ]);
       await h.supervisor.stop(info.id, { graceMs: 2000 });
       expect(h.supervisor.list()).toEqual([]);
-      expect(h.lines.some((l) => l.source === 'stdout' && l.msg.startsWith('process plugin listening'))).toBe(true);
+      expect(h.lines.some((l) => l.source === 'stdout' && l.msg.startsWith('process plugin listening'))).toBe(
+        true,
+      );
     } finally {
       await h.close();
     }

@@ -3,8 +3,22 @@
  * the same TypeBox schemas core validates with, so the Admin and core cannot drift apart.
  */
 import type {
-  AdminMenu, AuditPage, AuditQueryParams, AuditVerify, DevReload, DevSessionsList, ErrorBody, Install, InstallConfig, InstalledPlugin, LogPage, Me, Tenant,
-  TenantUsage, TokenResponse, ValidateResponse,
+  AdminMenu,
+  AuditPage,
+  AuditQueryParams,
+  AuditVerify,
+  DevReload,
+  DevSessionsList,
+  ErrorBody,
+  Install,
+  InstallConfig,
+  InstalledPlugin,
+  LogPage,
+  Me,
+  Tenant,
+  TenantUsage,
+  TokenResponse,
+  ValidateResponse,
 } from '@powerx/protocol';
 import { ApiError } from './api-error.ts';
 
@@ -13,7 +27,8 @@ export type Query = Record<string, string | number | boolean | undefined>;
 function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined && value !== '') params.set(key, String(value));
   const text = params.toString();
   return text ? `${path}?${text}` : path;
 }
@@ -22,11 +37,21 @@ async function errorOf(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => '');
   try {
     const body = JSON.parse(text) as Partial<ErrorBody>;
-    if (body && typeof body.code === 'string') return new ApiError(res.status, { code: body.code, message: body.message ?? res.statusText, hint: body.hint ?? '', ...(body.details ? { details: body.details } : {}) });
+    if (body && typeof body.code === 'string')
+      return new ApiError(res.status, {
+        code: body.code,
+        message: body.message ?? res.statusText,
+        hint: body.hint ?? '',
+        ...(body.details ? { details: body.details } : {}),
+      });
   } catch {
     // not JSON: fall through
   }
-  return new ApiError(res.status, { code: `HTTP_${res.status}`, message: `Core answered ${res.status} ${res.statusText}`, hint: 'Retry; if it persists, read the core log.' });
+  return new ApiError(res.status, {
+    code: `HTTP_${res.status}`,
+    message: `Core answered ${res.status} ${res.statusText}`,
+    hint: 'Retry; if it persists, read the core log.',
+  });
 }
 
 /** Sent with every upload: the multipart order matters (core reads `tenant` before the file). */
@@ -46,7 +71,11 @@ export class ApiClient {
     this.onUnauthorized = onUnauthorized;
   }
 
-  async request<T>(method: string, path: string, opts: { query?: Query; json?: unknown; form?: FormData; headers?: Record<string, string> } = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    opts: { query?: Query; json?: unknown; form?: FormData; headers?: Record<string, string> } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: BodyInit | undefined;
@@ -66,7 +95,9 @@ export class ApiClient {
 
   /** Raw GET for exports (JSON Lines) and probes. */
   async raw(path: string, query?: Query): Promise<Response> {
-    return fetch(withQuery(path, query), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    return fetch(withQuery(path, query), {
+      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+    });
   }
 
   // --- identity ---
@@ -105,7 +136,11 @@ export class ApiClient {
   uninstall(tenant: string, plugin: string): Promise<void> {
     return this.request('DELETE', pluginPath(tenant, plugin));
   }
-  logs(tenant: string, plugin: string, query: { after?: number; limit?: number; level?: string } = {}): Promise<LogPage> {
+  logs(
+    tenant: string,
+    plugin: string,
+    query: { after?: number; limit?: number; level?: string } = {},
+  ): Promise<LogPage> {
     return this.request('GET', `${pluginPath(tenant, plugin)}/logs`, { query });
   }
 
@@ -120,10 +155,17 @@ export class ApiClient {
     return this.request('POST', `/api/installs/${encodeURIComponent(id)}/config`, { json: config });
   }
   validatePackage(upload: PackageUpload): Promise<ValidateResponse> {
-    return this.request('POST', '/internal/plugins/packages/validate', { query: { tenant: upload.tenant }, form: packageForm(upload) });
+    return this.request('POST', '/internal/plugins/packages/validate', {
+      query: { tenant: upload.tenant },
+      form: packageForm(upload),
+    });
   }
   installPackage(upload: PackageUpload, idempotencyKey: string): Promise<Install> {
-    return this.request('POST', '/api/plugins/install/local', { query: { tenant: upload.tenant }, form: packageForm(upload), headers: { 'idempotency-key': idempotencyKey } });
+    return this.request('POST', '/api/plugins/install/local', {
+      query: { tenant: upload.tenant },
+      form: packageForm(upload),
+      headers: { 'idempotency-key': idempotencyKey },
+    });
   }
 
   // --- dev mode (issue 5): every route answers 404 DEV_MODE_DISABLED with a hint when core is not in dev mode ---

@@ -30,5 +30,9 @@ export function describeError(error: unknown): { code: string; message: string; 
     return { code: e.code ?? 'INPUT', message: e.message, hint: e.hint ?? '' };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'NETWORK', message: `Core did not answer: ${message}`, hint: 'Check that core is running and reachable, then retry.' };
+  return {
+    code: 'NETWORK',
+    message: `Core did not answer: ${message}`,
+    hint: 'Check that core is running and reachable, then retry.',
+  };
 }

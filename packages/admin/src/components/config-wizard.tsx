@@ -25,7 +25,8 @@ function initialValue(spec: EnvSpec, current?: CurrentConfig): string {
 function checkValue(spec: EnvSpec, raw: string): string | undefined {
   if (raw === '') return spec.required ? 'Required' : undefined;
   if (spec.type === 'number' && !Number.isFinite(Number(raw))) return 'Enter a number';
-  if (spec.type === 'enum' && !(spec.enum ?? []).includes(raw)) return `Choose one of ${(spec.enum ?? []).join(', ')}`;
+  if (spec.type === 'enum' && !(spec.enum ?? []).includes(raw))
+    return `Choose one of ${(spec.enum ?? []).join(', ')}`;
   return undefined;
 }
 
@@ -35,7 +36,15 @@ function typed(spec: EnvSpec, raw: string): string | number | boolean {
   return raw;
 }
 
-export function ConfigWizard({ wizard, current, submitLabel, busy, serverErrors, onSubmit, onCancel }: {
+export function ConfigWizard({
+  wizard,
+  current,
+  submitLabel,
+  busy,
+  serverErrors,
+  onSubmit,
+  onCancel,
+}: {
   wizard: Wizard;
   current?: CurrentConfig;
   submitLabel: string;
@@ -45,8 +54,12 @@ export function ConfigWizard({ wizard, current, submitLabel, busy, serverErrors,
   onSubmit: (config: InstallConfig) => void;
   onCancel?: () => void;
 }) {
-  const [env, setEnv] = useState<Record<string, string>>(() => Object.fromEntries(wizard.env.map((s) => [s.name, initialValue(s, current)])));
-  const [secrets, setSecrets] = useState<Record<string, string>>(() => Object.fromEntries(wizard.secrets.map((s) => [s.name, ''])));
+  const [env, setEnv] = useState<Record<string, string>>(() =>
+    Object.fromEntries(wizard.env.map((s) => [s.name, initialValue(s, current)])),
+  );
+  const [secrets, setSecrets] = useState<Record<string, string>>(() =>
+    Object.fromEntries(wizard.secrets.map((s) => [s.name, ''])),
+  );
   const [logLevel, setLogLevel] = useState<string>(current?.logLevel ?? wizard.logLevel);
   const [touched, setTouched] = useState(false);
 
@@ -89,22 +102,42 @@ export function ConfigWizard({ wizard, current, submitLabel, busy, serverErrors,
   return (
     <form className="card wizard" onSubmit={submit} noValidate aria-labelledby="wizard-title">
       <h2 id="wizard-title">Configuration</h2>
-      {wizard.env.length === 0 && wizard.secrets.length === 0 ? <p className="muted">This plugin declares no settings; only the log level can be chosen.</p> : null}
+      {wizard.env.length === 0 && wizard.secrets.length === 0 ? (
+        <p className="muted">This plugin declares no settings; only the log level can be chosen.</p>
+      ) : null}
       {wizard.env.map((spec) => {
         const id = `env-${spec.name}`;
-        const describedBy = shown[spec.name] ? `err-${spec.name}` : spec.description ? `desc-${spec.name}` : undefined;
-        const common = { id, name: spec.name, 'aria-invalid': Boolean(shown[spec.name]), 'aria-describedby': describedBy, value: env[spec.name] ?? '' };
+        const describedBy = shown[spec.name]
+          ? `err-${spec.name}`
+          : spec.description
+            ? `desc-${spec.name}`
+            : undefined;
+        const common = {
+          id,
+          name: spec.name,
+          'aria-invalid': Boolean(shown[spec.name]),
+          'aria-describedby': describedBy,
+          value: env[spec.name] ?? '',
+        };
         const set = (value: string) => setEnv((e) => ({ ...e, [spec.name]: value }));
         return (
           <div className="field" key={spec.name}>
             <label htmlFor={id}>
-              {spec.name} {spec.required ? <span className="required" aria-label="required">*</span> : null} <span className="muted">{spec.type}</span>
+              {spec.name}{' '}
+              {spec.required ? (
+                <span className="required" aria-label="required">
+                  *
+                </span>
+              ) : null}{' '}
+              <span className="muted">{spec.type}</span>
             </label>
             {spec.type === 'enum' ? (
               <select {...common} onChange={(e) => set(e.target.value)}>
                 {!spec.required || !env[spec.name] ? <option value="">(not set)</option> : null}
                 {(spec.enum ?? []).map((o) => (
-                  <option key={o} value={o}>{o}</option>
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
                 ))}
               </select>
             ) : spec.type === 'boolean' ? (
@@ -114,9 +147,18 @@ export function ConfigWizard({ wizard, current, submitLabel, busy, serverErrors,
                 <option value="false">false</option>
               </select>
             ) : (
-              <input {...common} type={spec.type === 'number' ? 'number' : 'text'} inputMode={spec.type === 'number' ? 'decimal' : undefined} onChange={(e) => set(e.target.value)} />
+              <input
+                {...common}
+                type={spec.type === 'number' ? 'number' : 'text'}
+                inputMode={spec.type === 'number' ? 'decimal' : undefined}
+                onChange={(e) => set(e.target.value)}
+              />
             )}
-            {spec.description ? <div className="muted" id={`desc-${spec.name}`}>{spec.description}</div> : null}
+            {spec.description ? (
+              <div className="muted" id={`desc-${spec.name}`}>
+                {spec.description}
+              </div>
+            ) : null}
             {spec.default !== undefined ? <div className="muted">Default: {String(spec.default)}</div> : null}
             {fieldError(spec.name)}
           </div>
@@ -128,8 +170,21 @@ export function ConfigWizard({ wizard, current, submitLabel, busy, serverErrors,
         return (
           <div className="field" key={spec.name}>
             <label htmlFor={id}>
-              {spec.name} {spec.required ? <span className="required" aria-label="required">*</span> : null} <span className="muted">secret</span>{' '}
-              {current ? <span className={`badge ${isSet ? 'badge-ok' : 'badge-muted'}`} data-secret-state={isSet ? 'set' : 'unset'}>{isSet ? 'set' : 'not set'}</span> : null}
+              {spec.name}{' '}
+              {spec.required ? (
+                <span className="required" aria-label="required">
+                  *
+                </span>
+              ) : null}{' '}
+              <span className="muted">secret</span>{' '}
+              {current ? (
+                <span
+                  className={`badge ${isSet ? 'badge-ok' : 'badge-muted'}`}
+                  data-secret-state={isSet ? 'set' : 'unset'}
+                >
+                  {isSet ? 'set' : 'not set'}
+                </span>
+              ) : null}
             </label>
             <input
               id={id}
@@ -152,7 +207,9 @@ export function ConfigWizard({ wizard, current, submitLabel, busy, serverErrors,
         <label htmlFor="log-level">Log level</label>
         <select id="log-level" value={logLevel} onChange={(e) => setLogLevel(e.target.value)}>
           {LOG_LEVEL_NAMES.map((l) => (
-            <option key={l} value={l}>{l}</option>
+            <option key={l} value={l}>
+              {l}
+            </option>
           ))}
         </select>
         {fieldError('logLevel')}

@@ -3,7 +3,15 @@
  */
 import { useEffect, useRef, type ReactNode } from 'react';
 
-export function ConfirmDialog({ open, title, children, confirmLabel, danger, onConfirm, onCancel }: {
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  danger,
+  onConfirm,
+  onCancel,
+}: {
   open: boolean;
   title: string;
   children?: ReactNode;
@@ -20,7 +28,15 @@ export function ConfirmDialog({ open, title, children, confirmLabel, danger, onC
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="confirm-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby="confirm-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        onCancel();
+      }}
+    >
       <h2 id="confirm-title">{title}</h2>
       <div className="dialog-body">{children}</div>
       <div className="dialog-actions">

@@ -18,10 +18,17 @@ export function isSettled(install: Install): boolean {
 }
 
 export function isWaitingForConfig(install: Install): boolean {
-  return install.state === 'awaiting_config' && install.stages.some((s) => s.stage === 'awaiting_config' && s.outcome === 'waiting');
+  return (
+    install.state === 'awaiting_config' &&
+    install.stages.some((s) => s.stage === 'awaiting_config' && s.outcome === 'waiting')
+  );
 }
 
-export function useInstallProgress(api: ApiClient, initial: Install | undefined, onSettled?: (install: Install) => void): { install: Install | undefined; error: unknown } {
+export function useInstallProgress(
+  api: ApiClient,
+  initial: Install | undefined,
+  onSettled?: (install: Install) => void,
+): { install: Install | undefined; error: unknown } {
   const [install, setInstall] = useState(initial);
   const [error, setError] = useState<unknown>();
   useEffect(() => setInstall(initial), [initial]);
@@ -50,18 +57,36 @@ export function useInstallProgress(api: ApiClient, initial: Install | undefined,
   return { install, error };
 }
 
-export function InstallProgress({ install, error, title }: { install: Install; error?: unknown; title: string }) {
+export function InstallProgress({
+  install,
+  error,
+  title,
+}: {
+  install: Install;
+  error?: unknown;
+  title: string;
+}) {
   const { me } = useSession();
   // Installs record the actor's user id; the audit records names. Name the signed-in user.
   const actor = install.actor === me.id ? me.username : install.actor.slice(0, 8);
   return (
-    <section className="card progress" aria-labelledby="progress-title" aria-live="polite" data-install-state={install.state}>
+    <section
+      className="card progress"
+      aria-labelledby="progress-title"
+      aria-live="polite"
+      data-install-state={install.state}
+    >
       <h2 id="progress-title">
         {title} <StatusBadge status={install.state} />
       </h2>
       <div className="muted small">
-        {install.pluginId ?? 'package'} {install.version ?? ''} · {install.kind} · by {actor} · {new Date(install.createdAt).toLocaleString()}
-        {install.unsigned ? ' · unsigned (dev mode)' : install.signerKeyId ? ` · signed by ${install.signerKeyId}` : ''}
+        {install.pluginId ?? 'package'} {install.version ?? ''} · {install.kind} · by {actor} ·{' '}
+        {new Date(install.createdAt).toLocaleString()}
+        {install.unsigned
+          ? ' · unsigned (dev mode)'
+          : install.signerKeyId
+            ? ` · signed by ${install.signerKeyId}`
+            : ''}
       </div>
       <StageTimeline install={install} />
       {install.state === 'running' && install.entryUrl ? (

@@ -42,7 +42,8 @@ export function LiveLogsPanel({ api, tenant, plugin }: { api: ApiClient; tenant:
         if (pausedRef.current) setHeld((h) => [...h, ...fresh].slice(-MAX_ITEMS));
         else setItems((list) => [...list, ...fresh].slice(-MAX_ITEMS));
       },
-      onStatus: (s, detail) => setStatus((prev) => ({ status: s, detail: detail ?? (s === prev.status ? prev.detail : undefined) })),
+      onStatus: (s, detail) =>
+        setStatus((prev) => ({ status: s, detail: detail ?? (s === prev.status ? prev.detail : undefined) })),
     });
     feed.start();
     return () => feed.stop();
@@ -61,7 +62,12 @@ export function LiveLogsPanel({ api, tenant, plugin }: { api: ApiClient; tenant:
       if (item.kind === 'reload') return true;
       if (levelRank(item.line.level) < min) return false;
       if (!needle) return true;
-      return item.line.msg.toLowerCase().includes(needle) || JSON.stringify(item.line.fields ?? {}).toLowerCase().includes(needle);
+      return (
+        item.line.msg.toLowerCase().includes(needle) ||
+        JSON.stringify(item.line.fields ?? {})
+          .toLowerCase()
+          .includes(needle)
+      );
     });
   }, [items, minLevel, search]);
 
@@ -80,7 +86,11 @@ export function LiveLogsPanel({ api, tenant, plugin }: { api: ApiClient; tenant:
     <section className="card logs" aria-labelledby="logs-title">
       <div className="logs-head">
         <h2 id="logs-title">Logs</h2>
-        <span className={`badge feed-${status.status}`} data-feed-status={status.status} title={status.detail}>
+        <span
+          className={`badge feed-${status.status}`}
+          data-feed-status={status.status}
+          title={status.detail}
+        >
           {STATUS_TEXT[status.status]}
         </span>
       </div>
@@ -90,11 +100,19 @@ export function LiveLogsPanel({ api, tenant, plugin }: { api: ApiClient; tenant:
           Level{' '}
           <select value={minLevel} onChange={(e) => setMinLevel(e.target.value)} aria-label="Minimum level">
             {LOG_LEVEL_NAMES.map((l) => (
-              <option key={l} value={l}>{l === 'trace' ? 'all' : `${l} and above`}</option>
+              <option key={l} value={l}>
+                {l === 'trace' ? 'all' : `${l} and above`}
+              </option>
             ))}
           </select>
         </label>
-        <input type="search" placeholder="Search the log" aria-label="Search the log" value={search} onChange={(e) => setSearch(e.target.value)} />
+        <input
+          type="search"
+          placeholder="Search the log"
+          aria-label="Search the log"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
         {paused ? (
           <button type="button" onClick={resume}>
             Resume{held.length ? ` (${held.length} new)` : ''}
@@ -104,13 +122,33 @@ export function LiveLogsPanel({ api, tenant, plugin }: { api: ApiClient; tenant:
             Pause
           </button>
         )}
-        <button type="button" onClick={() => { setItems([]); setHeld([]); }}>
+        <button
+          type="button"
+          onClick={() => {
+            setItems([]);
+            setHeld([]);
+          }}
+        >
           Clear
         </button>
       </div>
-      <div className="log-box" ref={box} onScroll={onScroll} tabIndex={0} role="log" aria-label="Log lines" aria-live="off">
+      <div
+        className="log-box"
+        ref={box}
+        onScroll={onScroll}
+        tabIndex={0}
+        role="log"
+        aria-label="Log lines"
+        aria-live="off"
+      >
         {visible.length === 0 ? (
-          <div className="muted log-empty">{items.length ? 'No line matches the filter.' : status.status === 'connecting' ? 'Loading log…' : 'No log lines yet. Lines appear here as the plugin writes them.'}</div>
+          <div className="muted log-empty">
+            {items.length
+              ? 'No line matches the filter.'
+              : status.status === 'connecting'
+                ? 'Loading log…'
+                : 'No log lines yet. Lines appear here as the plugin writes them.'}
+          </div>
         ) : (
           visible.map((item) =>
             item.kind === 'reload' ? (
@@ -124,7 +162,9 @@ export function LiveLogsPanel({ api, tenant, plugin }: { api: ApiClient; tenant:
                 <span className="log-ts">{item.line.ts.slice(11, 23)}</span>
                 <span className="log-level">{item.line.level}</span>
                 <span className="log-msg">{item.line.msg}</span>
-                {item.line.fields && Object.keys(item.line.fields).length ? <span className="log-fields">{JSON.stringify(item.line.fields)}</span> : null}
+                {item.line.fields && Object.keys(item.line.fields).length ? (
+                  <span className="log-fields">{JSON.stringify(item.line.fields)}</span>
+                ) : null}
               </div>
             ),
           )

@@ -7,7 +7,10 @@ import { useAsync } from '../use-async.ts';
 export function PluginMenus({ tenant, route }: { tenant: string; route: Route }) {
   const { api } = useSession();
   // Re-read when the page changes: an install or uninstall changes the menus.
-  const pages = useAsync(() => adminPages(api, tenant), [api, tenant, route.page === 'plugin' || route.page === 'plugins' ? route : route.page]);
+  const pages = useAsync(
+    () => adminPages(api, tenant),
+    [api, tenant, route.page === 'plugin' || route.page === 'plugins' ? route : route.page],
+  );
   const plugins = pages.data?.plugins.filter((p) => p.menus.length) ?? [];
   if (!plugins.length) return null;
   return (
@@ -19,7 +22,11 @@ export function PluginMenus({ tenant, route }: { tenant: string; route: Route })
             <li key={`${p.pluginId}/${m.id}`}>
               <Link
                 to={{ page: 'plugin-page', tenant, plugin: p.pluginId, menu: m.id }}
-                aria-current={route.page === 'plugin-page' && route.plugin === p.pluginId && route.menu === m.id ? 'page' : undefined}
+                aria-current={
+                  route.page === 'plugin-page' && route.plugin === p.pluginId && route.menu === m.id
+                    ? 'page'
+                    : undefined
+                }
               >
                 {m.title} <span className="muted small">{p.name}</span>
               </Link>

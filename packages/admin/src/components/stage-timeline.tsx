@@ -14,14 +14,20 @@ export function StageTimeline({ install }: { install: Install }) {
       <ol aria-label="Install stages">
         {install.stages.map((s, i) => (
           <li key={`${s.stage}-${i}`} className={`stage stage-${s.outcome}`} data-stage={s.stage}>
-            <span className="stage-mark" aria-hidden="true">{MARK[s.outcome] ?? '·'}</span>
+            <span className="stage-mark" aria-hidden="true">
+              {MARK[s.outcome] ?? '·'}
+            </span>
             <span className="stage-name">{s.stage.replaceAll('_', ' ')}</span>
-            <span className="stage-duration">{s.outcome === 'waiting' ? 'waiting for configuration' : formatMs(s.durationMs)}</span>
+            <span className="stage-duration">
+              {s.outcome === 'waiting' ? 'waiting for configuration' : formatMs(s.durationMs)}
+            </span>
             {s.code ? <code>{s.code}</code> : null}
           </li>
         ))}
       </ol>
-      {install.durationMs !== undefined ? <div className="muted">Total {formatMs(install.durationMs)}</div> : null}
+      {install.durationMs !== undefined ? (
+        <div className="muted">Total {formatMs(install.durationMs)}</div>
+      ) : null}
       {install.error ? (
         <div className="state state-error" role="alert">
           <strong>

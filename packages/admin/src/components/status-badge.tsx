@@ -12,15 +12,35 @@ export function StatusBadge({ status }: { status: string }) {
 }
 
 /** A usage bar: value against a limit, amber from 80 % (the quota alert threshold). */
-export function UsageBar({ label, value, limit, unit }: { label: string; value: number; limit: number; unit: string }) {
+export function UsageBar({
+  label,
+  value,
+  limit,
+  unit,
+}: {
+  label: string;
+  value: number;
+  limit: number;
+  unit: string;
+}) {
   const ratio = limit > 0 ? value / limit : 0;
   const tone = ratio >= 1 ? 'bar-bad' : ratio >= 0.8 ? 'bar-warn' : 'bar-ok';
   return (
     <div className="usage" title={`${label}: ${round(value)} of ${round(limit)} ${unit}`}>
       <div className="usage-label">
-        {label} <span className="muted">{round(value)} / {round(limit)} {unit}</span>
+        {label}{' '}
+        <span className="muted">
+          {round(value)} / {round(limit)} {unit}
+        </span>
       </div>
-      <div className="bar" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={limit} aria-valuenow={value}>
+      <div
+        className="bar"
+        role="meter"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={limit}
+        aria-valuenow={value}
+      >
         <div className={`bar-fill ${tone}`} style={{ width: `${Math.min(100, ratio * 100)}%` }} />
       </div>
     </div>

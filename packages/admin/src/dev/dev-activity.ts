@@ -11,7 +11,14 @@ export type DevReloadRow = DevReloadEntry;
 
 export interface DevPluginActivity {
   pluginId: string;
-  session?: { id: string; holder: string; client: string; startedAt: string; lastSeenAt: string; expiresAt: string };
+  session?: {
+    id: string;
+    holder: string;
+    client: string;
+    startedAt: string;
+    lastSeenAt: string;
+    expiresAt: string;
+  };
   reloads: DevReloadRow[];
 }
 
@@ -20,7 +27,14 @@ export async function loadDevActivity(api: ApiClient, tenant: string): Promise<D
   return [
     ...list.sessions.map((s) => ({
       pluginId: s.pluginId,
-      session: { id: s.id, holder: s.user, client: s.client, startedAt: s.startedAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt },
+      session: {
+        id: s.id,
+        holder: s.user,
+        client: s.client,
+        startedAt: s.startedAt,
+        lastSeenAt: s.lastSeenAt,
+        expiresAt: s.expiresAt,
+      },
       reloads: s.reloads,
     })),
     ...list.recent.map((r) => ({ pluginId: r.pluginId, reloads: r.reloads })),

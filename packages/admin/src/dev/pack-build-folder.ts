@@ -42,14 +42,19 @@ function splitPath(path: Uint8Array): { name: Uint8Array; prefix: Uint8Array } |
   if (path.length <= 100) return { name: path, prefix: new Uint8Array(0) };
   for (let i = path.length - 1; i > 0; i--) {
     if (path[i] !== 0x2f) continue;
-    if (i <= 155 && path.length - i - 1 <= 100 && path.length - i - 1 > 0) return { prefix: path.subarray(0, i), name: path.subarray(i + 1) };
+    if (i <= 155 && path.length - i - 1 <= 100 && path.length - i - 1 > 0)
+      return { prefix: path.subarray(0, i), name: path.subarray(i + 1) };
   }
   return undefined;
 }
 
 function header(path: string, size: number): Uint8Array<ArrayBuffer> {
   const split = splitPath(encoder.encode(path));
-  if (!split) throw new BuildFolderError(`The path ${path} is too long for a package.`, 'Shorten folder or file names in the build.');
+  if (!split)
+    throw new BuildFolderError(
+      `The path ${path} is too long for a package.`,
+      'Shorten folder or file names in the build.',
+    );
   const b = new Uint8Array(BLOCK);
   b.set(split.name, 0);
   b.set(octal(0o644, 8), 100);
@@ -79,8 +84,12 @@ export async function selectBuildFiles(files: PickedFile[]): Promise<PickedFile[
   if (!manifestFile) {
     const project = files.some((f) => f.path === 'plugin.yaml');
     throw new BuildFolderError(
-      project ? 'This is a plugin project (plugin.yaml) without build output: the browser can upload only a build with manifest.json.' : 'The folder has no manifest.json at its top.',
-      project ? 'Run `px-plugin build` and drop the .pxp above, or give the project\'s path on core\'s filesystem, or use `px-plugin dev --watch`.' : 'Pick the build output folder (manifest.json, dist/, admin/).',
+      project
+        ? 'This is a plugin project (plugin.yaml) without build output: the browser can upload only a build with manifest.json.'
+        : 'The folder has no manifest.json at its top.',
+      project
+        ? "Run `px-plugin build` and drop the .pxp above, or give the project's path on core's filesystem, or use `px-plugin dev --watch`."
+        : 'Pick the build output folder (manifest.json, dist/, admin/).',
     );
   }
   let staticDir = '';
@@ -88,10 +97,17 @@ export async function selectBuildFiles(files: PickedFile[]): Promise<PickedFile[
     const manifest = JSON.parse(await manifestFile.file.text()) as { admin?: { staticDir?: string } };
     staticDir = (manifest.admin?.staticDir ?? '').replace(/^\.\//, '').replace(/\/$/, '');
   } catch {
-    throw new BuildFolderError('manifest.json is not valid JSON.', 'Rebuild the plugin; manifest.json is written by `px-plugin build`.');
+    throw new BuildFolderError(
+      'manifest.json is not valid JSON.',
+      'Rebuild the plugin; manifest.json is written by `px-plugin build`.',
+    );
   }
-  const keep = (path: string) => path === 'manifest.json' || path.startsWith('dist/') || (staticDir !== '' && path.startsWith(`${staticDir}/`));
-  const hidden = (path: string) => path.split('/').some((part) => part.startsWith('.') || part === 'node_modules');
+  const keep = (path: string) =>
+    path === 'manifest.json' ||
+    path.startsWith('dist/') ||
+    (staticDir !== '' && path.startsWith(`${staticDir}/`));
+  const hidden = (path: string) =>
+    path.split('/').some((part) => part.startsWith('.') || part === 'node_modules');
   return files.filter((f) => keep(f.path) && !hidden(f.path)).sort((a, b) => comparePaths(a.path, b.path));
 }
 

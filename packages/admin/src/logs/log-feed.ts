@@ -12,7 +12,8 @@ import { LOG_CHANNEL, type ClientFrame, type ReloadMarker, type ServerFrame } fr
 
 export type FeedStatus = 'connecting' | 'live' | 'polling' | 'reconnecting' | 'stopped';
 
-export type FeedItem = { kind: 'line'; line: LogLine } | { kind: 'reload'; key: string; reload: ReloadMarker };
+export type FeedItem =
+  { kind: 'line'; line: LogLine } | { kind: 'reload'; key: string; reload: ReloadMarker };
 
 export interface FeedEvents {
   onItems(items: FeedItem[]): void;
@@ -62,7 +63,15 @@ export class LogFeed {
     for (const line of [...lines].sort((a, b) => a.id - b.id)) {
       if (line.id <= this.#lastId) continue;
       if (this.#lastVersion !== undefined && line.version !== this.#lastVersion) {
-        items.push({ kind: 'reload', key: `v-${line.id}`, reload: { at: line.ts, version: line.version, result: `version ${this.#lastVersion} → ${line.version}` } });
+        items.push({
+          kind: 'reload',
+          key: `v-${line.id}`,
+          reload: {
+            at: line.ts,
+            version: line.version,
+            result: `version ${this.#lastVersion} → ${line.version}`,
+          },
+        });
       }
       this.#lastVersion = line.version;
       this.#lastId = line.id;
@@ -76,7 +85,11 @@ export class LogFeed {
     this.#events.onStatus(this.#lastId ? 'reconnecting' : 'connecting');
     try {
       // The REST backfill first: it also tells at once whether core is up and the plugin readable.
-      const page = await this.#api.logs(this.#tenant, this.#plugin, this.#lastId ? { after: this.#lastId, limit: 1000 } : { limit: BACKFILL });
+      const page = await this.#api.logs(
+        this.#tenant,
+        this.#plugin,
+        this.#lastId ? { after: this.#lastId, limit: 1000 } : { limit: BACKFILL },
+      );
       this.#accept(page.lines);
       if (this.#stopped) return;
       if (this.#noChannel) {
@@ -90,7 +103,10 @@ export class LogFeed {
   }
 
   #startPolling(): void {
-    this.#events.onStatus('polling', 'The live channel /api/ws is not available on this core: following the log over REST.');
+    this.#events.onStatus(
+      'polling',
+      'The live channel /api/ws is not available on this core: following the log over REST.',
+    );
     this.#backoffMs = 500;
     this.#schedulePoll();
   }
@@ -143,7 +159,13 @@ export class LogFeed {
       opened = true;
       // Browsers cannot set headers on a WebSocket: the token goes in the first frame, never in the URL.
       if (this.#api.token) send({ type: 'auth', token: this.#api.token });
-      send({ type: 'subscribe', channel: LOG_CHANNEL, tenant: this.#tenant, plugin: this.#plugin, ...(this.#lastId ? { afterId: this.#lastId } : { backfill: BACKFILL }) });
+      send({
+        type: 'subscribe',
+        channel: LOG_CHANNEL,
+        tenant: this.#tenant,
+        plugin: this.#plugin,
+        ...(this.#lastId ? { afterId: this.#lastId } : { backfill: BACKFILL }),
+      });
     };
     socket.onmessage = (message) => {
       let frame: ServerFrame;
@@ -156,19 +178,32 @@ export class LogFeed {
         case 'subscribed':
           this.#backoffMs = 500;
           // Core remembers a drop of the previous connection (its `dropped` frame may never have arrived).
-          this.#events.onStatus('live', frame.dropped ? `Core dropped the previous connection at ${new Date(frame.dropped.at).toLocaleTimeString()} (${frame.dropped.reason}); the lines after #${frame.dropped.missedAfterId} were fetched again.` : undefined);
+          this.#events.onStatus(
+            'live',
+            frame.dropped
+              ? `Core dropped the previous connection at ${new Date(frame.dropped.at).toLocaleTimeString()} (${frame.dropped.reason}); the lines after #${frame.dropped.missedAfterId} were fetched again.`
+              : undefined,
+          );
           break;
         case 'log':
           this.#accept(frame.lines);
           break;
         case 'reload':
-          this.#events.onItems([{ kind: 'reload', key: `r-${frame.reload.at}-${++this.#markers}`, reload: frame.reload }]);
+          this.#events.onItems([
+            { kind: 'reload', key: `r-${frame.reload.at}-${++this.#markers}`, reload: frame.reload },
+          ]);
           break;
         case 'dropped':
-          this.#events.onStatus('reconnecting', `Core dropped this connection (${frame.reason}); reconnecting.`);
+          this.#events.onStatus(
+            'reconnecting',
+            `Core dropped this connection (${frame.reason}); reconnecting.`,
+          );
           break;
         case 'error':
-          this.#events.onStatus('reconnecting', `${frame.code}: ${frame.message}${frame.hint ? ` — ${frame.hint}` : ''}`);
+          this.#events.onStatus(
+            'reconnecting',
+            `${frame.code}: ${frame.message}${frame.hint ? ` — ${frame.hint}` : ''}`,
+          );
           break;
         case 'heartbeat':
           break;
@@ -178,7 +213,16 @@ export class LogFeed {
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
       if (!opened) void this.#handshakeFailed();
-      else this.#retry(new Error(event.code === 4008 ? 'core dropped this slow connection' : event.code === 4001 ? 'not authorized' : 'connection closed'));
+      else
+        this.#retry(
+          new Error(
+            event.code === 4008
+              ? 'core dropped this slow connection'
+              : event.code === 4001
+                ? 'not authorized'
+                : 'connection closed',
+          ),
+        );
     };
     // onerror is always followed by onclose, which retries.
     socket.onerror = () => {};

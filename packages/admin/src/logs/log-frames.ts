@@ -5,6 +5,13 @@
  */
 import type { WsClientFrame } from '@powerx/protocol';
 
-export type { ReloadMarker, WsClientFrame as ClientFrame, WsServerFrame as ServerFrame } from '@powerx/protocol';
+export type {
+  ReloadMarker,
+  WsClientFrame as ClientFrame,
+  WsServerFrame as ServerFrame,
+} from '@powerx/protocol';
 
-export const LOG_CHANNEL = 'plugin.dev.logs' satisfies Extract<WsClientFrame, { type: 'subscribe' }>['channel'];
+export const LOG_CHANNEL = 'plugin.dev.logs' satisfies Extract<
+  WsClientFrame,
+  { type: 'subscribe' }
+>['channel'];

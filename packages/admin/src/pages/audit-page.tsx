@@ -42,9 +42,15 @@ export function AuditPage() {
   // Cursors of the pages seen so far: [undefined (newest), before of page 2, …].
   const [cursors, setCursors] = useState<Array<number | undefined>>([undefined]);
   const before = cursors[cursors.length - 1];
-  const page = useAsync(() => api.audit({ ...toQuery(filters), limit: PAGE, ...(before ? { before } : {}) }), [api, filters, before]);
+  const page = useAsync(
+    () => api.audit({ ...toQuery(filters), limit: PAGE, ...(before ? { before } : {}) }),
+    [api, filters, before],
+  );
   const canVerify = me.permissions.includes('audit:read') || me.permissions.includes('admin');
-  const verify = useAsync(() => (canVerify ? api.verifyAudit() : Promise.resolve(undefined)), [api, canVerify]);
+  const verify = useAsync(
+    () => (canVerify ? api.verifyAudit() : Promise.resolve(undefined)),
+    [api, canVerify],
+  );
   const [exporting, setExporting] = useState<string>();
   const [expanded, setExpanded] = useState<number>();
 
@@ -60,14 +66,20 @@ export function AuditPage() {
       const lines: string[] = [];
       let cursor: number | undefined;
       for (;;) {
-        const res = await api.audit({ ...toQuery(filters), limit: EXPORT_PAGE, ...(cursor ? { before: cursor } : {}) });
+        const res = await api.audit({
+          ...toQuery(filters),
+          limit: EXPORT_PAGE,
+          ...(cursor ? { before: cursor } : {}),
+        });
         for (const e of res.entries) lines.push(JSON.stringify(e));
         setExporting(`Exporting… ${lines.length} entries`);
         if (!res.nextBefore || !res.entries.length) break;
         cursor = res.nextBefore;
       }
       // Oldest first, like the chain itself.
-      const blob = new Blob([lines.reverse().join('\n') + (lines.length ? '\n' : '')], { type: 'application/x-ndjson' });
+      const blob = new Blob([lines.reverse().join('\n') + (lines.length ? '\n' : '')], {
+        type: 'application/x-ndjson',
+      });
       const a = document.createElement('a');
       a.href = URL.createObjectURL(blob);
       a.download = `audit-${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.jsonl`;
@@ -87,42 +99,130 @@ export function AuditPage() {
       <div className="page-head">
         <h1>Audit</h1>
         <span className="spacer" />
-        <button type="button" onClick={() => void exportJsonl()} disabled={exporting?.startsWith('Exporting')}>Export JSON Lines</button>
+        <button
+          type="button"
+          onClick={() => void exportJsonl()}
+          disabled={exporting?.startsWith('Exporting')}
+        >
+          Export JSON Lines
+        </button>
       </div>
-      {exporting ? <div className="muted small" role="status">{exporting}</div> : null}
+      {exporting ? (
+        <div className="muted small" role="status">
+          {exporting}
+        </div>
+      ) : null}
       {canVerify ? (
-        verify.loading && !verify.data ? <Loading what="the hash-chain check" /> : verify.error ? <ErrorBox error={verify.error} title="Could not verify the chain" onRetry={verify.reload} /> : verify.data ? (
-          <div className={`state ${verify.data.ok ? 'state-ok' : 'state-error'}`} data-chain={verify.data.ok ? 'ok' : 'broken'} role="status">
-            {verify.data.ok ? '✓ Hash chain intact' : '✗ Hash chain broken'}: {verify.data.entries} entries, head <code>{verify.data.headHash.slice(0, 16)}…</code>
-            {!verify.data.ok ? <div>First bad entry #{verify.data.firstBadSeq}: {verify.data.reason}</div> : null}
-            <button type="button" onClick={verify.reload}>Verify again</button>
+        verify.loading && !verify.data ? (
+          <Loading what="the hash-chain check" />
+        ) : verify.error ? (
+          <ErrorBox error={verify.error} title="Could not verify the chain" onRetry={verify.reload} />
+        ) : verify.data ? (
+          <div
+            className={`state ${verify.data.ok ? 'state-ok' : 'state-error'}`}
+            data-chain={verify.data.ok ? 'ok' : 'broken'}
+            role="status"
+          >
+            {verify.data.ok ? '✓ Hash chain intact' : '✗ Hash chain broken'}: {verify.data.entries} entries,
+            head <code>{verify.data.headHash.slice(0, 16)}…</code>
+            {!verify.data.ok ? (
+              <div>
+                First bad entry #{verify.data.firstBadSeq}: {verify.data.reason}
+              </div>
+            ) : null}
+            <button type="button" onClick={verify.reload}>
+              Verify again
+            </button>
           </div>
         ) : null
-      ) : <div className="muted small">Chain verification needs the audit:read permission.</div>}
+      ) : (
+        <div className="muted small">Chain verification needs the audit:read permission.</div>
+      )}
       <form className="card filters" onSubmit={apply} aria-label="Filters">
-        <label>Tenant
+        <label>
+          Tenant
           <select value={draft.tenant} onChange={(e) => setDraft({ ...draft, tenant: e.target.value })}>
             <option value="">all</option>
-            {tenants.map((t) => <option key={t.id} value={t.id}>{t.id}</option>)}
+            {tenants.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.id}
+              </option>
+            ))}
           </select>
         </label>
-        <label>Actor<input value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="admin" /></label>
-        <label>Action<input value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} placeholder="plugin.* or plugin.install" /></label>
-        <label>From<input type="datetime-local" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} /></label>
-        <label>To<input type="datetime-local" value={draft.until} onChange={(e) => setDraft({ ...draft, until: e.target.value })} /></label>
+        <label>
+          Actor
+          <input
+            value={draft.actor}
+            onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+            placeholder="admin"
+          />
+        </label>
+        <label>
+          Action
+          <input
+            value={draft.action}
+            onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+            placeholder="plugin.* or plugin.install"
+          />
+        </label>
+        <label>
+          From
+          <input
+            type="datetime-local"
+            value={draft.since}
+            onChange={(e) => setDraft({ ...draft, since: e.target.value })}
+          />
+        </label>
+        <label>
+          To
+          <input
+            type="datetime-local"
+            value={draft.until}
+            onChange={(e) => setDraft({ ...draft, until: e.target.value })}
+          />
+        </label>
         <div className="actions">
-          <button type="submit" className="primary">Apply</button>
-          <button type="button" onClick={() => { setDraft(EMPTY); setFilters(EMPTY); setCursors([undefined]); }}>Reset</button>
+          <button type="submit" className="primary">
+            Apply
+          </button>
+          <button
+            type="button"
+            onClick={() => {
+              setDraft(EMPTY);
+              setFilters(EMPTY);
+              setCursors([undefined]);
+            }}
+          >
+            Reset
+          </button>
         </div>
       </form>
-      {page.loading && !page.data ? <Loading what="audit entries" /> : page.error ? (
-        isApiError(page.error) && page.error.status === 403 ? <ErrorBox error={page.error} title="You may not read this audit" /> : <ErrorBox error={page.error} onRetry={page.reload} />
+      {page.loading && !page.data ? (
+        <Loading what="audit entries" />
+      ) : page.error ? (
+        isApiError(page.error) && page.error.status === 403 ? (
+          <ErrorBox error={page.error} title="You may not read this audit" />
+        ) : (
+          <ErrorBox error={page.error} onRetry={page.reload} />
+        )
       ) : !entries.length ? (
         <Empty title="No audit entry matches." />
       ) : (
         <div className="table-wrap">
           <table className="audit">
-            <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Tenant</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Outcome</th><th scope="col">Details</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Time</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Tenant</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
             <tbody>
               {entries.map((e) => (
                 <tr key={e.seq} data-audit-action={e.action}>
@@ -130,16 +230,33 @@ export function AuditPage() {
                   <td>{new Date(e.ts).toLocaleString()}</td>
                   <td>{e.actor}</td>
                   <td>{e.tenant ?? '—'}</td>
-                  <td><code>{e.action}</code></td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
                   <td className="wrap">{e.target ?? '—'}</td>
-                  <td><span className={`badge ${e.outcome === 'ok' ? 'badge-ok' : e.outcome === 'started' ? 'badge-busy' : 'badge-bad'}`}>{e.outcome}</span></td>
+                  <td>
+                    <span
+                      className={`badge ${e.outcome === 'ok' ? 'badge-ok' : e.outcome === 'started' ? 'badge-busy' : 'badge-bad'}`}
+                    >
+                      {e.outcome}
+                    </span>
+                  </td>
                   <td>
                     {e.details ? (
-                      <button type="button" className="link" aria-expanded={expanded === e.seq} onClick={() => setExpanded(expanded === e.seq ? undefined : e.seq)}>
+                      <button
+                        type="button"
+                        className="link"
+                        aria-expanded={expanded === e.seq}
+                        onClick={() => setExpanded(expanded === e.seq ? undefined : e.seq)}
+                      >
                         {expanded === e.seq ? 'hide' : 'show'}
                       </button>
-                    ) : '—'}
-                    {expanded === e.seq ? <pre className="details">{JSON.stringify(e.details, null, 2)}</pre> : null}
+                    ) : (
+                      '—'
+                    )}
+                    {expanded === e.seq ? (
+                      <pre className="details">{JSON.stringify(e.details, null, 2)}</pre>
+                    ) : null}
                   </td>
                 </tr>
               ))}
@@ -148,9 +265,21 @@ export function AuditPage() {
         </div>
       )}
       <div className="pager">
-        <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))} disabled={cursors.length <= 1}>← Newer</button>
+        <button
+          type="button"
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+          disabled={cursors.length <= 1}
+        >
+          ← Newer
+        </button>
         <span className="muted">Page {cursors.length}</span>
-        <button type="button" onClick={() => page.data?.nextBefore && setCursors((c) => [...c, page.data!.nextBefore])} disabled={!page.data?.nextBefore}>Older →</button>
+        <button
+          type="button"
+          onClick={() => page.data?.nextBefore && setCursors((c) => [...c, page.data!.nextBefore])}
+          disabled={!page.data?.nextBefore}
+        >
+          Older →
+        </button>
       </div>
     </div>
   );

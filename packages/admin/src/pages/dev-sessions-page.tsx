@@ -26,55 +26,97 @@ export function DevSessionsPage({ tenant }: { tenant: string }) {
         <h1>Dev sessions</h1>
         <span className="muted">{tenant}</span>
         <span className="spacer" />
-        <button type="button" onClick={reload}>Refresh</button>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
       </div>
-      {devOff ? <Unavailable title="This core is not in dev mode." error={status.error} /> : status.data ? (
-        <div className="muted small">Dev mode on · path installs allowed under {status.data.roots.join(', ')} · sessions expire {Math.round(status.data.sessionTtlMs / 1000)} s after their CLI goes away</div>
+      {devOff ? (
+        <Unavailable title="This core is not in dev mode." error={status.error} />
+      ) : status.data ? (
+        <div className="muted small">
+          Dev mode on · path installs allowed under {status.data.roots.join(', ')} · sessions expire{' '}
+          {Math.round(status.data.sessionTtlMs / 1000)} s after their CLI goes away
+        </div>
       ) : null}
       {activity.loading && !activity.data ? (
         <Loading what="dev sessions" />
       ) : activity.error ? (
         <ErrorBox error={activity.error} onRetry={activity.reload} />
       ) : !activity.data?.length ? (
-        <Empty title="No dev session or reload in this tenant yet.">Run <code>px-plugin dev --watch --tenant {tenant}</code> in a plugin project, or install from a local directory on the Install page; each reload appears here.</Empty>
+        <Empty title="No dev session or reload in this tenant yet.">
+          Run <code>px-plugin dev --watch --tenant {tenant}</code> in a plugin project, or install from a
+          local directory on the Install page; each reload appears here.
+        </Empty>
       ) : (
         activity.data.map((a) => (
           <section className="card" key={a.pluginId} data-dev-plugin={a.pluginId}>
             <h2>
               <Link to={{ page: 'plugin', tenant, plugin: a.pluginId }}>{a.pluginId}</Link>
-              {a.session ? <span className="badge badge-ok" data-session-state="active">session active</span> : <span className="badge badge-muted" data-session-state="none">no active session</span>}
+              {a.session ? (
+                <span className="badge badge-ok" data-session-state="active">
+                  session active
+                </span>
+              ) : (
+                <span className="badge badge-muted" data-session-state="none">
+                  no active session
+                </span>
+              )}
             </h2>
             {a.session ? (
               <div className="muted small">
-                held by {a.session.holder} ({a.session.client}) · started {new Date(a.session.startedAt).toLocaleString()} · last seen {new Date(a.session.lastSeenAt).toLocaleTimeString()}
+                held by {a.session.holder} ({a.session.client}) · started{' '}
+                {new Date(a.session.startedAt).toLocaleString()} · last seen{' '}
+                {new Date(a.session.lastSeenAt).toLocaleTimeString()}
               </div>
             ) : null}
             {a.reloads.length ? (
               <div className="table-wrap">
                 <table>
-                  <thead><tr><th scope="col">Time</th><th scope="col">Version</th><th scope="col">Duration</th><th scope="col">Result</th><th scope="col">Rollback reason</th></tr></thead>
+                  <thead>
+                    <tr>
+                      <th scope="col">Time</th>
+                      <th scope="col">Version</th>
+                      <th scope="col">Duration</th>
+                      <th scope="col">Result</th>
+                      <th scope="col">Rollback reason</th>
+                    </tr>
+                  </thead>
                   <tbody>
                     {a.reloads.map((r) => (
                       <tr key={r.id} data-reload-result={r.result}>
                         <td>{new Date(r.at).toLocaleTimeString()}</td>
                         <td>{r.version ?? '—'}</td>
                         <td>{r.durationMs !== undefined ? formatMs(r.durationMs) : '—'}</td>
-                        <td><StatusBadge status={r.result} /></td>
+                        <td>
+                          <StatusBadge status={r.result} />
+                        </td>
                         <td data-rollback-code={r.rollback?.code}>
                           {r.rollback ? (
                             <>
-                              <code>{r.rollback.code}</code>{r.rollback.stage ? ` at ${r.rollback.stage.replaceAll('_', ' ')}` : ''}: {r.rollback.message}
-                              {r.rollback.hint ? <div className="muted small">Hint: {r.rollback.hint}</div> : null}
-                              <div className="muted small">{r.rollback.serving ? `${r.rollback.serving.version} ${r.rollback.restored ? 'serves again' : 'kept serving'}` : 'nothing is serving'}</div>
+                              <code>{r.rollback.code}</code>
+                              {r.rollback.stage ? ` at ${r.rollback.stage.replaceAll('_', ' ')}` : ''}:{' '}
+                              {r.rollback.message}
+                              {r.rollback.hint ? (
+                                <div className="muted small">Hint: {r.rollback.hint}</div>
+                              ) : null}
+                              <div className="muted small">
+                                {r.rollback.serving
+                                  ? `${r.rollback.serving.version} ${r.rollback.restored ? 'serves again' : 'kept serving'}`
+                                  : 'nothing is serving'}
+                              </div>
                             </>
-                          ) : '—'}
+                          ) : (
+                            '—'
+                          )}
                         </td>
                       </tr>
                     ))}
                   </tbody>
                 </table>
               </div>
-            ) : <div className="muted">No reload yet.</div>}
+            ) : (
+              <div className="muted">No reload yet.</div>
+            )}
           </section>
         ))
       )}

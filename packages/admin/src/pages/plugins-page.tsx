@@ -23,25 +23,60 @@ export function PluginsPage({ tenant }: { tenant: string }) {
         <h1>Plugins</h1>
         <span className="muted">{t ? `${t.name || t.id} (${t.kind})` : tenant}</span>
         <span className="spacer" />
-        <button type="button" onClick={() => { plugins.reload(); usage.reload(); }}>Refresh</button>
-        {canDev ? <Link className="button primary" to={{ page: 'install', tenant }}>Install a plugin</Link> : null}
+        <button
+          type="button"
+          onClick={() => {
+            plugins.reload();
+            usage.reload();
+          }}
+        >
+          Refresh
+        </button>
+        {canDev ? (
+          <Link className="button primary" to={{ page: 'install', tenant }}>
+            Install a plugin
+          </Link>
+        ) : null}
       </div>
-      {!canDev && t?.kind === 'production' ? <div className="state state-unavailable">Production tenant: plugins are shown read only. Installs and dev actions happen in sandbox tenants.</div> : null}
+      {!canDev && t?.kind === 'production' ? (
+        <div className="state state-unavailable">
+          Production tenant: plugins are shown read only. Installs and dev actions happen in sandbox tenants.
+        </div>
+      ) : null}
       {usage.data ? (
         <section className="card quota" aria-label="Tenant quota">
           <UsageBar label="Plugins" value={usage.data.plugins} limit={usage.data.limits.maxPlugins} unit="" />
-          <UsageBar label="Memory" value={usage.data.memoryMb} limit={usage.data.limits.maxMemoryMb} unit="MB" />
+          <UsageBar
+            label="Memory"
+            value={usage.data.memoryMb}
+            limit={usage.data.limits.maxMemoryMb}
+            unit="MB"
+          />
           <UsageBar label="Disk" value={usage.data.diskMb} limit={usage.data.limits.maxDiskMb} unit="MB" />
-          <UsageBar label="CPU" value={usage.data.cpuPercent} limit={usage.data.limits.maxCpuPercent} unit="%" />
+          <UsageBar
+            label="CPU"
+            value={usage.data.cpuPercent}
+            limit={usage.data.limits.maxCpuPercent}
+            unit="%"
+          />
         </section>
-      ) : usage.error ? <ErrorBox error={usage.error} title="Quota unavailable" onRetry={usage.reload} /> : null}
+      ) : usage.error ? (
+        <ErrorBox error={usage.error} title="Quota unavailable" onRetry={usage.reload} />
+      ) : null}
       {plugins.loading && !plugins.data ? (
         <Loading what="plugins" />
       ) : plugins.error ? (
         <ErrorBox error={plugins.error} onRetry={plugins.reload} />
       ) : !plugins.data?.plugins.length ? (
         <Empty title="No plugin installed in this tenant yet.">
-          {canDev ? <>Drop a <code>.pxp</code> on the <Link to={{ page: 'install', tenant }}>Install</Link> page, or run <code>px-plugin dev --watch</code> in a plugin project.</> : 'Plugins are installed in sandbox tenants first.'}
+          {canDev ? (
+            <>
+              Drop a <code>.pxp</code> on the <Link to={{ page: 'install', tenant }}>Install</Link> page, or
+              run <code>px-plugin dev --watch</code> in a plugin project.
+            </>
+          ) : (
+            'Plugins are installed in sandbox tenants first.'
+          )}
         </Empty>
       ) : (
         <div className="table-wrap">
@@ -65,13 +100,35 @@ export function PluginsPage({ tenant }: { tenant: string }) {
                     <Link to={{ page: 'plugin', tenant, plugin: p.pluginId }}>{p.name}</Link>
                     <div className="muted small">{p.pluginId}</div>
                   </td>
-                  <td><StatusBadge status={p.status} /></td>
+                  <td>
+                    <StatusBadge status={p.status} />
+                  </td>
                   <td>{p.version}</td>
                   <td>{p.lastStableVersion ?? <span className="muted">—</span>}</td>
-                  <td>{p.instance ? <>{p.instance.state}{p.instance.restarts ? <span className="muted"> · {p.instance.restarts} restarts</span> : null}</> : <span className="muted">no instance</span>}</td>
-                  <td><UsageBar label="Memory" value={p.instance?.usage.privateMb ?? p.instance?.usage.rssMb ?? 0} limit={p.memoryMb} unit="MB" /></td>
+                  <td>
+                    {p.instance ? (
+                      <>
+                        {p.instance.state}
+                        {p.instance.restarts ? (
+                          <span className="muted"> · {p.instance.restarts} restarts</span>
+                        ) : null}
+                      </>
+                    ) : (
+                      <span className="muted">no instance</span>
+                    )}
+                  </td>
+                  <td>
+                    <UsageBar
+                      label="Memory"
+                      value={p.instance?.usage.privateMb ?? p.instance?.usage.rssMb ?? 0}
+                      limit={p.memoryMb}
+                      unit="MB"
+                    />
+                  </td>
                   <td>{p.instance ? `${Math.round(p.instance.usage.cpuPercent)} %` : '—'}</td>
-                  <td><UsageBar label="Disk" value={p.instance?.usage.diskMb ?? 0} limit={p.diskMb} unit="MB" /></td>
+                  <td>
+                    <UsageBar label="Disk" value={p.instance?.usage.diskMb ?? 0} limit={p.diskMb} unit="MB" />
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -46,7 +46,10 @@ export interface BuildResult {
   totalMs: number;
 }
 
-export async function buildProject(projectDir: string, options: BuildProjectOptions = {}): Promise<BuildResult> {
+export async function buildProject(
+  projectDir: string,
+  options: BuildProjectOptions = {},
+): Promise<BuildResult> {
   const dir = resolve(projectDir);
   const started = performance.now();
   const steps: BuildStep[] = [];
@@ -58,7 +61,9 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
   };
 
   const manifest = await step('manifest', () => readManifestSource(dir));
-  const key = await step('key', async () => (options.sign === false ? undefined : findSigningKey({ key: options.key })));
+  const key = await step('key', async () =>
+    options.sign === false ? undefined : findSigningKey({ key: options.key }),
+  );
   const entries = bundleEntries(manifest, dir);
   const outputs = await step('bundle', async () => {
     const files = await bundle(dir, entries);
@@ -74,7 +79,9 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
   try {
     const files = await step('stage', () => stage(dir, staging, manifest, outputs));
     // packDirectory writes a temp file and renames it into place: never a half-written package.
-    const packed = await step('pack', () => packDirectory(staging, packagePath, key ? { privateKeyPem: key.privateKeyPem } : {}));
+    const packed = await step('pack', () =>
+      packDirectory(staging, packagePath, key ? { privateKeyPem: key.privateKeyPem } : {}),
+    );
     return {
       projectDir: dir,
       manifest,
@@ -83,7 +90,9 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
       sha256: packed.sha256,
       files,
       bundled: entries.map(({ source, output }) => ({ source, output })),
-      ...(key ? { signer: { keyId: key.keyId, keyPath: key.path, source: key.source } } : { unsigned: options.sign === false ? 'no-sign' : 'no-key' }),
+      ...(key
+        ? { signer: { keyId: key.keyId, keyPath: key.path, source: key.source } }
+        : { unsigned: options.sign === false ? 'no-sign' : 'no-key' }),
       steps,
       totalMs: performance.now() - started,
     };
@@ -101,7 +110,12 @@ export function outputPath(dir: string, manifest: Manifest, out?: string): strin
 }
 
 /** Copies exactly what goes into the package; returns the file list. */
-async function stage(dir: string, staging: string, manifest: Manifest, outputs: Array<{ path: string; contents: Uint8Array }>) {
+async function stage(
+  dir: string,
+  staging: string,
+  manifest: Manifest,
+  outputs: Array<{ path: string; contents: Uint8Array }>,
+) {
   await writeFile(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of outputs) {
     await mkdir(dirname(join(staging, file.path)), { recursive: true });
@@ -109,8 +123,11 @@ async function stage(dir: string, staging: string, manifest: Manifest, outputs: 
   }
   // runtime.kind "process": the entry is shipped as built by the developer, with the rest of its folder.
   if (manifest.runtime.kind === 'process') {
-    const entryDir = manifest.runtime.entry.includes('/') ? manifest.runtime.entry.split('/')[0] : manifest.runtime.entry;
-    if (existsSync(join(dir, entryDir))) await cp(join(dir, entryDir), join(staging, entryDir), { recursive: true, verbatimSymlinks: true });
+    const entryDir = manifest.runtime.entry.includes('/')
+      ? manifest.runtime.entry.split('/')[0]
+      : manifest.runtime.entry;
+    if (existsSync(join(dir, entryDir)))
+      await cp(join(dir, entryDir), join(staging, entryDir), { recursive: true, verbatimSymlinks: true });
   }
   const adminDir = manifest.admin?.staticDir?.replace(/^\.\//, '').replace(/\/+$/, '');
   if (adminDir && existsSync(join(dir, adminDir))) {

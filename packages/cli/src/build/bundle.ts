@@ -40,7 +40,8 @@ const OUTPUT_PATTERN = /^dist\/(.+)\.m?js$/;
  */
 export function bundleEntries(manifest: Manifest, projectDir: string): BundleEntry[] {
   const wanted: Array<{ field: string; output: string }> = [];
-  if (manifest.runtime.kind === 'node') wanted.push({ field: 'runtime.entry', output: manifest.runtime.entry });
+  if (manifest.runtime.kind === 'node')
+    wanted.push({ field: 'runtime.entry', output: manifest.runtime.entry });
   if (manifest.sandbox.seed) wanted.push({ field: 'sandbox.seed', output: manifest.sandbox.seed });
   const entries: BundleEntry[] = [];
   for (const { field, output } of wanted) {
@@ -54,7 +55,9 @@ export function bundleEntries(manifest: Manifest, projectDir: string): BundleEnt
     const candidates = SOURCE_EXTENSIONS.map((ext) => `src/${match[1]}${ext}`);
     const source = candidates.find((candidate) => existsSync(join(projectDir, candidate)));
     if (!source) {
-      throw new PackageError('BUILD_FAILED', { detail: `${field} is "${output}" but there is no source for it: expected ${candidates[0]}` });
+      throw new PackageError('BUILD_FAILED', {
+        detail: `${field} is "${output}" but there is no source for it: expected ${candidates[0]}`,
+      });
     }
     entries.push({ field, source, output });
   }
@@ -62,7 +65,10 @@ export function bundleEntries(manifest: Manifest, projectDir: string): BundleEnt
 }
 
 /** The esbuild options for a project; `px-plugin dev --watch` can pass them to esbuild.context(). */
-export function esbuildOptions(projectDir: string, entries: BundleEntry[]): esbuild.BuildOptions & { write: false } {
+export function esbuildOptions(
+  projectDir: string,
+  entries: BundleEntry[],
+): esbuild.BuildOptions & { write: false } {
   return {
     absWorkingDir: projectDir,
     entryPoints: entries.map((e) => ({ in: e.source, out: e.output.replace(/\.m?js$/, '') })),
@@ -78,7 +84,9 @@ export function esbuildOptions(projectDir: string, entries: BundleEntry[]): esbu
     legalComments: 'eof',
     sourcemap: false,
     // Bundled CommonJS dependencies may call require(); give ESM output a real one.
-    banner: { js: "import { createRequire as __pxCreateRequire } from 'node:module';\nconst require = __pxCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __pxCreateRequire } from 'node:module';\nconst require = __pxCreateRequire(import.meta.url);",
+    },
     plugins: [powerxPackagesPlugin()],
   };
 }
@@ -109,7 +117,11 @@ export function formatMessage(message: esbuild.Message): string {
 export function buildFailed(error: unknown): PackageError {
   const errors = (error as { errors?: esbuild.Message[] }).errors;
   if (!Array.isArray(errors) || errors.length === 0) {
-    return new PackageError('BUILD_FAILED', { detail: error instanceof Error ? error.message : String(error) }, { cause: error });
+    return new PackageError(
+      'BUILD_FAILED',
+      { detail: error instanceof Error ? error.message : String(error) },
+      { cause: error },
+    );
   }
   const lines = errors.slice(0, 10).map(formatMessage);
   if (errors.length > 10) lines.push(`… and ${errors.length - 10} more errors`);
@@ -118,7 +130,9 @@ export function buildFailed(error: unknown): PackageError {
     'BUILD_FAILED',
     {
       detail: lines.join('\n  '),
-      ...(first ? { file: first.file, line: first.line, column: first.column + 1, lineText: first.lineText } : {}),
+      ...(first
+        ? { file: first.file, line: first.line, column: first.column + 1, lineText: first.lineText }
+        : {}),
     },
     { cause: error },
   );
@@ -143,15 +157,24 @@ function powerxPackagesPlugin(): esbuild.Plugin {
         try {
           file = realpathSync(requireFromCli.resolve(args.path));
         } catch {
-          return { errors: [{ text: `Cannot resolve "${args.path}": px-plugin ships ${name === '@powerx/plugin-sdk' ? 'it, but this checkout is incomplete (run npm install in the PowerX repository)' : 'only @powerx/plugin-sdk for plugins'}` }] };
+          return {
+            errors: [
+              {
+                text: `Cannot resolve "${args.path}": px-plugin ships ${name === '@powerx/plugin-sdk' ? 'it, but this checkout is incomplete (run npm install in the PowerX repository)' : 'only @powerx/plugin-sdk for plugins'}`,
+              },
+            ],
+          };
         }
         return display(name, file);
       });
-      build.onResolve({ filter: /^\.\.?\//, namespace: 'powerx' }, (args) => display(packageOf(args.importer), resolve(args.resolveDir, args.path)));
+      build.onResolve({ filter: /^\.\.?\//, namespace: 'powerx' }, (args) =>
+        display(packageOf(args.importer), resolve(args.resolveDir, args.path)),
+      );
       build.onLoad({ filter: /.*/, namespace: 'powerx' }, async (args) => {
         const file = (args.pluginData as { file: string }).file;
         const ext = extname(file);
-        const loader = ext === '.ts' || ext === '.mts' ? 'ts' : ext === '.tsx' ? 'tsx' : ext === '.json' ? 'json' : 'js';
+        const loader =
+          ext === '.ts' || ext === '.mts' ? 'ts' : ext === '.tsx' ? 'tsx' : ext === '.json' ? 'json' : 'js';
         return { contents: await readFile(file), loader, resolveDir: dirname(file) };
       });
     },

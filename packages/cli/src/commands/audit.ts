@@ -36,15 +36,35 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const result = await api.get<AuditVerify>('/api/audit/verify');
         if (!result.ok) ctx.exitCode = EXIT.CHECK_FAILED;
         if (opts.json) return out.json(result);
-        return out.line(result.ok ? `${out.style.ok('✓')} audit chain intact: ${result.entries} entries, head ${result.headHash.slice(0, 16)}…` : `${out.style.fail('✗')} audit chain broken at entry ${result.firstBadSeq}: ${result.reason}`);
+        return out.line(
+          result.ok
+            ? `${out.style.ok('✓')} audit chain intact: ${result.entries} entries, head ${result.headHash.slice(0, 16)}…`
+            : `${out.style.fail('✗')} audit chain broken at entry ${result.firstBadSeq}: ${result.reason}`,
+        );
       }
       const q = new URLSearchParams();
-      for (const [k, v] of Object.entries({ tenant: opts.tenant, action: opts.action, actor: opts.actor, target: opts.target, since: opts.since, limit: opts.limit, before: opts.before })) if (v) q.set(k, v);
+      for (const [k, v] of Object.entries({
+        tenant: opts.tenant,
+        action: opts.action,
+        actor: opts.actor,
+        target: opts.target,
+        since: opts.since,
+        limit: opts.limit,
+        before: opts.before,
+      }))
+        if (v) q.set(k, v);
       const page = await api.get<AuditPage>(`/api/audit?${q}`);
       if (opts.json) return out.json(page);
       for (const e of page.entries) {
-        const outcome = e.outcome === 'ok' ? out.style.ok(e.outcome) : e.outcome === 'started' ? e.outcome : out.style.fail(e.outcome);
-        out.line(`${String(e.seq).padStart(6)} ${e.ts}  ${e.actor.padEnd(10)} ${(e.tenant ?? '-').padEnd(12)} ${e.action.padEnd(28)} ${outcome.padEnd(7)} ${e.target ?? ''}${e.details?.code ? ` ${String(e.details.code)}` : ''}`);
+        const outcome =
+          e.outcome === 'ok'
+            ? out.style.ok(e.outcome)
+            : e.outcome === 'started'
+              ? e.outcome
+              : out.style.fail(e.outcome);
+        out.line(
+          `${String(e.seq).padStart(6)} ${e.ts}  ${e.actor.padEnd(10)} ${(e.tenant ?? '-').padEnd(12)} ${e.action.padEnd(28)} ${outcome.padEnd(7)} ${e.target ?? ''}${e.details?.code ? ` ${String(e.details.code)}` : ''}`,
+        );
       }
       if (page.nextBefore) out.line(out.style.dim(`more: px-plugin audit --before ${page.nextBefore}`));
     });

@@ -39,37 +39,59 @@ interface DevOpts {
 export function registerDev(program: Command, _ctx: CliContext): void {
   program
     .command('dev')
-    .description('hot reload a plugin project into a sandbox tenant of a dev-mode core (PX_PLUGIN_DEV_MODE=1)')
+    .description(
+      'hot reload a plugin project into a sandbox tenant of a dev-mode core (PX_PLUGIN_DEV_MODE=1)',
+    )
     .argument('[dir]', 'plugin project folder', '.')
     .option('-t, --tenant <id>', 'sandbox tenant', 'sandbox-dev')
     .option('-w, --watch', 'rebuild and reload on every save (esbuild incremental); Ctrl-C ends the session')
     .option('--keep', 'leave the plugin installed when the session ends')
-    .option('--push <mode>', 'how builds reach core: auto (path when core is on this machine, else upload) | path | upload', 'auto')
+    .option(
+      '--push <mode>',
+      'how builds reach core: auto (path when core is on this machine, else upload) | path | upload',
+      'auto',
+    )
     .option('--debounce <ms>', 'quiet time after a save before building', '50')
-    .option('--ignore <glob...>', 'paths (relative globs) not to watch, besides dist/, .px-dev/, node_modules/, .git/')
+    .option(
+      '--ignore <glob...>',
+      'paths (relative globs) not to watch, besides dist/, .px-dev/, node_modules/, .git/',
+    )
     .option('--level <level>', `lowest plugin log level shown (${LOG_LEVELS.join(', ')})`, 'debug')
     .option('--no-logs', 'do not stream the plugin logs')
     .option('--url <url>', `core URL (default: $PX_API_URL, px-plugin login, or ${DEFAULT_API_URL})`)
     .option('--token <token>', 'API token (default: $PX_TOKEN or px-plugin login)')
-    .addHelpText('after', '\nExamples:\n  px-plugin dev --watch\n  px-plugin dev --watch --keep --tenant my-sandbox\n  px-plugin dev --watch --url https://core.example.com --token "$TOKEN"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  px-plugin dev --watch\n  px-plugin dev --watch --keep --tenant my-sandbox\n  px-plugin dev --watch --url https://core.example.com --token "$TOKEN"',
+    )
     .action(async (dir: string, opts: DevOpts) => runDev(resolve(dir), opts));
 }
 
 async function runDev(dir: string, opts: DevOpts): Promise<void> {
   const mode = opts.push as PushMode;
-  if (!['auto', 'path', 'upload'].includes(mode)) throw new PxError('USAGE', { detail: `--push must be auto, path or upload, not "${opts.push}"` });
-  if (!LOG_LEVELS.includes(opts.level as LogLevel)) throw new PxError('USAGE', { detail: `--level must be one of ${LOG_LEVELS.join(', ')}` });
+  if (!['auto', 'path', 'upload'].includes(mode))
+    throw new PxError('USAGE', { detail: `--push must be auto, path or upload, not "${opts.push}"` });
+  if (!LOG_LEVELS.includes(opts.level as LogLevel))
+    throw new PxError('USAGE', { detail: `--level must be one of ${LOG_LEVELS.join(', ')}` });
   const manifest = await readManifestSource(dir);
   const { api, token } = await connection(opts);
   const session = new DevSessionClient(api, opts.tenant, manifest.id);
   await session.open();
   const s = out.style;
-  out.line(`${s.ok('●')} dev session for ${s.bold(manifest.id)} in tenant ${s.bold(opts.tenant)} on ${api.url}${opts.watch ? ` — watching ${dir}, Ctrl-C ends it${opts.keep ? ' (--keep: the plugin stays installed)' : ''}` : ''}`);
+  out.line(
+    `${s.ok('●')} dev session for ${s.bold(manifest.id)} in tenant ${s.bold(opts.tenant)} on ${api.url}${opts.watch ? ` — watching ${dir}, Ctrl-C ends it${opts.keep ? ' (--keep: the plugin stays installed)' : ''}` : ''}`,
+  );
   // A plugin installed before the session (e.g. the quick start's signed hello) is replaced by the
   // dev builds, and Ctrl-C without --keep uninstalls the plugin: say so now, not only at the end.
-  const before = await api.get<InstalledPlugin>(`/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(manifest.id)}`).catch(() => undefined);
+  const before = await api
+    .get<InstalledPlugin>(
+      `/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(manifest.id)}`,
+    )
+    .catch(() => undefined);
   if (before && opts.watch && !opts.keep) {
-    out.line(`${s.warn('!')} ${manifest.id} ${before.version} was already installed in ${opts.tenant} before this session: dev builds replace it, and Ctrl-C uninstalls the plugin (use --keep to leave it installed)`);
+    out.line(
+      `${s.warn('!')} ${manifest.id} ${before.version} was already installed in ${opts.tenant} before this session: dev builds replace it, and Ctrl-C uninstalls the plugin (use --keep to leave it installed)`,
+    );
   }
 
   const builder = new DevBuilder(dir);
@@ -124,7 +146,9 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
       failures++;
       const body = errorBody(error);
       const unreachable = body.code === 'CORE_UNREACHABLE';
-      out.line(`${s.fail('✗')} reload #${n} not pushed: ${body.code} ${body.message}${unreachable ? ' — retrying in 2 s' : body.hint ? `\n  ${s.dim('hint:')} ${body.hint}` : ''}`);
+      out.line(
+        `${s.fail('✗')} reload #${n} not pushed: ${body.code} ${body.message}${unreachable ? ' — retrying in 2 s' : body.hint ? `\n  ${s.dim('hint:')} ${body.hint}` : ''}`,
+      );
       // Core away (restarting, network): push the newest build again once it is back.
       if (unreachable && !stopping) retry = setTimeout(kick, 2000);
     }
@@ -146,7 +170,11 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
   kick();
   let watcher: ProjectWatcher | undefined;
   if (opts.watch) {
-    watcher = watchProject(dir, { debounceMs: Number(opts.debounce) || 50, ignore: opts.ignore, onChange: kick });
+    watcher = watchProject(dir, {
+      debounceMs: Number(opts.debounce) || 50,
+      ignore: opts.ignore,
+      onChange: kick,
+    });
     await watcher.ready;
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
@@ -161,13 +189,27 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
   await builder.dispose();
   // Without --watch: one push, the plugin stays (the session ends, the install is the point).
   const keep = !opts.watch || !!opts.keep;
-  if (!keep) out.line(`  uninstalling ${manifest.id} from ${opts.tenant}${before ? ` (it had ${before.version} installed before this session; that is removed too — --keep leaves it)` : ''}`);
+  if (!keep)
+    out.line(
+      `  uninstalling ${manifest.id} from ${opts.tenant}${before ? ` (it had ${before.version} installed before this session; that is removed too — --keep leaves it)` : ''}`,
+    );
   const ended = await session.end({ keep }).catch((error: unknown) => {
     note(`  (could not end the session: ${(error as Error).message}; it expires by itself)`);
     return undefined;
   });
   logs?.close();
   await builder.clean();
-  if (opts.watch) out.line(`${s.ok('●')} dev session ended${ended?.uninstalled ? ' · plugin uninstalled' : keep ? ' · plugin kept installed' : ''}`);
-  if (!opts.watch && failures) throw new PxError('BUILD_FAILED', { detail: 'the reload did not succeed (see above)' }, { message: 'The dev install did not succeed', hint: 'Fix the error shown above and run again, or use --watch.' });
+  if (opts.watch)
+    out.line(
+      `${s.ok('●')} dev session ended${ended?.uninstalled ? ' · plugin uninstalled' : keep ? ' · plugin kept installed' : ''}`,
+    );
+  if (!opts.watch && failures)
+    throw new PxError(
+      'BUILD_FAILED',
+      { detail: 'the reload did not succeed (see above)' },
+      {
+        message: 'The dev install did not succeed',
+        hint: 'Fix the error shown above and run again, or use --watch.',
+      },
+    );
 }

@@ -23,6 +23,22 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
  * Every command of px-plugin, in the order `--help` lists them. A new command is a new file in
  * this folder exporting `register<Name>(program, ctx)`, plus one line here.
  */
-export const COMMANDS: RegisterCommand[] = [registerInit, registerBuild, registerKeygen, registerSign, registerValidate, registerInspect,
+export const COMMANDS: RegisterCommand[] = [
+  registerInit,
+  registerBuild,
+  registerKeygen,
+  registerSign,
+  registerValidate,
+  registerInspect,
   // core (issue 4): talk to a running core
-  registerLogin, registerInstall, registerStatus, registerList, registerRollback, registerUninstall, registerAudit, registerLogs, registerKeys, registerDev];
+  registerLogin,
+  registerInstall,
+  registerStatus,
+  registerList,
+  registerRollback,
+  registerUninstall,
+  registerAudit,
+  registerLogs,
+  registerKeys,
+  registerDev,
+];

@@ -26,7 +26,9 @@ export function registerInit(program: Command, _ctx: CliContext): void {
       out.line('');
       out.line('Next:');
       if (cd !== '.') out.line(`  cd ${cd}`);
-      out.line(`  npx px-plugin keygen   ${s.dim('# once per machine: your signing key in ~/.px-plugin/keys/')}`);
+      out.line(
+        `  npx px-plugin keygen   ${s.dim('# once per machine: your signing key in ~/.px-plugin/keys/')}`,
+      );
       out.line(`  npx px-plugin build    ${s.dim('# bundles src/, writes a signed .pxp')}`);
     });
 }

@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { extractPackage, MANIFEST_PATH, parseSigner, SIGNER_PATH, type SignerInfo } from '@powerx/package-format';
+import {
+  extractPackage,
+  MANIFEST_PATH,
+  parseSigner,
+  SIGNER_PATH,
+  type SignerInfo,
+} from '@powerx/package-format';
 import type { CliContext } from '../context.ts';
 import { formatBytes, out } from '../output.ts';
 
@@ -47,7 +53,10 @@ export async function inspectPackage(pkgFile: string): Promise<PackageInfo> {
     if (!has(MANIFEST_PATH)) info.manifestProblem = 'no manifest.json';
     else {
       try {
-        info.manifest = JSON.parse(await readFile(join(staged.dir, MANIFEST_PATH), 'utf8')) as Record<string, unknown>;
+        info.manifest = JSON.parse(await readFile(join(staged.dir, MANIFEST_PATH), 'utf8')) as Record<
+          string,
+          unknown
+        >;
       } catch (error) {
         info.manifestProblem = `manifest.json is not JSON: ${(error as Error).message}`;
       }
@@ -70,24 +79,40 @@ function printInspect(info: PackageInfo): void {
   const row = (label: string, value: string | undefined) => {
     if (value) out.line(`  ${label.padEnd(12)} ${value}`);
   };
-  row('package', `${relative(process.cwd(), info.package) || info.package}  ${formatBytes(info.size)}  sha256 ${info.sha256}`);
+  row(
+    'package',
+    `${relative(process.cwd(), info.package) || info.package}  ${formatBytes(info.size)}  sha256 ${info.sha256}`,
+  );
   if (m) {
     row('description', m.description || undefined);
     row('powerx', m.powerx);
     if (m.runtime) {
-      const health = m.runtime.health ? ` (health ${m.runtime.health.path}, ${m.runtime.health.timeoutMs} ms)` : '';
+      const health = m.runtime.health
+        ? ` (health ${m.runtime.health.path}, ${m.runtime.health.timeoutMs} ms)`
+        : '';
       row('runtime', `${m.runtime.kind} ${m.runtime.entry}${health}`);
     }
     row('permissions', list(m.permissions));
     row('requires', list(Object.entries(m.requires ?? {}).map(([id, range]) => `${id} ${range}`)));
     row('conflicts', list(Object.entries(m.conflicts ?? {}).map(([id, range]) => `${id} ${range}`)));
-    row('events', list([...(m.events?.publish ?? []).map((e) => `publish ${e}`), ...(m.events?.subscribe ?? []).map((e) => `subscribe ${e}`)]));
-    if (m.resources) row('resources', `memory ${m.resources.memoryMb} MB · cpu ${m.resources.cpuPercent}% · disk ${m.resources.diskMb} MB`);
+    row(
+      'events',
+      list([
+        ...(m.events?.publish ?? []).map((e) => `publish ${e}`),
+        ...(m.events?.subscribe ?? []).map((e) => `subscribe ${e}`),
+      ]),
+    );
+    if (m.resources)
+      row(
+        'resources',
+        `memory ${m.resources.memoryMb} MB · cpu ${m.resources.cpuPercent}% · disk ${m.resources.diskMb} MB`,
+      );
     row(
       'env',
       list(
         (m.config?.env ?? []).map(
-          (v) => `${v.name} (${v.type ?? 'string'}${v.required ? ', required' : ''}${v.default !== undefined ? `, default ${JSON.stringify(v.default)}` : ''})`,
+          (v) =>
+            `${v.name} (${v.type ?? 'string'}${v.required ? ', required' : ''}${v.default !== undefined ? `, default ${JSON.stringify(v.default)}` : ''})`,
         ),
       ),
     );
@@ -96,10 +121,20 @@ function printInspect(info: PackageInfo): void {
     row('test data', list((m.sandbox?.testData ?? []).map((t) => `${t.collection} ×${t.count}`)));
     row('seed', m.sandbox?.seed);
     if (m.admin?.staticDir || m.admin?.menus?.length) {
-      row('admin', `${m.admin.staticDir ?? '-'}/  menus: ${list((m.admin.menus ?? []).map((menu) => `${menu.title} (${menu.route})`)) ?? 'none'}`);
+      row(
+        'admin',
+        `${m.admin.staticDir ?? '-'}/  menus: ${list((m.admin.menus ?? []).map((menu) => `${menu.title} (${menu.route})`)) ?? 'none'}`,
+      );
     }
   }
-  row('signer', info.signer ? `keyId ${s.bold(info.signer.keyId)} (${info.signer.algorithm})` : info.signerProblem ? s.fail(info.signerProblem) : s.warn('unsigned'));
+  row(
+    'signer',
+    info.signer
+      ? `keyId ${s.bold(info.signer.keyId)} (${info.signer.algorithm})`
+      : info.signerProblem
+        ? s.fail(info.signerProblem)
+        : s.warn('unsigned'),
+  );
   out.line(`  files (${info.files.length}, ${formatBytes(info.files.reduce((sum, f) => sum + f.size, 0))})`);
   const width = Math.max(...info.files.map((f) => formatBytes(f.size).length));
   for (const f of info.files) out.line(`    ${s.dim(formatBytes(f.size).padStart(width))}  ${f.path}`);

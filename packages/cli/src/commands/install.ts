@@ -26,7 +26,8 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
   const result: Record<string, string> = {};
   for (const item of list ?? []) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new PxError('USAGE', { detail: `${flag} ${item.split('=')[0]} needs the form NAME=value` });
+    if (eq <= 0)
+      throw new PxError('USAGE', { detail: `${flag} ${item.split('=')[0]} needs the form NAME=value` });
     result[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return result;
@@ -46,7 +47,11 @@ async function gatherConfig(opts: InstallOpts): Promise<InstallConfig> {
 
 function failure(install: Install): PxError {
   const e = install.error!;
-  return new PxError(isErrorCode(e.code) ? e.code : 'INTERNAL', { installId: install.id, stage: e.stage }, { message: `${e.message} (stage ${e.stage}; rolled back)`, hint: e.hint });
+  return new PxError(
+    isErrorCode(e.code) ? e.code : 'INTERNAL',
+    { installId: install.id, stage: e.stage },
+    { message: `${e.message} (stage ${e.stage}; rolled back)`, hint: e.hint },
+  );
 }
 
 /** Polls the install and prints each stage once it finished; resolves when running, failed or waiting for config. */
@@ -60,7 +65,9 @@ export async function followInstall(api: ApiClient, installId: string, print: bo
         if (s.outcome === 'waiting') return;
         shown.add(i);
         const mark = s.outcome === 'failed' ? out.style.fail('✗') : out.style.ok('✓');
-        out.line(`  ${mark} ${s.stage.padEnd(16)} ${out.style.dim(s.durationMs !== undefined ? formatMs(s.durationMs) : '')}`);
+        out.line(
+          `  ${mark} ${s.stage.padEnd(16)} ${out.style.dim(s.durationMs !== undefined ? formatMs(s.durationMs) : '')}`,
+        );
       });
     }
     const waiting = install.state === 'awaiting_config' && install.stages.at(-1)?.outcome === 'waiting';
@@ -80,7 +87,10 @@ async function askMissing(install: Install): Promise<InstallConfig> {
       env[name] = await ask(`${name} (${type})${spec.description ? ` — ${spec.description}` : ''}: `);
     } else {
       const secret = install.wizard?.secrets.find((s) => s.name === name);
-      secrets[name] = await ask(`${name} (secret, not shown)${secret?.description ? ` — ${secret.description}` : ''}: `, { secret: true });
+      secrets[name] = await ask(
+        `${name} (secret, not shown)${secret?.description ? ` — ${secret.description}` : ''}: `,
+        { secret: true },
+      );
     }
   }
   return { env, secrets };
@@ -93,12 +103,22 @@ export function registerInstall(program: Command, _ctx: CliContext): void {
     .argument('<package>', 'the .pxp file (px-plugin build makes one)')
     .requiredOption('-t, --tenant <tenant>', 'sandbox tenant, e.g. sandbox-dev')
     .option('-e, --env <NAME=value>', 'an env value of the install wizard (repeatable)', collect)
-    .option('-s, --secret <NAME=value>', 'a secret value (repeatable; stored encrypted, never shown again)', collect)
-    .option('-c, --config <file>', 'wizard values from a JSON or YAML file: {env: {…}, secrets: {…}, logLevel}')
+    .option(
+      '-s, --secret <NAME=value>',
+      'a secret value (repeatable; stored encrypted, never shown again)',
+      collect,
+    )
+    .option(
+      '-c, --config <file>',
+      'wizard values from a JSON or YAML file: {env: {…}, secrets: {…}, logLevel}',
+    )
     .option('--log-level <level>', 'plugin log level: trace|debug|info|warn|error|fatal')
     .option('--no-wait', 'return after the upload was accepted, without following the stages')
     .option('--json', 'print the final install as JSON')
-    .addHelpText('after', '\nMissing required values are asked on a TTY; elsewhere the install waits in awaiting_config and the command fails with the names.\nExamples:\n  px-plugin install dist/com.example.hello-1.0.0.pxp --tenant sandbox-dev\n  px-plugin install hello.pxp -t sandbox-dev -e GREETING=hey -s API_KEY=… --json')
+    .addHelpText(
+      'after',
+      '\nMissing required values are asked on a TTY; elsewhere the install waits in awaiting_config and the command fails with the names.\nExamples:\n  px-plugin install dist/com.example.hello-1.0.0.pxp --tenant sandbox-dev\n  px-plugin install hello.pxp -t sandbox-dev -e GREETING=hey -s API_KEY=… --json',
+    )
     .action(async (pkg: string, opts: InstallOpts) => {
       const file = resolve(pkg);
       const size = (await stat(file).catch(() => undefined))?.size;
@@ -106,15 +126,32 @@ export function registerInstall(program: Command, _ctx: CliContext): void {
       const config = await gatherConfig(opts);
       const api = await ApiClient.fromEnvironment();
       const human = !opts.json;
-      if (human) out.line(`Installing ${pkg} (${formatBytes(size)}) into ${out.style.bold(opts.tenant)} on ${api.url}`);
+      if (human)
+        out.line(
+          `Installing ${pkg} (${formatBytes(size)}) into ${out.style.bold(opts.tenant)} on ${api.url}`,
+        );
       const started = performance.now();
-      const accepted = await api.uploadPackage<Install>('/api/plugins/install/local', file, { tenant: opts.tenant, config: JSON.stringify(config) });
-      if (!opts.wait) return opts.json ? out.json(accepted) : out.line(`  accepted: install ${accepted.id} (${accepted.state}); follow it with px-plugin status --install ${accepted.id}`);
+      const accepted = await api.uploadPackage<Install>('/api/plugins/install/local', file, {
+        tenant: opts.tenant,
+        config: JSON.stringify(config),
+      });
+      if (!opts.wait)
+        return opts.json
+          ? out.json(accepted)
+          : out.line(
+              `  accepted: install ${accepted.id} (${accepted.state}); follow it with px-plugin status --install ${accepted.id}`,
+            );
       let install = await followInstall(api, accepted.id, human);
       while (install.state === 'awaiting_config') {
         const missing = install.missingConfig ?? [];
         if (!canAsk() || opts.json) {
-          throw new PxError('CONFIG_REQUIRED_MISSING', { names: missing.join(', '), installId: install.id }, { hint: `Run the install again with --env/--secret/--config (it replaces the waiting one), or complete install ${install.id} in the Admin.` });
+          throw new PxError(
+            'CONFIG_REQUIRED_MISSING',
+            { names: missing.join(', '), installId: install.id },
+            {
+              hint: `Run the install again with --env/--secret/--config (it replaces the waiting one), or complete install ${install.id} in the Admin.`,
+            },
+          );
         }
         out.line(`  ${out.style.warn('?')} the plugin needs: ${missing.join(', ')}`);
         await api.post(`/api/installs/${install.id}/config`, await askMissing(install));
@@ -122,7 +159,9 @@ export function registerInstall(program: Command, _ctx: CliContext): void {
       }
       if (install.state === 'failed') throw failure(install);
       if (opts.json) return out.json(install);
-      out.line(`${out.style.ok('✓')} ${install.pluginId} ${install.version} is running in ${install.tenant} (${formatMs(performance.now() - started)})`);
+      out.line(
+        `${out.style.ok('✓')} ${install.pluginId} ${install.version} is running in ${install.tenant} (${formatMs(performance.now() - started)})`,
+      );
       out.line(`  entry point  ${out.style.bold(install.entryUrl ?? '')}`);
     });
 }

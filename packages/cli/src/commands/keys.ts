@@ -8,7 +8,9 @@ import { defaultKeyPrefix } from '../cli-paths.ts';
 import { out } from '../output.ts';
 
 export function registerKeys(program: Command, _ctx: CliContext): void {
-  const keys = program.command('keys').description('register the public keys core trusts for your sandbox installs');
+  const keys = program
+    .command('keys')
+    .description('register the public keys core trusts for your sandbox installs');
   keys
     .command('add')
     .description('register a public key (the .pub.pem that keygen made)')
@@ -21,9 +23,14 @@ export function registerKeys(program: Command, _ctx: CliContext): void {
         throw new PxError('KEY_NOT_FOUND', { path: file });
       });
       const api = await ApiClient.fromEnvironment();
-      const key = await api.post<SigningKey>('/api/me/keys', { publicKeyPem: pem, name: opts.name ?? basename(path) });
+      const key = await api.post<SigningKey>('/api/me/keys', {
+        publicKeyPem: pem,
+        name: opts.name ?? basename(path),
+      });
       if (opts.json) return out.json(key);
-      out.line(`${out.style.ok('✓')} registered key ${out.style.bold(key.keyId)} (${key.name}): packages you sign with it install into your sandbox tenants`);
+      out.line(
+        `${out.style.ok('✓')} registered key ${out.style.bold(key.keyId)} (${key.name}): packages you sign with it install into your sandbox tenants`,
+      );
     });
   keys
     .command('list')

@@ -30,15 +30,31 @@ export function registerLogs(program: Command, _ctx: CliContext): void {
       const level = opts.level ? `&level=${encodeURIComponent(opts.level)}` : '';
       const print = (line: LogLine) => {
         if (opts.json) return process.stdout.write(JSON.stringify(line) + '\n');
-        const lvl = line.level === 'error' || line.level === 'fatal' ? out.style.fail(line.level) : line.level === 'warn' ? out.style.warn(line.level) : line.level;
-        out.line(`${out.style.dim(line.ts)} ${lvl.padEnd(5)} ${out.style.dim(`[${line.version} ${line.source}]`)} ${line.msg}${line.fields ? ` ${JSON.stringify(line.fields)}` : ''}`);
+        const lvl =
+          line.level === 'error' || line.level === 'fatal'
+            ? out.style.fail(line.level)
+            : line.level === 'warn'
+              ? out.style.warn(line.level)
+              : line.level;
+        out.line(
+          `${out.style.dim(line.ts)} ${lvl.padEnd(5)} ${out.style.dim(`[${line.version} ${line.source}]`)} ${line.msg}${line.fields ? ` ${JSON.stringify(line.fields)}` : ''}`,
+        );
       };
       const page = await api.get<LogPage>(`${base}?limit=${encodeURIComponent(opts.limit)}${level}`);
       page.lines.forEach(print);
       if (!opts.follow) return;
       // Following uses the live feed of the Admin and `px-plugin dev` (WebSocket /api/ws, log-stream.ts), resuming after this page.
       const { token } = await connection({});
-      const stream = followLogs({ url: api.url, token, tenant: opts.tenant, plugin, level: opts.level as LogLevel | undefined, afterId: page.lastId, onLines: (lines) => lines.forEach(print), onError: (e) => process.stderr.write(`${e.code}: ${e.message}\n`) });
+      const stream = followLogs({
+        url: api.url,
+        token,
+        tenant: opts.tenant,
+        plugin,
+        level: opts.level as LogLevel | undefined,
+        afterId: page.lastId,
+        onLines: (lines) => lines.forEach(print),
+        onError: (e) => process.stderr.write(`${e.code}: ${e.message}\n`),
+      });
       process.once('SIGINT', () => stream.close());
       await stream.closed;
     });

@@ -14,10 +14,16 @@ export function registerRollback(program: Command, _ctx: CliContext): void {
     .option('--json', 'print the rollback install as JSON')
     .action(async (plugin: string, opts: { tenant: string; json?: boolean }) => {
       const api = await ApiClient.fromEnvironment();
-      const accepted = await api.post<Install>(`/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(plugin)}/rollback`);
+      const accepted = await api.post<Install>(
+        `/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(plugin)}/rollback`,
+      );
       const install = await followInstall(api, accepted.id, !opts.json);
       if (install.state === 'failed' && install.error) {
-        throw new PxError(isErrorCode(install.error.code) ? install.error.code : 'INTERNAL', { installId: install.id }, { message: `rollback failed: ${install.error.message}`, hint: install.error.hint });
+        throw new PxError(
+          isErrorCode(install.error.code) ? install.error.code : 'INTERNAL',
+          { installId: install.id },
+          { message: `rollback failed: ${install.error.message}`, hint: install.error.hint },
+        );
       }
       if (opts.json) return out.json(install);
       out.line(`${out.style.ok('✓')} ${plugin} is back on ${install.version} in ${opts.tenant}`);

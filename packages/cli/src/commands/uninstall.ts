@@ -13,7 +13,9 @@ export function registerUninstall(program: Command, _ctx: CliContext): void {
     .option('--json', 'print the result as JSON')
     .action(async (plugin: string, opts: { tenant: string; force?: boolean; json?: boolean }) => {
       const api = await ApiClient.fromEnvironment();
-      await api.delete(`/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(plugin)}${opts.force ? '?force=true' : ''}`);
+      await api.delete(
+        `/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(plugin)}${opts.force ? '?force=true' : ''}`,
+      );
       if (opts.json) return out.json({ ok: true, tenant: opts.tenant, plugin });
       out.line(`${out.style.ok('✓')} ${plugin} uninstalled from ${opts.tenant}`);
     });

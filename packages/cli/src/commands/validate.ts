@@ -24,13 +24,28 @@ interface ValidateOpts {
 export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
-    .description('run every check core runs on upload: archive safety, manifest, hashes, signature, trust, core version')
-    .argument('<target>', 'a .pxp file, an unpacked package folder (has _pxp/), or a plugin project folder (built to a temporary package first)')
-    .option('-t, --trust <pub.pem>', 'trust this public key (repeatable); ~/.px-plugin/keys/*.pub.pem are trusted too', collect)
+    .description(
+      'run every check core runs on upload: archive safety, manifest, hashes, signature, trust, core version',
+    )
+    .argument(
+      '<target>',
+      'a .pxp file, an unpacked package folder (has _pxp/), or a plugin project folder (built to a temporary package first)',
+    )
+    .option(
+      '-t, --trust <pub.pem>',
+      'trust this public key (repeatable); ~/.px-plugin/keys/*.pub.pem are trusted too',
+      collect,
+    )
     .option('--no-default-keys', 'trust only the --trust keys, not ~/.px-plugin/keys/*.pub.pem')
     .option('--core-version <version>', 'also check the manifest\'s "powerx" range against this core version')
-    .option('--allow-unsigned', 'accept an unsigned package (what a dev-mode core does for sandbox tenants that allow it)')
-    .option('-k, --key <file>', 'project folders only: key to sign the temporary build with (default: as for build)')
+    .option(
+      '--allow-unsigned',
+      'accept an unsigned package (what a dev-mode core does for sandbox tenants that allow it)',
+    )
+    .option(
+      '-k, --key <file>',
+      'project folders only: key to sign the temporary build with (default: as for build)',
+    )
     .option('--no-sign', 'project folders only: build the temporary package unsigned')
     .option('--json', 'print the report as JSON')
     .addHelpText(
@@ -47,7 +62,12 @@ export function registerValidate(program: Command, ctx: CliContext): void {
         let packagePath = input;
         if (kind === 'project') {
           tempDir = await mkdtemp(join(tmpdir(), 'px-validate-'));
-          built = await buildProject(input, { out: tempDir, key: opts.key, sign: opts.sign, writeDist: false });
+          built = await buildProject(input, {
+            out: tempDir,
+            key: opts.key,
+            sign: opts.sign,
+            writeDist: false,
+          });
           packagePath = built.packagePath;
         }
         const report = await validatePackage(packagePath, {
@@ -58,7 +78,15 @@ export function registerValidate(program: Command, ctx: CliContext): void {
         if (!report.ok) ctx.exitCode = EXIT.CHECK_FAILED;
         const trusted = keys.map(({ keyId, path }) => ({ keyId, path }));
         if (opts.json) {
-          return out.json({ target: input, kind, trusted, ...(built ? { built: { sha256: built.sha256, size: built.size, signer: built.signer ?? null } } : {}), ...report });
+          return out.json({
+            target: input,
+            kind,
+            trusted,
+            ...(built
+              ? { built: { sha256: built.sha256, size: built.size, signer: built.signer ?? null } }
+              : {}),
+            ...report,
+          });
         }
         printReport(target, kind, report, keys, skipped, built);
       } finally {
@@ -80,9 +108,21 @@ async function targetKind(input: string): Promise<'package' | 'package folder' |
   return 'package folder';
 }
 
-function printReport(target: string, kind: string, report: PackageValidationReport, keys: TrustedKey[], skipped: string[], built?: BuildResult): void {
+function printReport(
+  target: string,
+  kind: string,
+  report: PackageValidationReport,
+  keys: TrustedKey[],
+  skipped: string[],
+  built?: BuildResult,
+): void {
   const s = out.style;
-  if (built) out.line(s.dim(`built ${target} into a temporary package in ${formatMs(built.totalMs)}${built.signer ? `, signed by ${built.signer.keyId}` : ', unsigned'}`));
+  if (built)
+    out.line(
+      s.dim(
+        `built ${target} into a temporary package in ${formatMs(built.totalMs)}${built.signer ? `, signed by ${built.signer.keyId}` : ', unsigned'}`,
+      ),
+    );
   const trustText = keys.length ? `trusting ${keys.map((k) => k.keyId).join(', ')}` : 'trusting no key';
   out.line(`Validating ${relative(process.cwd(), resolve(target)) || '.'} (${kind}; ${trustText})`);
   for (const path of skipped) out.line(s.warn(`  ! skipped ${path}: not a valid Ed25519 public key`));
@@ -91,10 +131,14 @@ function printReport(target: string, kind: string, report: PackageValidationRepo
   const failed = report.checks.filter((c) => !c.ok && c.code).length;
   const notRun = report.checks.filter((c) => !c.ok && !c.code).length;
   if (report.ok) {
-    out.line(`${s.ok('✓')} valid: all ${report.checks.length} checks passed ${s.dim(`(${formatMs(report.durationMs)})`)}`);
+    out.line(
+      `${s.ok('✓')} valid: all ${report.checks.length} checks passed ${s.dim(`(${formatMs(report.durationMs)})`)}`,
+    );
   } else {
     const extra = notRun ? `, ${notRun} not run` : '';
-    out.line(`${s.fail('✗')} invalid: ${failed} of ${report.checks.length} checks failed${extra} ${s.dim(`(${formatMs(report.durationMs)})`)}`);
+    out.line(
+      `${s.fail('✗')} invalid: ${failed} of ${report.checks.length} checks failed${extra} ${s.dim(`(${formatMs(report.durationMs)})`)}`,
+    );
   }
 }
 

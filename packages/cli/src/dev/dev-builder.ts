@@ -13,7 +13,8 @@ import { readManifestSource } from '@powerx/package-format';
 import type { Manifest } from '@powerx/protocol';
 import { buildFailed, bundleEntries, esbuildOptions, type BundleEntry } from '../build/bundle.ts';
 
-export type DevBuild = { ok: true; dir: string; manifest: Manifest; ms: number } | { ok: false; error: Error; ms: number };
+export type DevBuild =
+  { ok: true; dir: string; manifest: Manifest; ms: number } | { ok: false; error: Error; ms: number };
 
 export class DevBuilder {
   readonly projectDir: string;
@@ -46,7 +47,9 @@ export class DevBuilder {
     }
   }
 
-  async #context(entries: BundleEntry[]): Promise<esbuild.BuildContext<esbuild.BuildOptions & { write: false }>> {
+  async #context(
+    entries: BundleEntry[],
+  ): Promise<esbuild.BuildContext<esbuild.BuildOptions & { write: false }>> {
     const key = JSON.stringify(entries);
     if (this.#ctx && key === this.#entriesKey) return this.#ctx;
     await this.#ctx?.dispose();
@@ -67,10 +70,15 @@ export class DevBuilder {
       await writeFile(join(next, rel), file.contents);
     }
     const adminDir = manifest.admin?.staticDir?.replace(/^\.\//, '').replace(/\/+$/, '');
-    if (adminDir && existsSync(join(this.projectDir, adminDir))) await cp(join(this.projectDir, adminDir), join(next, adminDir), { recursive: true, verbatimSymlinks: true });
+    if (adminDir && existsSync(join(this.projectDir, adminDir)))
+      await cp(join(this.projectDir, adminDir), join(next, adminDir), {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
     if (manifest.runtime.kind === 'process') {
       const top = manifest.runtime.entry.split('/')[0];
-      if (existsSync(join(this.projectDir, top))) await cp(join(this.projectDir, top), join(next, top), { recursive: true, verbatimSymlinks: true });
+      if (existsSync(join(this.projectDir, top)))
+        await cp(join(this.projectDir, top), join(next, top), { recursive: true, verbatimSymlinks: true });
     }
     await rm(this.outDir, { recursive: true, force: true });
     await rename(next, this.outDir);

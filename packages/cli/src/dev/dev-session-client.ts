@@ -27,7 +27,11 @@ export class DevSessionClient {
   }
 
   async open(): Promise<DevSession> {
-    this.#session = await this.#api.post<DevSession>('/api/plugins/dev/sessions', { tenant: this.#tenant, pluginId: this.#pluginId, client: `px-plugin dev on ${hostname()} (pid ${process.pid})` });
+    this.#session = await this.#api.post<DevSession>('/api/plugins/dev/sessions', {
+      tenant: this.#tenant,
+      pluginId: this.#pluginId,
+      client: `px-plugin dev on ${hostname()} (pid ${process.pid})`,
+    });
     clearInterval(this.#timer);
     this.#timer = setInterval(() => void this.#beat(), Math.max(200, Math.floor(this.#session.ttlMs / 3)));
     this.#timer.unref();
@@ -37,7 +41,9 @@ export class DevSessionClient {
   async #beat(): Promise<void> {
     if (!this.#session) return;
     try {
-      this.#session = await this.#api.post<DevSession>(`/api/plugins/dev/sessions/${encodeURIComponent(this.#session.id)}/heartbeat`);
+      this.#session = await this.#api.post<DevSession>(
+        `/api/plugins/dev/sessions/${encodeURIComponent(this.#session.id)}/heartbeat`,
+      );
     } catch (error) {
       if (isPxError(error) && error.code === 'DEV_SESSION_NOT_FOUND') {
         try {
@@ -52,7 +58,9 @@ export class DevSessionClient {
 
   async reportBuildError(message: string): Promise<void> {
     if (!this.#session) return;
-    await this.#api.post(`/api/plugins/dev/sessions/${encodeURIComponent(this.#session.id)}/build-error`, { message }).catch(() => {});
+    await this.#api
+      .post(`/api/plugins/dev/sessions/${encodeURIComponent(this.#session.id)}/build-error`, { message })
+      .catch(() => {});
   }
 
   async end(opts: { keep: boolean }): Promise<{ uninstalled: boolean } | undefined> {
@@ -60,6 +68,8 @@ export class DevSessionClient {
     if (!this.#session) return undefined;
     const id = this.#session.id;
     this.#session = undefined;
-    return this.#api.delete<{ uninstalled: boolean }>(`/api/plugins/dev/sessions/${encodeURIComponent(id)}${opts.keep ? '?keep=true' : ''}`);
+    return this.#api.delete<{ uninstalled: boolean }>(
+      `/api/plugins/dev/sessions/${encodeURIComponent(id)}${opts.keep ? '?keep=true' : ''}`,
+    );
   }
 }

@@ -5,7 +5,17 @@ describe('ignoreMatcher', () => {
   const ignored = ignoreMatcher('/p', ['docs/**', '**/*.md']);
 
   it('ignores the dev output, dependencies, VCS folders and editor droppings', () => {
-    for (const path of ['/p/.px-dev', '/p/.px-dev/build/dist/server.js', '/p/dist/server.js', '/p/node_modules/x/index.js', '/p/.git/HEAD', '/p/hello.pxp', '/p/src/.#server.ts', '/p/src/server.ts~', '/p/src/.server.ts.swp']) {
+    for (const path of [
+      '/p/.px-dev',
+      '/p/.px-dev/build/dist/server.js',
+      '/p/dist/server.js',
+      '/p/node_modules/x/index.js',
+      '/p/.git/HEAD',
+      '/p/hello.pxp',
+      '/p/src/.#server.ts',
+      '/p/src/server.ts~',
+      '/p/src/.server.ts.swp',
+    ]) {
       expect(ignored(path), path).toBe(true);
     }
   });
@@ -16,6 +26,13 @@ describe('ignoreMatcher', () => {
   });
 
   it('watches sources, the manifest, admin files and the project folder itself', () => {
-    for (const path of ['/p', '/p/src/server.ts', '/p/plugin.yaml', '/p/admin/index.html', '/p/src/lib/distance.ts']) expect(ignored(path), path).toBe(false);
+    for (const path of [
+      '/p',
+      '/p/src/server.ts',
+      '/p/plugin.yaml',
+      '/p/admin/index.html',
+      '/p/src/lib/distance.ts',
+    ])
+      expect(ignored(path), path).toBe(false);
   });
 });

@@ -10,8 +10,16 @@ export function formatLogLine(line: LogLine, stream: NodeJS.WriteStream = proces
   const s = styleFor(stream);
   const time = line.ts.slice(11, 23);
   const level = line.level.toUpperCase().padEnd(5);
-  const paint = line.level === 'error' || line.level === 'fatal' ? s.fail : line.level === 'warn' ? s.warn : line.level === 'info' ? (t: string) => t : s.dim;
-  const fields = line.fields && Object.keys(line.fields).length ? ` ${s.dim(JSON.stringify(line.fields))}` : '';
+  const paint =
+    line.level === 'error' || line.level === 'fatal'
+      ? s.fail
+      : line.level === 'warn'
+        ? s.warn
+        : line.level === 'info'
+          ? (t: string) => t
+          : s.dim;
+  const fields =
+    line.fields && Object.keys(line.fields).length ? ` ${s.dim(JSON.stringify(line.fields))}` : '';
   const source = line.source === 'runtime' ? s.dim(' [runtime]') : '';
   return `${s.dim(time)} ${paint(level)} ${s.dim(line.version)}${source} ${paint(line.msg)}${fields}`;
 }

@@ -40,7 +40,11 @@ export class Pusher {
   async push(buildDir: string): Promise<DevReload & { mode: 'path' | 'upload' }> {
     if (this.#mode === 'path') {
       try {
-        const reload = await this.#api.post<DevReload>('/api/plugins/dev/install', { tenant: this.#tenant, path: buildDir, sessionId: this.#sessionId });
+        const reload = await this.#api.post<DevReload>('/api/plugins/dev/install', {
+          tenant: this.#tenant,
+          path: buildDir,
+          sessionId: this.#sessionId,
+        });
         return { ...reload, mode: 'path' };
       } catch (error) {
         if (this.#fixed || !isPxError(error) || !PATH_UNUSABLE.has(error.code)) throw error;
@@ -50,7 +54,10 @@ export class Pusher {
     const pxp = join(buildDir, '..', `upload-${process.pid}.pxp`);
     try {
       await packDirectory(buildDir, pxp);
-      const reload = await this.#api.uploadPackage<DevReload>('/api/plugins/dev/install', pxp, { tenant: this.#tenant, sessionId: this.#sessionId });
+      const reload = await this.#api.uploadPackage<DevReload>('/api/plugins/dev/install', pxp, {
+        tenant: this.#tenant,
+        sessionId: this.#sessionId,
+      });
       return { ...reload, mode: 'upload' };
     } finally {
       await rm(pxp, { force: true });

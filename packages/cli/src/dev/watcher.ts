@@ -10,7 +10,10 @@ export interface ProjectWatcher {
   close(): Promise<void>;
 }
 
-export function watchProject(projectDir: string, opts: { debounceMs: number; ignore?: string[]; onChange(paths: string[]): void }): ProjectWatcher {
+export function watchProject(
+  projectDir: string,
+  opts: { debounceMs: number; ignore?: string[]; onChange(paths: string[]): void },
+): ProjectWatcher {
   const ignored = ignoreMatcher(projectDir, opts.ignore);
   const watcher: FSWatcher = watch(projectDir, { ignored, ignoreInitial: true, persistent: true });
   let pending = new Set<string>();

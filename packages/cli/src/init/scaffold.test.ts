@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +19,11 @@ import { scaffoldProject } from './scaffold.ts';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const EXAMPLE = join(REPO_ROOT, 'examples/hello');
 /** Not committed in examples/hello (see its .gitignore): links, build output, packages. */
-const UNTRACKED = (path: string) => path.startsWith('node_modules/') || path.startsWith('dist/') || path.endsWith('.pxp') || path === 'package-lock.json';
+const UNTRACKED = (path: string) =>
+  path.startsWith('node_modules/') ||
+  path.startsWith('dist/') ||
+  path.endsWith('.pxp') ||
+  path === 'package-lock.json';
 
 function listFiles(root: string, prefix = ''): string[] {
   const files: string[] = [];
@@ -37,27 +50,36 @@ describe('px-plugin init', () => {
     expect(listFiles(EXAMPLE)).toEqual(listFiles(fresh));
     for (const file of listFiles(fresh)) {
       if (file === 'package.json') continue; // its file: specs are relative to where the project lives
-      expect(readFileSync(join(EXAMPLE, file), 'utf8'), `examples/hello/${file} drifted: regenerate it (packages/cli/README.md)`).toBe(
-        readFileSync(join(fresh, file), 'utf8'),
-      );
+      expect(
+        readFileSync(join(EXAMPLE, file), 'utf8'),
+        `examples/hello/${file} drifted: regenerate it (packages/cli/README.md)`,
+      ).toBe(readFileSync(join(fresh, file), 'utf8'));
     }
     type Pkg = Record<string, unknown> & { devDependencies: Record<string, string> };
     const pkg = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Pkg;
     const { devDependencies: exampleDeps, ...exampleRest } = pkg(EXAMPLE);
     const { devDependencies: _freshDeps, ...freshRest } = pkg(fresh);
     expect(exampleRest).toEqual(freshRest);
-    expect(exampleDeps).toEqual({ '@powerx/cli': 'file:../../packages/cli', '@powerx/plugin-sdk': 'file:../../packages/plugin-sdk' });
+    expect(exampleDeps).toEqual({
+      '@powerx/cli': 'file:../../packages/cli',
+      '@powerx/plugin-sdk': 'file:../../packages/plugin-sdk',
+    });
   });
 
   it('writes a manifest that reads back as the id and name given', async () => {
     const dir = join(root, 'orders');
-    const result = await scaffoldProject(dir, { id: 'com.acme.plugin.orders', name: 'Orders: <Admin> & "Co"' });
+    const result = await scaffoldProject(dir, {
+      id: 'com.acme.plugin.orders',
+      name: 'Orders: <Admin> & "Co"',
+    });
     const manifest = await readManifestSource(dir);
     expect(manifest.id).toBe('com.acme.plugin.orders');
     expect(manifest.name).toBe('Orders: <Admin> & "Co"');
     expect(manifest.admin?.menus?.[0].title).toBe('Orders: <Admin> & "Co"');
     expect(manifest.events.publish).toEqual(['orders.greeted']);
-    expect(readFileSync(join(dir, 'admin/index.html'), 'utf8')).toContain('Orders: &#60;Admin&#62; &#38; &#34;Co&#34;');
+    expect(readFileSync(join(dir, 'admin/index.html'), 'utf8')).toContain(
+      'Orders: &#60;Admin&#62; &#38; &#34;Co&#34;',
+    );
     expect(result.files).toContain('.gitignore');
   });
 
@@ -70,10 +92,18 @@ describe('px-plugin init', () => {
   it('links the launcher and the SDK into node_modules so the project needs no npm install', async () => {
     const dir = join(root, 'linked');
     await scaffoldProject(dir, {});
-    expect(resolve(join(dir, 'node_modules/.bin'), readlinkSync(join(dir, 'node_modules/.bin/px-plugin')))).toBe(LAUNCHER);
-    expect(resolve(join(dir, 'node_modules/@powerx'), readlinkSync(join(dir, 'node_modules/@powerx/plugin-sdk')))).toBe(packageRoot('@powerx/plugin-sdk'));
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    expect(resolve(dir, pkg.devDependencies['@powerx/plugin-sdk'].slice('file:'.length))).toBe(packageRoot('@powerx/plugin-sdk'));
+    expect(
+      resolve(join(dir, 'node_modules/.bin'), readlinkSync(join(dir, 'node_modules/.bin/px-plugin'))),
+    ).toBe(LAUNCHER);
+    expect(
+      resolve(join(dir, 'node_modules/@powerx'), readlinkSync(join(dir, 'node_modules/@powerx/plugin-sdk'))),
+    ).toBe(packageRoot('@powerx/plugin-sdk'));
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    expect(resolve(dir, pkg.devDependencies['@powerx/plugin-sdk'].slice('file:'.length))).toBe(
+      packageRoot('@powerx/plugin-sdk'),
+    );
   });
 
   it('refuses a non-empty folder with INIT_DIR_NOT_EMPTY and touches nothing in it', async () => {

@@ -44,7 +44,9 @@ export async function scaffoldProject(target: string, options: InitOptions = {})
   if (!new RegExp(PLUGIN_ID_PATTERN).test(id)) throw new InputError('MANIFEST_BAD_ID', { id });
   const name = (options.name ?? titleOf(id.slice(id.lastIndexOf('.') + 1))).trim();
   if (!name || name.length > 128 || /[\r\n]/.test(name)) {
-    throw new InputError('USAGE', { detail: `--name must be 1 to 128 characters on one line, got "${name}"` });
+    throw new InputError('USAGE', {
+      detail: `--name must be 1 to 128 characters on one line, got "${name}"`,
+    });
   }
   const values = { id, name, slug: id.slice(id.lastIndexOf('.') + 1) };
 
@@ -52,7 +54,10 @@ export async function scaffoldProject(target: string, options: InitOptions = {})
     await mkdir(dir, { recursive: true });
     const files: string[] = [];
     for (const file of await listTemplate(TEMPLATE_DIR)) {
-      const outName = file.split('/').map((part) => RENAMED[part] ?? part).join('/');
+      const outName = file
+        .split('/')
+        .map((part) => RENAMED[part] ?? part)
+        .join('/');
       const text = fill(await readFile(join(TEMPLATE_DIR, file), 'utf8'), values, outName);
       await mkdir(dirname(join(dir, outName)), { recursive: true });
       await writeFile(join(dir, outName), text, { mode: 0o644 });
@@ -89,7 +94,9 @@ async function checkTarget(dir: string, force: boolean): Promise<boolean> {
 
 async function listTemplate(root: string, prefix = ''): Promise<string[]> {
   const files: string[] = [];
-  const entries = (await readdir(join(root, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const entries = (await readdir(join(root, prefix), { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  );
   for (const entry of entries) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) files.push(...(await listTemplate(root, rel)));
@@ -129,7 +136,10 @@ function projectPackageJson(dir: string, values: { slug: string }): string {
 async function link(dir: string, path: string, to: string): Promise<{ path: string; target: string }> {
   const at = join(dir, path);
   await mkdir(dirname(at), { recursive: true });
-  const exists = await lstat(at).then(() => true, () => false);
+  const exists = await lstat(at).then(
+    () => true,
+    () => false,
+  );
   if (exists) await rm(at, { recursive: true, force: true });
   const target = relative(dirname(at), to);
   await symlink(target, at);
@@ -137,7 +147,11 @@ async function link(dir: string, path: string, to: string): Promise<{ path: stri
 }
 
 function slugOf(base: string): string {
-  const slug = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '');
+  const slug = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .replace(/-+$/, '');
   return slug || 'plugin';
 }
 

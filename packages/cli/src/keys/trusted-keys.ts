@@ -14,7 +14,10 @@ export interface TrustedKey {
   pem: string;
 }
 
-export async function trustedKeys(trust: string[], options: { includeDefaults: boolean }): Promise<{ keys: TrustedKey[]; skipped: string[] }> {
+export async function trustedKeys(
+  trust: string[],
+  options: { includeDefaults: boolean },
+): Promise<{ keys: TrustedKey[]; skipped: string[] }> {
   const keys: TrustedKey[] = [];
   const skipped: string[] = [];
   if (options.includeDefaults) {

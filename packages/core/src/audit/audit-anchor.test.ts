@@ -22,7 +22,8 @@ afterEach(async () => {
 });
 
 async function fill(audit: AuditLog, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++) await audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } });
+  for (let i = from; i < from + n; i++)
+    await audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } });
 }
 
 describe('audit head anchor', () => {
@@ -41,7 +42,13 @@ describe('audit head anchor', () => {
     const audit = new AuditLog(db, { anchorFile });
     await fill(audit, 6);
     await sql`DELETE FROM audit_log WHERE seq > 3`.execute(db);
-    expect(await audit.verify()).toMatchObject({ ok: false, entries: 3, missing: { fromSeq: 4, toSeq: 6 }, firstBadSeq: 4, reason: expect.stringContaining('4…6') });
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      entries: 3,
+      missing: { fromSeq: 4, toSeq: 6 },
+      firstBadSeq: 4,
+      reason: expect.stringContaining('4…6'),
+    });
   });
 
   it('keeps reporting a truncation after a restart appended new entries on the shorter chain', async () => {
@@ -51,7 +58,11 @@ describe('audit head anchor', () => {
     const restarted = new AuditLog(db, { anchorFile });
     await fill(restarted, 4, 10);
     const result = await restarted.verify();
-    expect(result).toMatchObject({ ok: false, missing: { fromSeq: 3, toSeq: 5 }, truncations: [{ fromSeq: 3, toSeq: 5 }] });
+    expect(result).toMatchObject({
+      ok: false,
+      missing: { fromSeq: 3, toSeq: 5 },
+      truncations: [{ fromSeq: 3, toSeq: 5 }],
+    });
     // The table alone looks perfect: the chain is intact.
     expect(await new AuditLog(db).verify()).toMatchObject({ ok: true, entries: 6 });
   });
@@ -70,12 +81,20 @@ describe('audit head anchor', () => {
     const audit = new AuditLog(db, { anchorFile });
     await fill(audit, 2);
     await rm(anchorFile);
-    expect(await audit.verify()).toMatchObject({ ok: false, anchor: null, reason: expect.stringContaining('missing') });
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      anchor: null,
+      reason: expect.stringContaining('missing'),
+    });
     await writeFile(anchorFile, 'garbage');
     expect(await audit.verify()).toMatchObject({ ok: false, reason: expect.stringContaining('unreadable') });
     // A core started on it re-creates the anchor from the table, and says it did.
     const restarted = new AuditLog(db, { anchorFile });
     await fill(restarted, 1, 5);
-    expect(await restarted.verify()).toMatchObject({ ok: false, anchor: { seq: 3 }, reason: expect.stringContaining('re-created') });
+    expect(await restarted.verify()).toMatchObject({
+      ok: false,
+      anchor: { seq: 3 },
+      reason: expect.stringContaining('re-created'),
+    });
   });
 });

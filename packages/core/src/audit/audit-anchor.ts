@@ -40,7 +40,8 @@ export interface AnchorState {
   establishedFromTable?: { at: string; seq: number; reason: string };
 }
 
-export type AnchorRead = { kind: 'ok'; state: AnchorState } | { kind: 'missing' } | { kind: 'unreadable'; reason: string };
+export type AnchorRead =
+  { kind: 'ok'; state: AnchorState } | { kind: 'missing' } | { kind: 'unreadable'; reason: string };
 
 export class AuditAnchor {
   readonly file: string;
@@ -59,7 +60,12 @@ export class AuditAnchor {
     }
     try {
       const state = JSON.parse(text) as AnchorState;
-      if (typeof state?.head?.seq !== 'number' || typeof state.head.hash !== 'string' || !Array.isArray(state.truncations)) return { kind: 'unreadable', reason: 'not an audit head anchor' };
+      if (
+        typeof state?.head?.seq !== 'number' ||
+        typeof state.head.hash !== 'string' ||
+        !Array.isArray(state.truncations)
+      )
+        return { kind: 'unreadable', reason: 'not an audit head anchor' };
       return { kind: 'ok', state };
     } catch {
       return { kind: 'unreadable', reason: 'not valid JSON' };

@@ -20,7 +20,11 @@ afterEach(async () => {
 });
 
 async function fill(audit: AuditLog, n: number): Promise<void> {
-  await Promise.all(Array.from({ length: n }, (_, i) => audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } })));
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } }),
+    ),
+  );
 }
 
 describe('audit log', () => {

@@ -70,8 +70,21 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function entryHash(prevHash: string, e: { ts: string; actor: string; tenant: string | null; action: string; target: string | null; outcome: string; details_hash: string }): string {
-  return sha256([prevHash, e.ts, e.actor, e.tenant ?? '', e.action, e.target ?? '', e.outcome, e.details_hash].join('\n'));
+function entryHash(
+  prevHash: string,
+  e: {
+    ts: string;
+    actor: string;
+    tenant: string | null;
+    action: string;
+    target: string | null;
+    outcome: string;
+    details_hash: string;
+  },
+): string {
+  return sha256(
+    [prevHash, e.ts, e.actor, e.tenant ?? '', e.action, e.target ?? '', e.outcome, e.details_hash].join('\n'),
+  );
 }
 
 export class AuditLog {
@@ -93,29 +106,67 @@ export class AuditLog {
    * is recorded as a truncation in the anchor file before anything new is chained on top.
    */
   async #loadHead(): Promise<{ seq: number; hash: string } | undefined> {
-    const last = await this.#db.selectFrom('audit_log').select(['seq', 'hash', 'ts']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const last = await this.#db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash', 'ts'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     if (!this.#anchor) return last;
     const read = await this.#anchor.read();
     const now = new Date().toISOString();
     if (read.kind !== 'ok') {
-      this.#anchorState = { head: last ? { seq: last.seq, hash: last.hash, ts: last.ts } : { seq: 0, hash: GENESIS_HASH, ts: now }, truncations: [] };
-      if (last) this.#anchorState.establishedFromTable = { at: now, seq: last.seq, reason: read.kind === 'missing' ? 'anchor file missing' : `anchor file unreadable: ${read.reason}` };
+      this.#anchorState = {
+        head: last
+          ? { seq: last.seq, hash: last.hash, ts: last.ts }
+          : { seq: 0, hash: GENESIS_HASH, ts: now },
+        truncations: [],
+      };
+      if (last)
+        this.#anchorState.establishedFromTable = {
+          at: now,
+          seq: last.seq,
+          reason: read.kind === 'missing' ? 'anchor file missing' : `anchor file unreadable: ${read.reason}`,
+        };
       return last;
     }
     const state = read.state;
     const lost = await this.#lostSince(state.head, last?.seq ?? 0);
-    if (lost && !state.truncations.some((t) => t.toSeq === lost.toSeq && t.lostHeadHash === state.head.hash)) state.truncations.push({ ...lost, lostHeadHash: state.head.hash, detectedAt: now });
+    if (lost && !state.truncations.some((t) => t.toSeq === lost.toSeq && t.lostHeadHash === state.head.hash))
+      state.truncations.push({ ...lost, lostHeadHash: state.head.hash, detectedAt: now });
     this.#anchorState = state;
     return last;
   }
 
   /** The range lost between the anchored head and the table, if any. */
-  async #lostSince(head: { seq: number; hash: string }, tableHeadSeq: number): Promise<{ fromSeq: number; toSeq: number; reason: string } | undefined> {
+  async #lostSince(
+    head: { seq: number; hash: string },
+    tableHeadSeq: number,
+  ): Promise<{ fromSeq: number; toSeq: number; reason: string } | undefined> {
     if (head.seq === 0) return undefined;
-    if (tableHeadSeq < head.seq) return { fromSeq: tableHeadSeq + 1, toSeq: head.seq, reason: `the newest entries ${tableHeadSeq + 1}…${head.seq} were deleted` };
-    const row = await this.#db.selectFrom('audit_log').select('hash').where('seq', '=', head.seq).executeTakeFirst();
-    if (!row) return { fromSeq: head.seq, toSeq: head.seq, reason: `the anchored head entry ${head.seq} was deleted` };
-    if (row.hash !== head.hash) return { fromSeq: head.seq, toSeq: head.seq, reason: `the entry at the anchored head ${head.seq} is not the one that was anchored (log rewritten)` };
+    if (tableHeadSeq < head.seq)
+      return {
+        fromSeq: tableHeadSeq + 1,
+        toSeq: head.seq,
+        reason: `the newest entries ${tableHeadSeq + 1}…${head.seq} were deleted`,
+      };
+    const row = await this.#db
+      .selectFrom('audit_log')
+      .select('hash')
+      .where('seq', '=', head.seq)
+      .executeTakeFirst();
+    if (!row)
+      return {
+        fromSeq: head.seq,
+        toSeq: head.seq,
+        reason: `the anchored head entry ${head.seq} was deleted`,
+      };
+    if (row.hash !== head.hash)
+      return {
+        fromSeq: head.seq,
+        toSeq: head.seq,
+        reason: `the entry at the anchored head ${head.seq} is not the one that was anchored (log rewritten)`,
+      };
     return undefined;
   }
 
@@ -148,7 +199,10 @@ export class AuditLog {
     this.#lastHash = row.hash;
     // After the commit, never before: an anchor behind the table is harmless, one ahead is a false alarm.
     if (this.#anchor && this.#anchorState) {
-      this.#anchorState = { ...this.#anchorState, head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts } };
+      this.#anchorState = {
+        ...this.#anchorState,
+        head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts },
+      };
       await this.#anchor.write(this.#anchorState);
     }
   }
@@ -161,15 +215,24 @@ export class AuditLog {
   async query(q: AuditQuery): Promise<{ entries: AuditEntry[]; nextBefore?: number }> {
     await this.flush();
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-    let query = this.#db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(limit + 1);
+    let query = this.#db
+      .selectFrom('audit_log')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(limit + 1);
     if (q.tenant) query = query.where('tenant', '=', q.tenant);
     if (q.scope) {
       const { tenants, actor } = q.scope;
       // Members see their tenants' entries and their own actions anywhere.
-      query = query.where((eb) => eb.or([eb('tenant', 'in', tenants.length ? tenants : ['\u0000']), eb('actor', '=', actor)]));
+      query = query.where((eb) =>
+        eb.or([eb('tenant', 'in', tenants.length ? tenants : ['\u0000']), eb('actor', '=', actor)]),
+      );
     }
     if (q.actor) query = query.where('actor', '=', q.actor);
-    if (q.action) query = q.action.endsWith('*') ? query.where('action', 'like', `${q.action.slice(0, -1)}%`) : query.where('action', '=', q.action);
+    if (q.action)
+      query = q.action.endsWith('*')
+        ? query.where('action', 'like', `${q.action.slice(0, -1)}%`)
+        : query.where('action', '=', q.action);
     if (q.target) query = query.where('target', '=', q.target);
     if (q.outcome) query = query.where('outcome', '=', q.outcome);
     if (q.since) query = query.where('ts', '>=', q.since);
@@ -202,22 +265,51 @@ export class AuditLog {
     const chain = await this.#verifyChain();
     if (!anchorRead) return chain;
     if (anchorRead.kind !== 'ok') {
-      const problem = anchorRead.kind === 'missing' ? 'the audit head anchor (audit-head.json) is missing' : `the audit head anchor is unreadable (${anchorRead.reason})`;
+      const problem =
+        anchorRead.kind === 'missing'
+          ? 'the audit head anchor (audit-head.json) is missing'
+          : `the audit head anchor is unreadable (${anchorRead.reason})`;
       // An empty log with no anchor yet is a fresh data dir.
       if (chain.entries === 0 && anchorRead.kind === 'missing') return { ...chain, anchor: null };
-      return { ...chain, ok: false, anchor: null, reason: chain.ok ? `${problem}: truncation cannot be ruled out` : `${chain.reason}; and ${problem}` };
+      return {
+        ...chain,
+        ok: false,
+        anchor: null,
+        reason: chain.ok ? `${problem}: truncation cannot be ruled out` : `${chain.reason}; and ${problem}`,
+      };
     }
     const state = anchorRead.state;
-    const result: AuditVerifyResult = { ...chain, anchor: state.head, ...(state.truncations.length ? { truncations: state.truncations } : {}) };
-    const tableHead = await this.#db.selectFrom('audit_log').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const result: AuditVerifyResult = {
+      ...chain,
+      anchor: state.head,
+      ...(state.truncations.length ? { truncations: state.truncations } : {}),
+    };
+    const tableHead = await this.#db
+      .selectFrom('audit_log')
+      .select('seq')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     const lost = await this.#lostSince(state.head, tableHead?.seq ?? 0);
     const known = lost ? { ...lost, lostHeadHash: state.head.hash } : state.truncations[0];
     if (!known) {
       if (!state.establishedFromTable) return result;
-      return { ...result, ok: false, reason: chain.ok ? `the head anchor was re-created from the table at ${state.establishedFromTable.at} (${state.establishedFromTable.reason}): entries deleted before then cannot be ruled out` : chain.reason };
+      return {
+        ...result,
+        ok: false,
+        reason: chain.ok
+          ? `the head anchor was re-created from the table at ${state.establishedFromTable.at} (${state.establishedFromTable.reason}): entries deleted before then cannot be ruled out`
+          : chain.reason,
+      };
     }
     const truncation = known.reason;
-    return { ...result, ok: false, missing: { fromSeq: known.fromSeq, toSeq: known.toSeq }, firstBadSeq: chain.firstBadSeq ?? known.fromSeq, reason: chain.ok ? truncation : `${chain.reason}; and ${truncation}` };
+    return {
+      ...result,
+      ok: false,
+      missing: { fromSeq: known.fromSeq, toSeq: known.toSeq },
+      firstBadSeq: chain.firstBadSeq ?? known.fromSeq,
+      reason: chain.ok ? truncation : `${chain.reason}; and ${truncation}`,
+    };
   }
 
   /** Walks the whole chain in the table. */
@@ -227,11 +319,39 @@ export class AuditLog {
     let lastSeq = 0;
     for await (const row of this.#db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').stream(500)) {
       count++;
-      if (row.seq !== lastSeq + 1) return { ok: false, entries: count, headHash: prev, firstBadSeq: row.seq, reason: `entries ${lastSeq + 1}…${row.seq - 1} are missing` };
+      if (row.seq !== lastSeq + 1)
+        return {
+          ok: false,
+          entries: count,
+          headHash: prev,
+          firstBadSeq: row.seq,
+          reason: `entries ${lastSeq + 1}…${row.seq - 1} are missing`,
+        };
       lastSeq = row.seq;
-      if (row.prev_hash !== prev) return { ok: false, entries: count, headHash: prev, firstBadSeq: row.seq, reason: 'link to the previous entry is broken' };
-      if (row.details !== null && sha256(row.details) !== row.details_hash) return { ok: false, entries: count, headHash: prev, firstBadSeq: row.seq, reason: 'details were altered' };
-      if (entryHash(prev, row) !== row.hash) return { ok: false, entries: count, headHash: prev, firstBadSeq: row.seq, reason: 'entry was altered' };
+      if (row.prev_hash !== prev)
+        return {
+          ok: false,
+          entries: count,
+          headHash: prev,
+          firstBadSeq: row.seq,
+          reason: 'link to the previous entry is broken',
+        };
+      if (row.details !== null && sha256(row.details) !== row.details_hash)
+        return {
+          ok: false,
+          entries: count,
+          headHash: prev,
+          firstBadSeq: row.seq,
+          reason: 'details were altered',
+        };
+      if (entryHash(prev, row) !== row.hash)
+        return {
+          ok: false,
+          entries: count,
+          headHash: prev,
+          firstBadSeq: row.seq,
+          reason: 'entry was altered',
+        };
       prev = row.hash;
     }
     return { ok: true, entries: count, headHash: prev };

@@ -39,6 +39,9 @@ export class RetentionSweeper {
       .where('details', 'is not', null)
       .where('tenant', 'in', this.#db.selectFrom('tenants').select('id').where('kind', '=', 'sandbox'))
       .executeTakeFirst();
-    return { logLinesDeleted: Number(logs.numDeletedRows), auditDetailsCleared: Number(audit.numUpdatedRows) };
+    return {
+      logLinesDeleted: Number(logs.numDeletedRows),
+      auditDetailsCleared: Number(audit.numUpdatedRows),
+    };
   }
 }

@@ -18,15 +18,26 @@ export function coreConfigError(name: string, value: unknown, detail: string, fi
 }
 
 /** An integer in [min, max]; `undefined` when unset. */
-export function intSetting(name: string, raw: string | number | undefined, min: number, max: number, fix: string): number | undefined {
+export function intSetting(
+  name: string,
+  raw: string | number | undefined,
+  min: number,
+  max: number,
+  fix: string,
+): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const n = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw coreConfigError(name, raw, `must be a whole number from ${min} to ${max}`, fix);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw coreConfigError(name, raw, `must be a whole number from ${min} to ${max}`, fix);
   return n;
 }
 
 /** A number > 0 (fractions allowed); `undefined` when unset. */
-export function positiveSetting(name: string, raw: string | number | undefined, fix: string): number | undefined {
+export function positiveSetting(
+  name: string,
+  raw: string | number | undefined,
+  fix: string,
+): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const n = typeof raw === 'number' ? raw : /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isFinite(n) || n <= 0) throw coreConfigError(name, raw, 'must be a number greater than 0', fix);
@@ -41,7 +52,12 @@ export function parseMasterKey(raw: string): Buffer {
     const key = Buffer.from(trimmed, 'base64');
     if (key.length === 32) return key;
   }
-  throw coreConfigError('PX_MASTER_KEY', raw, 'must be 32 bytes written as 64 hex characters or base64', 'Generate one with `openssl rand -base64 32`, or unset PX_MASTER_KEY to use <data dir>/master.key (created on first start). Keep the same key: secrets stored with another key cannot be read.');
+  throw coreConfigError(
+    'PX_MASTER_KEY',
+    raw,
+    'must be 32 bytes written as 64 hex characters or base64',
+    'Generate one with `openssl rand -base64 32`, or unset PX_MASTER_KEY to use <data dir>/master.key (created on first start). Keep the same key: secrets stored with another key cannot be read.',
+  );
 }
 
 /** The data folder must exist and be writable, or be creatable under a writable parent. */
@@ -95,30 +111,74 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
   const flag = (name: string): boolean | undefined => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
-    if (raw !== '0' && raw !== '1') throw coreConfigError(name, raw, 'must be 1 (on) or 0 (off)', `Set ${name}=1 or ${name}=0, or unset it.`);
+    if (raw !== '0' && raw !== '1')
+      throw coreConfigError(
+        name,
+        raw,
+        'must be 1 (on) or 0 (off)',
+        `Set ${name}=1 or ${name}=0, or unset it.`,
+      );
     return raw === '1';
   };
   const logLevel = options.logLevel ?? env.PX_LOG_LEVEL;
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw coreConfigError('PX_LOG_LEVEL', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`, 'Set PX_LOG_LEVEL to one of the listed levels (default info; warn for `npm start`).');
+    throw coreConfigError(
+      'PX_LOG_LEVEL',
+      logLevel,
+      `must be one of ${LOG_LEVELS.join(', ')}`,
+      'Set PX_LOG_LEVEL to one of the listed levels (default info; warn for `npm start`).',
+    );
   }
   const masterKeyRaw = options.masterKey ?? env.PX_MASTER_KEY;
   const dataDir = resolve(options.dataDir ?? env.PX_DATA_DIR ?? './.px-data');
   checkDataDir(dataDir);
   const result: CoreEnv = {
     dataDir,
-    port: intSetting('PX_PORT', options.port ?? env.PX_PORT, 0, 65_535, 'Set PX_PORT to a free TCP port (default 8077; 0 picks one).') ?? 8077,
+    port:
+      intSetting(
+        'PX_PORT',
+        options.port ?? env.PX_PORT,
+        0,
+        65_535,
+        'Set PX_PORT to a free TCP port (default 8077; 0 picks one).',
+      ) ?? 8077,
     logLevel,
     masterKey: masterKeyRaw ? parseMasterKey(masterKeyRaw) : undefined,
-    retentionDays: positiveSetting('PX_RETENTION_DAYS', options.retentionDays ?? env.PX_RETENTION_DAYS, 'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (default 7).') ?? 7,
-    awaitingConfigTtlHours: positiveSetting('PX_AWAITING_CONFIG_TTL_HOURS', options.awaitingConfigTtlHours ?? env.PX_AWAITING_CONFIG_TTL_HOURS, 'Set PX_AWAITING_CONFIG_TTL_HOURS to how long an install may wait for its configuration (default 24).') ?? 24,
+    retentionDays:
+      positiveSetting(
+        'PX_RETENTION_DAYS',
+        options.retentionDays ?? env.PX_RETENTION_DAYS,
+        'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (default 7).',
+      ) ?? 7,
+    awaitingConfigTtlHours:
+      positiveSetting(
+        'PX_AWAITING_CONFIG_TTL_HOURS',
+        options.awaitingConfigTtlHours ?? env.PX_AWAITING_CONFIG_TTL_HOURS,
+        'Set PX_AWAITING_CONFIG_TTL_HOURS to how long an install may wait for its configuration (default 24).',
+      ) ?? 24,
     devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE') ?? false,
   };
   flag('PX_PROCESS_METRICS');
   // Read elsewhere (dev service, WebSocket routes): checked here so a typo fails at start, not later.
-  positiveSetting('PX_DEV_GRACE_MS', env.PX_DEV_GRACE_MS, 'Set PX_DEV_GRACE_MS in milliseconds (default 3000).');
-  positiveSetting('PX_DEV_SESSION_TTL_MS', env.PX_DEV_SESSION_TTL_MS, 'Set PX_DEV_SESSION_TTL_MS in milliseconds (default 30000).');
-  positiveSetting('PX_WS_HEARTBEAT_MS', env.PX_WS_HEARTBEAT_MS, 'Set PX_WS_HEARTBEAT_MS in milliseconds (default 15000).');
-  positiveSetting('PX_WS_MAX_BUFFERED_BYTES', env.PX_WS_MAX_BUFFERED_BYTES, 'Set PX_WS_MAX_BUFFERED_BYTES in bytes (default 1048576).');
+  positiveSetting(
+    'PX_DEV_GRACE_MS',
+    env.PX_DEV_GRACE_MS,
+    'Set PX_DEV_GRACE_MS in milliseconds (default 3000).',
+  );
+  positiveSetting(
+    'PX_DEV_SESSION_TTL_MS',
+    env.PX_DEV_SESSION_TTL_MS,
+    'Set PX_DEV_SESSION_TTL_MS in milliseconds (default 30000).',
+  );
+  positiveSetting(
+    'PX_WS_HEARTBEAT_MS',
+    env.PX_WS_HEARTBEAT_MS,
+    'Set PX_WS_HEARTBEAT_MS in milliseconds (default 15000).',
+  );
+  positiveSetting(
+    'PX_WS_MAX_BUFFERED_BYTES',
+    env.PX_WS_MAX_BUFFERED_BYTES,
+    'Set PX_WS_MAX_BUFFERED_BYTES in bytes (default 1048576).',
+  );
   return result;
 }

@@ -29,7 +29,8 @@ export class DevReloadHistory {
     const text = await readFile(this.#file, 'utf8').catch(() => undefined);
     if (!text) return;
     try {
-      for (const [key, entries] of Object.entries(JSON.parse(text) as Record<string, DevReloadEntry[]>)) this.#byPlugin.set(key, entries.slice(0, MAX_PER_PLUGIN));
+      for (const [key, entries] of Object.entries(JSON.parse(text) as Record<string, DevReloadEntry[]>))
+        this.#byPlugin.set(key, entries.slice(0, MAX_PER_PLUGIN));
     } catch {
       // a torn file from a crash: the history starts again (the audit log has everything)
     }

@@ -30,9 +30,17 @@ describe('dev roots', () => {
   it('accepts a folder inside a root and refuses one outside, relative paths and links out', async () => {
     const roots = [join(tmp, 'root')];
     expect(await resolveAllowedPath(join(tmp, 'root/project'), roots)).toContain('root/project');
-    await expect(resolveAllowedPath(join(tmp, 'elsewhere'), roots)).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
-    await expect(resolveAllowedPath('root/project', roots)).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
-    await expect(resolveAllowedPath(join(tmp, 'root/way-out'), roots)).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
-    await expect(resolveAllowedPath(join(tmp, 'root/missing'), roots)).rejects.toMatchObject({ code: 'DEV_BUILD_NOT_FOUND' });
+    await expect(resolveAllowedPath(join(tmp, 'elsewhere'), roots)).rejects.toMatchObject({
+      code: 'PATH_NOT_ALLOWED',
+    });
+    await expect(resolveAllowedPath('root/project', roots)).rejects.toMatchObject({
+      code: 'PATH_NOT_ALLOWED',
+    });
+    await expect(resolveAllowedPath(join(tmp, 'root/way-out'), roots)).rejects.toMatchObject({
+      code: 'PATH_NOT_ALLOWED',
+    });
+    await expect(resolveAllowedPath(join(tmp, 'root/missing'), roots)).rejects.toMatchObject({
+      code: 'DEV_BUILD_NOT_FOUND',
+    });
   });
 });

@@ -25,12 +25,30 @@ export function isInside(child: string, parent: string): boolean {
 
 /** The real path of `path` if it lies inside one of `roots`; PATH_NOT_ALLOWED otherwise. */
 export async function resolveAllowedPath(path: string, roots: string[]): Promise<string> {
-  if (!isAbsolute(path)) throw new PxError('PATH_NOT_ALLOWED', { path }, { message: `Core may not read ${path}: the path must be absolute`, hint: 'Send an absolute path (px-plugin dev does).' });
+  if (!isAbsolute(path))
+    throw new PxError(
+      'PATH_NOT_ALLOWED',
+      { path },
+      {
+        message: `Core may not read ${path}: the path must be absolute`,
+        hint: 'Send an absolute path (px-plugin dev does).',
+      },
+    );
   const real = await realpath(path).catch(() => undefined);
-  if (!real) throw new PxError('DEV_BUILD_NOT_FOUND', { path, detail: 'the folder does not exist on the machine core runs on' });
+  if (!real)
+    throw new PxError('DEV_BUILD_NOT_FOUND', {
+      path,
+      detail: 'the folder does not exist on the machine core runs on',
+    });
   const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
   if (!realRoots.some((root) => isInside(real, root))) {
-    throw new PxError('PATH_NOT_ALLOWED', { path }, { hint: `Allowed dev roots: ${realRoots.join(', ')} (PX_DEV_ROOTS). Move the project under one of them, or let px-plugin dev upload the build (--push upload).` });
+    throw new PxError(
+      'PATH_NOT_ALLOWED',
+      { path },
+      {
+        hint: `Allowed dev roots: ${realRoots.join(', ')} (PX_DEV_ROOTS). Move the project under one of them, or let px-plugin dev upload the build (--push upload).`,
+      },
+    );
   }
   return real;
 }

@@ -16,7 +16,17 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extractPackage, packDirectory, readManifestSource } from '@powerx/package-format';
-import { AccessError, PxError, isPxError, type DevReload, type DevReloadTimings, type DevSession, type DevSessionsList, type InstallStage, type Manifest } from '@powerx/protocol';
+import {
+  AccessError,
+  PxError,
+  isPxError,
+  type DevReload,
+  type DevReloadTimings,
+  type DevSession,
+  type DevSessionsList,
+  type InstallStage,
+  type Manifest,
+} from '@powerx/protocol';
 import type { CoreServices } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
 import { LogHub } from '../logs/log-hub.ts';
@@ -68,7 +78,10 @@ export class DevService {
     this.#s = s;
     this.#roots = opts.roots ?? configuredDevRoots();
     this.#graceMs = opts.graceMs ?? Number(process.env.PX_DEV_GRACE_MS ?? 3000);
-    this.sessions = new DevSessions(join(s.paths.dataDir, 'dev-sessions.json'), opts.sessionTtlMs ?? Number(process.env.PX_DEV_SESSION_TTL_MS ?? 30_000));
+    this.sessions = new DevSessions(
+      join(s.paths.dataDir, 'dev-sessions.json'),
+      opts.sessionTtlMs ?? Number(process.env.PX_DEV_SESSION_TTL_MS ?? 30_000),
+    );
     this.hub = new LogHub(s.logs);
     this.reloads = new DevReloadHistory(join(s.paths.dataDir, 'dev-reloads.json'));
   }
@@ -106,7 +119,14 @@ export class DevService {
       await this.#s.tenants.assertDevAccess(p, tenant);
     } catch (error) {
       if (error instanceof AccessError || isPxError(error)) {
-        await this.#s.audit.append({ actor: p.username, tenant, action, target: target ?? null, outcome: 'denied', details: { code: (error as PxError).code } });
+        await this.#s.audit.append({
+          actor: p.username,
+          tenant,
+          action,
+          target: target ?? null,
+          outcome: 'denied',
+          details: { code: (error as PxError).code },
+        });
       }
       throw error;
     }
@@ -114,15 +134,40 @@ export class DevService {
 
   // ---------------------------------------------------------------- sessions
 
-  async openSession(p: Principal, tenant: string, pluginId: string, client: string | undefined): Promise<DevSession> {
+  async openSession(
+    p: Principal,
+    tenant: string,
+    pluginId: string,
+    client: string | undefined,
+  ): Promise<DevSession> {
     await this.#access(p, tenant, 'plugin.dev.session.open', pluginId);
     try {
       const session = await this.sessions.open(tenant, pluginId, holderOf(p, client));
-      await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.session.open', target: pluginId, outcome: 'ok', details: { session: session.id, client: session.client } });
-      await this.#s.bus.publish('plugin.dev.session.opened', { tenant, plugin: pluginId, session: session.id, user: p.username, client: session.client });
+      await this.#s.audit.append({
+        actor: p.username,
+        tenant,
+        action: 'plugin.dev.session.open',
+        target: pluginId,
+        outcome: 'ok',
+        details: { session: session.id, client: session.client },
+      });
+      await this.#s.bus.publish('plugin.dev.session.opened', {
+        tenant,
+        plugin: pluginId,
+        session: session.id,
+        user: p.username,
+        client: session.client,
+      });
       return session;
     } catch (error) {
-      await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.session.open', target: pluginId, outcome: 'denied', details: { code: (error as PxError).code } });
+      await this.#s.audit.append({
+        actor: p.username,
+        tenant,
+        action: 'plugin.dev.session.open',
+        target: pluginId,
+        outcome: 'denied',
+        details: { code: (error as PxError).code },
+      });
       throw error;
     }
   }
@@ -135,44 +180,109 @@ export class DevService {
   }
 
   /** Ctrl-C of `px-plugin dev`: ends the session and, unless kept, uninstalls the plugin. */
-  async endSession(p: Principal, id: string, opts: { keep?: boolean; removeData?: boolean }): Promise<{ uninstalled: boolean }> {
+  async endSession(
+    p: Principal,
+    id: string,
+    opts: { keep?: boolean; removeData?: boolean },
+  ): Promise<{ uninstalled: boolean }> {
     this.requireDevMode();
     const session = this.sessions.get(id);
     if (!session || session.userId !== p.userId) throw new PxError('DEV_SESSION_NOT_FOUND', { session: id });
     let uninstalled = false;
-    if (!opts.keep) uninstalled = await this.#uninstallIfInstalled(p, session.tenant, session.pluginId, !!opts.removeData);
+    if (!opts.keep)
+      uninstalled = await this.#uninstallIfInstalled(p, session.tenant, session.pluginId, !!opts.removeData);
     await this.sessions.end(id);
-    await this.#s.audit.append({ actor: p.username, tenant: session.tenant, action: 'plugin.dev.session.end', target: session.pluginId, outcome: 'ok', details: { session: id, keep: !!opts.keep, uninstalled } });
-    await this.#s.bus.publish('plugin.dev.session.ended', { tenant: session.tenant, plugin: session.pluginId, session: id, keep: !!opts.keep });
+    await this.#s.audit.append({
+      actor: p.username,
+      tenant: session.tenant,
+      action: 'plugin.dev.session.end',
+      target: session.pluginId,
+      outcome: 'ok',
+      details: { session: id, keep: !!opts.keep, uninstalled },
+    });
+    await this.#s.bus.publish('plugin.dev.session.ended', {
+      tenant: session.tenant,
+      plugin: session.pluginId,
+      session: id,
+      keep: !!opts.keep,
+    });
     return { uninstalled };
   }
 
   async #expired(session: DevSession): Promise<void> {
-    await this.#s.audit.append({ actor: 'system', tenant: session.tenant, action: 'plugin.dev.session.expired', target: session.pluginId, outcome: 'ok', details: { session: session.id, user: session.user, client: session.client, lastSeenAt: session.lastSeenAt } }).catch(() => {});
-    await this.#s.bus.publish('plugin.dev.session.expired', { tenant: session.tenant, plugin: session.pluginId, session: session.id }).catch(() => {});
+    await this.#s.audit
+      .append({
+        actor: 'system',
+        tenant: session.tenant,
+        action: 'plugin.dev.session.expired',
+        target: session.pluginId,
+        outcome: 'ok',
+        details: {
+          session: session.id,
+          user: session.user,
+          client: session.client,
+          lastSeenAt: session.lastSeenAt,
+        },
+      })
+      .catch(() => {});
+    await this.#s.bus
+      .publish('plugin.dev.session.expired', {
+        tenant: session.tenant,
+        plugin: session.pluginId,
+        session: session.id,
+      })
+      .catch(() => {});
   }
 
   /** Active sessions of the tenant with their plugin's reload history, and the history of plugins without one. */
   async listSessions(p: Principal, tenant: string): Promise<DevSessionsList> {
     this.requireDevMode();
     await this.#s.tenants.assertReadAccess(p, tenant);
-    const sessions = this.sessions.list(tenant).map((x) => ({ id: x.id, tenant: x.tenant, pluginId: x.pluginId, user: x.user, client: x.client, startedAt: x.createdAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, reloads: this.reloads.list(tenant, x.pluginId) }));
+    const sessions = this.sessions
+      .list(tenant)
+      .map((x) => ({
+        id: x.id,
+        tenant: x.tenant,
+        pluginId: x.pluginId,
+        user: x.user,
+        client: x.client,
+        startedAt: x.createdAt,
+        lastSeenAt: x.lastSeenAt,
+        expiresAt: x.expiresAt,
+        reloads: this.reloads.list(tenant, x.pluginId),
+      }));
     const held = new Set(sessions.map((x) => x.pluginId));
-    const recent = this.reloads.pluginsOf(tenant).filter((id) => !held.has(id)).map((pluginId) => ({ pluginId, reloads: this.reloads.list(tenant, pluginId) }));
+    const recent = this.reloads
+      .pluginsOf(tenant)
+      .filter((id) => !held.has(id))
+      .map((pluginId) => ({ pluginId, reloads: this.reloads.list(tenant, pluginId) }));
     return { tenant, sessions, recent };
   }
 
   // ---------------------------------------------------------------- uninstall
 
-  async uninstall(p: Principal, input: { tenant: string; pluginId: string; sessionId?: string; removeData?: boolean }): Promise<void> {
+  async uninstall(
+    p: Principal,
+    input: { tenant: string; pluginId: string; sessionId?: string; removeData?: boolean },
+  ): Promise<void> {
     await this.#access(p, input.tenant, 'plugin.dev.uninstall', input.pluginId);
-    await this.sessions.claim(input.tenant, input.pluginId, holderOf(p, input.sessionId ? undefined : 'api'), input.sessionId);
+    await this.sessions.claim(
+      input.tenant,
+      input.pluginId,
+      holderOf(p, input.sessionId ? undefined : 'api'),
+      input.sessionId,
+    );
     const done = await this.#uninstallIfInstalled(p, input.tenant, input.pluginId, !!input.removeData);
     await this.sessions.endFor(input.tenant, input.pluginId);
     if (!done) throw new PxError('PLUGIN_NOT_FOUND', { plugin: input.pluginId, tenant: input.tenant });
   }
 
-  async #uninstallIfInstalled(p: Principal, tenant: string, pluginId: string, removeData: boolean): Promise<boolean> {
+  async #uninstallIfInstalled(
+    p: Principal,
+    tenant: string,
+    pluginId: string,
+    removeData: boolean,
+  ): Promise<boolean> {
     const lane = this.#lanes.get(laneKey(tenant, pluginId));
     if (lane) {
       lane.waiting?.supersede();
@@ -180,10 +290,22 @@ export class DevService {
       lane.cutGrace?.();
       await lane.idle;
     }
-    const installed = await this.#s.db.selectFrom('plugins').select('plugin_id').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
+    const installed = await this.#s.db
+      .selectFrom('plugins')
+      .select('plugin_id')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
     if (!installed) return false;
     await this.#s.pipeline.uninstall(p, tenant, pluginId, { keepData: !removeData });
-    await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.uninstall', target: pluginId, outcome: 'ok', details: { removeData } });
+    await this.#s.audit.append({
+      actor: p.username,
+      tenant,
+      action: 'plugin.dev.uninstall',
+      target: pluginId,
+      outcome: 'ok',
+      details: { removeData },
+    });
     await this.#s.bus.publish('plugin.dev.uninstalled', { tenant, plugin: pluginId, removeData });
     return true;
   }
@@ -194,26 +316,65 @@ export class DevService {
   async reportBuildError(p: Principal, sessionId: string, error: { message: string }): Promise<void> {
     this.requireDevMode();
     const session = this.sessions.get(sessionId);
-    if (!session || session.userId !== p.userId) throw new PxError('DEV_SESSION_NOT_FOUND', { session: sessionId });
+    if (!session || session.userId !== p.userId)
+      throw new PxError('DEV_SESSION_NOT_FOUND', { session: sessionId });
     const message = error.message.slice(0, 4000);
     const serving = this.#s.pipeline.servingInstance(session.tenant, session.pluginId);
-    this.#logLine(session.tenant, session.pluginId, 'error', `dev reload: build failed, nothing pushed; ${serving ? `version ${serving.version} keeps serving` : 'nothing is serving'}: ${message}`, { stage: 'build' });
-    this.hub.publishReload(session.tenant, session.pluginId, { at: new Date().toISOString(), result: 'build_failed', reason: message, ...(serving ? { version: serving.version } : {}) });
+    this.#logLine(
+      session.tenant,
+      session.pluginId,
+      'error',
+      `dev reload: build failed, nothing pushed; ${serving ? `version ${serving.version} keeps serving` : 'nothing is serving'}: ${message}`,
+      { stage: 'build' },
+    );
+    this.hub.publishReload(session.tenant, session.pluginId, {
+      at: new Date().toISOString(),
+      result: 'build_failed',
+      reason: message,
+      ...(serving ? { version: serving.version } : {}),
+    });
     const servingRow = await this.#servingView(session.tenant, session.pluginId);
-    this.reloads.record(session.tenant, session.pluginId, { id: `dr_${randomUUID().slice(0, 12)}`, at: new Date().toISOString(), result: 'build_failed', rollback: { code: 'BUILD_FAILED', stage: 'build', message, hint: 'Fix the build error shown by px-plugin dev; nothing was pushed.', ...(servingRow ? { serving: servingRow } : {}), restored: false } });
-    await this.#s.bus.publish('plugin.dev.rollback', { tenant: session.tenant, plugin: session.pluginId, stage: 'build', code: 'BUILD_FAILED', reason: message, serving: serving?.version ?? null });
+    this.reloads.record(session.tenant, session.pluginId, {
+      id: `dr_${randomUUID().slice(0, 12)}`,
+      at: new Date().toISOString(),
+      result: 'build_failed',
+      rollback: {
+        code: 'BUILD_FAILED',
+        stage: 'build',
+        message,
+        hint: 'Fix the build error shown by px-plugin dev; nothing was pushed.',
+        ...(servingRow ? { serving: servingRow } : {}),
+        restored: false,
+      },
+    });
+    await this.#s.bus.publish('plugin.dev.rollback', {
+      tenant: session.tenant,
+      plugin: session.pluginId,
+      stage: 'build',
+      code: 'BUILD_FAILED',
+      reason: message,
+      serving: serving?.version ?? null,
+    });
   }
 
   // ---------------------------------------------------------------- install / reload
 
-  async install(p: Principal, input: { tenant: string; sessionId?: string; source: DevSource }): Promise<DevReload> {
+  async install(
+    p: Principal,
+    input: { tenant: string; sessionId?: string; source: DevSource },
+  ): Promise<DevReload> {
     const t0 = performance.now();
     const at = new Date().toISOString();
     const id = `dr_${randomUUID().slice(0, 12)}`;
     const cleanup: string[] = [];
     if ('uploadPath' in input.source) cleanup.push(input.source.uploadPath);
     try {
-      await this.#access(p, input.tenant, 'plugin.dev.install', 'path' in input.source ? input.source.path : undefined);
+      await this.#access(
+        p,
+        input.tenant,
+        'plugin.dev.install',
+        'path' in input.source ? input.source.path : undefined,
+      );
       // 1. Our own copy of the build.
       let buildDir: string;
       let manifest: Manifest;
@@ -222,14 +383,24 @@ export class DevService {
         try {
           real = await resolveAllowedPath(input.source.path, this.#roots);
         } catch (error) {
-          await this.#s.audit.append({ actor: p.username, tenant: input.tenant, action: 'plugin.dev.install', target: input.source.path, outcome: 'denied', details: { code: (error as PxError).code } });
+          await this.#s.audit.append({
+            actor: p.username,
+            tenant: input.tenant,
+            action: 'plugin.dev.install',
+            target: input.source.path,
+            outcome: 'denied',
+            details: { code: (error as PxError).code },
+          });
           throw error;
         }
         buildDir = join(this.#s.paths.staging, `dev-${randomUUID()}`);
         cleanup.push(buildDir);
         manifest = (await snapshotBuild(real, buildDir)).manifest;
       } else {
-        const extracted = await extractPackage(input.source.uploadPath, { stagingRoot: this.#s.paths.staging, limits: { maxCompressedBytes: this.#s.limits.forTenant(input.tenant).maxPackageMb * 1024 * 1024 } });
+        const extracted = await extractPackage(input.source.uploadPath, {
+          stagingRoot: this.#s.paths.staging,
+          limits: { maxCompressedBytes: this.#s.limits.forTenant(input.tenant).maxPackageMb * 1024 * 1024 },
+        });
         buildDir = extracted.dir;
         cleanup.push(buildDir);
         manifest = await readManifestSource(buildDir);
@@ -239,34 +410,84 @@ export class DevService {
       cleanup.push(pxp);
       const packed = await packDirectory(buildDir, pxp);
       const pushMs = performance.now() - t0;
-      const session = await this.sessions.claim(input.tenant, manifest.id, holderOf(p, input.sessionId ? undefined : 'api'), input.sessionId);
-      const base = { id, tenant: input.tenant, pluginId: manifest.id, version: manifest.version, contentSha256: packed.sha256, at };
+      const session = await this.sessions.claim(
+        input.tenant,
+        manifest.id,
+        holderOf(p, input.sessionId ? undefined : 'api'),
+        input.sessionId,
+      );
+      const base = {
+        id,
+        tenant: input.tenant,
+        pluginId: manifest.id,
+        version: manifest.version,
+        contentSha256: packed.sha256,
+        at,
+      };
 
       // 3. One reload at a time per plugin; only the newest waiting build is kept.
-      return await this.#inLane<DevReload>(input.tenant, manifest.id, async (lane) => {
-        const unchanged = await this.#unchanged(input.tenant, manifest.id, packed.sha256);
-        if (unchanged) return { ...base, result: 'unchanged' as const, installId: unchanged.installId, serving: unchanged, timings: timings({ pushMs, totalMs: performance.now() - t0 }), entryUrl: this.#entryUrl(input.tenant, manifest.id) };
-        cleanup.splice(cleanup.indexOf(pxp), 1); // the pipeline owns (and removes) the package from here on
-        return this.#reload(p, lane, { ...base, session, pxp, bytes: packed.bytes, pushMs, t0 });
-      }, () => ({ ...base, result: 'superseded' as const, timings: timings({ pushMs, totalMs: performance.now() - t0 }), error: new PxError('DEV_RELOAD_SUPERSEDED').toJSON() }));
+      return await this.#inLane<DevReload>(
+        input.tenant,
+        manifest.id,
+        async (lane) => {
+          const unchanged = await this.#unchanged(input.tenant, manifest.id, packed.sha256);
+          if (unchanged)
+            return {
+              ...base,
+              result: 'unchanged' as const,
+              installId: unchanged.installId,
+              serving: unchanged,
+              timings: timings({ pushMs, totalMs: performance.now() - t0 }),
+              entryUrl: this.#entryUrl(input.tenant, manifest.id),
+            };
+          cleanup.splice(cleanup.indexOf(pxp), 1); // the pipeline owns (and removes) the package from here on
+          return this.#reload(p, lane, { ...base, session, pxp, bytes: packed.bytes, pushMs, t0 });
+        },
+        () => ({
+          ...base,
+          result: 'superseded' as const,
+          timings: timings({ pushMs, totalMs: performance.now() - t0 }),
+          error: new PxError('DEV_RELOAD_SUPERSEDED').toJSON(),
+        }),
+      );
     } finally {
       for (const path of cleanup) await rm(path, { recursive: true, force: true });
     }
   }
 
-  async #unchanged(tenant: string, pluginId: string, sha: string): Promise<{ version: string; installId: string } | undefined> {
-    const plugin = await this.#s.db.selectFrom('plugins').select(['active_install_id', 'active_version', 'status']).where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
+  async #unchanged(
+    tenant: string,
+    pluginId: string,
+    sha: string,
+  ): Promise<{ version: string; installId: string } | undefined> {
+    const plugin = await this.#s.db
+      .selectFrom('plugins')
+      .select(['active_install_id', 'active_version', 'status'])
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
     if (!plugin || plugin.status !== 'running') return undefined;
-    const active = await this.#s.db.selectFrom('installs').select('package_sha256').where('id', '=', plugin.active_install_id).executeTakeFirst();
+    const active = await this.#s.db
+      .selectFrom('installs')
+      .select('package_sha256')
+      .where('id', '=', plugin.active_install_id)
+      .executeTakeFirst();
     const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
-    return active?.package_sha256 === sha && serving?.state === 'ready' ? { version: plugin.active_version, installId: plugin.active_install_id } : undefined;
+    return active?.package_sha256 === sha && serving?.state === 'ready'
+      ? { version: plugin.active_version, installId: plugin.active_install_id }
+      : undefined;
   }
 
   /**
    * Runs `job` when the lane is free. A job that is still waiting when a newer one arrives is
    * answered with `superseded()` instead of running.
    */
-  #inLane<T>(tenant: string, pluginId: string, job: (lane: Lane) => Promise<T>, superseded: () => T): Promise<T> {
+  #inLane<T>(
+    tenant: string,
+    pluginId: string,
+    job: (lane: Lane) => Promise<T>,
+    superseded: () => T,
+  ): Promise<T> {
     const k = laneKey(tenant, pluginId);
     let lane = this.#lanes.get(k);
     if (!lane) {
@@ -307,22 +528,102 @@ export class DevService {
     else if (next) next.supersede();
   }
 
-  async #reload(p: Principal, lane: Lane, r: { id: string; tenant: string; pluginId: string; version: string; contentSha256: string; at: string; session: DevSession; pxp: string; bytes: number; pushMs: number; t0: number }): Promise<DevReload> {
+  async #reload(
+    p: Principal,
+    lane: Lane,
+    r: {
+      id: string;
+      tenant: string;
+      pluginId: string;
+      version: string;
+      contentSha256: string;
+      at: string;
+      session: DevSession;
+      pxp: string;
+      bytes: number;
+      pushMs: number;
+      t0: number;
+    },
+  ): Promise<DevReload> {
     const { tenant, pluginId } = r;
-    await this.#s.bus.publish('plugin.dev.reload.started', { tenant, plugin: pluginId, version: r.version, reload: r.id, session: r.session.id });
-    const row = await this.#s.pipeline.startUploadInstall({ principal: p, tenant, uploadPath: r.pxp, packageBytes: r.bytes, config: {}, dev: true });
+    await this.#s.bus.publish('plugin.dev.reload.started', {
+      tenant,
+      plugin: pluginId,
+      version: r.version,
+      reload: r.id,
+      session: r.session.id,
+    });
+    const row = await this.#s.pipeline.startUploadInstall({
+      principal: p,
+      tenant,
+      uploadPath: r.pxp,
+      packageBytes: r.bytes,
+      config: {},
+      dev: true,
+    });
     const settled = await this.#s.pipeline.waitSettled(row.id);
     const stages = await this.#s.pipeline.store.stages(row.id);
     const totalMs = performance.now() - r.t0;
     const t = timingsFrom(stages, r.pushMs, totalMs);
-    const base = { id: r.id, tenant, pluginId, version: r.version, contentSha256: r.contentSha256, installId: row.id, at: r.at, timings: t, entryUrl: this.#entryUrl(tenant, pluginId) };
+    const base = {
+      id: r.id,
+      tenant,
+      pluginId,
+      version: r.version,
+      contentSha256: r.contentSha256,
+      installId: row.id,
+      at: r.at,
+      timings: t,
+      entryUrl: this.#entryUrl(tenant, pluginId),
+    };
     if (settled.state === 'running') {
       const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
-      this.#logLine(tenant, pluginId, 'info', `dev reload: version ${r.version} (${r.contentSha256.slice(0, 12)}) serving in ${Math.round(totalMs)} ms`, { reload: r.id, installId: row.id, timings: t }, serving?.id);
-      this.hub.publishReload(tenant, pluginId, { at: new Date().toISOString(), version: r.version, result: 'running', durationMs: Math.round(totalMs) });
-      this.reloads.record(tenant, pluginId, { id: r.id, at: r.at, version: r.version, installId: row.id, durationMs: Math.round(totalMs), result: 'running' });
-      await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.reload', target: pluginId, outcome: 'ok', details: { reload: r.id, installId: row.id, version: r.version, contentSha256: r.contentSha256, unsigned: true, durationMs: Math.round(totalMs) } });
-      await this.#s.bus.publish('plugin.dev.reloaded', { tenant, plugin: pluginId, version: r.version, reload: r.id, installId: row.id, durationMs: Math.round(totalMs), timings: t });
+      this.#logLine(
+        tenant,
+        pluginId,
+        'info',
+        `dev reload: version ${r.version} (${r.contentSha256.slice(0, 12)}) serving in ${Math.round(totalMs)} ms`,
+        { reload: r.id, installId: row.id, timings: t },
+        serving?.id,
+      );
+      this.hub.publishReload(tenant, pluginId, {
+        at: new Date().toISOString(),
+        version: r.version,
+        result: 'running',
+        durationMs: Math.round(totalMs),
+      });
+      this.reloads.record(tenant, pluginId, {
+        id: r.id,
+        at: r.at,
+        version: r.version,
+        installId: row.id,
+        durationMs: Math.round(totalMs),
+        result: 'running',
+      });
+      await this.#s.audit.append({
+        actor: p.username,
+        tenant,
+        action: 'plugin.dev.reload',
+        target: pluginId,
+        outcome: 'ok',
+        details: {
+          reload: r.id,
+          installId: row.id,
+          version: r.version,
+          contentSha256: r.contentSha256,
+          unsigned: true,
+          durationMs: Math.round(totalMs),
+        },
+      });
+      await this.#s.bus.publish('plugin.dev.reloaded', {
+        tenant,
+        plugin: pluginId,
+        version: r.version,
+        reload: r.id,
+        installId: row.id,
+        durationMs: Math.round(totalMs),
+        timings: t,
+      });
       // 4. Grace window: the lane stays busy (a newer build cuts it short) and the answer goes out now.
       lane.held = true;
       const watch = this.#graceWatch(p, lane, r, row.id, serving?.id, totalMs).finally(() => {
@@ -333,14 +634,26 @@ export class DevService {
       return { ...base, result: 'running', serving: { version: r.version, installId: row.id } };
     }
     // Failed before the switch: the pipeline rolled back, the last stable version never stopped serving.
-    const error = { code: settled.error_code ?? 'INTERNAL', message: settled.error_message ?? 'the reload failed', hint: settled.error_hint ?? '', ...(settled.error_stage ? { stage: settled.error_stage } : {}) };
+    const error = {
+      code: settled.error_code ?? 'INTERNAL',
+      message: settled.error_message ?? 'the reload failed',
+      hint: settled.error_hint ?? '',
+      ...(settled.error_stage ? { stage: settled.error_stage } : {}),
+    };
     const serving = await this.#servingView(tenant, pluginId);
     await this.#failed(p, { ...r, installId: row.id, totalMs, error, serving, restored: false });
     return { ...base, result: 'failed', error, ...(serving ? { serving } : {}) };
   }
 
   /** Watches the new instance for `graceMs`; a crash puts the last stable version back. */
-  async #graceWatch(p: Principal, lane: Lane, r: { id: string; tenant: string; pluginId: string; version: string; t0: number }, installId: string, instanceId: string | undefined, switchedMs: number): Promise<void> {
+  async #graceWatch(
+    p: Principal,
+    lane: Lane,
+    r: { id: string; tenant: string; pluginId: string; version: string; t0: number },
+    installId: string,
+    instanceId: string | undefined,
+    switchedMs: number,
+  ): Promise<void> {
     const { tenant, pluginId } = r;
     let cut = false;
     let wake: () => void = () => {};
@@ -352,7 +665,9 @@ export class DevService {
     let crash: string | undefined;
     // While this watch runs it alone decides about a failure of the new instance; core's automatic
     // rollback (install/serving-failures.ts) handles any failure it leaves unhandled (release(false)).
-    const release = instanceId ? this.#s.pipeline.holdServingFailures(tenant, pluginId, instanceId) : () => {};
+    const release = instanceId
+      ? this.#s.pipeline.holdServingFailures(tenant, pluginId, instanceId)
+      : () => {};
     while (!cut && !this.#closed && Date.now() < deadline) {
       const inst = this.#s.pipeline.servingInstance(tenant, pluginId);
       if (!inst || inst.id !== instanceId) break; // replaced or uninstalled meanwhile
@@ -373,8 +688,17 @@ export class DevService {
     }
     const afterMs = Math.round(this.#graceMs - (deadline - Date.now()));
     const tail = await this.#lastErrorLine(tenant, pluginId, instanceId);
-    const error = new PxError('DEV_CRASHED_AFTER_SWITCH', { version: r.version, afterMs, detail: tail ?? crash }).toJSON();
-    const plugin = await this.#s.db.selectFrom('plugins').select('last_stable_install_id').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
+    const error = new PxError('DEV_CRASHED_AFTER_SWITCH', {
+      version: r.version,
+      afterMs,
+      detail: tail ?? crash,
+    }).toJSON();
+    const plugin = await this.#s.db
+      .selectFrom('plugins')
+      .select('last_stable_install_id')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
     let restored = false;
     if (plugin?.last_stable_install_id) {
       try {
@@ -385,35 +709,144 @@ export class DevService {
       }
     }
     const serving = await this.#servingView(tenant, pluginId);
-    await this.#failed(p, { ...r, installId, totalMs: performance.now() - r.t0, error: { ...error, stage: 'after_switch' }, serving, restored });
+    await this.#failed(p, {
+      ...r,
+      installId,
+      totalMs: performance.now() - r.t0,
+      error: { ...error, stage: 'after_switch' },
+      serving,
+      restored,
+    });
   }
 
-  async #failed(p: Principal, f: { id: string; tenant: string; pluginId: string; version: string; installId: string; totalMs: number; error: { code: string; message: string; hint: string; stage?: string }; serving?: { version: string; installId: string }; restored: boolean }): Promise<void> {
+  async #failed(
+    p: Principal,
+    f: {
+      id: string;
+      tenant: string;
+      pluginId: string;
+      version: string;
+      installId: string;
+      totalMs: number;
+      error: { code: string; message: string; hint: string; stage?: string };
+      serving?: { version: string; installId: string };
+      restored: boolean;
+    },
+  ): Promise<void> {
     const { tenant, pluginId } = f;
     this.#s.metrics.recordDevInstall(tenant, false, f.totalMs / 1000, true);
-    const keeps = f.serving ? `version ${f.serving.version} ${f.restored ? 'serves again' : 'keeps serving'}` : 'no version is serving';
+    const keeps = f.serving
+      ? `version ${f.serving.version} ${f.restored ? 'serves again' : 'keeps serving'}`
+      : 'no version is serving';
     const reason = `${f.error.code}${f.error.stage ? ` at ${f.error.stage}` : ''}: ${f.error.message}`;
-    this.#logLine(tenant, pluginId, 'error', `dev reload of ${f.version} rolled back; ${keeps}. ${reason}`, { reload: f.id, installId: f.installId, code: f.error.code, stage: f.error.stage ?? null, hint: f.error.hint });
-    this.hub.publishReload(tenant, pluginId, { at: new Date().toISOString(), version: f.serving?.version ?? f.version, result: f.restored ? 'rolled_back' : 'failed', durationMs: Math.round(f.totalMs), reason });
-    this.reloads.record(tenant, pluginId, { id: f.id, at: new Date().toISOString(), version: f.version, installId: f.installId, durationMs: Math.round(f.totalMs), result: f.restored ? 'rolled_back' : 'failed', rollback: { code: f.error.code, ...(f.error.stage ? { stage: f.error.stage } : {}), message: f.error.message, hint: f.error.hint, ...(f.serving ? { serving: f.serving } : {}), restored: f.restored } });
-    await this.#s.audit.append({ actor: p.username, tenant, action: 'plugin.dev.rollback', target: pluginId, outcome: 'failed', details: { reload: f.id, installId: f.installId, version: f.version, code: f.error.code, stage: f.error.stage ?? null, serving: f.serving ?? null, restored: f.restored } });
-    await this.#s.bus.publish('plugin.dev.rollback', { tenant, plugin: pluginId, reload: f.id, installId: f.installId, version: f.version, stage: f.error.stage ?? null, code: f.error.code, reason: f.error.message, hint: f.error.hint, serving: f.serving ?? null, restored: f.restored });
+    this.#logLine(tenant, pluginId, 'error', `dev reload of ${f.version} rolled back; ${keeps}. ${reason}`, {
+      reload: f.id,
+      installId: f.installId,
+      code: f.error.code,
+      stage: f.error.stage ?? null,
+      hint: f.error.hint,
+    });
+    this.hub.publishReload(tenant, pluginId, {
+      at: new Date().toISOString(),
+      version: f.serving?.version ?? f.version,
+      result: f.restored ? 'rolled_back' : 'failed',
+      durationMs: Math.round(f.totalMs),
+      reason,
+    });
+    this.reloads.record(tenant, pluginId, {
+      id: f.id,
+      at: new Date().toISOString(),
+      version: f.version,
+      installId: f.installId,
+      durationMs: Math.round(f.totalMs),
+      result: f.restored ? 'rolled_back' : 'failed',
+      rollback: {
+        code: f.error.code,
+        ...(f.error.stage ? { stage: f.error.stage } : {}),
+        message: f.error.message,
+        hint: f.error.hint,
+        ...(f.serving ? { serving: f.serving } : {}),
+        restored: f.restored,
+      },
+    });
+    await this.#s.audit.append({
+      actor: p.username,
+      tenant,
+      action: 'plugin.dev.rollback',
+      target: pluginId,
+      outcome: 'failed',
+      details: {
+        reload: f.id,
+        installId: f.installId,
+        version: f.version,
+        code: f.error.code,
+        stage: f.error.stage ?? null,
+        serving: f.serving ?? null,
+        restored: f.restored,
+      },
+    });
+    await this.#s.bus.publish('plugin.dev.rollback', {
+      tenant,
+      plugin: pluginId,
+      reload: f.id,
+      installId: f.installId,
+      version: f.version,
+      stage: f.error.stage ?? null,
+      code: f.error.code,
+      reason: f.error.message,
+      hint: f.error.hint,
+      serving: f.serving ?? null,
+      restored: f.restored,
+    });
   }
 
-  async #servingView(tenant: string, pluginId: string): Promise<{ version: string; installId: string } | undefined> {
-    const plugin = await this.#s.db.selectFrom('plugins').select(['active_install_id', 'active_version']).where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
-    return plugin && this.#s.pipeline.servingInstance(tenant, pluginId) ? { version: plugin.active_version, installId: plugin.active_install_id } : undefined;
+  async #servingView(
+    tenant: string,
+    pluginId: string,
+  ): Promise<{ version: string; installId: string } | undefined> {
+    const plugin = await this.#s.db
+      .selectFrom('plugins')
+      .select(['active_install_id', 'active_version'])
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
+    return plugin && this.#s.pipeline.servingInstance(tenant, pluginId)
+      ? { version: plugin.active_version, installId: plugin.active_install_id }
+      : undefined;
   }
 
-  async #lastErrorLine(tenant: string, pluginId: string, instanceId: string | undefined): Promise<string | undefined> {
+  async #lastErrorLine(
+    tenant: string,
+    pluginId: string,
+    instanceId: string | undefined,
+  ): Promise<string | undefined> {
     const page = await this.#s.logs.query(tenant, pluginId, { limit: 20, level: 'warn' });
-    const line = [...page.lines].reverse().find((l) => (!instanceId || l.instance === instanceId) && l.source !== 'runtime');
+    const line = [...page.lines]
+      .reverse()
+      .find((l) => (!instanceId || l.instance === instanceId) && l.source !== 'runtime');
     return line ? line.msg.slice(0, 500) : undefined;
   }
 
-  #logLine(tenant: string, pluginId: string, level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>, instance?: string): void {
+  #logLine(
+    tenant: string,
+    pluginId: string,
+    level: 'info' | 'warn' | 'error',
+    msg: string,
+    fields: Record<string, unknown>,
+    instance?: string,
+  ): void {
     const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
-    this.#s.logs.write({ ts: new Date().toISOString(), tenant, plugin: pluginId, version: serving?.version ?? '-', instance: instance ?? serving?.id ?? 'core', level, msg, fields: { dev: true, ...fields }, source: 'runtime' });
+    this.#s.logs.write({
+      ts: new Date().toISOString(),
+      tenant,
+      plugin: pluginId,
+      version: serving?.version ?? '-',
+      instance: instance ?? serving?.id ?? 'core',
+      level,
+      msg,
+      fields: { dev: true, ...fields },
+      source: 'runtime',
+    });
   }
 
   #entryUrl(tenant: string, pluginId: string): string {
@@ -426,7 +859,11 @@ function laneKey(tenant: string, pluginId: string): string {
 }
 
 function holderOf(p: Principal, client: string | undefined): SessionHolder {
-  return { userId: p.userId, username: p.username, client: client?.slice(0, 200) || `API token ${p.tokenId.slice(0, 8)}` };
+  return {
+    userId: p.userId,
+    username: p.username,
+    client: client?.slice(0, 200) || `API token ${p.tokenId.slice(0, 8)}`,
+  };
 }
 
 function timings(t: Partial<DevReloadTimings>): DevReloadTimings {
@@ -439,6 +876,14 @@ function roundAll(t: Partial<DevReloadTimings>): Partial<DevReloadTimings> {
 
 /** Stage durations of the install → the timing line `px-plugin dev` prints. */
 function timingsFrom(stages: InstallStage[], pushMs: number, totalMs: number): DevReloadTimings {
-  const ms = (...names: string[]) => stages.filter((s) => names.includes(s.stage)).reduce((sum, s) => sum + (s.durationMs ?? 0), 0);
-  return timings({ pushMs, validateMs: ms('received', 'validating', 'awaiting_config'), startMs: ms('provisioning', 'starting'), healthMs: ms('health_check'), switchMs: ms('seeding', 'running'), totalMs });
+  const ms = (...names: string[]) =>
+    stages.filter((s) => names.includes(s.stage)).reduce((sum, s) => sum + (s.durationMs ?? 0), 0);
+  return timings({
+    pushMs,
+    validateMs: ms('received', 'validating', 'awaiting_config'),
+    startMs: ms('provisioning', 'starting'),
+    healthMs: ms('health_check'),
+    switchMs: ms('seeding', 'running'),
+    totalMs,
+  });
 }

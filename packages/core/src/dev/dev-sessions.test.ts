@@ -18,7 +18,10 @@ describe('DevSessions', () => {
   it('allows one session per tenant and plugin and names the holder to the second', async () => {
     const sessions = new DevSessions(join(tmp, 's.json'), 10_000);
     const s = await sessions.open('t', 'p', alice);
-    await expect(sessions.open('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT', message: expect.stringContaining('alice (px-plugin dev on a (pid 1)') });
+    await expect(sessions.open('t', 'p', bob)).rejects.toMatchObject({
+      code: 'DEV_SESSION_CONFLICT',
+      message: expect.stringContaining('alice (px-plugin dev on a (pid 1)'),
+    });
     await expect(sessions.claim('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT' });
     expect((await sessions.claim('t', 'p', alice, s.id)).id).toBe(s.id);
     expect((await sessions.open('t', 'other', bob)).user).toBe('bob');

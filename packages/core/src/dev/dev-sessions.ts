@@ -71,14 +71,19 @@ export class DevSessions {
   }
 
   holderOf(tenant: string, pluginId: string): DevSession | undefined {
-    for (const s of this.#sessions.values()) if (s.tenant === tenant && s.pluginId === pluginId && Date.parse(s.expiresAt) > Date.now()) return publicView(s);
+    for (const s of this.#sessions.values())
+      if (s.tenant === tenant && s.pluginId === pluginId && Date.parse(s.expiresAt) > Date.now())
+        return publicView(s);
     return undefined;
   }
 
   /** The live sessions of a tenant, oldest first. */
   list(tenant: string): DevSession[] {
     const now = Date.now();
-    return [...this.#sessions.values()].filter((s) => s.tenant === tenant && Date.parse(s.expiresAt) > now).map(publicView).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return [...this.#sessions.values()]
+      .filter((s) => s.tenant === tenant && Date.parse(s.expiresAt) > now)
+      .map(publicView)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   get(id: string): (DevSession & { userId: string }) | undefined {
@@ -110,7 +115,8 @@ export class DevSessions {
 
   heartbeat(id: string): DevSession {
     const s = this.#sessions.get(id);
-    if (!s || Date.parse(s.expiresAt) <= Date.now()) throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: id });
+    if (!s || Date.parse(s.expiresAt) <= Date.now())
+      throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: id });
     this.#refresh(s);
     return publicView(s);
   }
@@ -120,18 +126,34 @@ export class DevSessions {
    * for API callers that send no session id — an implicit one of the caller. Someone else's live
    * session is a conflict that names its holder.
    */
-  async claim(tenant: string, pluginId: string, holder: SessionHolder, sessionId?: string): Promise<DevSession> {
+  async claim(
+    tenant: string,
+    pluginId: string,
+    holder: SessionHolder,
+    sessionId?: string,
+  ): Promise<DevSession> {
     if (sessionId) {
       const s = this.#sessions.get(sessionId);
-      if (!s || Date.parse(s.expiresAt) <= Date.now()) throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: sessionId });
+      if (!s || Date.parse(s.expiresAt) <= Date.now())
+        throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: sessionId });
       if (s.tenant !== tenant || s.pluginId !== pluginId) {
-        throw new ConflictError('BAD_REQUEST', { detail: `Session ${sessionId} is for ${s.pluginId} in ${s.tenant}, not ${pluginId} in ${tenant}` }, { hint: 'Open a session for this plugin (px-plugin dev does it from plugin.yaml).' });
+        throw new ConflictError(
+          'BAD_REQUEST',
+          {
+            detail: `Session ${sessionId} is for ${s.pluginId} in ${s.tenant}, not ${pluginId} in ${tenant}`,
+          },
+          { hint: 'Open a session for this plugin (px-plugin dev does it from plugin.yaml).' },
+        );
       }
       this.#refresh(s);
       return publicView(s);
     }
     const current = this.holderOf(tenant, pluginId);
-    if (current && !(current.client === holder.client && this.#sessions.get(current.id)?.userId === holder.userId)) throw conflict(current);
+    if (
+      current &&
+      !(current.client === holder.client && this.#sessions.get(current.id)?.userId === holder.userId)
+    )
+      throw conflict(current);
     if (current) return this.heartbeat(current.id);
     return this.open(tenant, pluginId, holder);
   }
@@ -159,19 +181,35 @@ export class DevSessions {
 
   #persist(): Promise<void> {
     const snapshot = JSON.stringify([...this.#sessions.values()]);
-    this.#writing = this.#writing.then(async () => {
-      const tmp = `${this.#file}.tmp`;
-      await writeFile(tmp, snapshot, { mode: 0o600 });
-      await rename(tmp, this.#file);
-    }).catch(() => {});
+    this.#writing = this.#writing
+      .then(async () => {
+        const tmp = `${this.#file}.tmp`;
+        await writeFile(tmp, snapshot, { mode: 0o600 });
+        await rename(tmp, this.#file);
+      })
+      .catch(() => {});
     return this.#writing;
   }
 }
 
 function publicView(s: StoredSession): DevSession {
-  return { id: s.id, tenant: s.tenant, pluginId: s.pluginId, user: s.user, client: s.client, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, ttlMs: s.ttlMs };
+  return {
+    id: s.id,
+    tenant: s.tenant,
+    pluginId: s.pluginId,
+    user: s.user,
+    client: s.client,
+    createdAt: s.createdAt,
+    lastSeenAt: s.lastSeenAt,
+    expiresAt: s.expiresAt,
+    ttlMs: s.ttlMs,
+  };
 }
 
 function conflict(s: DevSession): ConflictError {
-  return new ConflictError('DEV_SESSION_CONFLICT', { plugin: s.pluginId, tenant: s.tenant, holder: `${s.user} (${s.client}, since ${s.createdAt}, expires ${s.expiresAt} without heartbeats)` });
+  return new ConflictError('DEV_SESSION_CONFLICT', {
+    plugin: s.pluginId,
+    tenant: s.tenant,
+    holder: `${s.user} (${s.client}, since ${s.createdAt}, expires ${s.expiresAt} without heartbeats)`,
+  });
 }

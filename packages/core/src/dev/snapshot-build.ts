@@ -18,7 +18,10 @@ import { isInside } from './dev-roots.ts';
 
 const MAX_FILES = 10_000;
 
-export async function snapshotBuild(projectDir: string, dest: string): Promise<{ manifest: Manifest; files: number; bytes: number }> {
+export async function snapshotBuild(
+  projectDir: string,
+  dest: string,
+): Promise<{ manifest: Manifest; files: number; bytes: number }> {
   const root = await realpath(projectDir);
   for (const name of ['plugin.yaml', 'manifest.json']) await refuseLinkOut(root, join(root, name));
   let manifest: Manifest;
@@ -26,13 +29,19 @@ export async function snapshotBuild(projectDir: string, dest: string): Promise<{
     manifest = await readManifestSource(root);
   } catch (error) {
     if ((error as PxError).code === 'PROJECT_NOT_FOUND') {
-      throw new PxError('DEV_BUILD_NOT_FOUND', { path: projectDir, detail: 'no plugin.yaml or manifest.json' });
+      throw new PxError('DEV_BUILD_NOT_FOUND', {
+        path: projectDir,
+        detail: 'no plugin.yaml or manifest.json',
+      });
     }
     throw error;
   }
   const entry = join(root, manifest.runtime.entry);
   if (!(await stat(entry).catch(() => undefined))?.isFile()) {
-    throw new PxError('DEV_BUILD_NOT_FOUND', { path: projectDir, detail: `runtime.entry ${manifest.runtime.entry} is missing (not built yet?)` });
+    throw new PxError('DEV_BUILD_NOT_FOUND', {
+      path: projectDir,
+      detail: `runtime.entry ${manifest.runtime.entry} is missing (not built yet?)`,
+    });
   }
   // Everything the manifest references is copied (by its top-level folder, or the file itself
   // when it sits at the project root): the entry of either kind, the seed hook and the admin
@@ -41,7 +50,8 @@ export async function snapshotBuild(projectDir: string, dest: string): Promise<{
   for (const ref of [manifest.runtime.entry, manifest.sandbox?.seed, manifest.admin?.staticDir]) {
     const rel = ref?.replace(/^\.\//, '').replace(/\/+$/, '');
     if (!rel) continue;
-    if (!isInside(join(root, rel), root)) throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a path outside the project' });
+    if (!isInside(join(root, rel), root))
+      throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a path outside the project' });
     tops.add(rel.split('/')[0]);
   }
   const counter = { files: 0, bytes: 0 };
@@ -60,21 +70,33 @@ async function refuseLinkOut(root: string, path: string): Promise<string | undef
   if (!st?.isSymbolicLink()) return st ? path : undefined;
   const target = await realpath(path).catch(() => undefined);
   if (!target || !isInside(target, root)) {
-    throw new PxError('DEV_PATH_LINK_OUT', { path: relative(root, path), target: target ?? 'a missing file' });
+    throw new PxError('DEV_PATH_LINK_OUT', {
+      path: relative(root, path),
+      target: target ?? 'a missing file',
+    });
   }
   return target;
 }
 
-async function copyInside(root: string, src: string, dest: string, counter: { files: number; bytes: number }, depth = 0): Promise<void> {
-  if (depth > 32) throw new PxError('DEV_PATH_LINK_OUT', { path: relative(root, src), target: 'a link cycle' });
+async function copyInside(
+  root: string,
+  src: string,
+  dest: string,
+  counter: { files: number; bytes: number },
+  depth = 0,
+): Promise<void> {
+  if (depth > 32)
+    throw new PxError('DEV_PATH_LINK_OUT', { path: relative(root, src), target: 'a link cycle' });
   const real = (await refuseLinkOut(root, src)) ?? src;
   const st = await stat(real);
   if (st.isDirectory()) {
     await mkdir(dest, { recursive: true });
-    for (const name of (await readdir(real)).sort()) await copyInside(root, join(src, name), join(dest, name), counter, depth + 1);
+    for (const name of (await readdir(real)).sort())
+      await copyInside(root, join(src, name), join(dest, name), counter, depth + 1);
     return;
   }
-  if (!st.isFile()) throw new PxError('PXP_SPECIAL_ENTRY', { path: relative(root, src), type: 'special file' });
+  if (!st.isFile())
+    throw new PxError('PXP_SPECIAL_ENTRY', { path: relative(root, src), type: 'special file' });
   if (++counter.files > MAX_FILES) throw new PxError('PXP_TOO_MANY_ENTRIES', { limit: MAX_FILES });
   counter.bytes += st.size;
   await mkdir(dirname(dest), { recursive: true });

@@ -13,7 +13,17 @@ declare module 'fastify' {
   }
 }
 
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/docs(\/|$)/, /^\/api\/auth\/login$/, /^\/api\/version$/, /^\/_p\//, /^\/admin(\/|$)/, /^\/api\/ws$/]; // /api/ws authenticates itself (header or a first auth frame: browsers cannot set headers on a WebSocket)
+const PUBLIC = [
+  /^\/healthz$/,
+  /^\/readyz$/,
+  /^\/metrics$/,
+  /^\/docs(\/|$)/,
+  /^\/api\/auth\/login$/,
+  /^\/api\/version$/,
+  /^\/_p\//,
+  /^\/admin(\/|$)/,
+  /^\/api\/ws$/,
+]; // /api/ws authenticates itself (header or a first auth frame: browsers cannot set headers on a WebSocket)
 
 export function installAuthHook(app: FastifyInstance, identity: IdentityService): void {
   app.addHook('onRequest', async (request) => {

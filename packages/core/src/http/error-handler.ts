@@ -9,26 +9,39 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PxError, isPxError } from '@powerx/protocol';
 
-export function toErrorBody(error: unknown, log: { error(obj: object, msg: string): void }): { status: number; body: ReturnType<PxError['toJSON']> } {
+export function toErrorBody(
+  error: unknown,
+  log: { error(obj: object, msg: string): void },
+): { status: number; body: ReturnType<PxError['toJSON']> } {
   if (isPxError(error)) return { status: error.status, body: error.toJSON() };
-  const fe = error as FastifyError & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string };
+  const fe = error as FastifyError & {
+    validation?: Array<{ instancePath?: string; message?: string }>;
+    validationContext?: string;
+  };
   if (fe?.validation) {
     const first = fe.validation[0];
     const field = `${fe.validationContext ?? 'body'}${first?.instancePath ? first.instancePath.replaceAll('/', '.') : ''}`;
     const px = new PxError('BAD_REQUEST', { detail: `${field} ${first?.message ?? 'is invalid'}`, field });
     return { status: 400, body: px.toJSON() };
   }
-  if (fe?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe?.statusCode === 400) {
+  if (
+    fe?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
+    fe?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    fe?.statusCode === 400
+  ) {
     return { status: 400, body: new PxError('BAD_REQUEST', { detail: fe.message }).toJSON() };
   }
   if (fe?.code === 'FST_REQ_FILE_TOO_LARGE' || fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, body: new PxError('UPLOAD_TOO_LARGE', { limit: 'configured' }).toJSON() };
   }
-  if (fe?.statusCode === 404) return { status: 404, body: new PxError('NOT_FOUND', { what: 'Route' }).toJSON() };
+  if (fe?.statusCode === 404)
+    return { status: 404, body: new PxError('NOT_FOUND', { what: 'Route' }).toJSON() };
   // Any other client error raised by Fastify or a plugin (e.g. @fastify/static's
   // FST_STATIC_FORBIDDEN_PATH for /admin/%2e%2e/…, a malformed path) is the request's fault,
   // never INTERNAL: keep its 4xx status and give a stable code with a hint.
-  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return clientError(fe);
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
+    return clientError(fe);
   const ref = randomUUID().slice(0, 8);
   log.error({ err: error, ref }, 'unhandled error');
   return { status: 500, body: new PxError('INTERNAL', { ref }).toJSON() };
@@ -37,10 +50,20 @@ export function toErrorBody(error: unknown, log: { error(obj: object, msg: strin
 function clientError(fe: FastifyError): { status: number; body: ReturnType<PxError['toJSON']> } {
   const status = fe.statusCode as number;
   if (fe.code === 'FST_STATIC_FORBIDDEN_PATH' || status === 403) {
-    const px = new PxError('NOT_FOUND', { what: 'Path' }, { hint: 'Paths that leave the served folder (.., encoded dots or NUL bytes) are not served; use the links the Admin shows.' });
+    const px = new PxError(
+      'NOT_FOUND',
+      { what: 'Path' },
+      {
+        hint: 'Paths that leave the served folder (.., encoded dots or NUL bytes) are not served; use the links the Admin shows.',
+      },
+    );
     return { status: 404, body: px.toJSON() };
   }
-  const px = new PxError('BAD_REQUEST', { detail: fe.message || 'the request was refused', code: fe.code ?? null }, { hint: 'Check the URL and the request against the OpenAPI document at /docs.' });
+  const px = new PxError(
+    'BAD_REQUEST',
+    { detail: fe.message || 'the request was refused', code: fe.code ?? null },
+    { hint: 'Check the URL and the request against the OpenAPI document at /docs.' },
+  );
   return { status, body: px.toJSON() };
 }
 
@@ -59,6 +82,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     void reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(new PxError('NOT_FOUND', { what: `Route ${request.method} ${request.url.split('?')[0]}` }).toJSON());
+    void reply
+      .status(404)
+      .send(
+        new PxError('NOT_FOUND', { what: `Route ${request.method} ${request.url.split('?')[0]}` }).toJSON(),
+      );
   });
 }

@@ -16,15 +16,26 @@ interface TransformInput {
   route: { method: string | string[] };
 }
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBodySchema } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ErrorBodySchema } },
+});
 
-export function documentResponses({ schema, url, route }: TransformInput): { schema: FastifySchema; url: string } {
+export function documentResponses({ schema, url, route }: TransformInput): {
+  schema: FastifySchema;
+  url: string;
+} {
   if (schema && (schema as { hide?: boolean }).hide) return { schema, url };
   schema ??= {};
   const methods = ([] as string[]).concat(route.method);
-  const response: Record<string, unknown> = { ...((schema.response as Record<string, unknown> | undefined) ?? {}) };
-  if (methods.includes('DELETE') && !Object.keys(response).some((status) => status.startsWith('2'))) response['204'] = { type: 'null', description: 'No content' };
-  response['4xx'] ??= errorResponse('Refused: {code, message, hint, details?}; the code is stable (see @powerx/protocol error-codes.ts)');
+  const response: Record<string, unknown> = {
+    ...((schema.response as Record<string, unknown> | undefined) ?? {}),
+  };
+  if (methods.includes('DELETE') && !Object.keys(response).some((status) => status.startsWith('2')))
+    response['204'] = { type: 'null', description: 'No content' };
+  response['4xx'] ??= errorResponse(
+    'Refused: {code, message, hint, details?}; the code is stable (see @powerx/protocol error-codes.ts)',
+  );
   response['5xx'] ??= errorResponse('Failed: {code, message, hint, details?}');
   return { schema: { ...schema, response }, url };
 }

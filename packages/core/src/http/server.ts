@@ -27,7 +27,11 @@ import { installRequestLogContext, requestIdOf } from '../logging/request-log-co
 
 const ENTRY = /^\/_p\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 
-export async function buildServer(s: CoreServices, logger: Logger, entryProxy: EntryProxy): Promise<FastifyInstance> {
+export async function buildServer(
+  s: CoreServices,
+  logger: Logger,
+  entryProxy: EntryProxy,
+): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: requestIdOf,
@@ -45,7 +49,11 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
   app.addHook('onRequest', async (request, reply) => {
     const match = ENTRY.exec(request.url);
     if (!match) return;
-    const target = { tenant: decodeURIComponent(match[1]), pluginId: decodeURIComponent(match[2]), path: (match[3] ?? '/') + (match[4] ?? '') };
+    const target = {
+      tenant: decodeURIComponent(match[1]),
+      pluginId: decodeURIComponent(match[2]),
+      path: (match[3] ?? '/') + (match[4] ?? ''),
+    };
     reply.hijack();
     // CORS for the Admin's sandboxed plugin pages (opaque origin), then the plugin's static admin
     // pages under <entry>/_admin/, then the plugin itself.
@@ -55,8 +63,15 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
     } catch (error) {
       // Hijacked: Fastify's error handler cannot answer any more, so answer here rather than hang.
       request.log.error({ err: error }, 'plugin admin page failed');
-      if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-      reply.raw.end(JSON.stringify({ code: 'INTERNAL', message: 'The plugin admin page could not be served', hint: 'Retry; if it persists, check the core log.' }));
+      if (!reply.raw.headersSent)
+        reply.raw.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(
+        JSON.stringify({
+          code: 'INTERNAL',
+          message: 'The plugin admin page could not be served',
+          hint: 'Retry; if it persists, check the core log.',
+        }),
+      );
       return;
     }
     entryProxy(request.raw, reply.raw, target);
@@ -64,14 +79,26 @@ export async function buildServer(s: CoreServices, logger: Logger, entryProxy: E
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'PowerX Plugin Sandbox core', version: s.coreVersion, description: 'Upload installs into sandbox tenants, status, rollback, audit, keys. Errors are always {code, message, hint, details?}.' },
+      info: {
+        title: 'PowerX Plugin Sandbox core',
+        version: s.coreVersion,
+        description:
+          'Upload installs into sandbox tenants, status, rollback, audit, keys. Errors are always {code, message, hint, details?}.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
     transform: documentResponses,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(multipart, { limits: { fileSize: s.limits.maxPackageBytesAnyTenant() + 1, files: 1, fields: 20, fieldSize: 256 * 1024 } });
+  await app.register(multipart, {
+    limits: {
+      fileSize: s.limits.maxPackageBytesAnyTenant() + 1,
+      files: 1,
+      fields: 20,
+      fieldSize: 256 * 1024,
+    },
+  });
   registerVersionRoutes(app, s);
   installAuthHook(app, s.identity);
 

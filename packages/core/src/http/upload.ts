@@ -54,8 +54,16 @@ export function uploadTooLarge(limit: number, size?: number): PxError {
   return new PxError('UPLOAD_TOO_LARGE', { limit, ...(size !== undefined ? { size } : {}) });
 }
 
-export async function receivePackageUpload(request: FastifyRequest, opts: UploadOptions): Promise<ReceivedUpload> {
-  if (!request.isMultipart()) throw new InputError('BAD_REQUEST', { detail: 'Expected multipart/form-data with a "package" file' }, { hint: 'Send the .pxp as the "package" field of a multipart form (px-plugin install does).' });
+export async function receivePackageUpload(
+  request: FastifyRequest,
+  opts: UploadOptions,
+): Promise<ReceivedUpload> {
+  if (!request.isMultipart())
+    throw new InputError(
+      'BAD_REQUEST',
+      { detail: 'Expected multipart/form-data with a "package" file' },
+      { hint: 'Send the .pxp as the "package" field of a multipart form (px-plugin install does).' },
+    );
   await mkdir(opts.uploadsDir, { recursive: true });
   const fields: Record<string, string> = { ...(request.query as Record<string, string>) };
   let path: string | undefined;
@@ -91,7 +99,12 @@ export async function receivePackageUpload(request: FastifyRequest, opts: Upload
     }
     throw error;
   }
-  if (!path) throw new InputError('BAD_REQUEST', { detail: 'The form has no "package" file' }, { hint: 'Attach the .pxp as the "package" field.' });
+  if (!path)
+    throw new InputError(
+      'BAD_REQUEST',
+      { detail: 'The form has no "package" file' },
+      { hint: 'Attach the .pxp as the "package" field.' },
+    );
   // The tenant may have come after the file: apply its own limit now.
   const limit = opts.limitFor(fields);
   if (bytes > limit) {

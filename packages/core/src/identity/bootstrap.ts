@@ -22,7 +22,14 @@ async function writeSecretFile(path: string, content: string): Promise<void> {
   await chmod(path, 0o600);
 }
 
-export async function bootstrap(db: Db, identity: IdentityService, tenants: TenantService, audit: AuditLog, paths: CorePaths, adminPasswordFromEnv?: string): Promise<BootstrapResult> {
+export async function bootstrap(
+  db: Db,
+  identity: IdentityService,
+  tenants: TenantService,
+  audit: AuditLog,
+  paths: CorePaths,
+  adminPasswordFromEnv?: string,
+): Promise<BootstrapResult> {
   let adminPassword: string | undefined;
   let admin = await identity.userByName('admin');
   if (!admin) {
@@ -30,7 +37,13 @@ export async function bootstrap(db: Db, identity: IdentityService, tenants: Tena
     const created = await identity.createUser('admin', adminPassword, ['admin', 'plugin:dev', 'audit:read']);
     admin = { id: created.id, username: created.username };
     await writeSecretFile(paths.adminPassword, adminPassword + '\n');
-    await audit.append({ actor: 'system', action: 'user.create', target: 'admin', outcome: 'ok', details: { permissions: created.permissions, bootstrap: true } });
+    await audit.append({
+      actor: 'system',
+      action: 'user.create',
+      target: 'admin',
+      outcome: 'ok',
+      details: { permissions: created.permissions, bootstrap: true },
+    });
   }
   for (const t of [
     { id: 'sandbox-dev', name: 'Sandbox (dev)', kind: 'sandbox' as const, allowUnsigned: true },
@@ -38,11 +51,21 @@ export async function bootstrap(db: Db, identity: IdentityService, tenants: Tena
   ]) {
     if (!(await tenants.get(t.id))) {
       await tenants.create(t, admin.id);
-      await audit.append({ actor: 'system', tenant: t.id, action: 'tenant.create', target: t.id, outcome: 'ok', details: { kind: t.kind, bootstrap: true } });
+      await audit.append({
+        actor: 'system',
+        tenant: t.id,
+        action: 'tenant.create',
+        target: t.id,
+        outcome: 'ok',
+        details: { kind: t.kind, bootstrap: true },
+      });
     }
   }
-  const existing = await readFile(paths.adminToken, 'utf8').then((s) => s.trim()).catch(() => '');
-  if (existing && (await identity.authenticate(existing))?.userId === admin.id) return { adminToken: existing, ...(adminPassword ? { adminPassword } : {}) };
+  const existing = await readFile(paths.adminToken, 'utf8')
+    .then((s) => s.trim())
+    .catch(() => '');
+  if (existing && (await identity.authenticate(existing))?.userId === admin.id)
+    return { adminToken: existing, ...(adminPassword ? { adminPassword } : {}) };
   const { token } = await identity.createToken(admin.id, 'admin-token file');
   await writeSecretFile(paths.adminToken, token + '\n');
   void db;

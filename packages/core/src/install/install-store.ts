@@ -18,7 +18,17 @@ export class InstallStore {
     this.#db = db;
   }
 
-  async create(input: { kind: InstallRow['kind']; tenant: string; actorId: string; idempotencyKey?: string | null; pluginId?: string | null; version?: string | null; packageBytes?: number; previousInstallId?: string | null; flow?: InstallRow['flow'] }): Promise<InstallRow> {
+  async create(input: {
+    kind: InstallRow['kind'];
+    tenant: string;
+    actorId: string;
+    idempotencyKey?: string | null;
+    pluginId?: string | null;
+    version?: string | null;
+    packageBytes?: number;
+    previousInstallId?: string | null;
+    flow?: InstallRow['flow'];
+  }): Promise<InstallRow> {
     const now = new Date().toISOString();
     const row: InstallRow = {
       id: randomUUID(),
@@ -55,7 +65,18 @@ export class InstallStore {
     };
     await this.#db.transaction().execute(async (trx) => {
       await trx.insertInto('installs').values(row).execute();
-      await trx.insertInto('install_stages').values({ install_id: row.id, stage: 'received', started_at: now, finished_at: null, duration_ms: null, outcome: 'running', code: null }).execute();
+      await trx
+        .insertInto('install_stages')
+        .values({
+          install_id: row.id,
+          stage: 'received',
+          started_at: now,
+          finished_at: null,
+          duration_ms: null,
+          outcome: 'running',
+          code: null,
+        })
+        .execute();
     });
     return row;
   }
@@ -65,25 +86,53 @@ export class InstallStore {
   }
 
   async byIdempotencyKey(actorId: string, key: string): Promise<InstallRow | undefined> {
-    return this.#db.selectFrom('installs').selectAll().where('actor_id', '=', actorId).where('idempotency_key', '=', key).executeTakeFirst();
+    return this.#db
+      .selectFrom('installs')
+      .selectAll()
+      .where('actor_id', '=', actorId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
   }
 
   async update(id: string, patch: Partial<InstallRow>): Promise<void> {
-    await this.#db.updateTable('installs').set({ ...patch, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await this.#db
+      .updateTable('installs')
+      .set({ ...patch, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Closes the open stage (ok, or with `outcome`) and opens `next` unless it is terminal. */
-  async transition(id: string, next: string, opts: { closeOutcome?: 'ok' | 'failed' | 'waiting'; code?: string | null; nextOutcome?: 'running' | 'waiting' | 'ok' | 'failed' } = {}): Promise<number | undefined> {
+  async transition(
+    id: string,
+    next: string,
+    opts: {
+      closeOutcome?: 'ok' | 'failed' | 'waiting';
+      code?: string | null;
+      nextOutcome?: 'running' | 'waiting' | 'ok' | 'failed';
+    } = {},
+  ): Promise<number | undefined> {
     const now = new Date();
     let closedMs: number | undefined;
     await this.#db.transaction().execute(async (trx) => {
-      const open = await trx.selectFrom('install_stages').selectAll().where('install_id', '=', id).where('finished_at', 'is', null).orderBy('id', 'desc').execute();
+      const open = await trx
+        .selectFrom('install_stages')
+        .selectAll()
+        .where('install_id', '=', id)
+        .where('finished_at', 'is', null)
+        .orderBy('id', 'desc')
+        .execute();
       for (const stage of open) {
         const ms = now.getTime() - new Date(stage.started_at).getTime();
         closedMs ??= ms;
         await trx
           .updateTable('install_stages')
-          .set({ finished_at: now.toISOString(), duration_ms: ms, outcome: stage.outcome === 'waiting' ? 'ok' : (opts.closeOutcome ?? 'ok'), code: opts.closeOutcome === 'failed' ? (opts.code ?? null) : stage.code })
+          .set({
+            finished_at: now.toISOString(),
+            duration_ms: ms,
+            outcome: stage.outcome === 'waiting' ? 'ok' : (opts.closeOutcome ?? 'ok'),
+            code: opts.closeOutcome === 'failed' ? (opts.code ?? null) : stage.code,
+          })
           .where('id', '=', stage.id)
           .execute();
       }
@@ -91,15 +140,32 @@ export class InstallStore {
       const closed = outcome === 'ok' || outcome === 'failed';
       await trx
         .insertInto('install_stages')
-        .values({ install_id: id, stage: next, started_at: now.toISOString(), finished_at: closed ? now.toISOString() : null, duration_ms: closed ? 0 : null, outcome, code: outcome === 'failed' ? (opts.code ?? null) : null })
+        .values({
+          install_id: id,
+          stage: next,
+          started_at: now.toISOString(),
+          finished_at: closed ? now.toISOString() : null,
+          duration_ms: closed ? 0 : null,
+          outcome,
+          code: outcome === 'failed' ? (opts.code ?? null) : null,
+        })
         .execute();
-      await trx.updateTable('installs').set({ state: next, updated_at: now.toISOString() }).where('id', '=', id).execute();
+      await trx
+        .updateTable('installs')
+        .set({ state: next, updated_at: now.toISOString() })
+        .where('id', '=', id)
+        .execute();
     });
     return closedMs;
   }
 
   async stages(id: string): Promise<InstallStage[]> {
-    const rows = await this.#db.selectFrom('install_stages').selectAll().where('install_id', '=', id).orderBy('id').execute();
+    const rows = await this.#db
+      .selectFrom('install_stages')
+      .selectAll()
+      .where('install_id', '=', id)
+      .orderBy('id')
+      .execute();
     return rows.map((r) => ({
       stage: r.stage,
       outcome: r.outcome,
@@ -113,11 +179,18 @@ export class InstallStore {
   async list(filter: { tenant: string; pluginId?: string; limit?: number }): Promise<InstallRow[]> {
     let q = this.#db.selectFrom('installs').selectAll().where('tenant_id', '=', filter.tenant);
     if (filter.pluginId) q = q.where('plugin_id', '=', filter.pluginId);
-    return q.orderBy('created_at', 'desc').limit(filter.limit ?? 50).execute();
+    return q
+      .orderBy('created_at', 'desc')
+      .limit(filter.limit ?? 50)
+      .execute();
   }
 
   async unfinished(): Promise<InstallRow[]> {
-    return this.#db.selectFrom('installs').selectAll().where('state', 'not in', [...TERMINAL_STATES, ...RESUMABLE_STATES]).execute();
+    return this.#db
+      .selectFrom('installs')
+      .selectAll()
+      .where('state', 'not in', [...TERMINAL_STATES, ...RESUMABLE_STATES])
+      .execute();
   }
 
   /** Another install of the same plugin in the same tenant that has not finished. */
@@ -134,7 +207,14 @@ export class InstallStore {
 
   async view(row: InstallRow, entryUrl: (tenant: string, pluginId: string) => string): Promise<Install> {
     const manifest = row.manifest ? (JSON.parse(row.manifest) as Manifest) : undefined;
-    const config = row.config ? (JSON.parse(row.config) as { env: Record<string, string | number | boolean>; secrets: string[]; logLevel: string; missing?: string[] }) : undefined;
+    const config = row.config
+      ? (JSON.parse(row.config) as {
+          env: Record<string, string | number | boolean>;
+          secrets: string[];
+          logLevel: string;
+          missing?: string[];
+        })
+      : undefined;
     const report = row.report ? (JSON.parse(row.report) as { checks: ValidationCheck[] }) : undefined;
     return {
       id: row.id,
@@ -154,8 +234,19 @@ export class InstallStore {
       ...(manifest ? { wizard: wizardOf(manifest) } : {}),
       ...(row.state === 'awaiting_config' && config?.missing ? { missingConfig: config.missing } : {}),
       stages: await this.stages(row.id),
-      ...(row.error_code ? { error: { code: row.error_code, stage: row.error_stage ?? 'unknown', message: row.error_message ?? '', hint: row.error_hint ?? '' } } : {}),
-      ...(row.state === 'running' && row.plugin_id ? { entryUrl: entryUrl(row.tenant_id, row.plugin_id) } : {}),
+      ...(row.error_code
+        ? {
+            error: {
+              code: row.error_code,
+              stage: row.error_stage ?? 'unknown',
+              message: row.error_message ?? '',
+              hint: row.error_hint ?? '',
+            },
+          }
+        : {}),
+      ...(row.state === 'running' && row.plugin_id
+        ? { entryUrl: entryUrl(row.tenant_id, row.plugin_id) }
+        : {}),
       ...(row.previous_install_id ? { previousInstallId: row.previous_install_id } : {}),
       createdAt: row.created_at,
       ...(row.finished_at ? { finishedAt: row.finished_at } : {}),

@@ -15,7 +15,11 @@ import { ServingFailures } from './serving-failures.ts';
 
 const TENANT = 'sandbox-t';
 const PLUGIN = 'com.example.p';
-const CRASH: InstanceFailure = { code: 'CRASH_LOOP', message: 'The plugin crashed 3 times in 60 s', hint: 'Read the plugin logs.' };
+const CRASH: InstanceFailure = {
+  code: 'CRASH_LOOP',
+  message: 'The plugin crashed 3 times in 60 s',
+  hint: 'Read the plugin logs.',
+};
 
 let dir: string;
 let db: Db;
@@ -29,15 +33,56 @@ let events: BusEvent[];
 let tasks: Array<Promise<unknown>>;
 
 function instance(id: string): InstanceInfo {
-  return { id, tenant: TENANT, pluginId: PLUGIN, version: '2.0.0', pid: undefined, state: 'failed', socketPath: '', isolation: { level: 'none', permissionModel: false, networkNamespace: false, prlimit: false, notes: [] }, startedAt: '', restarts: 2, usage: { rssMb: 0, cpuPercent: 0, diskMb: 0 } };
+  return {
+    id,
+    tenant: TENANT,
+    pluginId: PLUGIN,
+    version: '2.0.0',
+    pid: undefined,
+    state: 'failed',
+    socketPath: '',
+    isolation: { level: 'none', permissionModel: false, networkNamespace: false, prlimit: false, notes: [] },
+    startedAt: '',
+    restarts: 2,
+    usage: { rssMb: 0, cpuPercent: 0, diskMb: 0 },
+  };
 }
 
 async function installed(withStable: boolean): Promise<string> {
-  const v1 = await store.create({ kind: 'install', tenant: TENANT, actorId: 'u', pluginId: PLUGIN, version: '1.0.0' });
-  const v2 = await store.create({ kind: 'install', tenant: TENANT, actorId: 'u', pluginId: PLUGIN, version: '2.0.0' });
+  const v1 = await store.create({
+    kind: 'install',
+    tenant: TENANT,
+    actorId: 'u',
+    pluginId: PLUGIN,
+    version: '1.0.0',
+  });
+  const v2 = await store.create({
+    kind: 'install',
+    tenant: TENANT,
+    actorId: 'u',
+    pluginId: PLUGIN,
+    version: '2.0.0',
+  });
   await store.transition(v2.id, 'running', { nextOutcome: 'ok' });
   const now = new Date().toISOString();
-  await db.insertInto('plugins').values({ tenant_id: TENANT, plugin_id: PLUGIN, active_install_id: v2.id, active_version: '2.0.0', last_stable_install_id: withStable ? v1.id : null, last_stable_version: withStable ? '1.0.0' : null, status: 'running', memory_mb: 64, disk_mb: 16, cpu_percent: 50, package_bytes: 1, installed_at: now, updated_at: now }).execute();
+  await db
+    .insertInto('plugins')
+    .values({
+      tenant_id: TENANT,
+      plugin_id: PLUGIN,
+      active_install_id: v2.id,
+      active_version: '2.0.0',
+      last_stable_install_id: withStable ? v1.id : null,
+      last_stable_version: withStable ? '1.0.0' : null,
+      status: 'running',
+      memory_mb: 64,
+      disk_mb: 16,
+      cpu_percent: 50,
+      package_bytes: 1,
+      installed_at: now,
+      updated_at: now,
+    })
+    .execute();
   return v2.id;
 }
 
@@ -69,7 +114,13 @@ beforeEach(async () => {
     isServing: (_t, _p, id) => serving === id,
     rollbackToStable: async (principal, tenant, pluginId) => {
       rollbacks.push(principal.username);
-      const row = await store.create({ kind: 'rollback', tenant, actorId: principal.userId, pluginId, version: '1.0.0' });
+      const row = await store.create({
+        kind: 'rollback',
+        tenant,
+        actorId: principal.userId,
+        pluginId,
+        version: '1.0.0',
+      });
       await store.transition(row.id, 'running', { nextOutcome: 'ok' });
       serving = 'i-1';
       return (await store.get(row.id))!;
@@ -90,9 +141,20 @@ describe('serving failures', () => {
     failures.onInstanceFailed(instance('i-2'), CRASH);
     await settle();
     expect(rollbacks).toEqual(['system']);
-    expect(await store.get(v2)).toMatchObject({ state: 'failed', error_code: 'CRASH_LOOP', error_stage: 'running', error_hint: CRASH.hint });
+    expect(await store.get(v2)).toMatchObject({
+      state: 'failed',
+      error_code: 'CRASH_LOOP',
+      error_stage: 'running',
+      error_hint: CRASH.hint,
+    });
     expect(events.map((e) => e.type)).toEqual(['plugin.instance.failed', 'plugin.install.auto_rollback']);
-    expect(events[1].payload).toMatchObject({ code: 'CRASH_LOOP', hint: CRASH.hint, from: { version: '2.0.0' }, to: { version: '1.0.0' }, restored: true });
+    expect(events[1].payload).toMatchObject({
+      code: 'CRASH_LOOP',
+      hint: CRASH.hint,
+      from: { version: '2.0.0' },
+      to: { version: '1.0.0' },
+      restored: true,
+    });
     const { entries } = await audit.query({ action: 'plugin.install.auto_rollback' });
     expect(entries.map((e) => e.outcome)).toEqual(['ok', 'started']);
     expect(lines.map((l) => l.level)).toEqual(['error', 'warn']);

@@ -29,7 +29,12 @@ import type { Principal } from '../identity/principal.ts';
 import type { InstallRow, InstallStore } from './install-store.ts';
 
 /** Who core's own rollbacks are attributed to (audit actor, install row actor). */
-export const SYSTEM_PRINCIPAL: Principal = { userId: 'system', username: 'system', permissions: [], tokenId: 'system' };
+export const SYSTEM_PRINCIPAL: Principal = {
+  userId: 'system',
+  username: 'system',
+  permissions: [],
+  tokenId: 'system',
+};
 
 /** The stage a failure after `running` is reported in. */
 export const SERVING_STAGE = 'running';
@@ -71,10 +76,20 @@ export class ServingFailures {
     if (!this.#d.isServing(instance.tenant, instance.pluginId, instance.id)) return;
     // Decided now, synchronously: the holder may release while the failure is being recorded.
     const hold = this.#holds.get(keyOf(instance.tenant, instance.pluginId));
-    const decision = hold?.instanceId === instance.id ? 'dev_grace_watch' : this.#handledBy.delete(instance.id) ? 'handled' : 'core';
+    const decision =
+      hold?.instanceId === instance.id
+        ? 'dev_grace_watch'
+        : this.#handledBy.delete(instance.id)
+          ? 'handled'
+          : 'core';
     if (decision === 'dev_grace_watch') hold!.pending = { instance, failure };
     this.#d.track(
-      this.#handle(instance, failure, decision).catch((error: unknown) => this.#d.log.error({ err: error, tenant: instance.tenant, pluginId: instance.pluginId }, 'handling a serving instance failure failed')),
+      this.#handle(instance, failure, decision).catch((error: unknown) =>
+        this.#d.log.error(
+          { err: error, tenant: instance.tenant, pluginId: instance.pluginId },
+          'handling a serving instance failure failed',
+        ),
+      ),
     );
   }
 
@@ -92,20 +107,43 @@ export class ServingFailures {
       if (handled && !pending) this.#handledBy.add(instanceId);
       if (!pending || handled) return;
       if (!this.#d.isServing(tenant, pluginId, pending.instance.id)) return;
-      this.#d.track(this.#recover(pending.instance, pending.failure).catch((error: unknown) => this.#d.log.error({ err: error, tenant, pluginId }, 'auto rollback failed')));
+      this.#d.track(
+        this.#recover(pending.instance, pending.failure).catch((error: unknown) =>
+          this.#d.log.error({ err: error, tenant, pluginId }, 'auto rollback failed'),
+        ),
+      );
     };
   }
 
-  async #handle(instance: InstanceInfo, failure: InstanceFailure, decision: 'core' | 'dev_grace_watch' | 'handled'): Promise<void> {
+  async #handle(
+    instance: InstanceInfo,
+    failure: InstanceFailure,
+    decision: 'core' | 'dev_grace_watch' | 'handled',
+  ): Promise<void> {
     const { tenant, pluginId } = instance;
-    const plugin = await this.#d.db.selectFrom('plugins').selectAll().where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
+    const plugin = await this.#d.db
+      .selectFrom('plugins')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
     if (!plugin) return;
     const installId = plugin.active_install_id;
     const now = new Date().toISOString();
-    await this.#d.db.updateTable('plugins').set({ status: 'failed', updated_at: now }).where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).execute();
+    await this.#d.db
+      .updateTable('plugins')
+      .set({ status: 'failed', updated_at: now })
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
     const install = await this.#d.store.get(installId);
     if (install && install.state === 'running') {
-      await this.#d.store.update(installId, { error_code: failure.code, error_stage: SERVING_STAGE, error_message: failure.message, error_hint: failure.hint });
+      await this.#d.store.update(installId, {
+        error_code: failure.code,
+        error_stage: SERVING_STAGE,
+        error_message: failure.message,
+        error_hint: failure.hint,
+      });
       await this.#d.store.transition(installId, 'failed', { nextOutcome: 'failed', code: failure.code });
     }
     const next = decision !== 'core' ? decision : plugin.last_stable_install_id ? 'auto_rollback' : 'none';
@@ -115,10 +153,34 @@ export class ServingFailures {
       action: 'plugin.instance.failed',
       target: pluginId,
       outcome: 'failed',
-      details: { version: instance.version, instance: instance.id, installId, code: failure.code, message: failure.message, hint: failure.hint, next, lastStableVersion: plugin.last_stable_version },
+      details: {
+        version: instance.version,
+        instance: instance.id,
+        installId,
+        code: failure.code,
+        message: failure.message,
+        hint: failure.hint,
+        next,
+        lastStableVersion: plugin.last_stable_version,
+      },
     });
-    await this.#d.bus.publish('plugin.instance.failed', { tenant, plugin: pluginId, version: instance.version, installId, instance: instance.id, code: failure.code, message: failure.message, hint: failure.hint, stage: SERVING_STAGE, lastStableVersion: plugin.last_stable_version, next });
-    this.#d.log.warn({ tenant, pluginId, version: instance.version, code: failure.code, next }, 'serving plugin instance failed');
+    await this.#d.bus.publish('plugin.instance.failed', {
+      tenant,
+      plugin: pluginId,
+      version: instance.version,
+      installId,
+      instance: instance.id,
+      code: failure.code,
+      message: failure.message,
+      hint: failure.hint,
+      stage: SERVING_STAGE,
+      lastStableVersion: plugin.last_stable_version,
+      next,
+    });
+    this.#d.log.warn(
+      { tenant, pluginId, version: instance.version, code: failure.code, next },
+      'serving plugin instance failed',
+    );
     if (decision !== 'core') return;
     await this.#recover(instance, failure);
   }
@@ -126,30 +188,72 @@ export class ServingFailures {
   /** Restores the last stable version (if it is still there) through rollbackToStable. */
   async #recover(instance: InstanceInfo, failure: InstanceFailure): Promise<void> {
     const { tenant, pluginId } = instance;
-    const plugin = await this.#d.db.selectFrom('plugins').selectAll().where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).executeTakeFirst();
+    const plugin = await this.#d.db
+      .selectFrom('plugins')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
     if (!plugin || !this.#d.isServing(tenant, pluginId, instance.id)) return;
     const installId = plugin.active_install_id;
     if (!plugin.last_stable_install_id) {
-      this.#line(instance, 'error', `version ${instance.version} failed while serving and there is no last stable version to restore: the plugin is failed. ${failure.code}: ${failure.message} (hint: ${failure.hint})`, { code: failure.code, hint: failure.hint, installId, autoRollback: false });
+      this.#line(
+        instance,
+        'error',
+        `version ${instance.version} failed while serving and there is no last stable version to restore: the plugin is failed. ${failure.code}: ${failure.message} (hint: ${failure.hint})`,
+        { code: failure.code, hint: failure.hint, installId, autoRollback: false },
+      );
       return;
     }
     const reason = { code: failure.code, message: failure.message, hint: failure.hint, stage: SERVING_STAGE };
     const from = { version: instance.version, installId };
     const to = { version: plugin.last_stable_version!, installId: plugin.last_stable_install_id };
     this.#d.metrics.rollbackTotal.inc({ stage: SERVING_STAGE });
-    this.#line(instance, 'error', `version ${from.version} failed while serving (${failure.code}: ${failure.message}); rolling back to the last stable version ${to.version}. Hint: ${failure.hint}`, { ...reason, installId, autoRollback: true, to: to.version });
+    this.#line(
+      instance,
+      'error',
+      `version ${from.version} failed while serving (${failure.code}: ${failure.message}); rolling back to the last stable version ${to.version}. Hint: ${failure.hint}`,
+      { ...reason, installId, autoRollback: true, to: to.version },
+    );
     let row: InstallRow;
     try {
       row = await this.#d.rollbackToStable(SYSTEM_PRINCIPAL, tenant, pluginId);
     } catch (error) {
       // Typically INSTALL_IN_PROGRESS: an install of this plugin is running and will replace the failed version.
       const code = isPxError(error) ? error.code : 'INTERNAL';
-      await this.#d.audit.append({ actor: 'system', tenant, action: 'plugin.install.auto_rollback', target: pluginId, outcome: 'failed', details: { from, to, reason, refusedWith: code } });
-      await this.#d.bus.publish('plugin.install.auto_rollback', { tenant, plugin: pluginId, from, to, ...reason, restored: false, refusedWith: code });
-      this.#line(instance, 'error', `automatic rollback to ${to.version} could not start (${code}); the plugin stays failed`, { code, autoRollback: true });
+      await this.#d.audit.append({
+        actor: 'system',
+        tenant,
+        action: 'plugin.install.auto_rollback',
+        target: pluginId,
+        outcome: 'failed',
+        details: { from, to, reason, refusedWith: code },
+      });
+      await this.#d.bus.publish('plugin.install.auto_rollback', {
+        tenant,
+        plugin: pluginId,
+        from,
+        to,
+        ...reason,
+        restored: false,
+        refusedWith: code,
+      });
+      this.#line(
+        instance,
+        'error',
+        `automatic rollback to ${to.version} could not start (${code}); the plugin stays failed`,
+        { code, autoRollback: true },
+      );
       return;
     }
-    await this.#d.audit.append({ actor: 'system', tenant, action: 'plugin.install.auto_rollback', target: pluginId, outcome: 'started', details: { from, to, reason, rollbackInstallId: row.id } });
+    await this.#d.audit.append({
+      actor: 'system',
+      tenant,
+      action: 'plugin.install.auto_rollback',
+      target: pluginId,
+      outcome: 'started',
+      details: { from, to, reason, rollbackInstallId: row.id },
+    });
     const settled = await this.#d.waitSettled(row.id);
     const restored = settled.state === 'running';
     await this.#d.audit.append({
@@ -158,15 +262,60 @@ export class ServingFailures {
       action: 'plugin.install.auto_rollback',
       target: pluginId,
       outcome: restored ? 'ok' : 'failed',
-      details: { from, to, reason, rollbackInstallId: row.id, restored, ...(restored ? {} : { rollbackError: { code: settled.error_code, stage: settled.error_stage, message: settled.error_message } }) },
+      details: {
+        from,
+        to,
+        reason,
+        rollbackInstallId: row.id,
+        restored,
+        ...(restored
+          ? {}
+          : {
+              rollbackError: {
+                code: settled.error_code,
+                stage: settled.error_stage,
+                message: settled.error_message,
+              },
+            }),
+      },
     });
-    await this.#d.bus.publish('plugin.install.auto_rollback', { tenant, plugin: pluginId, from, to, ...reason, rollbackInstallId: row.id, restored });
-    if (restored) this.#line(instance, 'warn', `automatic rollback done: version ${to.version} serves again (version ${from.version} failed with ${failure.code})`, { ...reason, installId: row.id, autoRollback: true, version: to.version });
-    else this.#line(instance, 'error', `automatic rollback to ${to.version} failed (${settled.error_code ?? 'INTERNAL'}: ${settled.error_message ?? ''}); the plugin is failed`, { code: settled.error_code, installId: row.id, autoRollback: true });
+    await this.#d.bus.publish('plugin.install.auto_rollback', {
+      tenant,
+      plugin: pluginId,
+      from,
+      to,
+      ...reason,
+      rollbackInstallId: row.id,
+      restored,
+    });
+    if (restored)
+      this.#line(
+        instance,
+        'warn',
+        `automatic rollback done: version ${to.version} serves again (version ${from.version} failed with ${failure.code})`,
+        { ...reason, installId: row.id, autoRollback: true, version: to.version },
+      );
+    else
+      this.#line(
+        instance,
+        'error',
+        `automatic rollback to ${to.version} failed (${settled.error_code ?? 'INTERNAL'}: ${settled.error_message ?? ''}); the plugin is failed`,
+        { code: settled.error_code, installId: row.id, autoRollback: true },
+      );
   }
 
   #line(instance: InstanceInfo, level: 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
-    this.#d.pluginLogs?.write({ ts: new Date().toISOString(), tenant: instance.tenant, plugin: instance.pluginId, version: instance.version, instance: instance.id, level, msg, fields, source: 'runtime' });
+    this.#d.pluginLogs?.write({
+      ts: new Date().toISOString(),
+      tenant: instance.tenant,
+      plugin: instance.pluginId,
+      version: instance.version,
+      instance: instance.id,
+      level,
+      msg,
+      fields,
+      source: 'runtime',
+    });
   }
 }
 

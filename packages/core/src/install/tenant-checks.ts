@@ -24,37 +24,68 @@ export async function installedPlugins(db: Db, tenant: string): Promise<Installe
     .select(['plugins.plugin_id', 'plugins.active_version', 'installs.manifest'])
     .where('plugins.tenant_id', '=', tenant)
     .execute();
-  return rows.map((r) => ({ pluginId: r.plugin_id, version: r.active_version, manifest: r.manifest ? (JSON.parse(r.manifest) as Manifest) : undefined }));
+  return rows.map((r) => ({
+    pluginId: r.plugin_id,
+    version: r.active_version,
+    manifest: r.manifest ? (JSON.parse(r.manifest) as Manifest) : undefined,
+  }));
 }
 
-function check(id: string, title: string, started: number, problem?: { code: ErrorCode; params: Record<string, unknown>; message?: string }): ValidationCheck {
+function check(
+  id: string,
+  title: string,
+  started: number,
+  problem?: { code: ErrorCode; params: Record<string, unknown>; message?: string },
+): ValidationCheck {
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   if (!problem) return { id, title, ok: true, message: 'ok', durationMs };
-  const error = new PxError(problem.code, problem.params, problem.message ? { message: problem.message } : {});
+  const error = new PxError(
+    problem.code,
+    problem.params,
+    problem.message ? { message: problem.message } : {},
+  );
   return { id, title, ok: false, code: error.code, message: error.message, hint: error.hint, durationMs };
 }
 
 export function checkCoreCompatibility(manifest: Manifest, coreVersion: string): ValidationCheck {
   const started = performance.now();
-  const ok = semver.validRange(manifest.powerx) !== null && semver.satisfies(coreVersion, manifest.powerx, { includePrerelease: true });
-  return check('core.compatibility', 'Core version is compatible', started, ok ? undefined : { code: 'CORE_INCOMPATIBLE', params: { range: manifest.powerx, coreVersion } });
+  const ok =
+    semver.validRange(manifest.powerx) !== null &&
+    semver.satisfies(coreVersion, manifest.powerx, { includePrerelease: true });
+  return check(
+    'core.compatibility',
+    'Core version is compatible',
+    started,
+    ok ? undefined : { code: 'CORE_INCOMPATIBLE', params: { range: manifest.powerx, coreVersion } },
+  );
 }
 
 /** Every unmet `requires` is reported (the message lists all), the first decides the code. */
-export function checkDependencies(manifest: Manifest, tenant: string, installed: InstalledPluginRef[]): ValidationCheck {
+export function checkDependencies(
+  manifest: Manifest,
+  tenant: string,
+  installed: InstalledPluginRef[],
+): ValidationCheck {
   const started = performance.now();
   const byId = new Map(installed.map((p) => [p.pluginId, p]));
   const problems: Array<{ code: ErrorCode; params: Record<string, unknown> }> = [];
   for (const [dependency, range] of Object.entries(manifest.requires)) {
     const found = byId.get(dependency);
     if (!found) problems.push({ code: 'DEPENDENCY_MISSING', params: { dependency, range, tenant } });
-    else if (!semver.satisfies(found.version, range, { includePrerelease: true })) problems.push({ code: 'DEPENDENCY_VERSION', params: { dependency, range, tenant, installed: found.version } });
+    else if (!semver.satisfies(found.version, range, { includePrerelease: true }))
+      problems.push({
+        code: 'DEPENDENCY_VERSION',
+        params: { dependency, range, tenant, installed: found.version },
+      });
   }
   if (!problems.length) return check('tenant.dependencies', 'Required plugins are installed', started);
   const messages = problems.map((p) => new PxError(p.code, p.params).message);
   return check('tenant.dependencies', 'Required plugins are installed', started, {
     code: problems[0].code,
-    params: { ...problems[0].params, problems: problems.map((p, i) => ({ code: p.code, message: messages[i] })) },
+    params: {
+      ...problems[0].params,
+      problems: problems.map((p, i) => ({ code: p.code, message: messages[i] })),
+    },
     message: messages.join('; '),
   });
 }
@@ -70,7 +101,9 @@ export function checkConflicts(manifest: Manifest, installed: InstalledPluginRef
     if (other.pluginId === manifest.id) continue;
     const range = manifest.conflicts[other.pluginId];
     if (range !== undefined && semver.satisfies(other.version, range, { includePrerelease: true })) {
-      found.push(`${manifest.id} ${manifest.version} conflicts with ${other.pluginId} ${range}, and ${other.pluginId} ${other.version} is installed`);
+      found.push(
+        `${manifest.id} ${manifest.version} conflicts with ${other.pluginId} ${range}, and ${other.pluginId} ${other.version} is installed`,
+      );
     }
     const theirs = other.manifest?.conflicts?.[manifest.id];
     if (theirs !== undefined && semver.satisfies(manifest.version, theirs, { includePrerelease: true })) {
@@ -78,19 +111,28 @@ export function checkConflicts(manifest: Manifest, installed: InstalledPluginRef
     }
     const needs = other.manifest?.requires?.[manifest.id];
     if (needs !== undefined && !semver.satisfies(manifest.version, needs, { includePrerelease: true })) {
-      found.push(`installed ${other.pluginId} ${other.version} requires ${manifest.id} ${needs}, not ${manifest.version}`);
+      found.push(
+        `installed ${other.pluginId} ${other.version} requires ${manifest.id} ${needs}, not ${manifest.version}`,
+      );
     }
   }
   if (!found.length) return check('tenant.conflicts', 'No conflicting plugins', started);
   const detail = `Conflict: ${found.join('; ')}`;
-  return check('tenant.conflicts', 'No conflicting plugins', started, { code: 'PLUGIN_CONFLICT', params: { detail, conflicts: found } });
+  return check('tenant.conflicts', 'No conflicting plugins', started, {
+    code: 'PLUGIN_CONFLICT',
+    params: { detail, conflicts: found },
+  });
 }
 
 /** runtime.kind "process" only where sandbox_limits.yaml allows it (see allowProcessPlugins there). */
 export function checkRuntimeKind(manifest: Manifest, tenant: string, limits: TenantLimits): ValidationCheck {
   const started = performance.now();
-  if (manifest.runtime.kind !== 'process' || limits.allowProcessPlugins === true) return check('tenant.runtime_kind', 'Runtime kind is allowed in this tenant', started);
-  return check('tenant.runtime_kind', 'Runtime kind is allowed in this tenant', started, { code: 'RUNTIME_KIND_NOT_ALLOWED', params: { kind: manifest.runtime.kind, tenant } });
+  if (manifest.runtime.kind !== 'process' || limits.allowProcessPlugins === true)
+    return check('tenant.runtime_kind', 'Runtime kind is allowed in this tenant', started);
+  return check('tenant.runtime_kind', 'Runtime kind is allowed in this tenant', started, {
+    code: 'RUNTIME_KIND_NOT_ALLOWED',
+    params: { kind: manifest.runtime.kind, tenant },
+  });
 }
 
 export interface TenantUsage {
@@ -106,11 +148,27 @@ export interface TenantUsage {
  * until they finish), optionally leaving out one plugin (the one being upgraded) and one install.
  * Derived from rows, so a rolled-back install gives its quota back by leaving the table.
  */
-export async function tenantUsage(db: Db, tenant: string, exclude: { pluginId?: string; installId?: string } = {}): Promise<TenantUsage> {
-  const plugins = await db.selectFrom('plugins').select(['plugin_id', 'memory_mb', 'disk_mb', 'cpu_percent']).where('tenant_id', '=', tenant).execute();
-  const inflight = await db.selectFrom('installs').select(['id', 'plugin_id', 'manifest']).where('tenant_id', '=', tenant).where('kind', '=', 'install').where('state', 'not in', TERMINAL).where('manifest', 'is not', null).execute();
+export async function tenantUsage(
+  db: Db,
+  tenant: string,
+  exclude: { pluginId?: string; installId?: string } = {},
+): Promise<TenantUsage> {
+  const plugins = await db
+    .selectFrom('plugins')
+    .select(['plugin_id', 'memory_mb', 'disk_mb', 'cpu_percent'])
+    .where('tenant_id', '=', tenant)
+    .execute();
+  const inflight = await db
+    .selectFrom('installs')
+    .select(['id', 'plugin_id', 'manifest'])
+    .where('tenant_id', '=', tenant)
+    .where('kind', '=', 'install')
+    .where('state', 'not in', TERMINAL)
+    .where('manifest', 'is not', null)
+    .execute();
   const per = new Map<string, { memoryMb: number; diskMb: number; cpuPercent: number }>();
-  for (const p of plugins) per.set(p.plugin_id, { memoryMb: p.memory_mb, diskMb: p.disk_mb, cpuPercent: p.cpu_percent });
+  for (const p of plugins)
+    per.set(p.plugin_id, { memoryMb: p.memory_mb, diskMb: p.disk_mb, cpuPercent: p.cpu_percent });
   for (const i of inflight) {
     if (i.id === exclude.installId || !i.plugin_id) continue;
     const m = JSON.parse(i.manifest!) as Manifest;
@@ -135,7 +193,9 @@ export async function tenantUsage(db: Db, tenant: string, exclude: { pluginId?: 
     .where('created_at', '>=', since)
     .$if(!!exclude.installId, (q) => q.where('id', '!=', exclude.installId!))
     .executeTakeFirst();
-  let memoryMb = 0, diskMb = 0, cpuPercent = 0;
+  let memoryMb = 0,
+    diskMb = 0,
+    cpuPercent = 0;
   for (const v of per.values()) {
     memoryMb += v.memoryMb;
     diskMb += v.diskMb;
@@ -144,17 +204,43 @@ export async function tenantUsage(db: Db, tenant: string, exclude: { pluginId?: 
   return { plugins: per.size, memoryMb, diskMb, cpuPercent, installsLastMinute: Number(recent?.n ?? 0) };
 }
 
-export async function checkQuota(db: Db, tenant: string, manifest: Manifest, installId: string, limits: TenantLimits): Promise<ValidationCheck> {
+export async function checkQuota(
+  db: Db,
+  tenant: string,
+  manifest: Manifest,
+  installId: string,
+  limits: TenantLimits,
+): Promise<ValidationCheck> {
   const started = performance.now();
   const used = await tenantUsage(db, tenant, { pluginId: manifest.id, installId });
   const over: Array<{ quota: string; detail: string }> = [];
-  if (used.plugins + 1 > limits.maxPlugins) over.push({ quota: 'plugins', detail: `${used.plugins} installed + 1 > ${limits.maxPlugins}` });
-  if (used.memoryMb + manifest.resources.memoryMb > limits.maxMemoryMb) over.push({ quota: 'memory', detail: `${used.memoryMb} MB used + ${manifest.resources.memoryMb} MB > ${limits.maxMemoryMb} MB` });
-  if (used.diskMb + manifest.resources.diskMb > limits.maxDiskMb) over.push({ quota: 'disk', detail: `${used.diskMb} MB used + ${manifest.resources.diskMb} MB > ${limits.maxDiskMb} MB` });
-  if (used.cpuPercent + manifest.resources.cpuPercent > limits.maxCpuPercent) over.push({ quota: 'cpu', detail: `${used.cpuPercent}% used + ${manifest.resources.cpuPercent}% > ${limits.maxCpuPercent}%` });
+  if (used.plugins + 1 > limits.maxPlugins)
+    over.push({ quota: 'plugins', detail: `${used.plugins} installed + 1 > ${limits.maxPlugins}` });
+  if (used.memoryMb + manifest.resources.memoryMb > limits.maxMemoryMb)
+    over.push({
+      quota: 'memory',
+      detail: `${used.memoryMb} MB used + ${manifest.resources.memoryMb} MB > ${limits.maxMemoryMb} MB`,
+    });
+  if (used.diskMb + manifest.resources.diskMb > limits.maxDiskMb)
+    over.push({
+      quota: 'disk',
+      detail: `${used.diskMb} MB used + ${manifest.resources.diskMb} MB > ${limits.maxDiskMb} MB`,
+    });
+  if (used.cpuPercent + manifest.resources.cpuPercent > limits.maxCpuPercent)
+    over.push({
+      quota: 'cpu',
+      detail: `${used.cpuPercent}% used + ${manifest.resources.cpuPercent}% > ${limits.maxCpuPercent}%`,
+    });
   if (!over.length) return check('tenant.quota', 'Tenant quota allows the plugin', started);
   return check('tenant.quota', 'Tenant quota allows the plugin', started, {
     code: 'QUOTA_EXCEEDED',
-    params: { tenant, quota: over.map((o) => o.quota).join(' and '), detail: over.map((o) => o.detail).join('; '), exceeded: over, used, limits },
+    params: {
+      tenant,
+      quota: over.map((o) => o.quota).join(' and '),
+      detail: over.map((o) => o.detail).join('; '),
+      exceeded: over,
+      used,
+      limits,
+    },
   });
 }

@@ -21,8 +21,17 @@ const manifest = normalizeManifest({
 
 describe('install wizard', () => {
   it('applies defaults and coerces strings to the declared types', () => {
-    const r = resolveConfig(manifest, { env: { RETRIES: '3', VERBOSE: 'true', MODE: 'b' }, secrets: { API_KEY: 'k' } });
-    expect(r).toEqual({ env: { GREETING: 'hi', RETRIES: 3, VERBOSE: true, MODE: 'b' }, secrets: { API_KEY: 'k' }, logLevel: 'info', missing: [], explicitEnv: ['RETRIES', 'VERBOSE', 'MODE'] });
+    const r = resolveConfig(manifest, {
+      env: { RETRIES: '3', VERBOSE: 'true', MODE: 'b' },
+      secrets: { API_KEY: 'k' },
+    });
+    expect(r).toEqual({
+      env: { GREETING: 'hi', RETRIES: 3, VERBOSE: true, MODE: 'b' },
+      secrets: { API_KEY: 'k' },
+      logLevel: 'info',
+      missing: [],
+      explicitEnv: ['RETRIES', 'VERBOSE', 'MODE'],
+    });
   });
 
   it('lists required values that are still missing', () => {
@@ -30,12 +39,16 @@ describe('install wizard', () => {
   });
 
   it('refuses a value of the wrong type with CONFIG_INVALID', () => {
-    expect(() => resolveConfig(manifest, { env: { RETRIES: 'many' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => resolveConfig(manifest, { env: { RETRIES: 'many' } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
     expect(() => resolveConfig(manifest, { env: { MODE: 'c' } })).toThrow(/not one of a, b/);
   });
 
   it('refuses names the plugin does not declare', () => {
-    expect(() => resolveConfig(manifest, { secrets: { OTHER: 'x' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => resolveConfig(manifest, { secrets: { OTHER: 'x' } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
   });
 
   it('keeps earlier values when a later submission leaves them out', () => {
@@ -45,7 +58,14 @@ describe('install wizard', () => {
   });
 
   describe('carrying values over (dev reloads, reconfigure)', () => {
-    const v2 = normalizeManifest({ ...manifest, version: '1.1.0', config: { ...manifest.config, env: manifest.config.env.map((e) => (e.name === 'GREETING' ? { ...e, default: 'hello' } : e)) } });
+    const v2 = normalizeManifest({
+      ...manifest,
+      version: '1.1.0',
+      config: {
+        ...manifest.config,
+        env: manifest.config.env.map((e) => (e.name === 'GREETING' ? { ...e, default: 'hello' } : e)),
+      },
+    });
 
     it('a value that only came from a default follows the new default', () => {
       const first = resolveConfig(manifest, { env: { RETRIES: '3' }, secrets: { API_KEY: 'k' } });
@@ -57,7 +77,10 @@ describe('install wizard', () => {
     });
 
     it('a value the developer set carries over, even when the default changes', () => {
-      const first = resolveConfig(manifest, { env: { GREETING: 'howdy', RETRIES: '3' }, secrets: { API_KEY: 'k' } });
+      const first = resolveConfig(manifest, {
+        env: { GREETING: 'howdy', RETRIES: '3' },
+        secrets: { API_KEY: 'k' },
+      });
       const next = resolveConfig(v2, {}, first);
       expect(next.env.GREETING).toBe('howdy');
       expect(next.explicitEnv).toEqual(['GREETING', 'RETRIES']);
@@ -66,7 +89,10 @@ describe('install wizard', () => {
     });
 
     it('a wizard value equal to the default counts as the default (pre-filled and left alone)', () => {
-      const first = resolveConfig(manifest, { env: { GREETING: 'hi', RETRIES: '3' }, secrets: { API_KEY: 'k' } });
+      const first = resolveConfig(manifest, {
+        env: { GREETING: 'hi', RETRIES: '3' },
+        secrets: { API_KEY: 'k' },
+      });
       expect(first.explicitEnv).toEqual(['RETRIES']);
       expect(resolveConfig(v2, {}, first).env.GREETING).toBe('hello');
     });

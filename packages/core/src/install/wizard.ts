@@ -27,9 +27,16 @@ export function wizardOf(manifest: Manifest): Wizard {
   };
 }
 
-function coerce(spec: Manifest['config']['env'][number], raw: string | number | boolean): string | number | boolean {
+function coerce(
+  spec: Manifest['config']['env'][number],
+  raw: string | number | boolean,
+): string | number | boolean {
   const fail = (detail: string): never => {
-    throw new InputError('CONFIG_INVALID', { name: spec.name, detail, type: spec.type === 'enum' ? `one of ${(spec.enum ?? []).join(', ')}` : spec.type });
+    throw new InputError('CONFIG_INVALID', {
+      name: spec.name,
+      detail,
+      type: spec.type === 'enum' ? `one of ${(spec.enum ?? []).join(', ')}` : spec.type,
+    });
   };
   switch (spec.type) {
     case 'string':
@@ -47,7 +54,8 @@ function coerce(spec: Manifest['config']['env'][number], raw: string | number | 
       return fail(`"${String(raw).slice(0, 40)}" is not true or false`);
     case 'enum': {
       const value = String(raw);
-      if (!(spec.enum ?? []).includes(value)) fail(`"${value.slice(0, 40)}" is not one of ${(spec.enum ?? []).join(', ')}`);
+      if (!(spec.enum ?? []).includes(value))
+        fail(`"${value.slice(0, 40)}" is not one of ${(spec.enum ?? []).join(', ')}`);
       return value;
     }
   }
@@ -65,21 +73,45 @@ function coerce(spec: Manifest['config']['env'][number], raw: string | number | 
  * defaults, and leaving one untouched must not pin it). `previous.explicitEnv` undefined means
  * "unknown": every previous value is treated as explicit (the old rule).
  */
-export function resolveConfig(manifest: Manifest, input: InstallConfig, previous?: { env: Record<string, string | number | boolean>; secrets: Record<string, string>; logLevel?: LogLevel; explicitEnv?: string[] }): ResolvedConfig {
+export function resolveConfig(
+  manifest: Manifest,
+  input: InstallConfig,
+  previous?: {
+    env: Record<string, string | number | boolean>;
+    secrets: Record<string, string>;
+    logLevel?: LogLevel;
+    explicitEnv?: string[];
+  },
+): ResolvedConfig {
   const envSpecs = new Map(manifest.config.env.map((e) => [e.name, e]));
   const secretSpecs = new Map(manifest.config.secrets.map((s) => [s.name, s]));
   for (const name of Object.keys(input.env ?? {})) {
-    if (!envSpecs.has(name)) throw new InputError('CONFIG_INVALID', { name, detail: 'the plugin does not declare this env variable', type: 'declared name' }, { hint: `Declared env variables: ${[...envSpecs.keys()].join(', ') || 'none'}.` });
+    if (!envSpecs.has(name))
+      throw new InputError(
+        'CONFIG_INVALID',
+        { name, detail: 'the plugin does not declare this env variable', type: 'declared name' },
+        { hint: `Declared env variables: ${[...envSpecs.keys()].join(', ') || 'none'}.` },
+      );
   }
   for (const name of Object.keys(input.secrets ?? {})) {
-    if (!secretSpecs.has(name)) throw new InputError('CONFIG_INVALID', { name, detail: 'the plugin does not declare this secret', type: 'declared name' }, { hint: `Declared secrets: ${[...secretSpecs.keys()].join(', ') || 'none'}.` });
+    if (!secretSpecs.has(name))
+      throw new InputError(
+        'CONFIG_INVALID',
+        { name, detail: 'the plugin does not declare this secret', type: 'declared name' },
+        { hint: `Declared secrets: ${[...secretSpecs.keys()].join(', ') || 'none'}.` },
+      );
   }
   const env: ResolvedConfig['env'] = {};
   const missing: string[] = [];
   const explicitEnv: string[] = [];
   for (const spec of manifest.config.env) {
     const given = input.env?.[spec.name];
-    const carried = previous && previous.env[spec.name] !== undefined && (!previous.explicitEnv || previous.explicitEnv.includes(spec.name)) ? previous.env[spec.name] : undefined;
+    const carried =
+      previous &&
+      previous.env[spec.name] !== undefined &&
+      (!previous.explicitEnv || previous.explicitEnv.includes(spec.name))
+        ? previous.env[spec.name]
+        : undefined;
     const raw = given ?? carried ?? spec.default;
     if (raw === undefined || raw === '') {
       if (spec.required) missing.push(spec.name);
@@ -96,11 +128,21 @@ export function resolveConfig(manifest: Manifest, input: InstallConfig, previous
       if (spec.required) missing.push(spec.name);
       continue;
     }
-    if (typeof value !== 'string') throw new InputError('CONFIG_INVALID', { name: spec.name, detail: 'a secret must be a string', type: 'string' });
+    if (typeof value !== 'string')
+      throw new InputError('CONFIG_INVALID', {
+        name: spec.name,
+        detail: 'a secret must be a string',
+        type: 'string',
+      });
     secrets[spec.name] = value;
   }
   const logLevel = input.logLevel ?? previous?.logLevel ?? manifest.config.logLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new InputError('CONFIG_INVALID', { name: 'logLevel', detail: `"${String(logLevel)}" is not a log level`, type: LOG_LEVELS.join(' | ') });
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new InputError('CONFIG_INVALID', {
+      name: 'logLevel',
+      detail: `"${String(logLevel)}" is not a log level`,
+      type: LOG_LEVELS.join(' | '),
+    });
   return { env, secrets, logLevel, missing, explicitEnv };
 }
 
@@ -117,6 +159,11 @@ function sameAsDefault(spec: Manifest['config']['env'][number], value: string | 
  * For configs stored before explicit names were recorded: the values that differ from the
  * defaults of the manifest they were resolved against are the ones someone set.
  */
-export function inferExplicitEnv(manifest: Manifest, env: Record<string, string | number | boolean>): string[] {
-  return manifest.config.env.filter((spec) => env[spec.name] !== undefined && !sameAsDefault(spec, env[spec.name])).map((spec) => spec.name);
+export function inferExplicitEnv(
+  manifest: Manifest,
+  env: Record<string, string | number | boolean>,
+): string[] {
+  return manifest.config.env
+    .filter((spec) => env[spec.name] !== undefined && !sameAsDefault(spec, env[spec.name]))
+    .map((spec) => spec.name);
 }

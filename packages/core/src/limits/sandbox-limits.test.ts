@@ -17,11 +17,15 @@ describe('sandbox limits', () => {
   });
 
   it('names the field of a negative quota', () => {
-    expect(() => SandboxLimits.parse(good.replace('maxPlugins: 2', 'maxPlugins: -1'), 'test')).toThrow(/defaults\.maxPlugins/);
+    expect(() => SandboxLimits.parse(good.replace('maxPlugins: 2', 'maxPlugins: -1'), 'test')).toThrow(
+      /defaults\.maxPlugins/,
+    );
   });
 
   it('names an unknown field', () => {
-    expect(() => SandboxLimits.parse(good.replace('maxPackageMb: 20', 'maxPackagMb: 20'), 'test')).toThrow(/LIMITS_CONFIG_INVALID|maxPackagMb|additional/);
+    expect(() => SandboxLimits.parse(good.replace('maxPackageMb: 20', 'maxPackagMb: 20'), 'test')).toThrow(
+      /LIMITS_CONFIG_INVALID|maxPackagMb|additional/,
+    );
   });
 
   it('refuses a file that is not YAML', () => {
@@ -29,7 +33,10 @@ describe('sandbox limits', () => {
   });
 
   it('accepts the shipped file', async () => {
-    const text = await readFile(new URL('../../../../config/plugins/sandbox_limits.yaml', import.meta.url), 'utf8');
+    const text = await readFile(
+      new URL('../../../../config/plugins/sandbox_limits.yaml', import.meta.url),
+      'utf8',
+    );
     expect(SandboxLimits.parse(text, 'shipped').forTenant('sandbox-dev').maxPlugins).toBeGreaterThan(0);
   });
 });

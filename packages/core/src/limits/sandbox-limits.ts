@@ -26,7 +26,9 @@ export type TenantLimits = Static<typeof TenantLimitsSchema>;
 export const SandboxLimitsFileSchema = Type.Object(
   {
     defaults: TenantLimitsSchema,
-    tenants: Type.Optional(Type.Record(Type.String(), Type.Partial(TenantLimitsSchema, { additionalProperties: false }))),
+    tenants: Type.Optional(
+      Type.Record(Type.String(), Type.Partial(TenantLimitsSchema, { additionalProperties: false })),
+    ),
   },
   { additionalProperties: false },
 );
@@ -46,7 +48,10 @@ export class SandboxLimits {
 
   /** The largest upload any tenant accepts: the streaming cut-off before the tenant is known. */
   maxPackageBytesAnyTenant(): number {
-    const all = [this.file.defaults.maxPackageMb, ...Object.values(this.file.tenants ?? {}).map((t) => t.maxPackageMb ?? 0)];
+    const all = [
+      this.file.defaults.maxPackageMb,
+      ...Object.values(this.file.tenants ?? {}).map((t) => t.maxPackageMb ?? 0),
+    ];
     return Math.floor(Math.max(...all) * 1024 * 1024);
   }
 
@@ -55,13 +60,21 @@ export class SandboxLimits {
     try {
       value = parse(text);
     } catch (error) {
-      throw new PxError('LIMITS_CONFIG_INVALID', { detail: `${source} is not valid YAML: ${(error as Error).message}` });
+      throw new PxError('LIMITS_CONFIG_INVALID', {
+        detail: `${source} is not valid YAML: ${(error as Error).message}`,
+      });
     }
     if (!check.Check(value)) {
-      const first = [...check.Errors(value)].find((e) => e.keyword !== 'boolean') ?? [...check.Errors(value)][0];
+      const first =
+        [...check.Errors(value)].find((e) => e.keyword !== 'boolean') ?? [...check.Errors(value)][0];
       const where = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-      const extra = first?.keyword === 'additionalProperties' ? ` (${JSON.stringify((first.params as { additionalProperties?: unknown }).additionalProperties)})` : '';
-      throw new PxError('LIMITS_CONFIG_INVALID', { detail: `${where}: ${first?.message ?? 'invalid'}${extra}` });
+      const extra =
+        first?.keyword === 'additionalProperties'
+          ? ` (${JSON.stringify((first.params as { additionalProperties?: unknown }).additionalProperties)})`
+          : '';
+      throw new PxError('LIMITS_CONFIG_INVALID', {
+        detail: `${where}: ${first?.message ?? 'invalid'}${extra}`,
+      });
     }
     return new SandboxLimits(value);
   }
@@ -71,7 +84,9 @@ export class SandboxLimits {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new PxError('LIMITS_CONFIG_INVALID', { detail: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+      throw new PxError('LIMITS_CONFIG_INVALID', {
+        detail: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      });
     }
     return SandboxLimits.parse(text, file);
   }

@@ -5,18 +5,33 @@ import { logContext, withLogContext } from './log-context.ts';
 function capture(level?: string) {
   const lines: Array<Record<string, unknown>> = [];
   const raw: string[] = [];
-  const { logger, lineCounts } = createCoreLogger({ level, destination: { write: (s: string) => (raw.push(s), lines.push(JSON.parse(s))) } });
+  const { logger, lineCounts } = createCoreLogger({
+    level,
+    destination: { write: (s: string) => (raw.push(s), lines.push(JSON.parse(s))) },
+  });
   return { logger, lineCounts, lines, raw };
 }
 
 describe('core logger', () => {
   it('redacts secrets wherever a logged object holds them', () => {
     const { logger, raw, lines } = capture('info');
-    logger.info({ config: { env: { A: '1' }, secrets: { API_KEY: 'v-secret-1' } }, req: { headers: { authorization: 'Bearer t-secret-2' } }, password: 'p-secret-3', adminToken: 't-secret-4' }, 'x');
+    logger.info(
+      {
+        config: { env: { A: '1' }, secrets: { API_KEY: 'v-secret-1' } },
+        req: { headers: { authorization: 'Bearer t-secret-2' } },
+        password: 'p-secret-3',
+        adminToken: 't-secret-4',
+      },
+      'x',
+    );
     logger.info({ body: { token: 't-secret-5', password: 'p-secret-6' } }, 'y');
     const out = raw.join('');
-    for (const secret of ['v-secret-1', 't-secret-2', 'p-secret-3', 't-secret-4', 't-secret-5', 'p-secret-6']) expect(out).not.toContain(secret);
-    expect(lines[0]).toMatchObject({ config: { env: { A: '1' }, secrets: '[redacted]' }, password: '[redacted]' });
+    for (const secret of ['v-secret-1', 't-secret-2', 'p-secret-3', 't-secret-4', 't-secret-5', 'p-secret-6'])
+      expect(out).not.toContain(secret);
+    expect(lines[0]).toMatchObject({
+      config: { env: { A: '1' }, secrets: '[redacted]' },
+      password: '[redacted]',
+    });
   });
 
   it('writes only lines at or above the configured level and counts them by level', () => {
@@ -53,6 +68,8 @@ describe('core logger', () => {
   });
 
   it('refuses an unknown level, naming the setting and the allowed levels', () => {
-    expect(() => createCoreLogger({ level: 'verbose' })).toThrow('Log level "verbose" (PX_LOG_LEVEL) is not one of trace, debug, info, warn, error, fatal, silent');
+    expect(() => createCoreLogger({ level: 'verbose' })).toThrow(
+      'Log level "verbose" (PX_LOG_LEVEL) is not one of trace, debug, info, warn, error, fatal, silent',
+    );
   });
 });

@@ -11,11 +11,30 @@ import { logContext } from './log-context.ts';
  * Secret values are never logged on purpose; this is the net for an object logged whole.
  */
 export const REDACT_PATHS = [
-  'authorization', '*.authorization', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', '*.headers.authorization',
-  'secrets', '*.secrets', '*.*.secrets',
-  'password', '*.password', 'adminPassword', '*.adminPassword',
-  'token', '*.token', 'adminToken', '*.adminToken',
-  'masterKey', '*.masterKey', 'privateKeyPem', '*.privateKeyPem', 'secrets_enc', '*.secrets_enc',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  'secrets',
+  '*.secrets',
+  '*.*.secrets',
+  'password',
+  '*.password',
+  'adminPassword',
+  '*.adminPassword',
+  'token',
+  '*.token',
+  'adminToken',
+  '*.adminToken',
+  'masterKey',
+  '*.masterKey',
+  'privateKeyPem',
+  '*.privateKeyPem',
+  'secrets_enc',
+  '*.secrets_enc',
 ];
 
 /** Lines written per level since start; read by the metrics at scrape time. */
@@ -33,16 +52,24 @@ export interface CoreLogger {
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-export function createCoreLogger(options: { level?: string; destination?: DestinationStream } = {}): CoreLogger {
+export function createCoreLogger(
+  options: { level?: string; destination?: DestinationStream } = {},
+): CoreLogger {
   const lineCounts = new LogLineCounts();
   const level = options.level ?? process.env.PX_LOG_LEVEL ?? 'info';
   // pino's own message for a bad level is "unknown level"; say which setting and what is allowed.
-  if (!LOG_LEVELS.includes(level)) throw new Error(`Log level "${level}" (PX_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(level))
+    throw new Error(`Log level "${level}" (PX_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
   const config = {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     hooks: {
-      logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void, level: number) {
+      logMethod(
+        this: Logger,
+        args: Parameters<Logger['info']>,
+        method: (...a: unknown[]) => void,
+        level: number,
+      ) {
         lineCounts.add(this.levels.labels[level] ?? String(level));
         method.apply(this, args as unknown[]);
       },
@@ -51,7 +78,8 @@ export function createCoreLogger(options: { level?: string; destination?: Destin
       const context = logContext.getStore();
       if (!context) return {};
       // Fastify's request logger already binds reqId; do not write the key twice.
-      if (context.reqId && logger.bindings().reqId !== undefined) return context.installId ? { installId: context.installId } : {};
+      if (context.reqId && logger.bindings().reqId !== undefined)
+        return context.installId ? { installId: context.installId } : {};
       return { ...context };
     },
   };

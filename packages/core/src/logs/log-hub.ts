@@ -68,7 +68,12 @@ export class LogHub {
   }
 
   /** Sends the backfill, then live lines. Returns the unsubscribe function. */
-  async subscribe(tenant: string, plugin: string, sink: LogSink, opts: SubscribeOptions = {}): Promise<{ lastId: number; unsubscribe: () => void }> {
+  async subscribe(
+    tenant: string,
+    plugin: string,
+    sink: LogSink,
+    opts: SubscribeOptions = {},
+  ): Promise<{ lastId: number; unsubscribe: () => void }> {
     const topic = this.#topic(tenant, plugin);
     const sub: Subscriber = { sink, minLevel: Math.max(0, LEVELS.indexOf(opts.level ?? 'trace')), cursor: 0 };
     let lastId = 0;
@@ -110,7 +115,8 @@ export class LogHub {
     // After the lines written so far, so the marker lands where it happened.
     this.#schedule(topic, 0);
     topic.chain = topic.chain.then(() => {
-      for (const sub of [...topic.subscribers]) this.#send(topic, sub, { type: 'reload', channel: LOG_CHANNEL, tenant, plugin, reload });
+      for (const sub of [...topic.subscribers])
+        this.#send(topic, sub, { type: 'reload', channel: LOG_CHANNEL, tenant, plugin, reload });
     });
   }
 
@@ -126,7 +132,14 @@ export class LogHub {
     const k = key(tenant, plugin);
     let topic = this.#topics.get(k);
     if (!topic) {
-      topic = { tenant, plugin, subscribers: new Set(), lastId: 0, chain: Promise.resolve(), scheduled: false };
+      topic = {
+        tenant,
+        plugin,
+        subscribers: new Set(),
+        lastId: 0,
+        chain: Promise.resolve(),
+        scheduled: false,
+      };
       this.#topics.set(k, topic);
     }
     return topic;
@@ -145,32 +158,48 @@ export class LogHub {
     if (topic.scheduled) return;
     topic.scheduled = true;
     const run = () => {
-      topic.chain = topic.chain.then(async () => {
-        topic.scheduled = false;
-        if (!topic.subscribers.size || this.#closed) return;
-        for (;;) {
-          const page = await this.#store.query(topic.tenant, topic.plugin, { after: topic.lastId, limit: PAGE });
-          if (!page.lines.length) break;
-          topic.lastId = page.lastId;
-          for (const sub of [...topic.subscribers]) this.#deliver(topic, sub, page.lines as LogLine[], false);
-          if (page.lines.length < PAGE) break;
-        }
-      }).catch(() => {
-        topic.scheduled = false;
-      });
+      topic.chain = topic.chain
+        .then(async () => {
+          topic.scheduled = false;
+          if (!topic.subscribers.size || this.#closed) return;
+          for (;;) {
+            const page = await this.#store.query(topic.tenant, topic.plugin, {
+              after: topic.lastId,
+              limit: PAGE,
+            });
+            if (!page.lines.length) break;
+            topic.lastId = page.lastId;
+            for (const sub of [...topic.subscribers])
+              this.#deliver(topic, sub, page.lines as LogLine[], false);
+            if (page.lines.length < PAGE) break;
+          }
+        })
+        .catch(() => {
+          topic.scheduled = false;
+        });
     };
     if (delayMs > 0) setTimeout(run, delayMs).unref();
     else run();
   }
 
   #deliver(topic: Topic, sub: Subscriber, lines: LogLine[], backfill: boolean): void {
-    const wanted = lines.filter((l) => l.id > sub.cursor && LEVELS.indexOf(l.level as LogLevel) >= sub.minLevel);
+    const wanted = lines.filter(
+      (l) => l.id > sub.cursor && LEVELS.indexOf(l.level as LogLevel) >= sub.minLevel,
+    );
     if (lines.length) sub.cursor = Math.max(sub.cursor, lines[lines.length - 1].id);
     // Frames of at most ~FRAME_BYTES, so what a slow client can hold up is bounded by the sink's limit plus one frame.
     let batch: LogLine[] = [];
     let bytes = 0;
     const flush = () => {
-      if (batch.length) this.#send(topic, sub, { type: 'log', channel: LOG_CHANNEL, tenant: topic.tenant, plugin: topic.plugin, lines: batch, ...(backfill ? { backfill: true } : {}) });
+      if (batch.length)
+        this.#send(topic, sub, {
+          type: 'log',
+          channel: LOG_CHANNEL,
+          tenant: topic.tenant,
+          plugin: topic.plugin,
+          lines: batch,
+          ...(backfill ? { backfill: true } : {}),
+        });
       batch = [];
       bytes = 0;
     };
@@ -195,7 +224,8 @@ export class LogHub {
     if (!topic.subscribers.size && this.#topics.get(key(topic.tenant, topic.plugin)) === topic) {
       // Keep reads in flight consistent: drop the topic only once its chain is idle.
       void topic.chain.then(() => {
-        if (!topic.subscribers.size && this.#topics.get(key(topic.tenant, topic.plugin)) === topic) this.#topics.delete(key(topic.tenant, topic.plugin));
+        if (!topic.subscribers.size && this.#topics.get(key(topic.tenant, topic.plugin)) === topic)
+          this.#topics.delete(key(topic.tenant, topic.plugin));
         if (!this.#topics.size) {
           this.#detach?.();
           this.#detach = undefined;

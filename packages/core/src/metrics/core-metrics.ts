@@ -8,7 +8,11 @@ import { registerOpsMetrics, type OpsMetricSources } from './ops-metrics.ts';
 import { signatureOutcome } from './signature-outcome.ts';
 
 export interface UsageSource {
-  list(): Array<{ tenant: string; pluginId: string; usage: { rssMb: number; cpuPercent: number; diskMb: number } }>;
+  list(): Array<{
+    tenant: string;
+    pluginId: string;
+    usage: { rssMb: number; cpuPercent: number; diskMb: number };
+  }>;
 }
 
 export class CoreMetrics {
@@ -31,16 +35,65 @@ export class CoreMetrics {
     const registers = [this.registry];
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'px_core_' });
     const buckets = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
-    this.installDuration = new Histogram({ name: 'plugin_install_sandbox_duration_seconds', help: 'Upload to running (or failed) of sandbox installs', labelNames: ['result'], buckets, registers });
-    this.installTotal = new Counter({ name: 'plugin_install_sandbox_total', help: 'Sandbox installs by result (success | failed)', labelNames: ['result'], registers });
-    this.rollbackTotal = new Counter({ name: 'plugin_install_rollback_total', help: 'Installs rolled back, by the stage that failed', labelNames: ['stage'], registers });
-    this.devInstallDuration = new Histogram({ name: 'plugin_dev_install_duration_seconds', help: 'Dev-mode installs and reloads', labelNames: ['result'], buckets, registers });
-    this.devInstallTotal = new Counter({ name: 'plugin_dev_install_total', help: 'Dev-mode installs by result', labelNames: ['result'], registers });
-    this.devRollbackTotal = new Counter({ name: 'plugin_dev_rollback_total', help: 'Dev-mode reloads rolled back', registers });
-    this.stageDuration = new Histogram({ name: 'plugin_install_stage_duration_seconds', help: 'Duration of each install stage', labelNames: ['stage'], buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers });
-    this.signatureFailures = new Counter({ name: 'plugin_package_signature_failures_total', help: 'Uploads refused for a missing, invalid or untrusted signature', registers });
-    this.signatureFailureStreak = new ConsecutiveFailures('plugin_package_signature_failures_consecutive', 'Uploads refused for their signature in a row, per tenant (reset by a good signature)', this.registry);
-    this.devInstallFailureStreak = new ConsecutiveFailures('plugin_dev_install_failures_consecutive', 'Dev installs/reloads failed in a row, per tenant (reset by a successful one)', this.registry);
+    this.installDuration = new Histogram({
+      name: 'plugin_install_sandbox_duration_seconds',
+      help: 'Upload to running (or failed) of sandbox installs',
+      labelNames: ['result'],
+      buckets,
+      registers,
+    });
+    this.installTotal = new Counter({
+      name: 'plugin_install_sandbox_total',
+      help: 'Sandbox installs by result (success | failed)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.rollbackTotal = new Counter({
+      name: 'plugin_install_rollback_total',
+      help: 'Installs rolled back, by the stage that failed',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.devInstallDuration = new Histogram({
+      name: 'plugin_dev_install_duration_seconds',
+      help: 'Dev-mode installs and reloads',
+      labelNames: ['result'],
+      buckets,
+      registers,
+    });
+    this.devInstallTotal = new Counter({
+      name: 'plugin_dev_install_total',
+      help: 'Dev-mode installs by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.devRollbackTotal = new Counter({
+      name: 'plugin_dev_rollback_total',
+      help: 'Dev-mode reloads rolled back',
+      registers,
+    });
+    this.stageDuration = new Histogram({
+      name: 'plugin_install_stage_duration_seconds',
+      help: 'Duration of each install stage',
+      labelNames: ['stage'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.signatureFailures = new Counter({
+      name: 'plugin_package_signature_failures_total',
+      help: 'Uploads refused for a missing, invalid or untrusted signature',
+      registers,
+    });
+    this.signatureFailureStreak = new ConsecutiveFailures(
+      'plugin_package_signature_failures_consecutive',
+      'Uploads refused for their signature in a row, per tenant (reset by a good signature)',
+      this.registry,
+    );
+    this.devInstallFailureStreak = new ConsecutiveFailures(
+      'plugin_dev_install_failures_consecutive',
+      'Dev installs/reloads failed in a row, per tenant (reset by a successful one)',
+      this.registry,
+    );
     // Known label values start at 0, so rates and ratios exist before the first install.
     for (const result of ['success', 'failed']) {
       this.installTotal.inc({ result }, 0);
@@ -69,7 +122,10 @@ export class CoreMetrics {
 
   /** Quota ratios and log throughput need core's stores; startCore attaches them once built. */
   attachOps(sources: OpsMetricSources): void {
-    this.#ops ??= registerOpsMetrics(this.registry, { streaks: [this.signatureFailureStreak, this.devInstallFailureStreak], ...sources });
+    this.#ops ??= registerOpsMetrics(this.registry, {
+      streaks: [this.signatureFailureStreak, this.devInstallFailureStreak],
+      ...sources,
+    });
   }
 
   /**
@@ -77,7 +133,10 @@ export class CoreMetrics {
    * streak; a valid, trusted signature resets the streak; an unsigned package
    * accepted in dev mode, or one refused before its signature was looked at, changes nothing.
    */
-  recordSignatureOutcome(tenant: string, report: { checks: ReadonlyArray<{ id: string; ok: boolean; code?: string }>; signer?: unknown }): void {
+  recordSignatureOutcome(
+    tenant: string,
+    report: { checks: ReadonlyArray<{ id: string; ok: boolean; code?: string }>; signer?: unknown },
+  ): void {
     const outcome = signatureOutcome(report);
     if (outcome === 'good') this.signatureFailureStreak.succeeded(tenant);
     // (plugin_package_signature_failures_total is counted by the pipeline where it refuses the upload.)

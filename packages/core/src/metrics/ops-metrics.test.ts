@@ -36,13 +36,32 @@ describe('ops metrics', () => {
 
   it('tells a bad signature from a good one and from an unsigned package accepted in dev mode', () => {
     const passed = (id: string) => ({ id, ok: true });
-    expect(signatureOutcome({ checks: [{ id: 'signature.valid', ok: false, code: 'PXP_SIGNATURE_INVALID' }] })).toBe('bad');
-    expect(signatureOutcome({ checks: [passed('signature.valid'), { id: 'signature.trusted', ok: false, code: 'PXP_KEY_UNTRUSTED' }] })).toBe('bad');
-    expect(signatureOutcome({ checks: [passed('signature.valid'), passed('signature.trusted')], signer: { keyId: 'k' } })).toBe('good');
-    expect(signatureOutcome({ checks: [passed('signature.valid'), passed('signature.trusted')] })).toBe('none');
-    expect(signatureOutcome({ checks: [{ id: 'archive.gzip', ok: false, code: 'PXP_NOT_GZIP' }] })).toBe('none');
+    expect(
+      signatureOutcome({ checks: [{ id: 'signature.valid', ok: false, code: 'PXP_SIGNATURE_INVALID' }] }),
+    ).toBe('bad');
+    expect(
+      signatureOutcome({
+        checks: [
+          passed('signature.valid'),
+          { id: 'signature.trusted', ok: false, code: 'PXP_KEY_UNTRUSTED' },
+        ],
+      }),
+    ).toBe('bad');
+    expect(
+      signatureOutcome({
+        checks: [passed('signature.valid'), passed('signature.trusted')],
+        signer: { keyId: 'k' },
+      }),
+    ).toBe('good');
+    expect(signatureOutcome({ checks: [passed('signature.valid'), passed('signature.trusted')] })).toBe(
+      'none',
+    );
+    expect(signatureOutcome({ checks: [{ id: 'archive.gzip', ok: false, code: 'PXP_NOT_GZIP' }] })).toBe(
+      'none',
+    );
     // Tampering with a signed package: the integrity check refuses it before the signature is checked.
-    for (const code of ['PXP_HASH_MISMATCH', 'PXP_FILE_MISSING', 'PXP_FILE_UNLISTED', 'PXP_SUMS_MISSING']) expect(signatureOutcome({ checks: [{ id: 'integrity.sums', ok: false, code }] }), code).toBe('bad');
+    for (const code of ['PXP_HASH_MISMATCH', 'PXP_FILE_MISSING', 'PXP_FILE_UNLISTED', 'PXP_SUMS_MISSING'])
+      expect(signatureOutcome({ checks: [{ id: 'integrity.sums', ok: false, code }] }), code).toBe('bad');
   });
 
   it('records a dev install: counter, histogram, rollback and the failure streak', async () => {

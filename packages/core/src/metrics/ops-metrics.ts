@@ -24,7 +24,8 @@ export interface OpsMetricSources {
 const PLUGIN_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
 export function registerOpsMetrics(registry: Registry, sources: OpsMetricSources): { close(): void } {
-  const tenants = async () => (await sources.db.selectFrom('tenants').select('id').execute()).map((t) => t.id);
+  const tenants = async () =>
+    (await sources.db.selectFrom('tenants').select('id').execute()).map((t) => t.id);
   for (const streak of sources.streaks ?? []) streak.setKnownTenants(tenants);
   registerQuotaUsage(registry, sources);
   const coreLines = sources.coreLogLines;
@@ -40,8 +41,15 @@ export function registerOpsMetrics(registry: Registry, sources: OpsMetricSources
       for (const [level, n] of coreLines?.byLevel ?? []) this.inc({ level }, n);
     },
   });
-  const pluginLines = new Counter({ name: 'plugin_log_lines_total', help: 'Lines plugins wrote to the log feed (stdout, stderr, ctx.log), by level', labelNames: ['level'], registers: [registry] });
+  const pluginLines = new Counter({
+    name: 'plugin_log_lines_total',
+    help: 'Lines plugins wrote to the log feed (stdout, stderr, ctx.log), by level',
+    labelNames: ['level'],
+    registers: [registry],
+  });
   for (const level of ['info', 'warn', 'error']) pluginLines.inc({ level }, 0);
-  const off = sources.pluginLogs?.onLine((line) => pluginLines.inc({ level: PLUGIN_LEVELS.has(line.level) ? line.level : 'other' }));
+  const off = sources.pluginLogs?.onLine((line) =>
+    pluginLines.inc({ level: PLUGIN_LEVELS.has(line.level) ? line.level : 'other' }),
+  );
   return { close: () => off?.() };
 }

@@ -9,7 +9,11 @@ import type { Db } from '../storage/schema.ts';
 import type { SandboxLimits, TenantLimits } from '../limits/sandbox-limits.ts';
 import { tenantUsage, type TenantUsage } from '../install/tenant-checks.ts';
 
-const RESOURCES: Array<{ resource: string; used: (u: TenantUsage) => number; limit: (l: TenantLimits) => number }> = [
+const RESOURCES: Array<{
+  resource: string;
+  used: (u: TenantUsage) => number;
+  limit: (l: TenantLimits) => number;
+}> = [
   { resource: 'plugins', used: (u) => u.plugins, limit: (l) => l.maxPlugins },
   { resource: 'memory', used: (u) => u.memoryMb, limit: (l) => l.maxMemoryMb },
   { resource: 'disk', used: (u) => u.diskMb, limit: (l) => l.maxDiskMb },
@@ -23,7 +27,10 @@ export function usageRatio(used: number, limit: number): number {
   return used > 0 ? 1 : 0;
 }
 
-export function registerQuotaUsage(registry: Registry, source: { db: Db; limits: SandboxLimits }): Gauge<'tenant' | 'resource'> {
+export function registerQuotaUsage(
+  registry: Registry,
+  source: { db: Db; limits: SandboxLimits },
+): Gauge<'tenant' | 'resource'> {
   return new Gauge({
     name: 'plugin_sandbox_quota_usage_ratio',
     help: 'Share of each tenant quota in use (plugins, memory, disk, cpu, installs_per_minute); 1 = full',
@@ -35,7 +42,8 @@ export function registerQuotaUsage(registry: Registry, source: { db: Db; limits:
       for (const { id } of tenants) {
         const usage = await tenantUsage(source.db, id);
         const limits = source.limits.forTenant(id);
-        for (const r of RESOURCES) rows.push({ tenant: id, resource: r.resource, value: usageRatio(r.used(usage), r.limit(limits)) });
+        for (const r of RESOURCES)
+          rows.push({ tenant: id, resource: r.resource, value: usageRatio(r.used(usage), r.limit(limits)) });
       }
       // Reset only once the new values are known: a scrape never sees a half-filled gauge.
       this.reset();

@@ -6,11 +6,21 @@
  * so those codes count as signature failures too (the "three in a row" alert must see them).
  */
 export const SIGNATURE_FAILURE_CODES: ReadonlySet<string> = new Set([
-  'PXP_UNSIGNED', 'PXP_SIGNATURE_INVALID', 'PXP_KEY_UNTRUSTED', 'PXP_SIGNER_MALFORMED',
-  'PXP_HASH_MISMATCH', 'PXP_FILE_MISSING', 'PXP_FILE_UNLISTED', 'PXP_SUMS_MISSING', 'PXP_SUMS_MALFORMED',
+  'PXP_UNSIGNED',
+  'PXP_SIGNATURE_INVALID',
+  'PXP_KEY_UNTRUSTED',
+  'PXP_SIGNER_MALFORMED',
+  'PXP_HASH_MISMATCH',
+  'PXP_FILE_MISSING',
+  'PXP_FILE_UNLISTED',
+  'PXP_SUMS_MISSING',
+  'PXP_SUMS_MALFORMED',
 ]);
 
-export function signatureOutcome(report: { checks: ReadonlyArray<{ id: string; ok: boolean; code?: string }>; signer?: unknown }): 'good' | 'bad' | 'none' {
+export function signatureOutcome(report: {
+  checks: ReadonlyArray<{ id: string; ok: boolean; code?: string }>;
+  signer?: unknown;
+}): 'good' | 'bad' | 'none' {
   const checks = report.checks;
   if (checks.some((c) => !c.ok && c.code && SIGNATURE_FAILURE_CODES.has(c.code))) return 'bad';
   const valid = checks.find((c) => c.id === 'signature.valid');

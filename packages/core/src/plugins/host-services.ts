@@ -18,13 +18,25 @@ export function createHostServices(storage: PluginStorage, bus: EventBus): HostS
         await bus.publish(`tenant.${tenant}.${type}`, { tenant, plugin: pluginId, type, payload });
       },
       subscribe(tenant, type, handler) {
-        return bus.subscribe(`tenant.${tenant}.${type}`, (event) => handler((event.payload as { payload: unknown }).payload, { type, ts: event.ts }));
+        return bus.subscribe(`tenant.${tenant}.${type}`, (event) =>
+          handler((event.payload as { payload: unknown }).payload, { type, ts: event.ts }),
+        );
       },
     },
     async fetch(url, init) {
-      const response = await fetch(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      const response = await fetch(url, {
+        method: init.method ?? 'GET',
+        headers: init.headers,
+        body: init.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
       const text = await response.text();
-      return { status: response.status, headers: Object.fromEntries(response.headers), body: text.slice(0, MAX_FETCH_BODY) };
+      return {
+        status: response.status,
+        headers: Object.fromEntries(response.headers),
+        body: text.slice(0, MAX_FETCH_BODY),
+      };
     },
   };
 }

@@ -39,35 +39,41 @@ export class PluginLogStore implements LogSink {
     this.#timer = undefined;
     const batch = this.#buffer;
     this.#buffer = [];
-    this.#flushing = this.#flushing.then(async () => {
-      if (!batch.length) return;
-      await this.#db.transaction().execute(async (trx) => {
-        for (let i = 0; i < batch.length; i += 200) {
-          await trx
-            .insertInto('plugin_logs')
-            .values(
-              batch.slice(i, i + 200).map((l) => ({
-                ts: l.ts,
-                tenant: l.tenant,
-                plugin: l.plugin,
-                version: l.version,
-                instance: l.instance,
-                level: l.level,
-                msg: l.msg.slice(0, 16_384),
-                fields: l.fields ? JSON.stringify(l.fields) : null,
-                source: l.source,
-              })),
-            )
-            .execute();
-        }
-      });
-    }).catch(() => {});
+    this.#flushing = this.#flushing
+      .then(async () => {
+        if (!batch.length) return;
+        await this.#db.transaction().execute(async (trx) => {
+          for (let i = 0; i < batch.length; i += 200) {
+            await trx
+              .insertInto('plugin_logs')
+              .values(
+                batch.slice(i, i + 200).map((l) => ({
+                  ts: l.ts,
+                  tenant: l.tenant,
+                  plugin: l.plugin,
+                  version: l.version,
+                  instance: l.instance,
+                  level: l.level,
+                  msg: l.msg.slice(0, 16_384),
+                  fields: l.fields ? JSON.stringify(l.fields) : null,
+                  source: l.source,
+                })),
+              )
+              .execute();
+          }
+        });
+      })
+      .catch(() => {});
     return this.#flushing;
   }
 
   async query(tenant: string, plugin: string, opts: { after?: number; limit?: number; level?: string }) {
     await this.flush();
-    let query = this.#db.selectFrom('plugin_logs').selectAll().where('tenant', '=', tenant).where('plugin', '=', plugin);
+    let query = this.#db
+      .selectFrom('plugin_logs')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('plugin', '=', plugin);
     if (opts.after !== undefined) query = query.where('id', '>', opts.after);
     if (opts.level) query = query.where('level', 'in', LEVELS.slice(Math.max(LEVELS.indexOf(opts.level), 0)));
     const limit = opts.limit ?? 500;
@@ -76,12 +82,27 @@ export class PluginLogStore implements LogSink {
       opts.after === undefined
         ? (await query.orderBy('id', 'desc').limit(limit).execute()).reverse()
         : await query.orderBy('id', 'asc').limit(limit).execute();
-    const lines = rows.map((r) => ({ id: r.id, ts: r.ts, tenant: r.tenant, plugin: r.plugin, version: r.version, instance: r.instance, level: r.level, msg: r.msg, source: r.source, ...(r.fields ? { fields: JSON.parse(r.fields) as Record<string, unknown> } : {}) }));
+    const lines = rows.map((r) => ({
+      id: r.id,
+      ts: r.ts,
+      tenant: r.tenant,
+      plugin: r.plugin,
+      version: r.version,
+      instance: r.instance,
+      level: r.level,
+      msg: r.msg,
+      source: r.source,
+      ...(r.fields ? { fields: JSON.parse(r.fields) as Record<string, unknown> } : {}),
+    }));
     return { lines, lastId: lines.length ? lines[lines.length - 1].id : (opts.after ?? 0) };
   }
 
   async dropPlugin(tenant: string, plugin: string): Promise<void> {
     await this.flush();
-    await this.#db.deleteFrom('plugin_logs').where('tenant', '=', tenant).where('plugin', '=', plugin).execute();
+    await this.#db
+      .deleteFrom('plugin_logs')
+      .where('tenant', '=', tenant)
+      .where('plugin', '=', plugin)
+      .execute();
   }
 }

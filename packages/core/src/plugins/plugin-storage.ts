@@ -15,12 +15,22 @@ const COLLECTION = /^[a-z][a-z0-9_-]{0,62}$/;
 const MAX_DOC_BYTES = 1024 * 1024;
 
 function checkCollection(name: string): void {
-  if (!COLLECTION.test(name)) throw new InputError('BAD_REQUEST', { detail: `Collection name "${name.slice(0, 80)}" is not allowed` }, { hint: 'Use lower-case letters, digits, "_" and "-", starting with a letter.' });
+  if (!COLLECTION.test(name))
+    throw new InputError(
+      'BAD_REQUEST',
+      { detail: `Collection name "${name.slice(0, 80)}" is not allowed` },
+      { hint: 'Use lower-case letters, digits, "_" and "-", starting with a letter.' },
+    );
 }
 
 function encode(doc: Record<string, unknown>): string {
   const text = JSON.stringify(doc);
-  if (Buffer.byteLength(text) > MAX_DOC_BYTES) throw new InputError('BAD_REQUEST', { detail: `A document is larger than ${MAX_DOC_BYTES} bytes` }, { hint: 'Store large data in several documents.' });
+  if (Buffer.byteLength(text) > MAX_DOC_BYTES)
+    throw new InputError(
+      'BAD_REQUEST',
+      { detail: `A document is larger than ${MAX_DOC_BYTES} bytes` },
+      { hint: 'Store large data in several documents.' },
+    );
   return text;
 }
 
@@ -32,64 +42,145 @@ export class PluginStorage implements HostStorage {
     this.#db = db;
   }
 
-  async insert(tenant: string, pluginId: string, collection: string, doc: Record<string, unknown>, seededBy: string | null = null): Promise<Doc> {
+  async insert(
+    tenant: string,
+    pluginId: string,
+    collection: string,
+    doc: Record<string, unknown>,
+    seededBy: string | null = null,
+  ): Promise<Doc> {
     checkCollection(collection);
     const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
     const stored: Doc = { ...doc, id };
     const now = new Date().toISOString();
     await this.#db
       .insertInto('plugin_docs')
-      .values({ tenant_id: tenant, plugin_id: pluginId, collection, id, doc: encode(stored), seeded_by: seededBy, created_at: now, updated_at: now })
+      .values({
+        tenant_id: tenant,
+        plugin_id: pluginId,
+        collection,
+        id,
+        doc: encode(stored),
+        seeded_by: seededBy,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     return stored;
   }
 
   /** Bulk insert of generated test data, tagged with the install so its rollback removes it. */
-  async insertMany(tenant: string, pluginId: string, collection: string, docs: Record<string, unknown>[], seededBy: string): Promise<number> {
+  async insertMany(
+    tenant: string,
+    pluginId: string,
+    collection: string,
+    docs: Record<string, unknown>[],
+    seededBy: string,
+  ): Promise<number> {
     checkCollection(collection);
     const now = new Date().toISOString();
     const rows = docs.map((doc) => {
       const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
-      return { tenant_id: tenant, plugin_id: pluginId, collection, id, doc: encode({ ...doc, id }), seeded_by: seededBy, created_at: now, updated_at: now };
+      return {
+        tenant_id: tenant,
+        plugin_id: pluginId,
+        collection,
+        id,
+        doc: encode({ ...doc, id }),
+        seeded_by: seededBy,
+        created_at: now,
+        updated_at: now,
+      };
     });
     await this.#db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += 200) await trx.insertInto('plugin_docs').values(rows.slice(i, i + 200)).execute();
+      for (let i = 0; i < rows.length; i += 200)
+        await trx
+          .insertInto('plugin_docs')
+          .values(rows.slice(i, i + 200))
+          .execute();
     });
     return rows.length;
   }
 
   async get(tenant: string, pluginId: string, collection: string, id: string): Promise<Doc | undefined> {
     checkCollection(collection);
-    const row = await this.#db.selectFrom('plugin_docs').select('doc').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).where('collection', '=', collection).where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('plugin_docs')
+      .select('doc')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .where('collection', '=', collection)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? (JSON.parse(row.doc) as Doc) : undefined;
   }
 
-  #filtered(tenant: string, pluginId: string, collection: string, where: Record<string, unknown> | undefined) {
+  #filtered(
+    tenant: string,
+    pluginId: string,
+    collection: string,
+    where: Record<string, unknown> | undefined,
+  ) {
     checkCollection(collection);
-    let query = this.#db.selectFrom('plugin_docs').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).where('collection', '=', collection);
+    let query = this.#db
+      .selectFrom('plugin_docs')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .where('collection', '=', collection);
     for (const [field, value] of Object.entries(where ?? {})) {
-      if (!FIELD.test(field)) throw new InputError('BAD_REQUEST', { detail: `Filter field "${field.slice(0, 80)}" is not allowed` }, { hint: 'Filter on top-level fields with plain names.' });
+      if (!FIELD.test(field))
+        throw new InputError(
+          'BAD_REQUEST',
+          { detail: `Filter field "${field.slice(0, 80)}" is not allowed` },
+          { hint: 'Filter on top-level fields with plain names.' },
+        );
       const path = `$.${field}`;
       if (value === null) query = query.where(sql<unknown>`json_extract(doc, ${path})`, 'is', null);
-      else if (typeof value === 'boolean') query = query.where(sql<unknown>`json_extract(doc, ${path})`, '=', value ? 1 : 0);
-      else if (typeof value === 'string' || typeof value === 'number') query = query.where(sql<unknown>`json_extract(doc, ${path})`, '=', value);
+      else if (typeof value === 'boolean')
+        query = query.where(sql<unknown>`json_extract(doc, ${path})`, '=', value ? 1 : 0);
+      else if (typeof value === 'string' || typeof value === 'number')
+        query = query.where(sql<unknown>`json_extract(doc, ${path})`, '=', value);
       else query = query.where(sql<unknown>`json_extract(doc, ${path})`, '=', JSON.stringify(value));
     }
     return query;
   }
 
-  async find(tenant: string, pluginId: string, collection: string, opts: { where?: Record<string, unknown>; limit?: number; offset?: number }): Promise<Doc[]> {
+  async find(
+    tenant: string,
+    pluginId: string,
+    collection: string,
+    opts: { where?: Record<string, unknown>; limit?: number; offset?: number },
+  ): Promise<Doc[]> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
-    const rows = await this.#filtered(tenant, pluginId, collection, opts.where).select('doc').orderBy('created_at').orderBy('id').limit(limit).offset(Math.max(opts.offset ?? 0, 0)).execute();
+    const rows = await this.#filtered(tenant, pluginId, collection, opts.where)
+      .select('doc')
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit)
+      .offset(Math.max(opts.offset ?? 0, 0))
+      .execute();
     return rows.map((r) => JSON.parse(r.doc) as Doc);
   }
 
-  async count(tenant: string, pluginId: string, collection: string, where?: Record<string, unknown>): Promise<number> {
-    const row = await this.#filtered(tenant, pluginId, collection, where).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  async count(
+    tenant: string,
+    pluginId: string,
+    collection: string,
+    where?: Record<string, unknown>,
+  ): Promise<number> {
+    const row = await this.#filtered(tenant, pluginId, collection, where)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
-  async update(tenant: string, pluginId: string, collection: string, id: string, patch: Record<string, unknown>): Promise<Doc | undefined> {
+  async update(
+    tenant: string,
+    pluginId: string,
+    collection: string,
+    id: string,
+    patch: Record<string, unknown>,
+  ): Promise<Doc | undefined> {
     const current = await this.get(tenant, pluginId, collection, id);
     if (!current) return undefined;
     const next: Doc = { ...current, ...patch, id };
@@ -106,12 +197,24 @@ export class PluginStorage implements HostStorage {
 
   async delete(tenant: string, pluginId: string, collection: string, id: string): Promise<boolean> {
     checkCollection(collection);
-    const result = await this.#db.deleteFrom('plugin_docs').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).where('collection', '=', collection).where('id', '=', id).executeTakeFirst();
+    const result = await this.#db
+      .deleteFrom('plugin_docs')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .where('collection', '=', collection)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
 
   async hasAnyDocs(tenant: string, pluginId: string): Promise<boolean> {
-    return !!(await this.#db.selectFrom('plugin_docs').select('id').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).limit(1).executeTakeFirst());
+    return !!(await this.#db
+      .selectFrom('plugin_docs')
+      .select('id')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .limit(1)
+      .executeTakeFirst());
   }
 
   async deleteSeededBy(installId: string): Promise<void> {
@@ -119,6 +222,10 @@ export class PluginStorage implements HostStorage {
   }
 
   async dropNamespace(tenant: string, pluginId: string): Promise<void> {
-    await this.#db.deleteFrom('plugin_docs').where('tenant_id', '=', tenant).where('plugin_id', '=', pluginId).execute();
+    await this.#db
+      .deleteFrom('plugin_docs')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
   }
 }

@@ -20,7 +20,13 @@ export class SecretBox {
     if (fromEnv) return new SecretBox(typeof fromEnv === 'string' ? parseMasterKey(fromEnv) : fromEnv);
     try {
       const key = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'base64');
-      if (key.length !== 32) throw coreConfigError(keyFile, undefined, `holds ${key.length} bytes, not a 32-byte base64 key`, 'Restore the key file from your backup (secrets stored with another key cannot be read), or set PX_MASTER_KEY.');
+      if (key.length !== 32)
+        throw coreConfigError(
+          keyFile,
+          undefined,
+          `holds ${key.length} bytes, not a 32-byte base64 key`,
+          'Restore the key file from your backup (secrets stored with another key cannot be read), or set PX_MASTER_KEY.',
+        );
       return new SecretBox(key);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -35,15 +41,23 @@ export class SecretBox {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+    return [
+      'v1',
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      data.toString('base64url'),
+    ].join('.');
   }
 
   open(sealed: string): string {
     const [version, iv, tag, data] = sealed.split('.');
-    if (version !== 'v1' || !iv || !tag || data === undefined) throw new Error('Sealed secret has an unknown format');
+    if (version !== 'v1' || !iv || !tag || data === undefined)
+      throw new Error('Sealed secret has an unknown format');
     const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   }
 
   sealJson(value: Record<string, string>): string {

@@ -49,15 +49,31 @@ describe('Kysely over node:sqlite', () => {
 
   it('serializes concurrent queries on the single connection', async () => {
     const db = open();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => db.insertInto('t').values({ id: i + 10, name: `n${i}`, flag: null }).execute()));
-    const { n } = (await db.selectFrom('t').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())!;
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        db
+          .insertInto('t')
+          .values({ id: i + 10, name: `n${i}`, flag: null })
+          .execute(),
+      ),
+    );
+    const { n } = (await db
+      .selectFrom('t')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst())!;
     expect(n).toBe(50);
     await db.destroy();
   });
 
   it('streams select results', async () => {
     const db = open();
-    await db.insertInto('t').values([{ id: 1, name: 'a', flag: null }, { id: 2, name: 'b', flag: null }]).execute();
+    await db
+      .insertInto('t')
+      .values([
+        { id: 1, name: 'a', flag: null },
+        { id: 2, name: 'b', flag: null },
+      ])
+      .execute();
     const names: string[] = [];
     for await (const row of db.selectFrom('t').select('name').orderBy('id').stream()) names.push(row.name);
     expect(names).toEqual(['a', 'b']);

@@ -97,7 +97,8 @@ class NodeSqliteConnection implements DatabaseConnection {
       this.#statements.delete(sql);
     } else {
       stmt = this.#db.prepare(sql);
-      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value!);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE)
+        this.#statements.delete(this.#statements.keys().next().value!);
     }
     this.#statements.set(sql, stmt);
     return stmt;

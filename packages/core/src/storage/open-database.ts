@@ -31,11 +31,16 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
   database.exec('PRAGMA foreign_keys = ON');
   database.exec('PRAGMA busy_timeout = 5000');
   const db = new Kysely<CoreDatabase>({ dialect: new NodeSqliteDialect({ database }) });
-  const { error, results } = await new Migrator({ db, provider: new StaticMigrationProvider() }).migrateToLatest();
+  const { error, results } = await new Migrator({
+    db,
+    provider: new StaticMigrationProvider(),
+  }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     await db.destroy();
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`);
+    throw new Error(
+      `Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`,
+    );
   }
   return db;
 }

@@ -15,7 +15,13 @@ export interface TenantView {
 }
 
 function view(row: TenantsTable): TenantView {
-  return { id: row.id, name: row.name, kind: row.kind, allowUnsigned: row.allow_unsigned === 1, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    allowUnsigned: row.allow_unsigned === 1,
+    createdAt: row.created_at,
+  };
 }
 
 export class TenantService {
@@ -25,7 +31,11 @@ export class TenantService {
   }
 
   async get(tenantId: string): Promise<TenantView | undefined> {
-    const row = await this.#db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('tenants')
+      .selectAll()
+      .where('id', '=', tenantId)
+      .executeTakeFirst();
     return row && view(row);
   }
 
@@ -35,12 +45,32 @@ export class TenantService {
     return tenant;
   }
 
-  async create(input: { id: string; name?: string; kind: 'sandbox' | 'production'; allowUnsigned?: boolean }, ownerId: string): Promise<TenantView> {
-    if (await this.get(input.id)) throw new ConflictError('BAD_REQUEST', { detail: `Tenant ${input.id} already exists` }, { hint: 'Choose another tenant id.' });
+  async create(
+    input: { id: string; name?: string; kind: 'sandbox' | 'production'; allowUnsigned?: boolean },
+    ownerId: string,
+  ): Promise<TenantView> {
+    if (await this.get(input.id))
+      throw new ConflictError(
+        'BAD_REQUEST',
+        { detail: `Tenant ${input.id} already exists` },
+        { hint: 'Choose another tenant id.' },
+      );
     const now = new Date().toISOString();
     await this.#db.transaction().execute(async (trx) => {
-      await trx.insertInto('tenants').values({ id: input.id, name: input.name ?? input.id, kind: input.kind, allow_unsigned: input.allowUnsigned ? 1 : 0, created_at: now }).execute();
-      await trx.insertInto('tenant_members').values({ tenant_id: input.id, user_id: ownerId, role: 'owner', created_at: now }).execute();
+      await trx
+        .insertInto('tenants')
+        .values({
+          id: input.id,
+          name: input.name ?? input.id,
+          kind: input.kind,
+          allow_unsigned: input.allowUnsigned ? 1 : 0,
+          created_at: now,
+        })
+        .execute();
+      await trx
+        .insertInto('tenant_members')
+        .values({ tenant_id: input.id, user_id: ownerId, role: 'owner', created_at: now })
+        .execute();
     });
     return (await this.get(input.id))!;
   }
@@ -55,7 +85,12 @@ export class TenantService {
   }
 
   async isMember(tenantId: string, userId: string): Promise<boolean> {
-    return !!(await this.#db.selectFrom('tenant_members').select('role').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst());
+    return !!(await this.#db
+      .selectFrom('tenant_members')
+      .select('role')
+      .where('tenant_id', '=', tenantId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst());
   }
 
   async membershipsOf(userId: string): Promise<Array<{ id: string; kind: string; role: string }>> {
@@ -83,9 +118,11 @@ export class TenantService {
 
   /** A dev operation (install, rollback, reconfigure, uninstall, logs) in a tenant. */
   async assertDevAccess(principal: Principal, tenantId: string): Promise<TenantView> {
-    if (!hasPermission(principal, 'plugin:dev')) throw new AccessError('PERMISSION_MISSING', { permission: 'plugin:dev' });
+    if (!hasPermission(principal, 'plugin:dev'))
+      throw new AccessError('PERMISSION_MISSING', { permission: 'plugin:dev' });
     const tenant = await this.require(tenantId);
-    if (!(await this.isMember(tenantId, principal.userId))) throw new AccessError('TENANT_NOT_MEMBER', { tenant: tenantId });
+    if (!(await this.isMember(tenantId, principal.userId)))
+      throw new AccessError('TENANT_NOT_MEMBER', { tenant: tenantId });
     if (tenant.kind !== 'sandbox') throw new AccessError('TENANT_NOT_SANDBOX', { tenant: tenantId });
     return tenant;
   }
@@ -93,7 +130,8 @@ export class TenantService {
   /** Reading a tenant's plugins, installs and audit: members (or admins). */
   async assertReadAccess(principal: Principal, tenantId: string): Promise<TenantView> {
     const tenant = await this.require(tenantId);
-    if (!hasPermission(principal, 'admin') && !(await this.isMember(tenantId, principal.userId))) throw new AccessError('TENANT_NOT_MEMBER', { tenant: tenantId });
+    if (!hasPermission(principal, 'admin') && !(await this.isMember(tenantId, principal.userId)))
+      throw new AccessError('TENANT_NOT_MEMBER', { tenant: tenantId });
     return tenant;
   }
 }

@@ -74,7 +74,8 @@ function send(message: unknown, then?: () => void): void {
 function violation(code: 'RPC_INVALID' | 'RPC_MESSAGE_TOO_LARGE', detail: string, size?: number): void {
   if (ending) return;
   ending = true;
-  const report = () => send({ t: 'broker.violation', code, detail, ...(size ? { size } : {}) }, () => process.exit(0));
+  const report = () =>
+    send({ t: 'broker.violation', code, detail, ...(size ? { size } : {}) }, () => process.exit(0));
   if (plugin && plugin.exitCode === null && plugin.signalCode === null) {
     plugin.once('exit', report);
     signalPlugin('SIGKILL');
@@ -86,7 +87,12 @@ function violation(code: 'RPC_INVALID' | 'RPC_MESSAGE_TOO_LARGE', detail: string
 // Here, unlike in core, that is the expected way a hostile plugin shows itself.
 process.on('uncaughtException', (error) => {
   const parse = /parseChannelMessages|JSON/.test(String(error?.stack));
-  violation('RPC_INVALID', parse ? 'the plugin wrote bytes that are not a JSON message to its IPC channel' : `IPC broker error: ${String(error?.message ?? error).slice(0, 200)}`);
+  violation(
+    'RPC_INVALID',
+    parse
+      ? 'the plugin wrote bytes that are not a JSON message to its IPC channel'
+      : `IPC broker error: ${String(error?.message ?? error).slice(0, 200)}`,
+  );
 });
 
 /**
@@ -96,9 +102,14 @@ process.on('uncaughtException', (error) => {
  * broker costs no wake-ups. The broker's small heap limit is the backstop if that internal moves.
  */
 function watchFlood(child: ChildProcess): void {
-  const symbolOf = (o: object, name: string) => Object.getOwnPropertySymbols(o).find((s) => s.description === name);
+  const symbolOf = (o: object, name: string) =>
+    Object.getOwnPropertySymbols(o).find((s) => s.description === name);
   const handleKey = symbolOf(child, 'kChannelHandle');
-  const channel = handleKey ? (child as unknown as Record<symbol, { onread?: (...args: unknown[]) => unknown } | undefined>)[handleKey] : undefined;
+  const channel = handleKey
+    ? (child as unknown as Record<symbol, { onread?: (...args: unknown[]) => unknown } | undefined>)[
+        handleKey
+      ]
+    : undefined;
   const key = channel && symbolOf(channel, 'kJSONBuffer');
   const onread = channel?.onread;
   if (!channel || !key || typeof onread !== 'function') return;
@@ -106,7 +117,12 @@ function watchFlood(child: ChildProcess): void {
   channel.onread = function (this: unknown, ...args: unknown[]) {
     const result = onread.apply(this, args);
     const pending = ((channel as unknown as Record<symbol, string | undefined>)[key] ?? '').length;
-    if (pending > limit) violation('RPC_MESSAGE_TOO_LARGE', `the plugin wrote over ${limit} bytes to its IPC channel without ending a message`, pending);
+    if (pending > limit)
+      violation(
+        'RPC_MESSAGE_TOO_LARGE',
+        `the plugin wrote over ${limit} bytes to its IPC channel without ending a message`,
+        pending,
+      );
     return result;
   };
 }
@@ -122,7 +138,8 @@ function start(plan: BrokerPlan): void {
   });
   plugin = child;
   child.on('error', (error) => {
-    if (child.pid === undefined) send({ t: 'broker.exit', code: null, signal: null, error: error.message }, () => process.exit(0));
+    if (child.pid === undefined)
+      send({ t: 'broker.exit', code: null, signal: null, error: error.message }, () => process.exit(0));
   });
   if (child.pid === undefined) return;
   pidNamespace = Boolean(plan.pidNamespace);
@@ -145,12 +162,17 @@ function start(plan: BrokerPlan): void {
       return;
     }
     const { code, message, hint } = gate.error;
-    if (gate.id !== undefined) child.send({ t: 'rpc.result', id: gate.id, ok: false, error: { code, message, hint } }, () => undefined);
+    if (gate.id !== undefined)
+      child.send(
+        { t: 'rpc.result', id: gate.id, ok: false, error: { code, message, hint } },
+        () => undefined,
+      );
     send({ t: 'broker.refused', code, message });
   };
   child.on('message', (raw: unknown) => {
     if (admit) relay(raw);
-    else if (early.push(raw) > 1000) violation('RPC_INVALID', 'the plugin sent over 1000 messages before the broker was ready');
+    else if (early.push(raw) > 1000)
+      violation('RPC_INVALID', 'the plugin sent over 1000 messages before the broker was ready');
   });
   void import('../rpc-gate.ts').then((gate) => {
     admit = gate.admitMessage;
@@ -159,7 +181,9 @@ function start(plan: BrokerPlan): void {
   child.on('exit', (rawCode, rawSignal) => {
     if (ending) return;
     ending = true;
-    const { code, signal } = pidNamespace ? exitFromShell(rawCode, rawSignal, constants.signals as Record<string, number>) : { code: rawCode, signal: rawSignal };
+    const { code, signal } = pidNamespace
+      ? exitFromShell(rawCode, rawSignal, constants.signals as Record<string, number>)
+      : { code: rawCode, signal: rawSignal };
     send({ t: 'broker.exit', code, signal }, () => process.exit(0));
   });
 }

@@ -1,5 +1,11 @@
 /** Builds the `ctx` every hook and handler receives, on top of the IPC RPC client. */
-import { PluginCallError, type Collection, type PluginContext, type PluginLogger, type StoredDocument } from '@powerx/plugin-sdk';
+import {
+  PluginCallError,
+  type Collection,
+  type PluginContext,
+  type PluginLogger,
+  type StoredDocument,
+} from '@powerx/plugin-sdk';
 import type { LogLevel } from '@powerx/protocol';
 import type { RpcClient } from './rpc-client.ts';
 
@@ -39,7 +45,12 @@ export function createContext(init: ContextInit, rpc: RpcClient): RunnerContext 
     }
     const text = String(msg);
     try {
-      rpc.post({ t: 'log', level, msg: text.length > MAX_MSG ? text.slice(0, MAX_MSG) : text, ...(safeFields ? { fields: safeFields } : {}) });
+      rpc.post({
+        t: 'log',
+        level,
+        msg: text.length > MAX_MSG ? text.slice(0, MAX_MSG) : text,
+        ...(safeFields ? { fields: safeFields } : {}),
+      });
     } catch {
       rpc.post({ t: 'log', level, msg: text.slice(0, 1024), fields: { truncated: true } });
     }
@@ -55,11 +66,16 @@ export function createContext(init: ContextInit, rpc: RpcClient): RunnerContext 
 
   const collection = (name: string): Collection => ({
     insert: (doc) => rpc.call('storage.insert', { collection: name, doc }) as Promise<StoredDocument>,
-    get: async (id) => ((await rpc.call('storage.get', { collection: name, id })) ?? undefined) as StoredDocument | undefined,
-    find: (options = {}) => rpc.call('storage.find', { collection: name, ...options }) as Promise<StoredDocument[]>,
-    update: async (id, patch) => ((await rpc.call('storage.update', { collection: name, id, patch })) ?? undefined) as StoredDocument | undefined,
+    get: async (id) =>
+      ((await rpc.call('storage.get', { collection: name, id })) ?? undefined) as StoredDocument | undefined,
+    find: (options = {}) =>
+      rpc.call('storage.find', { collection: name, ...options }) as Promise<StoredDocument[]>,
+    update: async (id, patch) =>
+      ((await rpc.call('storage.update', { collection: name, id, patch })) ?? undefined) as
+        StoredDocument | undefined,
     delete: (id) => rpc.call('storage.delete', { collection: name, id }) as Promise<boolean>,
-    count: (where) => rpc.call('storage.count', { collection: name, ...(where ? { where } : {}) }) as Promise<number>,
+    count: (where) =>
+      rpc.call('storage.count', { collection: name, ...(where ? { where } : {}) }) as Promise<number>,
   });
 
   const handlers = new Map<string, EventHandler[]>();
@@ -106,10 +122,20 @@ export function createContext(init: ContextInit, rpc: RpcClient): RunnerContext 
       },
     }),
     http: Object.freeze({
-      fetch: async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
-        const result = (await rpc.call('http.fetch', { url: String(url), init })) as { status: number; headers: Record<string, string>; body: string };
+      fetch: async (
+        url: string,
+        init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+      ) => {
+        const result = (await rpc.call('http.fetch', { url: String(url), init })) as {
+          status: number;
+          headers: Record<string, string>;
+          body: string;
+        };
         const nullBody = [101, 204, 205, 304].includes(result.status);
-        return new Response(nullBody ? null : result.body, { status: result.status, headers: result.headers });
+        return new Response(nullBody ? null : result.body, {
+          status: result.status,
+          headers: result.headers,
+        });
       },
     }),
   });
@@ -120,7 +146,9 @@ export function createContext(init: ContextInit, rpc: RpcClient): RunnerContext 
       for (const handler of handlers.get(type) ?? []) {
         Promise.resolve()
           .then(() => handler(payload, meta))
-          .catch((error: unknown) => emit('error', `event handler for ${type} failed: ${(error as Error)?.message ?? String(error)}`));
+          .catch((error: unknown) =>
+            emit('error', `event handler for ${type} failed: ${(error as Error)?.message ?? String(error)}`),
+          );
       }
     },
   };

@@ -45,12 +45,20 @@ export class RpcClient {
   }
 
   /** Feeds an `rpc.result` from the supervisor; results for unknown ids are ignored. */
-  settle(result: { id: number; ok: boolean; value?: unknown; error?: { code: string; message: string; hint: string } }): void {
+  settle(result: {
+    id: number;
+    ok: boolean;
+    value?: unknown;
+    error?: { code: string; message: string; hint: string };
+  }): void {
     const pending = this.#pending.get(result.id);
     if (!pending) return;
     this.#pending.delete(result.id);
     if (result.ok) pending.resolve(result.value);
-    else pending.reject(new PluginCallError(result.error ?? { code: 'RPC_INVALID', message: 'RPC failed', hint: '' }));
+    else
+      pending.reject(
+        new PluginCallError(result.error ?? { code: 'RPC_INVALID', message: 'RPC failed', hint: '' }),
+      );
   }
 }
 

@@ -11,7 +11,16 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { createNodeRouter, definePlugin, isDefinedPlugin, toRequest, writeResponse, type DefinedPlugin, type PluginContext, type PluginDefinition } from '@powerx/plugin-sdk';
+import {
+  createNodeRouter,
+  definePlugin,
+  isDefinedPlugin,
+  toRequest,
+  writeResponse,
+  type DefinedPlugin,
+  type PluginContext,
+  type PluginDefinition,
+} from '@powerx/plugin-sdk';
 import type { InitMessage } from '@powerx/protocol';
 import { createContext, type RunnerContext } from './context.ts';
 import { RpcClient } from './rpc-client.ts';
@@ -36,7 +45,8 @@ Object.defineProperty(process, 'send', {
 
 let plugin: DefinedPlugin | undefined;
 // Route-style plugins are served straight from node:http (no Request/Response unless asked for).
-let routeHandler: ((req: http.IncomingMessage, res: http.ServerResponse, ctx: PluginContext) => Promise<void>) | undefined;
+let routeHandler:
+  ((req: http.IncomingMessage, res: http.ServerResponse, ctx: PluginContext) => Promise<void>) | undefined;
 let runner: RunnerContext | undefined;
 let seedModule: string | undefined;
 let stopping = false;
@@ -73,10 +83,20 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   } catch (error) {
     const denied = accessDenied(error);
     if (denied) ctx.log.warn(denied.msg, { ...denied.fields, path: req.url });
-    else ctx.log.error('request handler threw', { error: (error as Error)?.message ?? String(error), path: req.url });
+    else
+      ctx.log.error('request handler threw', {
+        error: (error as Error)?.message ?? String(error),
+        path: req.url,
+      });
     if (!res.headersSent) {
       res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ code: 'PLUGIN_ERROR', message: 'The plugin failed to handle the request', hint: 'See the plugin logs.' }));
+      res.end(
+        JSON.stringify({
+          code: 'PLUGIN_ERROR',
+          message: 'The plugin failed to handle the request',
+          hint: 'See the plugin logs.',
+        }),
+      );
     } else res.destroy();
   }
 }
@@ -95,7 +115,11 @@ async function start(init: InitMessage): Promise<void> {
     await plugin.onStart?.(runner.ctx);
   } catch (error) {
     const e = error as Error;
-    rawSend!({ t: 'fatal', message: String(e?.message ?? e).slice(0, 8000), ...(e?.stack ? { stack: e.stack.slice(0, 16000) } : {}) });
+    rawSend!({
+      t: 'fatal',
+      message: String(e?.message ?? e).slice(0, 8000),
+      ...(e?.stack ? { stack: e.stack.slice(0, 16000) } : {}),
+    });
     setTimeout(() => process.exit(70), 50);
     return;
   }
@@ -107,12 +131,18 @@ async function runSeed(id: number): Promise<void> {
     if (seedModule) {
       const mod = (await import(pathToFileURL(seedModule).href)) as { default?: unknown; seed?: unknown };
       const fn = (mod.default ?? mod.seed) as ((ctx: unknown) => unknown) | undefined;
-      if (typeof fn !== 'function') throw new Error(`${seedModule} must default-export a function (ctx) => …`);
+      if (typeof fn !== 'function')
+        throw new Error(`${seedModule} must default-export a function (ctx) => …`);
       await fn(runner!.ctx);
     } else await plugin?.seed?.(runner!.ctx);
     rawSend!({ t: 'seed.done', id, ok: true });
   } catch (error) {
-    rawSend!({ t: 'seed.done', id, ok: false, message: String((error as Error)?.message ?? error).slice(0, 8000) });
+    rawSend!({
+      t: 'seed.done',
+      id,
+      ok: false,
+      message: String((error as Error)?.message ?? error).slice(0, 8000),
+    });
   }
 }
 
@@ -180,14 +210,18 @@ function accessDenied(error: unknown): { msg: string; fields: Record<string, unk
   if (e?.code !== 'ERR_ACCESS_DENIED') return undefined;
   const permission = typeof e.permission === 'string' ? e.permission : 'unknown';
   const resource = typeof e.resource === 'string' ? e.resource.slice(0, 500) : undefined;
-  return { msg: `blocked by the sandbox: ${permission}${resource ? ` ${resource}` : ''}`, fields: { code: 'ERR_ACCESS_DENIED', permission, ...(resource ? { resource } : {}) } };
+  return {
+    msg: `blocked by the sandbox: ${permission}${resource ? ` ${resource}` : ''}`,
+    fields: { code: 'ERR_ACCESS_DENIED', permission, ...(resource ? { resource } : {}) },
+  };
 }
 
 // An uncaught one still ends the process (Node's default); report it first, synchronously (stderr
 // is a pipe: synchronous on Linux), as a JSON line the supervisor's log capture keeps at warn.
 process.on('uncaughtExceptionMonitor', (error) => {
   const denied = accessDenied(error);
-  if (denied) process.stderr.write(`${JSON.stringify({ level: 'warn', msg: denied.msg, ...denied.fields })}\n`);
+  if (denied)
+    process.stderr.write(`${JSON.stringify({ level: 'warn', msg: denied.msg, ...denied.fields })}\n`);
 });
 
 // An idle process only waits for messages: keep the IPC channel from holding the loop alive

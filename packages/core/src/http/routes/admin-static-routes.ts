@@ -33,12 +33,19 @@ function wantsHtml(request: FastifyRequest): boolean {
   return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
 }
 
-export function registerAdminStaticRoutes(app: FastifyInstance, s: CoreServices, opts: { distDir?: string } = {}): void {
+export function registerAdminStaticRoutes(
+  app: FastifyInstance,
+  s: CoreServices,
+  opts: { distDir?: string } = {},
+): void {
   const distDir = opts.distDir ?? process.env.PX_ADMIN_DIST ?? DEFAULT_DIST;
 
   void app.register(
     async (scope) => {
-      const built = await access(join(distDir, 'index.html')).then(() => true, () => false);
+      const built = await access(join(distDir, 'index.html')).then(
+        () => true,
+        () => false,
+      );
       const sendIndex = async (reply: FastifyReply) => {
         // Read per request: a rebuild while core runs is picked up without a restart.
         const html = await readFile(join(distDir, 'index.html'), 'utf8').catch(() => NOT_BUILT);
@@ -51,7 +58,11 @@ export function registerAdminStaticRoutes(app: FastifyInstance, s: CoreServices,
           index: false,
           wildcard: true,
           // Hashed file names under assets/ never change; index.html is sent with no-cache above.
-          setHeaders: (reply, path) => void reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
+          setHeaders: (reply, path) =>
+            void reply.header(
+              'cache-control',
+              path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+            ),
         });
       }
       scope.get('/', { schema: { hide: true } }, async (_req, reply) => sendIndex(reply));
@@ -74,7 +85,14 @@ export function registerAdminStaticRoutes(app: FastifyInstance, s: CoreServices,
         params: Type.Object({ tenant: Type.String() }),
         response: {
           200: Type.Object({
-            plugins: Type.Array(Type.Object({ pluginId: Type.String(), name: Type.String(), pagesUrl: Type.String(), menus: Type.Array(AdminMenuSchema) })),
+            plugins: Type.Array(
+              Type.Object({
+                pluginId: Type.String(),
+                name: Type.String(),
+                pagesUrl: Type.String(),
+                menus: Type.Array(AdminMenuSchema),
+              }),
+            ),
           }),
         },
       },
@@ -93,7 +111,14 @@ export function registerAdminStaticRoutes(app: FastifyInstance, s: CoreServices,
         const manifest = JSON.parse(row.manifest) as Manifest;
         const menus = manifest.admin?.menus ?? [];
         if (!menus.length) return [];
-        return [{ pluginId: row.pluginId, name: manifest.name, pagesUrl: `/_p/${encodeURIComponent(req.params.tenant)}/${encodeURIComponent(row.pluginId)}/_admin`, menus }];
+        return [
+          {
+            pluginId: row.pluginId,
+            name: manifest.name,
+            pagesUrl: `/_p/${encodeURIComponent(req.params.tenant)}/${encodeURIComponent(row.pluginId)}/_admin`,
+            menus,
+          },
+        ];
       });
       return { plugins };
     },
@@ -102,9 +127,22 @@ export function registerAdminStaticRoutes(app: FastifyInstance, s: CoreServices,
 
 const ADMIN_PREFIX = '/_admin';
 const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
-  '.ico': 'image/x-icon', '.woff': 'font/woff', '.woff2': 'font/woff2', '.txt': 'text/plain; charset=utf-8', '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
 };
 
 function sendError(res: ServerResponse, status: number, body: object): void {
@@ -119,7 +157,11 @@ function sendError(res: ServerResponse, status: number, body: object): void {
  * Public like the entry point itself: these are the static files shipped in the package.
  * Directory paths answer their index.html; an unknown path answers 404 with a hint.
  */
-export async function servePluginAdminPage(s: CoreServices, res: ServerResponse, target: { tenant: string; pluginId: string; path: string; method: string }): Promise<boolean> {
+export async function servePluginAdminPage(
+  s: CoreServices,
+  res: ServerResponse,
+  target: { tenant: string; pluginId: string; path: string; method: string },
+): Promise<boolean> {
   const pathOnly = target.path.split('?')[0];
   if (pathOnly !== ADMIN_PREFIX && !pathOnly.startsWith(`${ADMIN_PREFIX}/`)) return false;
   if (pathOnly === ADMIN_PREFIX) {
@@ -128,9 +170,14 @@ export async function servePluginAdminPage(s: CoreServices, res: ServerResponse,
     res.end();
     return true;
   }
-  const notFound = (what: string, hint: string) => sendError(res, 404, new NotFoundError('NOT_FOUND', { what }, { hint }).toJSON());
+  const notFound = (what: string, hint: string) =>
+    sendError(res, 404, new NotFoundError('NOT_FOUND', { what }, { hint }).toJSON());
   if (target.method !== 'GET' && target.method !== 'HEAD') {
-    sendError(res, 405, { code: 'BAD_REQUEST', message: 'Plugin admin pages are static: GET only', hint: 'Call the plugin\'s own routes for anything else.' });
+    sendError(res, 405, {
+      code: 'BAD_REQUEST',
+      message: 'Plugin admin pages are static: GET only',
+      hint: "Call the plugin's own routes for anything else.",
+    });
     return true;
   }
   const row = await s.db
@@ -143,7 +190,10 @@ export async function servePluginAdminPage(s: CoreServices, res: ServerResponse,
   const manifest = row?.manifest ? (JSON.parse(row.manifest) as Manifest) : undefined;
   const staticDir = manifest?.admin?.staticDir?.replace(/^\.\//, '').replace(/\/+$/, '');
   if (!row?.versionDir || !manifest || !staticDir) {
-    notFound(`Admin pages of ${target.pluginId} in ${target.tenant}`, 'The plugin is not installed here, or its manifest declares no admin.staticDir.');
+    notFound(
+      `Admin pages of ${target.pluginId} in ${target.tenant}`,
+      'The plugin is not installed here, or its manifest declares no admin.staticDir.',
+    );
     return true;
   }
   let rel: string;
@@ -155,20 +205,26 @@ export async function servePluginAdminPage(s: CoreServices, res: ServerResponse,
   }
   const root = await realpath(join(row.versionDir, staticDir)).catch(() => undefined);
   if (!root) {
-    notFound(`Admin folder ${staticDir} of ${target.pluginId}`, `The package has no ${staticDir}/ folder; add it to the plugin and rebuild.`);
+    notFound(
+      `Admin folder ${staticDir} of ${target.pluginId}`,
+      `The package has no ${staticDir}/ folder; add it to the plugin and rebuild.`,
+    );
     return true;
   }
   let file = resolve(root, rel);
   const inside = (p: string) => p === root || p.startsWith(root + sep);
   if (!inside(file)) {
-    notFound(`Admin page ${pathOnly}`, 'Paths outside the plugin\'s admin folder are not served.');
+    notFound(`Admin page ${pathOnly}`, "Paths outside the plugin's admin folder are not served.");
     return true;
   }
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) file = join(file, 'index.html');
   const real = await realpath(file).catch(() => undefined);
   if (!real || !inside(real) || !(await stat(real)).isFile()) {
-    notFound(`Admin page ${pathOnly} of ${target.pluginId}`, `Add it under ${staticDir}/ in the plugin, rebuild and reinstall.`);
+    notFound(
+      `Admin page ${pathOnly} of ${target.pluginId}`,
+      `Add it under ${staticDir}/ in the plugin, rebuild and reinstall.`,
+    );
     return true;
   }
   const body = await readFile(real);

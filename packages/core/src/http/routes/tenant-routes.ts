@@ -10,21 +10,66 @@ import { tenantUsage } from '../../install/tenant-checks.ts';
 export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/tenants', { schema: { tags: ['tenants'], summary: 'Tenants I belong to (all, for admins)', response: { 200: Type.Object({ tenants: Type.Array(TenantSchema) }) } } }, async (req) => ({ tenants: await s.tenants.listFor(principalOf(req)) }));
+  app.get(
+    '/api/tenants',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary: 'Tenants I belong to (all, for admins)',
+        response: { 200: Type.Object({ tenants: Type.Array(TenantSchema) }) },
+      },
+    },
+    async (req) => ({ tenants: await s.tenants.listFor(principalOf(req)) }),
+  );
 
-  app.post('/api/tenants', { schema: { tags: ['tenants'], summary: 'Create a tenant: admins any kind, developers (plugin:dev) sandbox tenants; the creator becomes owner', body: CreateTenantBodySchema, response: { 201: TenantSchema } } }, async (req, reply) => {
-    const p = principalOf(req);
-    if (!hasPermission(p, 'admin')) {
-      s.identity.requirePermission(p, 'plugin:dev');
-      if (req.body.kind !== 'sandbox') throw new AccessError('FORBIDDEN', { action: 'create production tenants' });
-    }
-    const tenant = await s.tenants.create(req.body, p.userId);
-    await s.audit.append({ actor: p.username, tenant: tenant.id, action: 'tenant.create', target: tenant.id, outcome: 'ok', details: { kind: tenant.kind, allowUnsigned: tenant.allowUnsigned } });
-    return reply.status(201).send(tenant);
-  });
+  app.post(
+    '/api/tenants',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary:
+          'Create a tenant: admins any kind, developers (plugin:dev) sandbox tenants; the creator becomes owner',
+        body: CreateTenantBodySchema,
+        response: { 201: TenantSchema },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      if (!hasPermission(p, 'admin')) {
+        s.identity.requirePermission(p, 'plugin:dev');
+        if (req.body.kind !== 'sandbox')
+          throw new AccessError('FORBIDDEN', { action: 'create production tenants' });
+      }
+      const tenant = await s.tenants.create(req.body, p.userId);
+      await s.audit.append({
+        actor: p.username,
+        tenant: tenant.id,
+        action: 'tenant.create',
+        target: tenant.id,
+        outcome: 'ok',
+        details: { kind: tenant.kind, allowUnsigned: tenant.allowUnsigned },
+      });
+      return reply.status(201).send(tenant);
+    },
+  );
 
-  app.get('/api/tenants/:tenant/usage', { schema: { tags: ['tenants'], summary: 'Quota usage of a tenant', params: Type.Object({ tenant: Type.String() }), response: { 200: TenantUsageSchema } } }, async (req) => {
-    const tenant = await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
-    return { tenant: tenant.id, ...(await tenantUsage(s.db, tenant.id)), limits: s.limits.forTenant(tenant.id) };
-  });
+  app.get(
+    '/api/tenants/:tenant/usage',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary: 'Quota usage of a tenant',
+        params: Type.Object({ tenant: Type.String() }),
+        response: { 200: TenantUsageSchema },
+      },
+    },
+    async (req) => {
+      const tenant = await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
+      return {
+        tenant: tenant.id,
+        ...(await tenantUsage(s.db, tenant.id)),
+        limits: s.limits.forTenant(tenant.id),
+      };
+    },
+  );
 }

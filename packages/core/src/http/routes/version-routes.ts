@@ -22,7 +22,12 @@ import {
 } from '@powerx/protocol';
 
 export function corePeerVersion(coreVersion: string): PeerVersion {
-  return { name: 'powerx-core', version: coreVersion, protocol: PROTOCOL_LEVEL, minPeerProtocol: MIN_PEER_PROTOCOL_LEVEL };
+  return {
+    name: 'powerx-core',
+    version: coreVersion,
+    protocol: PROTOCOL_LEVEL,
+    minPeerProtocol: MIN_PEER_PROTOCOL_LEVEL,
+  };
 }
 
 /** Registers the header hook (call before the auth hook) and GET /api/version. */
@@ -32,15 +37,35 @@ export function registerVersionRoutes(app: FastifyInstance, s: { coreVersion: st
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(CORE_VERSION_HEADER, coreHeader);
     // /api/version answers even an incompatible client; plugin entry points are the plugin's business.
-    if (request.url === '/api/version' || request.url.startsWith('/api/version?') || request.url.startsWith('/_p/')) return;
+    if (
+      request.url === '/api/version' ||
+      request.url.startsWith('/api/version?') ||
+      request.url.startsWith('/_p/')
+    )
+      return;
     const client = parseVersionHeader(request.headers[CLIENT_VERSION_HEADER] as string | undefined);
     if (!client) return;
     const error = checkVersionHandshake(client, core);
     if (error) throw error;
   });
 
-  app.get('/api/version', { schema: { tags: ['system'], summary: 'Core version and protocol level; checks the x-px-client statement if sent', security: [], response: { 200: VersionInfoSchema } } }, async (request): Promise<VersionInfo> => {
-    const client = parseVersionHeader(request.headers[CLIENT_VERSION_HEADER] as string | undefined);
-    return { core, ...(client ? { client } : {}), compatible: client ? !checkVersionHandshake(client, core) : true };
-  });
+  app.get(
+    '/api/version',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Core version and protocol level; checks the x-px-client statement if sent',
+        security: [],
+        response: { 200: VersionInfoSchema },
+      },
+    },
+    async (request): Promise<VersionInfo> => {
+      const client = parseVersionHeader(request.headers[CLIENT_VERSION_HEADER] as string | undefined);
+      return {
+        core,
+        ...(client ? { client } : {}),
+        compatible: client ? !checkVersionHandshake(client, core) : true,
+      };
+    },
+  );
 }

@@ -23,7 +23,14 @@ import { Gauge } from 'prom-client';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { Compile } from 'typebox/compile';
-import { LOG_CHANNEL, PxError, WsClientFrameSchema, isPxError, type WsClientFrame, type WsServerFrame } from '@powerx/protocol';
+import {
+  LOG_CHANNEL,
+  PxError,
+  WsClientFrameSchema,
+  isPxError,
+  type WsClientFrame,
+  type WsServerFrame,
+} from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import type { Principal } from '../../identity/principal.ts';
 import { devServiceFor } from '../../dev/dev-registry.ts';
@@ -66,9 +73,19 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
     scope.route({
       method: 'GET',
       url: '/api/ws',
-      schema: { tags: ['logs'], summary: `WebSocket: channel ${LOG_CHANNEL} (live plugin logs and reload markers); see docs/websocket.md` },
+      schema: {
+        tags: ['logs'],
+        summary: `WebSocket: channel ${LOG_CHANNEL} (live plugin logs and reload markers); see docs/websocket.md`,
+      },
       handler: async (_req, reply) =>
-        reply.status(426).header('upgrade', 'websocket').send({ code: 'UPGRADE_REQUIRED', message: 'This is a WebSocket endpoint', hint: `Connect with a WebSocket client and subscribe to ${LOG_CHANNEL}; see docs/websocket.md.` }),
+        reply
+          .status(426)
+          .header('upgrade', 'websocket')
+          .send({
+            code: 'UPGRADE_REQUIRED',
+            message: 'This is a WebSocket endpoint',
+            hint: `Connect with a WebSocket client and subscribe to ${LOG_CHANNEL}; see docs/websocket.md.`,
+          }),
       wsHandler: (socket: WebSocket, req) => {
         let principal: Principal | undefined;
         let closed = false;
@@ -96,14 +113,18 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
             if (closed || socket.readyState !== socket.OPEN) return true; // gone: the close handler unsubscribes
             if (socket.bufferedAmount > maxBuffered) return false;
             socket.send(JSON.stringify(frame));
-            if (frame.type === 'log' && frame.lines.length) sentUpTo.set(`${frame.tenant}\0${frame.plugin}`, frame.lines[frame.lines.length - 1].id);
-            if (socket.bufferedAmount > bufferedHighWater) bufferedMax.set((bufferedHighWater = socket.bufferedAmount));
+            if (frame.type === 'log' && frame.lines.length)
+              sentUpTo.set(`${frame.tenant}\0${frame.plugin}`, frame.lines[frame.lines.length - 1].id);
+            if (socket.bufferedAmount > bufferedHighWater)
+              bufferedMax.set((bufferedHighWater = socket.bufferedAmount));
             return true;
           },
           drop(reason: string) {
             const queued = socket.bufferedAmount;
             const at = new Date().toISOString();
-            if (principal) for (const [topic, id] of sentUpTo) rememberDrop(`${principal.username}\0${topic}`, { at, reason, missedAfterId: id });
+            if (principal)
+              for (const [topic, id] of sentUpTo)
+                rememberDrop(`${principal.username}\0${topic}`, { at, reason, missedAfterId: id });
             cleanup();
             try {
               socket.send(JSON.stringify({ type: 'dropped', reason, queued } satisfies WsServerFrame));
@@ -163,7 +184,12 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           } catch {
             throw new PxError('BAD_REQUEST', { detail: 'frames are JSON objects' });
           }
-          if (!clientFrame.Check(frame)) throw new PxError('BAD_REQUEST', { detail: `unknown or malformed frame ${JSON.stringify(text.slice(0, 100))}` }, { hint: 'See docs/websocket.md for the frames of /api/ws.' });
+          if (!clientFrame.Check(frame))
+            throw new PxError(
+              'BAD_REQUEST',
+              { detail: `unknown or malformed frame ${JSON.stringify(text.slice(0, 100))}` },
+              { hint: 'See docs/websocket.md for the frames of /api/ws.' },
+            );
           if (frame.type === 'auth') return authenticate(frame.token);
           if (frame.type === 'ping') return void raw({ type: 'heartbeat', ts: new Date().toISOString() });
           if (!principal) throw new PxError('AUTH_REQUIRED');
@@ -171,20 +197,43 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           if (frame.type === 'unsubscribe') {
             subscriptions.get(key)?.();
             subscriptions.delete(key);
-            return void raw({ type: 'unsubscribed', channel: LOG_CHANNEL, tenant: frame.tenant, plugin: frame.plugin });
+            return void raw({
+              type: 'unsubscribed',
+              channel: LOG_CHANNEL,
+              tenant: frame.tenant,
+              plugin: frame.plugin,
+            });
           }
           await s.tenants.assertReadAccess(principal, frame.tenant);
           subscriptions.get(key)?.();
           if (!sentUpTo.has(key)) sentUpTo.set(key, frame.afterId ?? 0);
-          await s.audit.append({ actor: principal.username, tenant: frame.tenant, action: 'plugin.logs.read', target: frame.plugin, outcome: 'ok', details: { channel: LOG_CHANNEL, level: frame.level ?? null, afterId: frame.afterId ?? null } });
-          const sub = await hub.subscribe(frame.tenant, frame.plugin, sink, { afterId: frame.afterId, backfill: frame.backfill, level: frame.level });
+          await s.audit.append({
+            actor: principal.username,
+            tenant: frame.tenant,
+            action: 'plugin.logs.read',
+            target: frame.plugin,
+            outcome: 'ok',
+            details: { channel: LOG_CHANNEL, level: frame.level ?? null, afterId: frame.afterId ?? null },
+          });
+          const sub = await hub.subscribe(frame.tenant, frame.plugin, sink, {
+            afterId: frame.afterId,
+            backfill: frame.backfill,
+            level: frame.level,
+          });
           if (closed) return sub.unsubscribe();
           subscriptions.set(key, sub.unsubscribe);
           sentUpTo.set(key, Math.max(sentUpTo.get(key) ?? 0, sub.lastId));
           const dropKey = `${principal.username}\0${key}`;
           const dropped = drops.get(dropKey);
           drops.delete(dropKey);
-          raw({ type: 'subscribed', channel: LOG_CHANNEL, tenant: frame.tenant, plugin: frame.plugin, lastId: sub.lastId, ...(dropped ? { dropped } : {}) });
+          raw({
+            type: 'subscribed',
+            channel: LOG_CHANNEL,
+            tenant: frame.tenant,
+            plugin: frame.plugin,
+            lastId: sub.lastId,
+            ...(dropped ? { dropped } : {}),
+          });
         }
       },
     });

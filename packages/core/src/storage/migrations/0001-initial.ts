@@ -78,7 +78,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('finished_at', 'text')
     .addColumn('duration_ms', 'integer')
     .execute();
-  await db.schema.createIndex('installs_tenant_plugin').on('installs').columns(['tenant_id', 'plugin_id']).execute();
+  await db.schema
+    .createIndex('installs_tenant_plugin')
+    .on('installs')
+    .columns(['tenant_id', 'plugin_id'])
+    .execute();
   await db.schema.createIndex('installs_state').on('installs').column('state').execute();
   await db.schema
     .createIndex('installs_idempotency')
@@ -156,12 +160,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('fields', 'text')
     .addColumn('source', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('plugin_logs_tenant_plugin').on('plugin_logs').columns(['tenant', 'plugin', 'id']).execute();
+  await db.schema
+    .createIndex('plugin_logs_tenant_plugin')
+    .on('plugin_logs')
+    .columns(['tenant', 'plugin', 'id'])
+    .execute();
   await db.schema.createIndex('plugin_logs_ts').on('plugin_logs').column('ts').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['plugin_logs', 'audit_log', 'plugin_docs', 'plugins', 'install_stages', 'installs', 'signing_keys', 'tenant_members', 'tenants', 'api_tokens', 'users']) {
+  for (const table of [
+    'plugin_logs',
+    'audit_log',
+    'plugin_docs',
+    'plugins',
+    'install_stages',
+    'installs',
+    'signing_keys',
+    'tenant_members',
+    'tenants',
+    'api_tokens',
+    'users',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

@@ -12,9 +12,16 @@ import { sql, type Kysely } from 'kysely';
  * (`…/versions/c-<sha256 prefix>`, see docs/dev-mode.md); everything else was an upload.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('installs').addColumn('flow', 'text', (c) => c.notNull().defaultTo('upload')).execute();
+  await db.schema
+    .alterTable('installs')
+    .addColumn('flow', 'text', (c) => c.notNull().defaultTo('upload'))
+    .execute();
   await sql`update installs set flow = 'dev' where version_dir like ${'%/versions/c-%'}`.execute(db);
-  await db.schema.createIndex('installs_flow_created').on('installs').columns(['tenant_id', 'flow', 'created_at']).execute();
+  await db.schema
+    .createIndex('installs_flow_created')
+    .on('installs')
+    .columns(['tenant_id', 'flow', 'created_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
