@@ -271,8 +271,8 @@ export const ERROR_CODES = {
   ),
   QUOTA_DISK: spec(
     507,
-    'The plugin data folder holds {usedMb} MB; its limit is {limitMb} MB',
-    'Delete data the plugin no longer needs or raise resources.diskMb.',
+    'The plugin data folder holds {used}; its limit is {limit}',
+    'Delete data the plugin no longer needs or raise resources.diskMb (it also sets the file-count limit: 256 files per MB).',
   ),
   PERMISSION_DENIED: spec(
     403,

@@ -65,7 +65,7 @@ describe('exit classification', () => {
     expect(classifyExit({ ...base, diskFull: true })).toEqual({
       kind: 'fail',
       code: 'QUOTA_DISK',
-      params: { usedMb: 16, limitMb: 16 },
+      params: { used: 'all of it (ENOSPC)', limit: '16 MB' },
     });
     expect(classifyExit({ ...base, starting: true, diskFull: true })).toMatchObject({ code: 'QUOTA_DISK' });
   });

@@ -45,7 +45,7 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
   if (f.stopRequested || f.discarded || f.alreadyFailed) return { kind: 'ignore' };
   if (f.violation) return { kind: f.starting ? 'start-failed' : 'fail', code: f.violation.code, params: {} };
   const memory = { usedMb: `>${f.resources.memoryMb}`, limitMb: f.resources.memoryMb };
-  const disk = { usedMb: f.resources.diskMb, limitMb: f.resources.diskMb };
+  const disk = { used: 'all of it (ENOSPC)', limit: `${f.resources.diskMb} MB` };
   if (f.starting) {
     if (f.memoryExhausted) return { kind: 'start-failed', code: 'QUOTA_MEMORY', params: memory };
     if (f.diskFull) return { kind: 'start-failed', code: 'QUOTA_DISK', params: disk };
@@ -69,7 +69,7 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
     return {
       kind: 'fail',
       code: 'QUOTA_DISK',
-      params: { usedMb: `>${f.resources.diskMb}`, limitMb: f.resources.diskMb },
+      params: { used: `more than ${f.resources.diskMb} MB in one file`, limit: `${f.resources.diskMb} MB` },
     };
   return {
     kind: 'crash',

@@ -43,7 +43,7 @@ describe('quota breach', () => {
 
   it('breaches disk on allocated bytes or on the file count', () => {
     expect(checkDisk(17 * 2 ** 20, 3, limits)?.code).toBe('QUOTA_DISK');
-    expect(checkDisk(1 * 2 ** 20, 4097, limits)?.params.usedMb).toMatch(/4097 files, limit 4096/);
+    expect(checkDisk(1 * 2 ** 20, 4097, limits)?.params).toEqual({ used: '4097 files', limit: '4096 files' });
     expect(checkDisk(15 * 2 ** 20, 4096, limits)).toBeUndefined();
   });
 

@@ -59,15 +59,9 @@ export function checkMemoryAndCpu(input: {
 export function checkDisk(usedBytes: number, entries: number, limits: QuotaLimits): Breach | undefined {
   const usedMb = usedBytes / 2 ** 20;
   if (usedMb > limits.diskMb)
-    return { code: 'QUOTA_DISK', params: { usedMb: Math.round(usedMb), limitMb: limits.diskMb } };
+    return { code: 'QUOTA_DISK', params: { used: `${Math.round(usedMb)} MB`, limit: `${limits.diskMb} MB` } };
   if (entries > limits.maxFiles)
-    return {
-      code: 'QUOTA_DISK',
-      params: {
-        usedMb: `${Math.round(usedMb)} (${entries} files, limit ${limits.maxFiles})`,
-        limitMb: limits.diskMb,
-      },
-    };
+    return { code: 'QUOTA_DISK', params: { used: `${entries} files`, limit: `${limits.maxFiles} files` } };
   return undefined;
 }
 
