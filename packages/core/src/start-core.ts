@@ -167,6 +167,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       logSink: logs,
       host: createHostServices(storage, bus),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
+      sandbox: env.sandbox,
       ...(options.supervisor ?? {}),
     });
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
