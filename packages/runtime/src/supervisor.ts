@@ -18,7 +18,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PluginRuntimeError, RPC_MAX_MESSAGE_BYTES, type ErrorCode } from '@powerx/protocol';
 import type {
@@ -30,18 +29,18 @@ import type {
   StartSpec,
   SupervisorEvent,
 } from './contract.ts';
-import { exitFromShell } from './find-namespace-pid.ts';
-import { DEFAULT_LOG_RATE, LogCapture, type LogRate } from './log-capture.ts';
-import { messageBytes } from './rpc-gate.ts';
+import { DEFAULT_LOG_RATE, type LogRate } from './log-capture.ts';
 import { runnerBundle } from './runner-bundle.ts';
 import { resolveInside } from './spawn-plan.ts';
-import { classifyExit } from './policy/exit-classification.ts';
 import { decideAfterCrash } from './policy/restart-budget.ts';
 import type { ResolvedOptions, SupervisorContext } from './instance/context.ts';
 import { killPid, snapshot, toFailure, type Instance, type StartPhase } from './instance/instance.ts';
 import { closeInstanceSocket, listenInstanceSocket } from './instance/instance-socket.ts';
 import { releaseSandbox, requireIsolation } from './instance/sandbox-resources.ts';
 import { spawnInstance } from './instance/spawn-instance.ts';
+import { createInstance } from './instance/create-instance.ts';
+import { seedInProcess } from './instance/seed.ts';
+import { handleExit } from './instance/exit-handling.ts';
 import { BrokerPool } from './instance/spare-broker.ts';
 
 export type { StartPhase } from './instance/instance.ts';
@@ -165,7 +164,7 @@ export class Supervisor {
     };
     const id = `i${randomBytes(6).toString('hex')}`;
     const kind = spec.manifest.runtime.kind;
-    const inst = this.#newInstance(id, spec, options.onPhase);
+    const inst = createInstance(id, spec, this.#opts, options.onPhase, (i, m) => this.#send(i, m));
     this.#instances.set(id, inst);
     try {
       this.#emitState(inst);
@@ -265,101 +264,7 @@ export class Supervisor {
       }
       return;
     }
-    const id = inst.nextSeedId++;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        inst.seeds.delete(id);
-        reject(
-          new PluginRuntimeError('SEED_FAILED', {
-            detail: `the seed hook did not finish within ${timeoutMs} ms`,
-          }),
-        );
-      }, timeoutMs);
-      inst.seeds.set(id, {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      this.#send(inst, { t: 'seed', id });
-    });
-  }
-
-  #newInstance(id: string, spec: StartSpec, onPhase: StartOptions['onPhase']): Instance {
-    const inst: Instance = {
-      info: {
-        id,
-        tenant: spec.tenant,
-        pluginId: spec.pluginId,
-        version: spec.version,
-        pid: undefined,
-        state: 'starting',
-        socketPath: join(this.#opts.runDir, 's', `${id}.sock`),
-        isolation: {
-          level: 'none',
-          permissionModel: false,
-          networkNamespace: false,
-          pidNamespace: false,
-          prlimit: false,
-          notes: [],
-        },
-        startedAt: new Date().toISOString(),
-        restarts: 0,
-        usage: { rssMb: 0, privateMb: 0, cpuPercent: 0, diskMb: 0 },
-        logsDropped: 0,
-      },
-      spec,
-      instanceDir: join(this.#opts.runDir, 'i', id),
-      accepting: false,
-      onPhase,
-      logs: new LogCapture(
-        this.#opts.logSink,
-        { tenant: spec.tenant, plugin: spec.pluginId, version: spec.version, instance: id },
-        this.#opts.logRate,
-      ),
-      crashes: [],
-      cpuOver: 0,
-      samples: 0,
-      throttledBefore: 0,
-      oomKillsBefore: 0,
-      diskMeasuring: false,
-      stopRequested: false,
-      exitWaiters: [],
-      memoryExhausted: false,
-      stderrTail: [],
-      seeds: new Map(),
-      nextSeedId: 1,
-      pidDepth: 0,
-      scope: {
-        tenant: spec.tenant,
-        pluginId: spec.pluginId,
-        manifest: spec.manifest,
-        secrets: spec.secrets,
-        subscriptions: new Map(),
-        deliver: (type, payload, meta) => {
-          const event = { t: 'event', type, payload, meta };
-          const size = messageBytes(event);
-          const max = this.#opts.maxMessageBytes;
-          // The cap holds both ways: an oversized event is not delivered, and the log says so.
-          if (size > max)
-            inst.logs.write(
-              'runtime',
-              'warn',
-              `event ${type} not delivered: ${size} bytes is over the ${max}-byte cap`,
-            );
-          else this.#send(inst, event);
-        },
-      },
-      rpcInFlight: 0,
-      refusedMessages: 0,
-      livenessFailures: 0,
-      probing: false,
-    };
-    return inst;
+    await seedInProcess(inst, timeoutMs, (i, m) => this.#send(i, m));
   }
 
   #setReady(inst: Instance): void {
@@ -369,84 +274,15 @@ export class Supervisor {
   }
 
   #onExit(inst: Instance, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (inst.child !== child) return;
-    if (inst.spec.manifest.runtime.kind === 'node') {
-      // `child` is the IPC broker. It reports the plugin's own exit before it ends; a broker that
-      // ends without that report died (killed, or out of its small heap on an endless line): the
-      // plugin must not survive it, and the instance fails for its IPC output.
-      const reported = inst.pluginExit;
-      if (!reported) {
-        if (inst.info.pid !== undefined) killPid(inst.info.pid, 'SIGKILL');
-        if (!inst.violation && !inst.stopRequested && inst.discarded !== child) {
-          const max = this.#opts.maxMessageBytes;
-          inst.violation = inst.memoryExhausted
-            ? new PluginRuntimeError('RPC_MESSAGE_TOO_LARGE', { size: `more than ${max}`, limit: max })
-            : new PluginRuntimeError('RPC_INVALID', {
-                detail: `the IPC broker of the instance ended (${signal ? `signal ${signal}` : `code ${code}`})`,
-              });
-        }
-      }
-      code = reported ? reported.code : code;
-      signal = reported ? reported.signal : signal;
-    } else if (inst.pidDepth) {
-      // The sandbox wrapper turned a death by signal N into code 128+N.
-      ({ code, signal } = exitFromShell(code, signal, osConstants.signals as Record<string, number>));
-    }
-    inst.child = undefined;
-    const discarded = inst.discarded === child;
-    inst.discarded = undefined;
-    inst.accepting = false;
-    inst.info.pid = undefined;
-    clearInterval(inst.quotaTimer);
-    this.#dropSubscriptions(inst);
-    for (const seed of inst.seeds.values())
-      seed.reject(new PluginRuntimeError('SEED_FAILED', { detail: 'the plugin process exited' }));
-    inst.seeds.clear();
-    for (const resolve of inst.exitWaiters.splice(0)) resolve();
-    const startup = inst.startup;
-    const judge = (oomKilled: boolean, diskFull: boolean) => {
-      const hung = Boolean(inst.hung);
-      inst.hung = false;
-      const verdict = classifyExit({
-        code,
-        signal,
-        starting: Boolean(startup),
-        stopRequested: inst.stopRequested,
-        discarded,
-        alreadyFailed: inst.info.state === 'failed',
-        violation: inst.violation,
-        memoryExhausted: inst.memoryExhausted || oomKilled,
-        hung,
-        diskFull,
-        fatalMessage: startup?.fatalMessage,
-        stderrTail: inst.stderrTail,
-        resources: inst.spec.manifest.resources,
-      });
-      if (verdict.kind === 'ignore') return;
-      if (verdict.kind === 'crash') {
-        this.#crashed(inst, verdict.how);
-        return;
-      }
-      const error =
-        inst.violation?.code === verdict.code
-          ? inst.violation
-          : new PluginRuntimeError(verdict.code, verdict.params);
-      if (verdict.kind === 'start-failed') startup?.fail(error);
-      else this.#fail(inst, error.code, toFailure(error));
-    };
-    if (inst.stopRequested || discarded) {
-      judge(false, false);
-      return;
-    }
-    // The kernel may have ended it: a SIGKILL from the memory cgroup's OOM killer, or ENOSPC on
-    // its full data volume. Ask before judging.
-    const { cgroup, volume } = inst;
-    void Promise.all([
-      cgroup && signal === 'SIGKILL' ? cgroup.oomKills().then((n) => n > inst.oomKillsBefore) : false,
-      volume ? volume.full() : false,
-    ]).then(
-      ([oom, full]) => judge(oom, full),
-      () => judge(false, false),
+    handleExit(
+      this.#ctx,
+      inst,
+      child,
+      { code, signal },
+      {
+        dropSubscriptions: (i) => this.#dropSubscriptions(i),
+        crashed: (i, how) => this.#crashed(i, how),
+      },
     );
   }
 
