@@ -18,6 +18,7 @@ import { chown, lstat, mkdir, open, readFile, readdir, rmdir, stat, statfs } fro
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostIsolation } from './host-probe.ts';
+import { maxFilesFor } from '../policy/quota-breach.ts';
 
 export const IMAGE_NAME = '.px-disk.ext4';
 
@@ -56,12 +57,20 @@ export async function isMountPoint(dir: string): Promise<boolean> {
   return text.split('\n').some((line) => decode(line.split(' ')[4] ?? '') === dir);
 }
 
-/** Allocated bytes and entries under a folder: files and folders, no links followed, no cap. */
-export async function folderUsage(dir: string): Promise<{ bytes: number; entries: number }> {
+/**
+ * Allocated bytes and entries under a folder: files and folders, no links followed, no entry cap.
+ * With `stopPast`, the walk ends as soon as either count is past it: the quota is breached
+ * whatever the rest holds, and a walk cut short keeps a hostile writer's head start small.
+ */
+export async function folderUsage(
+  dir: string,
+  stopPast?: { bytes: number; entries: number },
+): Promise<{ bytes: number; entries: number }> {
   let bytes = 0;
   let entries = 0;
   const stack = [dir];
-  while (stack.length) {
+  const past = () => stopPast !== undefined && (bytes > stopPast.bytes || entries > stopPast.entries);
+  while (stack.length && !past()) {
     const current = stack.pop()!;
     let names: string[];
     try {
@@ -70,6 +79,7 @@ export async function folderUsage(dir: string): Promise<{ bytes: number; entries
       continue;
     }
     for (const name of names) {
+      if (past()) break;
       const path = join(current, name);
       try {
         const st = await lstat(path);
@@ -141,10 +151,11 @@ export async function acquireDataVolume(opts: {
   const loop = opts.useImages ? host.loopDisk : undefined;
   if (!loop) {
     if (owner) await chownTree(dataDir, owner.uid, owner.gid);
+    const maxFiles = maxFilesFor(opts.diskMb);
     return {
       kind: 'sampled',
-      maxFiles: Math.max(1024, opts.diskMb * 256),
-      usage: () => folderUsage(dataDir),
+      maxFiles,
+      usage: () => folderUsage(dataDir, { bytes: opts.diskMb * 2 ** 20, entries: maxFiles }),
       full: async () => false,
       release: async () => undefined,
     };
