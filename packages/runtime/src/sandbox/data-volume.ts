@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chown, lstat, mkdir, open, readFile, readdir, rmdir, stat, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostIsolation } from './host-probe.ts';
 import { maxFilesFor } from '../policy/quota-breach.ts';
@@ -126,6 +126,19 @@ async function makeImage(
   await run(mkfs, [...args, image]);
 }
 
+/** A new version raised diskMb: grow the image (ext4 grows offline; a lower diskMb keeps the image as it is). */
+async function growImage(mkfs: string, image: string, bytes: number): Promise<void> {
+  const tools = dirname(mkfs);
+  const file = await open(image, 'r+');
+  try {
+    await file.truncate(bytes);
+  } finally {
+    await file.close();
+  }
+  await run(join(tools, 'e2fsck'), ['-f', '-p', image]);
+  await run(join(tools, 'resize2fs'), [image]);
+}
+
 async function unmount(umount: string, dir: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     try {
@@ -172,6 +185,7 @@ export async function acquireDataVolume(opts: {
     const bytes = opts.diskMb * 2 ** 20;
     const existing = await stat(image).catch(() => undefined);
     if (!existing) await makeImage(loop.mkfs, image, bytes, owner);
+    else if (existing.size < bytes) await growImage(loop.mkfs, image, bytes);
     await run(loop.mount, ['-o', 'loop,nosuid,nodev,noatime', image, dataDir]);
     await rmdir(join(dataDir, 'lost+found')).catch(() => undefined);
     if (owner) await chown(dataDir, owner.uid, owner.gid);
