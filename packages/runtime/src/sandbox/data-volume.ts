@@ -37,14 +37,16 @@ const FULL_BLOCKS = 16;
 
 const mounted = new Map<string, { count: number; busy: Promise<unknown> }>();
 
-function run(cmd: string, args: string[]): Promise<void> {
+function run(cmd: string, args: string[], okCodes = [0]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `code ${code}`}`)),
+      okCodes.includes(code ?? -1)
+        ? resolve()
+        : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `code ${code}`}`)),
     );
   });
 }
@@ -135,7 +137,8 @@ async function growImage(mkfs: string, image: string, bytes: number): Promise<vo
   } finally {
     await file.close();
   }
-  await run(join(tools, 'e2fsck'), ['-f', '-p', image]);
+  // e2fsck: 1 means it corrected something (the size it now sees), which is what we asked for.
+  await run(join(tools, 'e2fsck'), ['-f', '-p', image], [0, 1]);
   await run(join(tools, 'resize2fs'), [image]);
 }
 
