@@ -55,6 +55,7 @@ import type { PluginSupervisor } from './supervisor-port.ts';
 import type { PackageValidator } from './package-validator.ts';
 import { ServingFailures } from './serving-failures.ts';
 import { SIGNATURE_FAILURE_CODES } from '../metrics/signature-outcome.ts';
+import { diskFullError, isDiskFull } from '../storage/disk-full.ts';
 
 export type TestDataGenerator = (
   specs: Manifest['sandbox']['testData'],
@@ -1558,6 +1559,7 @@ function checkError(check: ValidationCheck | undefined): PxError {
 export function toPxError(error: unknown, log: Logger, fallback?: ErrorCode): PxError {
   if (error instanceof StageError) return error.error;
   if (isPxError(error)) return error;
+  if (isDiskFull(error)) return diskFullError(error, 'installing');
   if (fallback) return new PxError(fallback, { detail: (error as Error)?.message ?? String(error) });
   const ref = randomUUID().slice(0, 8);
   log.error({ err: error, ref }, 'unexpected error in install pipeline');

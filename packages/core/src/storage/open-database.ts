@@ -10,6 +10,8 @@ import { NodeSqliteDialect } from './kysely-node-sqlite-dialect.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
 import type { CoreDatabase, Db } from './schema.ts';
+import { diskFullError, isDiskFull } from './disk-full.ts';
+import { databaseCorrupt, isCorruption } from './database-check.ts';
 
 /** Migrations are imported statically (no folder scan), so their order is the code's order. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +26,17 @@ class StaticMigrationProvider implements MigrationProvider {
 }
 
 export async function openSqliteDatabase(file: string): Promise<Db> {
+  try {
+    return await openAndMigrate(file);
+  } catch (error) {
+    if (isDiskFull(error)) throw diskFullError(error, 'opening and migrating the database', file);
+    if (isCorruption(error) || isCorruption((error as Error).cause))
+      throw databaseCorrupt(file, (error as Error).message, error);
+    throw error;
+  }
+}
+
+async function openAndMigrate(file: string): Promise<Db> {
   restrictToOwner(file);
   const database = new DatabaseSync(file);
   database.exec('PRAGMA journal_mode = WAL');
@@ -40,6 +53,7 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
     await db.destroy();
     throw new Error(
       `Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`,
+      { cause: error },
     );
   }
   return db;
