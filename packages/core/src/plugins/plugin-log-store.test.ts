@@ -23,7 +23,7 @@ const line = (msg: string): PluginLogLine => ({
   instance: 'i-1',
   level: 'info',
   msg,
-  source: 'plugin',
+  source: 'sdk',
 });
 
 async function openDb(): Promise<Db> {
