@@ -36,6 +36,12 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
   }
 }
 
+/** The SQLite handle under a `Db` opened here (the online backup needs SQLite's own backup API). */
+const handles = new WeakMap<Db, DatabaseSync>();
+export function sqliteHandleOf(db: Db): DatabaseSync | undefined {
+  return handles.get(db);
+}
+
 async function openAndMigrate(file: string): Promise<Db> {
   restrictToOwner(file);
   const database = new DatabaseSync(file);
@@ -56,6 +62,7 @@ async function openAndMigrate(file: string): Promise<Db> {
       { cause: error },
     );
   }
+  handles.set(db, database);
   return db;
 }
 
