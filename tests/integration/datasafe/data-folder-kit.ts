@@ -42,14 +42,15 @@ export async function expectAllServing(core: TestCore): Promise<void> {
   }
 }
 
-/** The folders the plugin processes of this core were given (their command lines name them). */
-export async function pluginFolders(dataDir: string): Promise<string[]> {
-  const found: string[] = [];
+/** The version folders the plugin processes under `root` were given (their command lines name them). */
+export async function pluginFolders(root: string): Promise<string[]> {
+  const found = new Set<string>();
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (cmdline.some((a) => a.startsWith(dataDir)))
-      found.push(...cmdline.filter((a) => a.includes('/versions/')));
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(root)) continue;
+    // e.g. --allow-fs-read=<data dir>/tenants/…/versions/<id> (and bwrap's --ro-bind <dir> …)
+    for (const m of cmdline.matchAll(/(\/[^\0=]*\/versions\/[^/\0]+)/g)) found.add(m[1]);
   }
-  return found;
+  return [...found];
 }

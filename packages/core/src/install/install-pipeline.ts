@@ -56,6 +56,8 @@ import type { PackageValidator } from './package-validator.ts';
 import { ServingFailures } from './serving-failures.ts';
 import { SIGNATURE_FAILURE_CODES } from '../metrics/signature-outcome.ts';
 import { diskFullError, isDiskFull } from '../storage/disk-full.ts';
+import { dataDirRelative } from '../config/core-paths.ts';
+import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 
 export type TestDataGenerator = (
   specs: Manifest['sandbox']['testData'],
@@ -259,7 +261,8 @@ export class InstallPipeline {
         stagingRoot: this.#d.paths.staging,
         keepStaging: true,
       });
-      if (report.stagingDir) await this.#d.store.update(id, { staging_dir: report.stagingDir });
+      if (report.stagingDir)
+        await this.#d.store.update(id, { staging_dir: this.#d.paths.toStored(report.stagingDir) });
       await this.#d.store.update(id, {
         package_sha256: report.packageSha256 ?? null,
         signer_key_id: report.signer?.keyId ?? null,
@@ -624,10 +627,12 @@ export class InstallPipeline {
       );
       await mkdir(dirname(versionDir), { recursive: true });
       if (!row.staging_dir) throw new PxError('INTERNAL', { ref: `no staging folder for install ${id}` });
+      const stagingDir = this.#d.paths.resolve(row.staging_dir);
       if (contentAddressed && (await exists(versionDir)))
-        await rm(row.staging_dir, { recursive: true, force: true });
-      else await rename(row.staging_dir, versionDir);
-      await this.#d.store.update(id, { version_dir: versionDir, staging_dir: null });
+        await rm(stagingDir, { recursive: true, force: true });
+      else await rename(stagingDir, versionDir);
+      // Stored relative to the data dir, so a moved or restored data dir finds it (config/core-paths.ts).
+      await this.#d.store.update(id, { version_dir: this.#d.paths.toStored(versionDir), staging_dir: null });
       const dataDir = this.#d.paths.pluginDataDir(tenant, pluginId);
       if (!(await exists(dataDir))) {
         await mkdir(dataDir, { recursive: true });
@@ -679,7 +684,7 @@ export class InstallPipeline {
         tenant,
         pluginId,
         version: manifest.version,
-        versionDir: row.version_dir!,
+        versionDir: this.#d.paths.resolve(row.version_dir!),
         dataDir: this.#d.paths.pluginDataDir(tenant, pluginId),
         manifest,
         config: config.env,
@@ -893,19 +898,23 @@ export class InstallPipeline {
       },
       'install running',
     );
-    await this.#d.audit.append({
-      actor,
-      tenant,
-      action,
-      target: pluginId,
-      outcome: 'ok',
-      details: {
-        installId: id,
-        version: manifest.version,
-        durationMs,
-        previousInstallId: current?.active_install_id ?? null,
-      },
-    });
+    // The switch is committed and the new version serves: a failure to record it (full disk)
+    // is logged, never turned into a rollback of a version that already serves.
+    await this.#d.audit
+      .append({
+        actor,
+        tenant,
+        action,
+        target: pluginId,
+        outcome: 'ok',
+        details: {
+          installId: id,
+          version: manifest.version,
+          durationMs,
+          previousInstallId: current?.active_install_id ?? null,
+        },
+      })
+      .catch((error: unknown) => this.#d.log.warn({ err: error, installId: id }, 'switch not audited'));
     // The persisted flow (not only #devInstalls, which a restart forgets) keeps dev out of the sandbox metrics.
     if (row.kind === 'install' && row.flow !== 'dev' && !this.#devInstalls.has(id)) {
       this.#d.metrics.installDuration.observe({ result: 'success' }, durationMs / 1000);
@@ -968,7 +977,7 @@ export class InstallPipeline {
       )
       .executeTakeFirst();
     if (stillUsed) return;
-    await rm(row.version_dir, { recursive: true, force: true });
+    await rm(this.#d.paths.resolve(row.version_dir), { recursive: true, force: true });
     if (row.kind === 'install') await this.#d.blobs.remove(`${row.id}.pxp`);
   }
 
@@ -1032,11 +1041,11 @@ export class InstallPipeline {
         .catch(() => {});
     else if (row.instance_pid) killLeftover(row.instance_pid, this.#d.paths.run);
     await this.#d.storage.deleteSeededBy(id);
-    if (row.staging_dir) await rm(row.staging_dir, { recursive: true, force: true });
+    if (row.staging_dir) await rm(this.#d.paths.resolve(row.staging_dir), { recursive: true, force: true });
     if (row.kind === 'install') {
       // A content-addressed (dev) folder may also be the one of the serving or last stable install.
       if (row.version_dir && !(await this.#versionDirUsedByOthers(row.version_dir, id)))
-        await rm(row.version_dir, { recursive: true, force: true });
+        await rm(this.#d.paths.resolve(row.version_dir), { recursive: true, force: true });
       await this.#d.blobs.remove(`${id}.pxp`);
     }
     if (row.plugin_id) {
@@ -1228,9 +1237,6 @@ export class InstallPipeline {
       }
       const key = `${tenant}\0${pluginId}`;
       const instanceId = this.#serving.get(key);
-      if (instanceId)
-        await this.#d.supervisor.stop(instanceId, { reason: 'uninstalled', graceMs: 2000 }).catch(() => {});
-      this.#serving.delete(key);
       const installs = await this.#d.db
         .selectFrom('installs')
         .select(['id', 'kind'])
@@ -1249,25 +1255,56 @@ export class InstallPipeline {
           .where('tenant_id', '=', tenant)
           .where('plugin_id', '=', pluginId)
           .execute();
+        // The history stays, but nothing of it runs any more.
+        await trx
+          .updateTable('installs')
+          .set({ state: 'uninstalled' })
+          .where('tenant_id', '=', tenant)
+          .where('plugin_id', '=', pluginId)
+          .where('state', '=', 'running')
+          .execute();
       });
-      // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
-      if (!opts.keepData) await this.#d.storage.dropNamespace(tenant, pluginId);
-      for (const i of installs) if (i.kind === 'install') await this.#d.blobs.remove(`${i.id}.pxp`);
-      await rm(
-        opts.keepData
-          ? dirname(this.#d.paths.versionDir(tenant, pluginId, 'x'))
-          : this.#d.paths.pluginRoot(tenant, pluginId),
-        { recursive: true, force: true },
+      // Committed: only now is the plugin stopped (a failed commit, e.g. on a full disk, leaves it
+      // installed and serving). What follows is clean-up; a crash in it is finished by the
+      // start-up sweep, a failure is logged (the uninstall itself happened).
+      this.#serving.delete(key);
+      if (instanceId)
+        await this.#d.supervisor.stop(instanceId, { reason: 'uninstalled', graceMs: 2000 }).catch(() => {});
+      await this.#afterUninstall(principal, tenant, pluginId, plugin.active_version, installs, opts).catch(
+        (error: unknown) =>
+          this.#d.log.warn(
+            { err: error, tenant, pluginId },
+            'uninstalled; clean-up incomplete (finished at next start)',
+          ),
       );
-      await removeEmptyParents(dirname(this.#d.paths.pluginRoot(tenant, pluginId)), this.#d.paths.tenants);
-      await this.#d.audit.append({
-        actor: principal.username,
-        tenant,
-        action: 'plugin.uninstall',
-        target: pluginId,
-        outcome: 'ok',
-        details: { version: plugin.active_version, force: !!opts.force, keepData: !!opts.keepData },
-      });
+    });
+  }
+
+  async #afterUninstall(
+    principal: Principal,
+    tenant: string,
+    pluginId: string,
+    version: string,
+    installs: Array<{ id: string; kind: string }>,
+    opts: { force?: boolean; keepData?: boolean },
+  ): Promise<void> {
+    // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
+    if (!opts.keepData) await this.#d.storage.dropNamespace(tenant, pluginId);
+    for (const i of installs) if (i.kind === 'install') await this.#d.blobs.remove(`${i.id}.pxp`);
+    await rm(
+      opts.keepData
+        ? dirname(this.#d.paths.versionDir(tenant, pluginId, 'x'))
+        : this.#d.paths.pluginRoot(tenant, pluginId),
+      { recursive: true, force: true },
+    );
+    await removeEmptyParents(dirname(this.#d.paths.pluginRoot(tenant, pluginId)), this.#d.paths.tenants);
+    await this.#d.audit.append({
+      actor: principal.username,
+      tenant,
+      action: 'plugin.uninstall',
+      target: pluginId,
+      outcome: 'ok',
+      details: { version, force: !!opts.force, keepData: !!opts.keepData },
     });
   }
 
@@ -1413,6 +1450,7 @@ export class InstallPipeline {
     }
     await this.#sweepStaging();
     await this.#sweepOrphanVersions();
+    await sweepUninstalledPluginFolders(this.#d.db, this.#d.paths, this.#d.log);
     const plugins = await this.#d.db.selectFrom('plugins').selectAll().execute();
     let started = 0,
       failed = 0;
@@ -1446,7 +1484,7 @@ export class InstallPipeline {
         tenant,
         pluginId,
         version: manifest.version,
-        versionDir: row.version_dir,
+        versionDir: this.#d.paths.resolve(row.version_dir),
         dataDir: this.#d.paths.pluginDataDir(tenant, pluginId),
         manifest,
         config: config.env,
@@ -1504,7 +1542,7 @@ export class InstallPipeline {
             ]),
           )
           .execute()
-      ).map((r) => r.version_dir),
+      ).map((r) => dataDirRelative(r.version_dir!) ?? r.version_dir),
     );
     for (const tenant of await readdir(this.#d.paths.tenants).catch(() => [] as string[])) {
       for (const plugin of await readdir(join(this.#d.paths.tenants, tenant, 'plugins')).catch(
@@ -1513,7 +1551,8 @@ export class InstallPipeline {
         const versions = dirname(this.#d.paths.versionDir(tenant, plugin, 'x'));
         for (const installId of await readdir(versions).catch(() => [] as string[])) {
           const dir = join(versions, installId);
-          if (keep.has(dir)) continue;
+          // Compared in the data-dir relative form: a folder a row names under an older absolute path is kept.
+          if (keep.has(this.#d.paths.toStored(dir))) continue;
           this.#d.log.warn({ dir }, 'removing a version folder no install refers to');
           await rm(dir, { recursive: true, force: true });
           await this.#d.blobs.remove(`${installId}.pxp`);
@@ -1530,11 +1569,11 @@ export class InstallPipeline {
           .select('staging_dir')
           .where('staging_dir', 'is not', null)
           .execute()
-      ).map((r) => r.staging_dir),
+      ).map((r) => dataDirRelative(r.staging_dir!) ?? r.staging_dir),
     );
     for (const name of await readdir(this.#d.paths.staging).catch(() => [] as string[])) {
-      const path = `${this.#d.paths.staging}/${name}`;
-      if (!keep.has(path)) await rm(path, { recursive: true, force: true });
+      const path = join(this.#d.paths.staging, name);
+      if (!keep.has(this.#d.paths.toStored(path))) await rm(path, { recursive: true, force: true });
     }
   }
 

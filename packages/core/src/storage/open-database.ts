@@ -9,6 +9,8 @@ import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely
 import { NodeSqliteDialect } from './kysely-node-sqlite-dialect.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
+import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
+import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
 import type { CoreDatabase, Db } from './schema.ts';
 import { diskFullError, isDiskFull } from './disk-full.ts';
 import { databaseCorrupt, isCorruption } from './database-check.ts';
@@ -17,6 +19,8 @@ import { databaseCorrupt, isCorruption } from './database-check.ts';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-install-flow': installFlow,
+  '0003-data-dir-relative-paths': relativePaths,
+  '0004-uninstalled-history': uninstalledHistory,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
