@@ -35,6 +35,7 @@ export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): vo
     },
     async (req, reply) => {
       const p = principalOf(req);
+      if (req.body.kind === 'sandbox') s.flags.require('plugin-sandbox-mode', 'creating sandbox tenants');
       if (!hasPermission(p, 'admin')) {
         s.identity.requirePermission(p, 'plugin:dev');
         if (req.body.kind !== 'sandbox')
