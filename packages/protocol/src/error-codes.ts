@@ -480,7 +480,7 @@ export const ERROR_CODES = {
   ),
   PRODUCTION_QUOTA_MISMATCH: spec(
     422,
-    'fits {sandbox}, would not fit {production}: {limits}',
+    'fits sandbox, would not fit {production}: {detail}',
     "Lower the plugin's needs ({detail}) or ask the operator to align the quotas in sandbox_limits.yaml before releasing it to {production}.",
   ),
   VERSION_INCOMPATIBLE: spec(

@@ -13,6 +13,7 @@ import {
   ValidateResponseSchema,
   type ErrorCode,
   type InstallConfig,
+  type ProductionParity,
   type ValidationCheck,
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
@@ -28,6 +29,7 @@ import {
   tenantUsage,
 } from '../../install/tenant-checks.ts';
 import { wizardOf } from '../../install/wizard.ts';
+import { parityCheck, productionParity } from '../../install/production-parity.ts';
 import type { Principal } from '../../identity/principal.ts';
 
 const configCheck = Compile(InstallConfigSchema);
@@ -302,6 +304,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
         });
         const checks: ValidationCheck[] = [...report.checks];
         const manifest = report.manifest;
+        let parity: ProductionParity | undefined;
         if (manifest) {
           const installed = await installedPlugins(s.db, tenant.id);
           if (!checks.some((c) => c.id.startsWith('core.')))
@@ -309,9 +312,21 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
           checks.push(checkDependencies(manifest, tenant.id, installed));
           checks.push(checkConflicts(manifest, installed));
           checks.push(checkRuntimeKind(manifest, tenant.id, s.limits.forTenant(tenant.id)));
-          checks.push(await checkQuota(s.db, tenant.id, manifest, '', s.limits.forTenant(tenant.id)));
+          const quota = await checkQuota(s.db, tenant.id, manifest, '', s.limits.forTenant(tenant.id));
+          checks.push(quota);
+          const production = s.limits.productionFor(tenant.id);
+          parity = await productionParity(s.db, {
+            manifest,
+            packageBytes: upload.bytes,
+            sandbox: tenant.id,
+            fitsSandbox: quota.ok && upload.bytes <= limitFor({ tenant: tenant.id }),
+            production,
+            limits: s.limits.forTenant(production),
+          });
+          checks.push(parityCheck(parity));
         }
-        const ok = checks.every((c) => c.ok);
+        // A warning (production parity) informs; it does not fail the report.
+        const ok = checks.every((c) => c.ok || c.warning === true);
         await s.audit.append({
           actor: p.username,
           tenant: tenant.id,
@@ -322,6 +337,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
             dryRun: true,
             bytes: upload.bytes,
             failed: checks.filter((c) => !c.ok).map((c) => c.code),
+            ...(parity ? { production: parity.summary } : {}),
           },
         });
         return {
@@ -331,6 +347,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
           ...(report.signer ? { signer: report.signer } : {}),
           ...(report.packageSha256 ? { packageSha256: report.packageSha256 } : {}),
           durationMs: report.durationMs,
+          ...(parity ? { production: parity } : {}),
         };
       } finally {
         await rm(upload.path, { force: true });

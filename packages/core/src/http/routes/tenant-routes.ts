@@ -66,10 +66,15 @@ export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): vo
     },
     async (req) => {
       const tenant = await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
+      const production = s.limits.productionFor(tenant.id);
       return {
         tenant: tenant.id,
         ...(await tenantUsage(s.db, tenant.id)),
         limits: s.limits.forTenant(tenant.id),
+        // Side by side with the production counterpart, so a quota gap shows before release.
+        ...(tenant.kind === 'sandbox'
+          ? { production: { tenant: production, limits: s.limits.forTenant(production) } }
+          : {}),
       };
     },
   );
