@@ -31,7 +31,6 @@ let consoleWatch: ConsoleWatch;
 let tmp: string;
 let policyFile: string;
 let hello: string;
-const TENANT = 'sandbox-dev';
 
 const url = (path: string) => core!.url + path;
 const navLink = (p: Page, name: string) =>
