@@ -14,6 +14,8 @@ import type { PackageValidator } from './install/package-validator.ts';
 import type { PluginSupervisor } from './install/supervisor-port.ts';
 import type { DevPolicyStore } from './config/dev-policy.ts';
 import type { FeatureFlags } from './config/feature-flags.ts';
+import type { PluginRepository } from './plugins/plugin-repository.ts';
+import type { DevService } from './dev/dev-service.ts';
 
 export interface CoreServices {
   db: Db;
@@ -26,6 +28,7 @@ export interface CoreServices {
   identity: IdentityService;
   tenants: TenantService;
   pipeline: InstallPipeline;
+  plugins: PluginRepository;
   logs: PluginLogStore;
   validator: PackageValidator;
   supervisor: PluginSupervisor;
@@ -38,5 +41,12 @@ export interface CoreServices {
   platformKeys: string[];
   /** Set once the server listens. */
   publicUrl(): string;
+  /** The test entry point of a plugin under publicUrl() (http/entry-url.ts). */
+  entryUrl(tenant: string, pluginId: string): string;
   ready(): boolean;
+  /** Dev mode: sessions, reload lanes, the live log hub. Built after the other services. */
+  dev: DevService;
 }
+
+/** What DevService is built from: every service but itself. */
+export type CoreServicesWithoutDev = Omit<CoreServices, 'dev'>;

@@ -27,7 +27,7 @@ import {
   type InstallStage,
   type Manifest,
 } from '@powerx/protocol';
-import type { CoreServices } from '../core-services.ts';
+import type { CoreServicesWithoutDev } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
 import { LogHub } from '../logs/log-hub.ts';
 import { resolveAllowedPath } from './dev-roots.ts';
@@ -65,13 +65,13 @@ export class DevService {
   readonly hub: LogHub;
   /** Reload history per plugin for GET /api/plugins/dev/sessions (dev-reload-history.ts). */
   readonly reloads: DevReloadHistory;
-  readonly #s: CoreServices;
+  readonly #s: CoreServicesWithoutDev;
   readonly #graceMs: number;
   readonly #lanes = new Map<string, Lane>();
   readonly #watches = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(s: CoreServices, opts: DevServiceOptions = {}) {
+  constructor(s: CoreServicesWithoutDev, opts: DevServiceOptions = {}) {
     this.#s = s;
     this.#graceMs = opts.graceMs ?? Number(process.env.PX_DEV_GRACE_MS ?? 3000);
     // Read from the policy at each use, so a re-read policy applies to the next heartbeat.
@@ -286,12 +286,7 @@ export class DevService {
       lane.cutGrace?.();
       await lane.idle;
     }
-    const installed = await this.#s.db
-      .selectFrom('plugins')
-      .select('plugin_id')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const installed = await this.#s.plugins.get(tenant, pluginId);
     if (!installed) return false;
     await this.#s.pipeline.uninstall(p, tenant, pluginId, { keepData: !removeData });
     await this.#s.audit.append({
@@ -445,7 +440,7 @@ export class DevService {
               installId: unchanged.installId,
               serving: unchanged,
               timings: timings({ pushMs, totalMs: performance.now() - t0 }),
-              entryUrl: this.#entryUrl(input.tenant, manifest.id),
+              entryUrl: this.#s.entryUrl(input.tenant, manifest.id),
             };
           cleanup.splice(cleanup.indexOf(pxp), 1); // the pipeline owns (and removes) the package from here on
           return this.#reload(p, lane, { ...base, session, pxp, bytes: packed.bytes, pushMs, t0 });
@@ -467,12 +462,7 @@ export class DevService {
     pluginId: string,
     sha: string,
   ): Promise<{ version: string; installId: string } | undefined> {
-    const plugin = await this.#s.db
-      .selectFrom('plugins')
-      .select(['active_install_id', 'active_version', 'status'])
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#s.plugins.get(tenant, pluginId);
     if (!plugin || plugin.status !== 'running') return undefined;
     const active = await this.#s.db
       .selectFrom('installs')
@@ -581,7 +571,7 @@ export class DevService {
       installId: row.id,
       at: r.at,
       timings: t,
-      entryUrl: this.#entryUrl(tenant, pluginId),
+      entryUrl: this.#s.entryUrl(tenant, pluginId),
     };
     if (settled.state === 'running') {
       const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
@@ -700,12 +690,7 @@ export class DevService {
       afterMs,
       detail: tail ?? crash,
     }).toJSON();
-    const plugin = await this.#s.db
-      .selectFrom('plugins')
-      .select('last_stable_install_id')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#s.plugins.get(tenant, pluginId);
     let restored = false;
     if (plugin?.last_stable_install_id) {
       try {
@@ -811,12 +796,7 @@ export class DevService {
     tenant: string,
     pluginId: string,
   ): Promise<{ version: string; installId: string } | undefined> {
-    const plugin = await this.#s.db
-      .selectFrom('plugins')
-      .select(['active_install_id', 'active_version'])
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#s.plugins.get(tenant, pluginId);
     return plugin && this.#s.pipeline.servingInstance(tenant, pluginId)
       ? { version: plugin.active_version, installId: plugin.active_install_id }
       : undefined;
@@ -854,10 +834,6 @@ export class DevService {
       fields: { dev: true, ...fields },
       source: 'runtime',
     });
-  }
-
-  #entryUrl(tenant: string, pluginId: string): string {
-    return `${this.#s.publicUrl()}/_p/${tenant}/${pluginId}/`;
   }
 }
 

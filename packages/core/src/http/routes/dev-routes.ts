@@ -33,14 +33,13 @@ import {
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
 import { receivePackageUpload } from '../upload.ts';
-import { devServiceFor } from '../../dev/dev-registry.ts';
 
 const installBody = Compile(DevInstallBodySchema);
 const SessionParams = Type.Object({ id: Type.String() });
 const tags = ['dev'];
 
 export function registerDevRoutes(base: FastifyInstance, s: CoreServices): void {
-  const dev = devServiceFor(base, s);
+  const dev = s.dev;
   // Outside the dev-mode gate: whoever is told "dev mode is off" can read why and what would apply.
   base.withTypeProvider<TypeBoxTypeProvider>().get(
     '/api/plugins/dev/policy',
