@@ -182,6 +182,14 @@ describe('what the policy says is what core does', () => {
     expect((await core.api.get('/api/tenants/strict-box/plugins/com.fixture.dev.hello')).status).toBe(404);
   });
 
+  it('retention: dev audit details are cleared after retention.devAuditDays, read at each sweep', async () => {
+    await write('devMode: true\nretention: {logDays: 1, devAuditDays: 3}\n');
+    await core.reloadPolicy();
+    const day = 86_400_000;
+    expect((await core.sweepRetention(new Date(Date.now() + 2 * day))).auditDetailsCleared).toBe(0);
+    expect((await core.sweepRetention(new Date(Date.now() + 4 * day))).auditDetailsCleared).toBeGreaterThan(0);
+  });
+
   it('dev mode off in the file: the dev endpoints answer DEV_MODE_DISABLED, the policy is still readable', async () => {
     await write('devMode: false\n');
     await core.reloadPolicy();
