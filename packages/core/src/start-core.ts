@@ -29,6 +29,9 @@ import type { EventBus } from './events/event-bus.ts';
 import { CoreMetrics } from './metrics/core-metrics.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { SandboxLimits } from './limits/sandbox-limits.ts';
+import { DevPolicyStore } from './config/dev-policy.ts';
+import { FeatureFlags, type FeatureFlagSettings } from './config/feature-flags.ts';
+import { gateRuntime } from './config/runtime-gate.ts';
 import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
 import { bootstrap } from './identity/bootstrap.ts';
@@ -55,8 +58,12 @@ export interface StartCoreOptions {
   port?: number;
   /** Default 127.0.0.1 */
   host?: string;
-  /** Dev mode (PX_PLUGIN_DEV_MODE=1): unsigned packages in sandbox tenants that allow them. */
+  /** Dev mode; overrides PX_PLUGIN_DEV_MODE and the dev policy file's devMode. */
   devMode?: boolean;
+  /** Default: $PX_DEV_POLICY_FILE or config/plugins/dev_policy.yaml of the repo. */
+  devPolicyFile?: string;
+  /** Feature flags (all on by default); override PX_FEATURE_FLAGS flag by flag. */
+  flags?: FeatureFlagSettings;
   /** pino level; default "info" ("silent" in tests). */
   logLevel?: string;
   /** Default: $PX_LIMITS_FILE or config/plugins/sandbox_limits.yaml of the repo. */
@@ -69,7 +76,7 @@ export interface StartCoreOptions {
   masterKey?: string;
   /** Initial admin password (first start only). Default: $PX_ADMIN_PASSWORD or generated. */
   adminPassword?: string;
-  /** Retention of plugin logs and dev audit details. Default 7 days. */
+  /** Retention of plugin logs and dev audit details; overrides PX_RETENTION_DAYS and the dev policy. */
   retentionDays?: number;
   /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
   awaitingConfigTtlHours?: number;
@@ -92,7 +99,12 @@ export interface RunningCore {
   /** Set only on the first start (also written to <dataDir>/admin-password, mode 0600). */
   adminPassword?: string;
   coreVersion: string;
+  /** Dev mode at start (the policy may change it later: see policy). */
   devMode: boolean;
+  /** The debugging permission policy in force; reloadPolicy() re-reads its file (SIGHUP in main.ts). */
+  policy: DevPolicyStore;
+  reloadPolicy(): Promise<void>;
+  flags: FeatureFlags;
   /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
   entryUrl(tenant: string, pluginId: string): string;
   bus: EventBus;
@@ -131,13 +143,23 @@ async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
   const env = readCoreEnv(options);
-  const { dataDir, port, devMode } = env;
+  const { dataDir, port } = env;
   const host = options.host ?? '127.0.0.1';
   const limits = await SandboxLimits.load(
     options.limitsFile ??
       process.env.PX_LIMITS_FILE ??
       join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'),
   );
+  const policy = await DevPolicyStore.load(
+    resolve(
+      options.devPolicyFile ??
+        process.env.PX_DEV_POLICY_FILE ??
+        join(repoRoot, 'config', 'plugins', 'dev_policy.yaml'),
+    ),
+    dataDir,
+    { devMode: options.devMode, retentionDays: options.retentionDays },
+  );
+  const flags = FeatureFlags.read(options.flags);
   const platformKeys = await loadPlatformKeys(options);
   // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
   const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
@@ -168,7 +190,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       logger.warn({ err: error, type: event.type }, 'event handler failed'),
     );
     const identity = new IdentityService(db);
-    const tenants = new TenantService(db);
+    const tenants = new TenantService(db, () =>
+      flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
+    );
     const storage = new PluginStorage(db);
     const logs = new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
     const blobs = new LocalDiskBlobStore(paths.blobs);
@@ -181,13 +205,14 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     );
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
-    const supervisor = new Supervisor({
+    const runtime = new Supervisor({
       runDir: paths.run,
       logSink: logs,
       host: createHostServices(storage, bus),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
       ...(options.supervisor ?? {}),
     });
+    const supervisor = gateRuntime(runtime, flags);
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
     let publicUrl = '';
@@ -208,7 +233,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       blobs,
       paths,
       coreVersion: CORE_VERSION,
-      devMode,
+      get devMode() {
+        return policy.current.devMode;
+      },
       platformKeys,
       log: logger,
       validator: sharedPackageValidator,
@@ -248,14 +275,19 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       validator: sharedPackageValidator,
       supervisor,
       coreVersion: CORE_VERSION,
-      devMode,
+      get devMode() {
+        return policy.current.devMode;
+      },
+      policy,
+      flags,
       platformKeys,
       publicUrl: () => publicUrl,
       entryUrl,
       ready: () => ready,
     };
     const dev = new DevService(base);
-    const services: CoreServices = { ...base, dev };
+    // Object.assign, not a spread: a spread would freeze the devMode getter at today's policy.
+    const services: CoreServices = Object.assign(base, { dev });
     // Sessions and reload history load before the server answers; dev.close() runs at close().
     await dev.start();
     cleanups.unshift(() => dev.close());
@@ -270,7 +302,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, env.retentionDays);
+    const sweeper = new RetentionSweeper(db, () => policy.current.retention);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
@@ -293,7 +325,29 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       adminToken: boot.adminToken,
       ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
       coreVersion: CORE_VERSION,
-      devMode,
+      devMode: policy.current.devMode,
+      policy,
+      async reloadPolicy() {
+        const before = policy.current;
+        try {
+          const after = await policy.reload();
+          logger.warn({ file: policy.file, devMode: after.devMode }, 'dev policy re-read');
+          await audit.append({
+            actor: 'system',
+            action: 'dev.policy.reload',
+            target: policy.file,
+            outcome: 'ok',
+            details: { devModeBefore: before.devMode, devMode: after.devMode },
+          });
+        } catch (error) {
+          logger.error(
+            { err: error, file: policy.file },
+            'dev policy re-read failed; the previous policy stays',
+          );
+          throw error;
+        }
+      },
+      flags,
       entryUrl,
       bus,
       recovery,

@@ -50,6 +50,7 @@ export async function buildServer(
   app.addHook('onRequest', async (request, reply) => {
     const match = ENTRY.exec(request.url);
     if (!match) return;
+    s.flags.require('plugin-sandbox-mode', 'test entry points');
     const target = {
       tenant: decodeURIComponent(match[1]),
       pluginId: decodeURIComponent(match[2]),
