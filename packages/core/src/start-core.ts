@@ -210,6 +210,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       logSink: logs,
       host: createHostServices(storage, bus),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
+      sandbox: env.sandbox,
       ...(options.supervisor ?? {}),
     });
     const supervisor = gateRuntime(runtime, flags);

@@ -96,6 +96,15 @@ export interface CoreEnvInput {
   devMode?: boolean;
 }
 
+/** How plugins are sandboxed (the runtime's SandboxOptions). */
+export interface SandboxConfig {
+  /** Host uid/gid plugins run as when core is root (PX_SANDBOX_UID / PX_SANDBOX_GID, default 59500). */
+  uid: number;
+  gid: number;
+  /** PX_ALLOW_WEAK_ISOLATION=1: start plugins without bubblewrap, shown as WEAK everywhere. Default off. */
+  allowWeakIsolation: boolean;
+}
+
 export interface CoreEnv {
   dataDir: string;
   port: number;
@@ -106,6 +115,7 @@ export interface CoreEnv {
   awaitingConfigTtlHours: number;
   /** Unset: the dev policy file decides. */
   devMode: boolean | undefined;
+  sandbox: SandboxConfig;
 }
 
 /** Options win over the environment; every value is checked whichever it came from. */
@@ -158,6 +168,7 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
         'Set PX_AWAITING_CONFIG_TTL_HOURS to how long an install may wait for its configuration (default 24).',
       ) ?? 24,
     devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE'),
+    sandbox: readSandboxConfig(env, flag),
   };
   flag('PX_PROCESS_METRICS');
   // Read elsewhere (dev service, WebSocket routes): checked here so a typo fails at start, not later.
@@ -182,4 +193,18 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
     'Set PX_WS_MAX_BUFFERED_BYTES in bytes (default 1048576).',
   );
   return result;
+}
+
+/** The sandbox uid must be a real unprivileged id: never 0, never above the 32-bit range user namespaces map. */
+function readSandboxConfig(
+  env: NodeJS.ProcessEnv,
+  flag: (name: string) => boolean | undefined,
+): SandboxConfig {
+  const fix = (name: string) =>
+    `Set ${name} to an unused unprivileged id from 1000 to 4294967294 (default 59500); plugins run as it when core is root.`;
+  const uid =
+    intSetting('PX_SANDBOX_UID', env.PX_SANDBOX_UID, 1000, 4_294_967_294, fix('PX_SANDBOX_UID')) ?? 59_500;
+  const gid =
+    intSetting('PX_SANDBOX_GID', env.PX_SANDBOX_GID, 1000, 4_294_967_294, fix('PX_SANDBOX_GID')) ?? uid;
+  return { uid, gid, allowWeakIsolation: flag('PX_ALLOW_WEAK_ISOLATION') ?? false };
 }
