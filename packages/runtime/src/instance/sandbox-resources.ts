@@ -5,7 +5,7 @@
  * Restarts reuse them; `releaseSandbox` returns them (unmount, rmdir), whatever happened.
  */
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PluginRuntimeError } from '@powerx/protocol';
 import { createCgroup } from '../sandbox/cgroups.ts';
@@ -38,6 +38,7 @@ export async function prepareSandbox(
 ): Promise<void> {
   const { resources } = inst.spec.manifest;
   const owner = sandboxOwner(host, opts);
+  if (owner) await makeReadableByOthers(inst.spec.versionDir);
   if (!inst.volume) {
     inst.volume = await acquireDataVolume({
       host,
@@ -60,6 +61,20 @@ export async function prepareSandbox(
     pidsMax: cgroup.pidsMax,
   };
   inst.info.isolation.disk = { mechanism: volume.kind, limitMb: resources.diskMb, maxFiles: volume.maxFiles };
+}
+
+/**
+ * The sandbox uid is not core's user, so it reads the version folder (mounted read-only at
+ * /plugin) through the "others" bits: core creates staging folders 0700 and a dev build keeps
+ * the developer's modes. Core's data folder stays 0700, so this opens nothing to host users.
+ */
+async function makeReadableByOthers(dir: string): Promise<void> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) return;
+  const wanted = st.isDirectory() || st.mode & 0o100 ? 0o005 : 0o004;
+  if ((st.mode & wanted) !== wanted) await chmod(dir, (st.mode & 0o7777) | wanted);
+  if (!st.isDirectory()) return;
+  for (const name of await readdir(dir)) await makeReadableByOthers(join(dir, name));
 }
 
 /** process kind: the folder the executable creates its socket in, owned by the sandbox uid. */
