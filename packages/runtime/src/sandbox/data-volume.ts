@@ -229,3 +229,22 @@ export async function acquireDataVolume(opts: {
     },
   };
 }
+
+/**
+ * Unmounts every data volume under `root` that no instance of this process holds: the mounts a
+ * core killed mid-way left behind. Core calls it before removing a plugin's folders, so an
+ * uninstall or a rollback after a crash leaves neither a mount nor a loop device.
+ */
+export async function releaseStaleDataVolumes(root: string): Promise<void> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const decode = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const points = text
+    .split('\n')
+    .map((line) => decode(line.split(' ')[4] ?? ''))
+    .filter((p) => (p === root || p.startsWith(prefix)) && !mounted.has(p))
+    // Deepest first, so a mount under another comes off before it.
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) await unmount('umount', point);
+}
