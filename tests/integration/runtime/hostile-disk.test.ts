@@ -37,8 +37,12 @@ async function mountedAt(dir: string): Promise<boolean> {
   return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === dir);
 }
 
+/** Loop devices still backed by the image (an emptied volume's image is removed at release). */
 function loopDevicesOf(image: string): string {
-  return execFileSync('losetup', ['-j', image], { encoding: 'utf8' }).trim();
+  return execFileSync('losetup', ['-a'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(image))
+    .join('\n');
 }
 
 describe('disk quotas held by the file system (ext4 image on a loop device)', { timeout: 120_000 }, () => {

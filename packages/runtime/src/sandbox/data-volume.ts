@@ -14,7 +14,7 @@
  * unmounted by the last release. A mount left by a core that died is found and reused.
  */
 import { spawn } from 'node:child_process';
-import { chown, lstat, mkdir, open, readFile, readdir, rmdir, stat, statfs } from 'node:fs/promises';
+import { chown, lstat, mkdir, open, readFile, readdir, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostIsolation } from './host-probe.ts';
@@ -222,7 +222,11 @@ export async function acquireDataVolume(opts: {
       const step = e.busy.then(async () => {
         if (e.count > 0) return;
         mounted.delete(dataDir);
+        // A volume the plugin left empty is not kept: the folder then looks, unmounted, as it did
+        // before it had a volume (sweeps and listings see an empty folder); the next start makes a new one.
+        const empty = (await readdir(dataDir).catch(() => ['?'])).length === 0;
         await unmount(loop.umount, dataDir);
+        if (empty) await rm(join(dataDir, IMAGE_NAME), { force: true });
       });
       e.busy = step.catch(() => undefined);
       await step;
