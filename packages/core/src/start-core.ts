@@ -1,8 +1,9 @@
 /**
  * Wires core together on the embedded default (SQLite, in-process bus, local disk) and listens.
- * Start-up order matters: database → bootstrap → crash recovery (roll back unfinished installs,
+ * Start-up order matters: checks (port free, database healthy) → database → bootstrap → crash recovery (roll back unfinished installs,
  * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
  */
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,9 @@ import {
   type SupervisorEvent,
 } from '@powerx/runtime';
 import { openSqliteDatabase } from './storage/open-database.ts';
+import { assertDatabaseHealthy } from './storage/database-check.ts';
+import { mapDiskFull } from './storage/disk-full.ts';
+import { assertPortFree, portInUse } from './http/port-check.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { coreConfigError, readCoreEnv } from './config/core-env.ts';
@@ -160,17 +164,28 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
   const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
   const paths = new CorePaths(dataDir);
-  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  // Owner-only even when the folder existed before (tokens, keys and the store live in it).
-  await chmod(dataDir, 0o700);
-  const secrets = await SecretBox.load(paths.masterKey, env.masterKey);
+  // Checks before touching anything: a busy port or a damaged database must not let crash
+  // recovery run (it would roll back installs and start plugins another core may own).
+  await assertPortFree(host, port);
+  assertDatabaseHealthy(paths.database);
+  const noSecretsYet = !existsSync(paths.database) || statSync(paths.database).size === 0;
+  await mapDiskFull('preparing the data folder', dataDir, async () => {
+    for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Owner-only even when the folder existed before (tokens, keys and the store live in it).
+    await chmod(dataDir, 0o700);
+  });
+  const secrets = await SecretBox.load(paths.masterKey, env.masterKey, { noSecretsYet });
 
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
-    const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
+    const audit = new AuditLog(db, {
+      anchorFile: join(dataDir, 'audit-head.json'),
+      onAnchorError: (error) =>
+        logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
+    });
     const bus = new InProcessEventBus((error, event) =>
       logger.warn({ err: error, type: event.type }, 'event handler failed'),
     );
@@ -179,7 +194,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
     );
     const storage = new PluginStorage(db);
-    const logs = new PluginLogStore(db);
+    const logs = new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);
     const plugins = new PluginRepository(db);
@@ -278,7 +293,10 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     cleanups.unshift(() => dev.close());
     const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
     const app = await buildServer(services, logger, entryProxy);
-    await app.listen({ port, host });
+    await app.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
+      // Taken between the start-up check and now.
+      throw error.code === 'EADDRINUSE' ? portInUse(host, port, error) : error;
+    });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;

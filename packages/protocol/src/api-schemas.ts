@@ -173,7 +173,8 @@ export const INSTALL_STAGES = [
   'seeding',
   'running',
 ] as const;
-export const INSTALL_STATES = [...INSTALL_STAGES, 'rolling_back', 'failed'] as const;
+/** `uninstalled`: the history of a plugin that was uninstalled (it no longer runs anything). */
+export const INSTALL_STATES = [...INSTALL_STAGES, 'rolling_back', 'failed', 'uninstalled'] as const;
 export type InstallState = (typeof INSTALL_STATES)[number];
 
 export const InstallStageSchema = Type.Object({

@@ -488,6 +488,27 @@ export const ERROR_CODES = {
     '{cli} (protocol {cliProtocol}) and {core} (protocol {coreProtocol}) cannot work together: {reason}',
     'Upgrade {side}: {how}',
   ),
+  // --- data folder safety ---
+  DISK_FULL: spec(
+    507,
+    'No space left on the disk holding {path} while {operation}',
+    'Free space on that disk (or move the data folder to a larger one: docs/operations.md, "Moving the data folder"), then retry; nothing of this operation was kept.',
+  ),
+  PORT_IN_USE: spec(
+    500,
+    'Port {port} on {host} is already in use',
+    'Stop the process listening there (`ss -ltnp | grep :{port}` shows it), or start core on another port with PX_PORT.',
+  ),
+  DATABASE_CORRUPT: spec(
+    500,
+    'The database {file} is damaged: {detail}',
+    'Stop core and restore the data folder from a backup (docs/operations.md, "Restore"); keep the damaged folder aside for analysis. Nothing was changed in it.',
+  ),
+  BACKUP_FAILED: spec(
+    500,
+    'The backup could not be completed: {detail}',
+    'Check free space and permissions of the data folder, then run `px-plugin backup` again; no partial archive was kept.',
+  ),
   NOT_FOUND: spec(404, '{what} not found', 'Check the URL or id.'),
   BAD_REQUEST: spec(400, '{detail}', 'Check the request against the OpenAPI document at /docs.'),
   INTERNAL: spec(

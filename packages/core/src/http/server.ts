@@ -18,6 +18,7 @@ import { registerTenantRoutes } from './routes/tenant-routes.ts';
 import { registerInstallRoutes } from './routes/install-routes.ts';
 import { registerPluginRoutes } from './routes/plugin-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
+import { registerBackupRoutes } from './routes/backup-routes.ts';
 import { registerDevRoutes } from './routes/dev-routes.ts';
 import { registerWsRoutes } from './routes/ws-routes.ts';
 import { registerAdminStaticRoutes, servePluginAdminPage } from './routes/admin-static-routes.ts';
@@ -109,6 +110,7 @@ export async function buildServer(
   registerInstallRoutes(app, s);
   registerPluginRoutes(app, s);
   registerAuditRoutes(app, s);
+  registerBackupRoutes(app, s);
   registerDevRoutes(app, s);
   registerWsRoutes(app, s);
   registerAdminStaticRoutes(app, s);

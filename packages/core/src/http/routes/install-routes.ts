@@ -104,13 +104,16 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
     return receivePackageUpload(req, { uploadsDir: s.paths.uploads, limitFor: track }).catch(
       async (error: unknown) => {
         const tenant = seen.tenant ?? (req.query as { tenant?: string }).tenant ?? null;
-        await s.audit.append({
-          actor: p.username,
-          tenant,
-          action,
-          outcome: 'failed',
-          details: { code: (error as PxError).code ?? 'BAD_REQUEST' },
-        });
+        // On a full disk the audit cannot be written either: the caller still gets the upload's own error.
+        await s.audit
+          .append({
+            actor: p.username,
+            tenant,
+            action,
+            outcome: 'failed',
+            details: { code: (error as PxError).code ?? 'BAD_REQUEST' },
+          })
+          .catch((auditError: unknown) => req.log.warn({ err: auditError }, 'refused upload not audited'));
         throw error;
       },
     );
