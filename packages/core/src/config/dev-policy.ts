@@ -18,6 +18,7 @@ import { parse } from 'yaml';
 import { DevPolicyFileSchema, PxError, type DevPolicyFile, type EffectiveDevPolicy } from '@powerx/protocol';
 import { expandRoot, isInside } from '../dev/dev-roots.ts';
 import { firstSchemaError } from './schema-error.ts';
+import { coreConfigError } from './core-env.ts';
 
 const check = Compile(DevPolicyFileSchema);
 
@@ -136,6 +137,22 @@ export function resolveDevPolicy(
   };
 }
 
+/** PX_DEV_ROOTS gets the same checks as the file's roots, as a CORE_CONFIG_INVALID naming the variable. */
+function checkEnvRoots(env: NodeJS.ProcessEnv, dataDir: string): void {
+  for (const root of env.PX_DEV_ROOTS?.split(delimiter).filter(Boolean) ?? []) {
+    const fix = `List absolute folders separated by "${delimiter}", none inside core's data folder (${resolve(dataDir)}).`;
+    if (!isAbsolute(root) && root !== '~' && !root.startsWith('~/'))
+      throw coreConfigError('PX_DEV_ROOTS', root, 'each root must be an absolute path', fix);
+    if (isInside(expandRoot(root), resolve(dataDir)))
+      throw coreConfigError(
+        'PX_DEV_ROOTS',
+        root,
+        "lies inside core's data folder, which is never a dev source",
+        fix,
+      );
+  }
+}
+
 /** May this tenant id be targeted by dev installs under these patterns? */
 export function tenantMatches(tenant: string, patterns: string[]): boolean {
   return patterns.some(
@@ -187,7 +204,9 @@ export class DevPolicyStore {
     } catch (error) {
       throw invalid(file, `cannot read it: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
-    return resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
+    const policy = resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
+    checkEnvRoots(overrides.env ?? process.env, dataDir);
+    return policy;
   }
 
   get current(): EffectiveDevPolicy {
