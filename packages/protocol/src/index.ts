@@ -6,3 +6,5 @@ export * from './runtime-rpc.ts';
 export * from './api-schemas.ts';
 export * from './version-handshake.ts';
 export * from './dev-schemas.ts';
+export * from './audit-actions.ts';
+export * from './bus-events.ts';

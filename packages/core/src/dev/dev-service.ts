@@ -26,6 +26,7 @@ import {
   type DevSessionsList,
   type InstallStage,
   type Manifest,
+  type AuditAction,
 } from '@powerx/protocol';
 import type { CoreServicesWithoutDev } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
@@ -113,7 +114,7 @@ export class DevService {
     if (!this.#s.devMode) throw new PxError('DEV_MODE_DISABLED');
   }
 
-  async #access(p: Principal, tenant: string, action: string, target?: string): Promise<void> {
+  async #access(p: Principal, tenant: string, action: AuditAction, target?: string): Promise<void> {
     this.requireDevMode();
     try {
       await this.#s.tenants.assertDevAccess(p, tenant);
