@@ -3,21 +3,14 @@
  * one of these roots and refuses anything else, so a token holder cannot make core read
  * /etc or another user's files through `POST /api/plugins/dev/install {path}`.
  *
- * PX_DEV_ROOTS: folders separated by ":" (path.delimiter). Default: the home folder of the user
+ * The roots come from PX_DEV_ROOTS (config/core-config.ts): by default the home folder of the user
  * core runs as, and the system temp folder (where CI and `px-plugin dev` scratch builds live).
  * Roots and the requested path are compared after resolving symlinks (realpath), so a link
  * inside a root that points out of it does not open a way out.
  */
 import { realpath } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, isAbsolute, resolve, sep } from 'node:path';
+import { isAbsolute, sep } from 'node:path';
 import { PxError } from '@powerx/protocol';
-
-export function configuredDevRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  const raw = env.PX_DEV_ROOTS?.trim();
-  const roots = raw ? raw.split(delimiter).filter(Boolean) : [homedir(), tmpdir()];
-  return roots.map((r) => resolve(r));
-}
 
 export function isInside(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);

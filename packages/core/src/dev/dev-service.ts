@@ -29,7 +29,7 @@ import {
 import type { CoreServicesWithoutDev } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
 import { LogHub } from '../logs/log-hub.ts';
-import { configuredDevRoots, resolveAllowedPath } from './dev-roots.ts';
+import { resolveAllowedPath } from './dev-roots.ts';
 import { DevSessions, type SessionHolder } from './dev-sessions.ts';
 import { DevReloadHistory } from './dev-reload-history.ts';
 import { snapshotBuild } from './snapshot-build.ts';
@@ -41,11 +41,11 @@ import { timings } from './reload-timings.ts';
 export type DevSource = { path: string } | { uploadPath: string; bytes: number };
 
 export interface DevServiceOptions {
-  /** Allowed roots for path mode. Default: PX_DEV_ROOTS, else home + temp folder. */
+  /** Allowed roots for path mode. Default: config.dev.roots (PX_DEV_ROOTS). */
   roots?: string[];
-  /** Session ttl without heartbeats. Default: PX_DEV_SESSION_TTL_MS or 30 s. */
+  /** Session ttl without heartbeats. Default: config.dev.sessionTtlMs. */
   sessionTtlMs?: number;
-  /** Crash watch after a switch. Default: PX_DEV_GRACE_MS or 3 s. */
+  /** Crash watch after a switch. Default: config.dev.graceMs. */
   graceMs?: number;
 }
 
@@ -62,10 +62,10 @@ export class DevService {
 
   constructor(s: CoreServicesWithoutDev, opts: DevServiceOptions = {}) {
     this.#s = s;
-    this.#roots = opts.roots ?? configuredDevRoots();
+    this.#roots = opts.roots ?? [...s.config.dev.roots];
     this.sessions = new DevSessions(
       join(s.paths.dataDir, 'dev-sessions.json'),
-      opts.sessionTtlMs ?? Number(process.env.PX_DEV_SESSION_TTL_MS ?? 30_000),
+      opts.sessionTtlMs ?? s.config.dev.sessionTtlMs,
     );
     this.hub = new LogHub(s.logs);
     this.reloads = new DevReloadHistory(join(s.paths.dataDir, 'dev-reloads.json'));
@@ -76,7 +76,7 @@ export class DevService {
       reloads: this.reloads,
       lanes: this.#lanes,
       report: this.#report,
-      graceMs: opts.graceMs ?? Number(process.env.PX_DEV_GRACE_MS ?? 3000),
+      graceMs: opts.graceMs ?? s.config.dev.graceMs,
     });
   }
 

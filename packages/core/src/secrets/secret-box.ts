@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { coreConfigError, parseMasterKey } from '../config/core-env.ts';
+import { coreConfigError, parseMasterKey } from '../config/settings.ts';
 
 export class SecretBox {
   readonly #key: Buffer;
@@ -15,7 +15,7 @@ export class SecretBox {
     this.#key = key;
   }
 
-  /** `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-env.ts. */
+  /** `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-config.ts. */
   static async load(keyFile: string, fromEnv: string | Buffer | undefined): Promise<SecretBox> {
     if (fromEnv) return new SecretBox(typeof fromEnv === 'string' ? parseMasterKey(fromEnv) : fromEnv);
     try {
