@@ -1,8 +1,9 @@
 /**
  * Wires core together on the embedded default (SQLite, in-process bus, local disk) and listens.
- * Start-up order matters: database → bootstrap → crash recovery (roll back unfinished installs,
+ * Start-up order matters: checks (port free, database healthy) → database → bootstrap → crash recovery (roll back unfinished installs,
  * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
  */
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCoreLogger } from './logging/core-logger.ts';
@@ -14,6 +15,9 @@ import {
   type SupervisorEvent,
 } from '@powerx/runtime';
 import { openSqliteDatabase } from './storage/open-database.ts';
+import { assertDatabaseHealthy } from './storage/database-check.ts';
+import { mapDiskFull } from './storage/disk-full.ts';
+import { assertPortFree, portInUse } from './http/port-check.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { readCoreConfig, type CoreConfigOptions } from './config/core-config.ts';
@@ -25,6 +29,9 @@ import type { EventBus } from './events/event-bus.ts';
 import { CoreMetrics } from './metrics/core-metrics.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { SandboxLimits } from './limits/sandbox-limits.ts';
+import { DevPolicyStore } from './config/dev-policy.ts';
+import { FeatureFlags } from './config/feature-flags.ts';
+import { gateRuntime } from './config/runtime-gate.ts';
 import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
 import { bootstrap } from './identity/bootstrap.ts';
@@ -66,7 +73,12 @@ export interface RunningCore {
   /** Set only on the first start (also written to <dataDir>/admin-password, mode 0600). */
   adminPassword?: string;
   coreVersion: string;
+  /** Dev mode at start (the policy may change it later: see policy). */
   devMode: boolean;
+  /** The debugging permission policy in force; reloadPolicy() re-reads its file (SIGHUP in main.ts). */
+  policy: DevPolicyStore;
+  reloadPolicy(): Promise<void>;
+  flags: FeatureFlags;
   /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
   entryUrl(tenant: string, pluginId: string): string;
   bus: EventBus;
@@ -82,30 +94,45 @@ export interface RunningCore {
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
   const config = readCoreConfig(options);
-  const { dataDir, port, host, devMode } = config;
+  const { dataDir, port, host } = config;
   const limits = await SandboxLimits.load(config.limitsFile);
+  const policy = await DevPolicyStore.load(config.devPolicy.file, dataDir, config.devPolicy.overrides);
+  const flags = new FeatureFlags(config.featureFlags);
   const platformKeys = await loadPlatformKeys(options.platformKeys ?? [], config.platformKeysDir);
   // JSON lines; secrets redacted; request/install ids on every line.
   const { logger, lineCounts } = createCoreLogger({ level: config.logLevel });
   const paths = new CorePaths(dataDir);
-  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  // Owner-only even when the folder existed before (tokens, keys and the store live in it).
-  await chmod(dataDir, 0o700);
-  const secrets = await SecretBox.load(paths.masterKey, config.masterKey);
+  // Checks before touching anything: a busy port or a damaged database must not let crash
+  // recovery run (it would roll back installs and start plugins another core may own).
+  await assertPortFree(host, port);
+  assertDatabaseHealthy(paths.database);
+  const noSecretsYet = !existsSync(paths.database) || statSync(paths.database).size === 0;
+  await mapDiskFull('preparing the data folder', dataDir, async () => {
+    for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Owner-only even when the folder existed before (tokens, keys and the store live in it).
+    await chmod(dataDir, 0o700);
+  });
+  const secrets = await SecretBox.load(paths.masterKey, config.masterKey, { noSecretsYet });
 
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
-    const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
+    const audit = new AuditLog(db, {
+      anchorFile: join(dataDir, 'audit-head.json'),
+      onAnchorError: (error) =>
+        logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
+    });
     const bus = new InProcessEventBus((error, event) =>
       logger.warn({ err: error, type: event.type }, 'event handler failed'),
     );
     const identity = new IdentityService(db);
-    const tenants = new TenantService(db);
+    const tenants = new TenantService(db, () =>
+      flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
+    );
     const storage = new PluginStorage(db);
-    const logs = new PluginLogStore(db);
+    const logs = new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);
     const plugins = new PluginRepository(db);
@@ -116,13 +143,15 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     );
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
-    const supervisor = new Supervisor({
+    const runtime = new Supervisor({
       runDir: paths.run,
       logSink: logs,
       host: createHostServices(storage, bus),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
+      sandbox: config.sandbox,
       ...(options.supervisor ?? {}),
     });
+    const supervisor = gateRuntime(runtime, flags);
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
     let publicUrl = '';
@@ -143,7 +172,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       blobs,
       paths,
       coreVersion: CORE_VERSION,
-      devMode,
+      get devMode() {
+        return policy.current.devMode;
+      },
       platformKeys,
       log: logger,
       validator: sharedPackageValidator,
@@ -177,26 +208,34 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       validator: sharedPackageValidator,
       supervisor,
       coreVersion: CORE_VERSION,
-      devMode,
+      get devMode() {
+        return policy.current.devMode;
+      },
+      policy,
+      flags,
       platformKeys,
       publicUrl: () => publicUrl,
       entryUrl,
       ready: () => ready,
     };
     const dev = new DevService(base);
-    const services: CoreServices = { ...base, dev };
+    // Object.assign, not a spread: a spread would freeze the devMode getter at today's policy.
+    const services: CoreServices = Object.assign(base, { dev });
     // Sessions and reload history load before the server answers; dev.close() runs at close().
     await dev.start();
     cleanups.unshift(() => dev.close());
     const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
     const app = await buildServer(services, logger, entryProxy);
-    await app.listen({ port, host });
+    await app.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
+      // Taken between the start-up check and now.
+      throw error.code === 'EADDRINUSE' ? portInUse(host, port, error) : error;
+    });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, config.retentionDays);
+    const sweeper = new RetentionSweeper(db, () => policy.current.retention);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
@@ -219,7 +258,29 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       adminToken: boot.adminToken,
       ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
       coreVersion: CORE_VERSION,
-      devMode,
+      devMode: policy.current.devMode,
+      policy,
+      async reloadPolicy() {
+        const before = policy.current;
+        try {
+          const after = await policy.reload();
+          logger.warn({ file: policy.file, devMode: after.devMode }, 'dev policy re-read');
+          await audit.append({
+            actor: 'system',
+            action: 'dev.policy.reload',
+            target: policy.file,
+            outcome: 'ok',
+            details: { devModeBefore: before.devMode, devMode: after.devMode },
+          });
+        } catch (error) {
+          logger.error(
+            { err: error, file: policy.file },
+            'dev policy re-read failed; the previous policy stays',
+          );
+          throw error;
+        }
+      },
+      flags,
       entryUrl,
       bus,
       recovery,

@@ -13,6 +13,9 @@ export const AUDIT_ACTIONS = {
   'tenant.member.add': 'a user was added to a tenant',
   'keys.register': 'a developer signing key was registered',
   'keys.remove': 'a developer signing key was removed',
+  // --- operations ---
+  'core.backup': 'a backup of the data folder was taken',
+  'dev.policy.reload': 'the dev policy file was re-read (SIGHUP), with dev mode before and after',
   // --- packages and the install wizard ---
   'plugin.package.upload': 'a package upload was received (or refused)',
   'plugin.package.validate': 'the checks of a package ran: install or dry run, with the failed codes',

@@ -83,9 +83,15 @@ export class AuditLog {
   readonly #anchor: AuditAnchor | undefined;
   #anchorState: AnchorState | undefined;
 
-  /** `anchorFile`: where the head is anchored outside the database (core: `<data dir>/audit-head.json`). */
-  constructor(db: Db, opts: { anchorFile?: string } = {}) {
+  readonly #onAnchorError: ((error: unknown) => void) | undefined;
+
+  /**
+   * `anchorFile`: where the head is anchored outside the database (core: `<data dir>/audit-head.json`).
+   * `onAnchorError`: told when the anchor could not be written (it catches up on the next append).
+   */
+  constructor(db: Db, opts: { anchorFile?: string; onAnchorError?: (error: unknown) => void } = {}) {
     this.#db = db;
+    this.#onAnchorError = opts.onAnchorError;
     this.#anchor = opts.anchorFile ? new AuditAnchor(opts.anchorFile) : undefined;
   }
 
@@ -192,7 +198,9 @@ export class AuditLog {
         ...this.#anchorState,
         head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts },
       };
-      await this.#anchor.write(this.#anchorState);
+      // The entry is committed: a failed anchor write (full disk) leaves the anchor behind, which is
+      // harmless, so it must not turn the caller's committed operation into an error.
+      await this.#anchor.write(this.#anchorState).catch((error: unknown) => this.#onAnchorError?.(error));
     }
   }
 

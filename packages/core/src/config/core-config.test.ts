@@ -30,17 +30,23 @@ describe('core configuration', () => {
       port: 8077,
       host: '127.0.0.1',
       logLevel: 'info',
-      devMode: false,
       masterKey: undefined,
-      retentionDays: 7,
       awaitingConfigTtlHours: 24,
       processMetrics: true,
-      dev: { graceMs: 3000, sessionTtlMs: 30_000 },
+      featureFlags: {},
+      sandbox: { uid: 59_500, gid: 59_500, allowWeakIsolation: false },
+      dev: { graceMs: 3000 },
       ws: { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 },
     });
     expect(c.platformKeysDir).toMatchObject({ explicit: false });
     expect(c.limitsFile).toMatch(/config\/plugins\/sandbox_limits\.yaml$/);
-    expect(c.dev.roots.length).toBe(2);
+    // Unset: the dev policy file decides dev mode, roots, session ttl and retention.
+    expect(c.devPolicy.file).toMatch(/config\/plugins\/dev_policy\.yaml$/);
+    expect(c.devPolicy.overrides).toEqual({
+      devMode: undefined,
+      retentionDays: undefined,
+      env: { devMode: undefined, roots: undefined, sessionTtlMs: undefined, retentionDays: undefined },
+    });
   });
 
   it('reads every PX_* variable', () => {
@@ -60,9 +66,13 @@ describe('core configuration', () => {
         PX_AWAITING_CONFIG_TTL_HOURS: '2',
         PX_PROCESS_METRICS: '0',
         PX_ADMIN_DIST: '/srv/admin',
+        PX_DEV_POLICY_FILE: '/etc/dev_policy.yaml',
         PX_DEV_ROOTS: '/a:/b',
         PX_DEV_GRACE_MS: '200',
         PX_DEV_SESSION_TTL_MS: '1000',
+        PX_FEATURE_FLAGS: 'plugin-dev-logs=off',
+        PX_SANDBOX_UID: '61000',
+        PX_ALLOW_WEAK_ISOLATION: '1',
         PX_WS_HEARTBEAT_MS: '50',
         PX_WS_MAX_BUFFERED_BYTES: '4096',
       },
@@ -72,15 +82,19 @@ describe('core configuration', () => {
       port: 0,
       host: '::1',
       logLevel: 'warn',
-      devMode: true,
       adminPassword: 'pw',
       limitsFile: '/etc/limits.yaml',
       platformKeysDir: { path: '/etc/keys', explicit: true },
-      retentionDays: 1.5,
       awaitingConfigTtlHours: 2,
       processMetrics: false,
       adminDist: '/srv/admin',
-      dev: { roots: ['/a', '/b'], graceMs: 200, sessionTtlMs: 1000 },
+      devPolicy: {
+        file: '/etc/dev_policy.yaml',
+        overrides: { env: { devMode: true, roots: ['/a', '/b'], sessionTtlMs: 1000, retentionDays: 1.5 } },
+      },
+      featureFlags: { 'plugin-dev-logs': false },
+      sandbox: { uid: 61_000, gid: 61_000, allowWeakIsolation: true },
+      dev: { graceMs: 200 },
       ws: { heartbeatMs: 50, maxBufferedBytes: 4096 },
     });
     expect(c.masterKey?.length).toBe(32);
@@ -95,6 +109,7 @@ describe('core configuration', () => {
         devMode: false,
         processMetrics: true,
         platformKeysDir: false,
+        flags: { 'plugin-dev-logs': true },
       },
       {
         PX_PORT: '9',
@@ -102,14 +117,17 @@ describe('core configuration', () => {
         PX_PLUGIN_DEV_MODE: '1',
         PX_PROCESS_METRICS: '0',
         PX_PLATFORM_KEYS_DIR: '/k',
+        PX_FEATURE_FLAGS: 'plugin-dev-logs=off',
       },
     );
     expect(c).toMatchObject({
       port: 1234,
       logLevel: 'silent',
-      devMode: false,
       processMetrics: true,
       platformKeysDir: false,
+      featureFlags: { 'plugin-dev-logs': true },
+      // Both reach the dev policy, which ranks the option above the variable (dev-policy.ts).
+      devPolicy: { overrides: { devMode: false, env: { devMode: true } } },
     });
   });
 
@@ -122,6 +140,8 @@ describe('core configuration', () => {
       ['PX_RETENTION_DAYS', 'abc'],
       ['PX_DEV_GRACE_MS', '-1'],
       ['PX_WS_HEARTBEAT_MS', '0'],
+      ['PX_SANDBOX_UID', '0'],
+      ['PX_FEATURE_FLAGS', 'no-such-flag=on'],
     ]) {
       const f = failure(() => readCoreConfig({ dataDir: dir }, { [name]: value }));
       expect(f.code).toBe('CORE_CONFIG_INVALID');
@@ -139,7 +159,7 @@ describe('core configuration', () => {
     const c = readCoreConfig({ dataDir: dir }, {});
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.dev)).toBe(true);
-    expect(Object.isFrozen(c.dev.roots)).toBe(true);
+    expect(Object.isFrozen(c.devPolicy.overrides.env)).toBe(true);
     expect(() => {
       (c as { port: number }).port = 1;
     }).toThrow(TypeError);

@@ -4,7 +4,6 @@
  * core reads process.env. A startCore option wins over its variable; both are checked the same
  * way. See README.md in this folder for the list and for how to add a setting.
  */
-import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,6 +15,8 @@ import {
   positiveSetting,
   textSetting,
 } from './settings.ts';
+import type { DevPolicyOverrides } from './dev-policy.ts';
+import { parseFeatureFlagsEnv, type FeatureFlagSettings } from './feature-flags.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -32,8 +33,6 @@ export interface CoreConfig {
   readonly host: string;
   /** PX_LOG_LEVEL, default info. */
   readonly logLevel: CoreLogLevel;
-  /** PX_PLUGIN_DEV_MODE=1: unsigned packages in sandbox tenants that allow them, `px-plugin dev`. Default off. */
-  readonly devMode: boolean;
   /** PX_MASTER_KEY (32 bytes, hex or base64); unset: <dataDir>/master.key, created on first start. */
   readonly masterKey: Buffer | undefined;
   /** PX_ADMIN_PASSWORD: the initial admin password (first start only); unset: generated. */
@@ -45,21 +44,31 @@ export interface CoreConfig {
    * repository, skipped when missing; a folder given explicitly must be readable. false: none.
    */
   readonly platformKeysDir: { readonly path: string; readonly explicit: boolean } | false;
-  /** PX_RETENTION_DAYS: plugin logs and dev audit details are kept this long. Default 7. */
-  readonly retentionDays: number;
   /** PX_AWAITING_CONFIG_TTL_HOURS: installs waiting for wizard values longer are cancelled. Default 24. */
   readonly awaitingConfigTtlHours: number;
   /** PX_PROCESS_METRICS: process and event-loop metrics (px_core_*). Default on. */
   readonly processMetrics: boolean;
   /** PX_ADMIN_DIST: the built Admin served at /admin. Default packages/admin/dist. */
   readonly adminDist: string;
+  /**
+   * The dev policy: PX_DEV_POLICY_FILE (default config/plugins/dev_policy.yaml) holds dev mode,
+   * dev roots, session limits and retention with their defaults; the startCore options and the
+   * variables PX_PLUGIN_DEV_MODE, PX_DEV_ROOTS (":"-separated), PX_DEV_SESSION_TTL_MS and
+   * PX_RETENTION_DAYS override single fields of it (config/dev-policy.ts).
+   */
+  readonly devPolicy: { readonly file: string; readonly overrides: DevPolicyOverrides };
+  /** PX_FEATURE_FLAGS ("plugin-dev-logs=off,…") with the flags option winning flag by flag; every flag on by default. */
+  readonly featureFlags: FeatureFlagSettings;
+  readonly sandbox: {
+    /** PX_SANDBOX_UID / PX_SANDBOX_GID: host ids plugins run as when core is root. Default 59500 (gid: the uid). */
+    readonly uid: number;
+    readonly gid: number;
+    /** PX_ALLOW_WEAK_ISOLATION=1: start plugins without bubblewrap, shown as WEAK everywhere. Default off. */
+    readonly allowWeakIsolation: boolean;
+  };
   readonly dev: {
-    /** PX_DEV_ROOTS (":"-separated): folders a path-mode dev install may read. Default: home and temp folder. */
-    readonly roots: readonly string[];
     /** PX_DEV_GRACE_MS: crash watch after a dev switch. Default 3000. */
     readonly graceMs: number;
-    /** PX_DEV_SESSION_TTL_MS: a dev session without heartbeats expires after this. Default 30000. */
-    readonly sessionTtlMs: number;
   };
   readonly ws: {
     /** PX_WS_HEARTBEAT_MS: WebSocket heartbeat interval. Default 15000. */
@@ -75,7 +84,10 @@ export interface CoreConfigOptions {
   port?: number;
   host?: string;
   logLevel?: string;
+  /** Overrides the dev policy file's devMode and PX_PLUGIN_DEV_MODE. */
   devMode?: boolean;
+  devPolicyFile?: string;
+  flags?: FeatureFlagSettings;
   masterKey?: string;
   adminPassword?: string;
   limitsFile?: string;
@@ -84,7 +96,7 @@ export interface CoreConfigOptions {
   awaitingConfigTtlHours?: number;
   processMetrics?: boolean;
   adminDist?: string;
-  dev?: { roots?: string[]; graceMs?: number; sessionTtlMs?: number };
+  dev?: { graceMs?: number };
 }
 
 /** Reads and checks every setting; throws CORE_CONFIG_INVALID for the first bad one. */
@@ -98,7 +110,13 @@ export function readCoreConfig(
   checkDataDir(dataDir);
   const masterKey = textSetting(options.masterKey ?? env.PX_MASTER_KEY);
   const keysDir = options.platformKeysDir ?? textSetting(env.PX_PLATFORM_KEYS_DIR);
-  const roots = options.dev?.roots ?? textSetting(env.PX_DEV_ROOTS?.trim())?.split(delimiter).filter(Boolean);
+  const roots = textSetting(env.PX_DEV_ROOTS?.trim())?.split(delimiter).filter(Boolean);
+  const idFix = (name: string) =>
+    `Set ${name} to an unused unprivileged id from 1000 to 4294967294 (default 59500); plugins run as it when core is root.`;
+  const uid =
+    intSetting('PX_SANDBOX_UID', env.PX_SANDBOX_UID, 1000, 4_294_967_294, idFix('PX_SANDBOX_UID')) ?? 59_500;
+  const retentionFix =
+    'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (overrides dev_policy.yaml retention).';
   const config: CoreConfig = {
     dataDir,
     port:
@@ -117,7 +135,6 @@ export function readCoreConfig(
         CORE_LOG_LEVELS,
         'Set PX_LOG_LEVEL to one of the listed levels (default info).',
       ) ?? 'info',
-    devMode: options.devMode ?? flagSetting('PX_PLUGIN_DEV_MODE', env.PX_PLUGIN_DEV_MODE) ?? false,
     masterKey: masterKey ? parseMasterKey(masterKey) : undefined,
     adminPassword: textSetting(options.adminPassword ?? env.PX_ADMIN_PASSWORD),
     limitsFile: resolve(
@@ -130,12 +147,6 @@ export function readCoreConfig(
         : keysDir
           ? { path: resolve(keysDir), explicit: true }
           : { path: join(repoRoot, 'config', 'keys'), explicit: false },
-    retentionDays:
-      positiveSetting(
-        'PX_RETENTION_DAYS',
-        options.retentionDays ?? env.PX_RETENTION_DAYS,
-        'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (default 7).',
-      ) ?? 7,
     awaitingConfigTtlHours:
       positiveSetting(
         'PX_AWAITING_CONFIG_TTL_HOURS',
@@ -147,15 +158,35 @@ export function readCoreConfig(
     adminDist: resolve(
       textSetting(options.adminDist ?? env.PX_ADMIN_DIST) ?? join(repoRoot, 'packages', 'admin', 'dist'),
     ),
-    dev: {
-      roots: (roots?.length ? roots : [homedir(), tmpdir()]).map((r) => resolve(r)),
-      graceMs: ms('PX_DEV_GRACE_MS', options.dev?.graceMs ?? env.PX_DEV_GRACE_MS, 3000, 'milliseconds'),
-      sessionTtlMs: ms(
-        'PX_DEV_SESSION_TTL_MS',
-        options.dev?.sessionTtlMs ?? env.PX_DEV_SESSION_TTL_MS,
-        30_000,
-        'milliseconds',
+    devPolicy: {
+      file: resolve(
+        textSetting(options.devPolicyFile ?? env.PX_DEV_POLICY_FILE) ??
+          join(repoRoot, 'config', 'plugins', 'dev_policy.yaml'),
       ),
+      overrides: {
+        devMode: options.devMode,
+        retentionDays: positiveSetting('PX_RETENTION_DAYS', options.retentionDays, retentionFix),
+        env: {
+          devMode: flagSetting('PX_PLUGIN_DEV_MODE', env.PX_PLUGIN_DEV_MODE),
+          roots: roots?.length ? roots : undefined,
+          sessionTtlMs: positiveSetting(
+            'PX_DEV_SESSION_TTL_MS',
+            env.PX_DEV_SESSION_TTL_MS,
+            'Set PX_DEV_SESSION_TTL_MS in milliseconds (overrides dev_policy.yaml sessions.idleTimeoutSeconds).',
+          ),
+          retentionDays: positiveSetting('PX_RETENTION_DAYS', env.PX_RETENTION_DAYS, retentionFix),
+        },
+      },
+    },
+    featureFlags: { ...parseFeatureFlagsEnv(env.PX_FEATURE_FLAGS), ...options.flags },
+    sandbox: {
+      uid,
+      gid:
+        intSetting('PX_SANDBOX_GID', env.PX_SANDBOX_GID, 1000, 4_294_967_294, idFix('PX_SANDBOX_GID')) ?? uid,
+      allowWeakIsolation: flagSetting('PX_ALLOW_WEAK_ISOLATION', env.PX_ALLOW_WEAK_ISOLATION) ?? false,
+    },
+    dev: {
+      graceMs: ms('PX_DEV_GRACE_MS', options.dev?.graceMs ?? env.PX_DEV_GRACE_MS, 3000, 'milliseconds'),
     },
     ws: {
       heartbeatMs: ms('PX_WS_HEARTBEAT_MS', env.PX_WS_HEARTBEAT_MS, 15_000, 'milliseconds'),
