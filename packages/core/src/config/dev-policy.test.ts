@@ -63,7 +63,7 @@ describe('the dev policy file', () => {
     const plain = resolveDevPolicy(file, 'f', { env: {} });
     expect(plain.roots).toEqual([join(homedir(), 'plugins')]);
     expect(plain.retention).toEqual({ logDays: 3, devAuditDays: 7 });
-    const env = { PX_PLUGIN_DEV_MODE: '1', PX_DEV_ROOTS: '/a:/b', PX_DEV_SESSION_TTL_MS: '1500' };
+    const env = { devMode: true, roots: ['/a', '/b'], sessionTtlMs: 1500 };
     const over = resolveDevPolicy(file, 'f', { env, retentionDays: 2 });
     expect(over).toMatchObject({
       devMode: true,
