@@ -18,7 +18,7 @@ import { parse } from 'yaml';
 import { DevPolicyFileSchema, PxError, type DevPolicyFile, type EffectiveDevPolicy } from '@powerx/protocol';
 import { expandRoot, isInside } from '../dev/dev-roots.ts';
 import { firstSchemaError } from './schema-error.ts';
-import { coreConfigError } from './core-env.ts';
+import { coreConfigError } from './settings.ts';
 
 const check = Compile(DevPolicyFileSchema);
 
@@ -146,9 +146,9 @@ export function resolveDevPolicy(
 }
 
 /** PX_DEV_ROOTS gets the same checks as the file's roots, as a CORE_CONFIG_INVALID naming the variable. */
-function checkEnvRoots(env: NodeJS.ProcessEnv, dataDir: string): void {
-  for (const root of env.PX_DEV_ROOTS?.split(delimiter).filter(Boolean) ?? []) {
-    const fix = `List absolute folders separated by "${delimiter}", none inside core's data folder (${resolve(dataDir)}).`;
+function checkEnvRoots(env: DevPolicyEnv | undefined, dataDir: string): void {
+  for (const root of env?.roots ?? []) {
+    const fix = `List absolute folders separated by ":", none inside core's data folder (${resolve(dataDir)}).`;
     if (!isAbsolute(root) && root !== '~' && !root.startsWith('~/'))
       throw coreConfigError('PX_DEV_ROOTS', root, 'each root must be an absolute path', fix);
     if (isInside(expandRoot(root), resolve(dataDir)))
@@ -213,7 +213,7 @@ export class DevPolicyStore {
       throw invalid(file, `cannot read it: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     const policy = resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
-    checkEnvRoots(overrides.env ?? process.env, dataDir);
+    checkEnvRoots(overrides.env, dataDir);
     return policy;
   }
 
