@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics with the names of ARCHITECTURE.md. Each core has its own registry (tests run
+ * Prometheus metrics with the names of docs/architecture.md. Each core has its own registry (tests run
  * several cores in one process); per-instance resource usage is read from the supervisor at scrape.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
