@@ -93,4 +93,13 @@ describe('the dev policy file', () => {
     expect(unsignedAllowed(policy, 'sandbox-dev')).toBe(true);
     expect(unsignedAllowed(policy, 'release-check')).toBe(false);
   });
+
+  it('PX_DEV_ROOTS gets the checks of the file: absolute, never inside the data folder', async () => {
+    const { DevPolicyStore } = await import('./dev-policy.ts');
+    for (const [roots, says] of [
+      [['relative/dir'], /PX_DEV_ROOTS is invalid: each root must be an absolute path/],
+      [['/home/dev', `${dataDir}/tenants`], /PX_DEV_ROOTS is invalid: lies inside core's data folder/],
+    ] as const)
+      await expect(DevPolicyStore.load(shipped, dataDir, { env: { roots } })).rejects.toThrow(says);
+  });
 });

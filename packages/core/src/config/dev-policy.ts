@@ -18,6 +18,7 @@ import { parse } from 'yaml';
 import { DevPolicyFileSchema, PxError, type DevPolicyFile, type EffectiveDevPolicy } from '@powerx/protocol';
 import { expandRoot, isInside } from '../dev/dev-roots.ts';
 import { firstSchemaError } from './schema-error.ts';
+import { coreConfigError } from './settings.ts';
 
 const check = Compile(DevPolicyFileSchema);
 
@@ -144,6 +145,22 @@ export function resolveDevPolicy(
   };
 }
 
+/** PX_DEV_ROOTS gets the same checks as the file's roots, as a CORE_CONFIG_INVALID naming the variable. */
+function checkEnvRoots(env: DevPolicyEnv | undefined, dataDir: string): void {
+  for (const root of env?.roots ?? []) {
+    const fix = `List absolute folders separated by ":", none inside core's data folder (${resolve(dataDir)}).`;
+    if (!isAbsolute(root) && root !== '~' && !root.startsWith('~/'))
+      throw coreConfigError('PX_DEV_ROOTS', root, 'each root must be an absolute path', fix);
+    if (isInside(expandRoot(root), resolve(dataDir)))
+      throw coreConfigError(
+        'PX_DEV_ROOTS',
+        root,
+        "lies inside core's data folder, which is never a dev source",
+        fix,
+      );
+  }
+}
+
 /** May this tenant id be targeted by dev installs under these patterns? */
 export function tenantMatches(tenant: string, patterns: string[]): boolean {
   return patterns.some(
@@ -195,7 +212,9 @@ export class DevPolicyStore {
     } catch (error) {
       throw invalid(file, `cannot read it: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
-    return resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
+    const policy = resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
+    checkEnvRoots(overrides.env, dataDir);
+    return policy;
   }
 
   get current(): EffectiveDevPolicy {
