@@ -373,7 +373,7 @@ describe('refusals', () => {
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({
       code: 'DEV_PATH_LINK_OUT',
-      details: { path: 'dist/leak.txt', target: '/etc/hostname' },
+      details: { path: 'dist/leak.txt', target: 'a path outside the project' },
     });
     expect((await readdir(join(core.dataDir, 'staging'))).filter((n) => n.startsWith('dev-'))).toEqual([]);
     expect((await readdir(join(core.dataDir, 'uploads'))).filter((n) => n.startsWith('dev-'))).toEqual([]);
