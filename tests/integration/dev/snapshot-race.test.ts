@@ -58,7 +58,7 @@ describe('dev-install copy under a symlink race', () => {
     const dir = await project(core, 'dev-admin-leak');
     const flipper = startFlipper(join(dir, 'admin', 'leak.txt'), join(core.dataDir, 'admin-token'));
     const outcomes = { copied: 0, refused: 0 };
-    let flips = 0;
+    let flips: number;
     try {
       // Direct snapshots: many tries in little time.
       for (let i = 0; i < 400; i++) {
