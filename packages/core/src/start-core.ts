@@ -165,7 +165,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const supervisor = new Supervisor({
       runDir: paths.run,
       logSink: logs,
-      host: createHostServices(storage, bus),
+      host: createHostServices(storage, bus, limits),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
       ...(options.supervisor ?? {}),
     });
