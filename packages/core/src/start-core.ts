@@ -29,6 +29,7 @@ import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
 import { bootstrap } from './identity/bootstrap.ts';
 import { PluginStorage } from './plugins/plugin-storage.ts';
+import { StorageMeter } from './plugins/storage-meter.ts';
 import { PluginLogStore } from './plugins/plugin-log-store.ts';
 import { createHostServices } from './plugins/host-services.ts';
 import { InstallStore } from './install/install-store.ts';
@@ -151,7 +152,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     );
     const identity = new IdentityService(db);
     const tenants = new TenantService(db);
-    const storage = new PluginStorage(db);
+    const storage = new PluginStorage(db, new StorageMeter(limits));
     const logs = new PluginLogStore(db);
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);

@@ -232,6 +232,8 @@ export const InstalledPluginSchema = Type.Object({
   entryUrl: Type.String(),
   memoryMb: Type.Number(),
   diskMb: Type.Number(),
+  /** ctx.storage: bytes stored now (counted as written) and resources.storageMb. */
+  storage: Type.Optional(Type.Object({ usedBytes: Type.Number(), limitMb: Type.Number() })),
   installedAt: Type.String(),
   updatedAt: Type.String(),
   /** Set when status is `failed`: why the serving version failed (e.g. CRASH_LOOP, QUOTA_MEMORY) and there was no stable version to restore. */

@@ -9,12 +9,14 @@ import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely
 import { NodeSqliteDialect } from './kysely-node-sqlite-dialect.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
+import * as hostLimits from './migrations/0003-host-limits.ts';
 import type { CoreDatabase, Db } from './schema.ts';
 
 /** Migrations are imported statically (no folder scan), so their order is the code's order. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-install-flow': installFlow,
+  '0003-host-limits': hostLimits,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
