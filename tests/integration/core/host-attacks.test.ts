@@ -139,3 +139,15 @@ describe('ctx.storage of a hostile plugin', () => {
     expect(await call('attack', '/big-doc?kb=512', 'POST')).toMatchObject({ ok: true });
   });
 });
+
+describe('the entry point of a plugin that does not exist', () => {
+  it('answers 404 ENTRY_PLUGIN_NOT_FOUND (not a 502 that reads like an outage)', async () => {
+    for (const path of [`/_p/attack/com.fixture.nothing/`, `/_p/no-such-tenant/${PLUGIN}/x?y=1`]) {
+      const r = await fetch(`${core.url}${path}`);
+      expect(r.status, path).toBe(404);
+      expect(await r.json()).toMatchObject({ code: 'ENTRY_PLUGIN_NOT_FOUND', hint: expect.any(String) });
+    }
+    // An installed plugin still answers.
+    expect((await fetch(`${core.entryUrl('attack', PLUGIN)}healthz`)).status).toBe(200);
+  });
+});
