@@ -18,6 +18,7 @@ import { openSqliteDatabase } from './storage/open-database.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { coreConfigError, readCoreEnv } from './config/core-env.ts';
+import { loadAuditKey } from './config/audit-key.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RetentionSweeper } from './audit/retention-sweeper.ts';
 import { InProcessEventBus } from './events/in-process-event-bus.ts';
@@ -63,6 +64,10 @@ export interface StartCoreOptions {
   masterKey?: string;
   /** Initial admin password (first start only). Default: $PX_ADMIN_PASSWORD or generated. */
   adminPassword?: string;
+  /** Audit key (32 bytes, hex or base64). Default: $PX_AUDIT_KEY, else the key file below. */
+  auditKey?: string;
+  /** File holding the audit key, outside the data dir. Default: $PX_AUDIT_KEY_FILE or `<dataDir>.audit-key` (made on first start). */
+  auditKeyFile?: string;
   /** Retention of plugin logs and dev audit details. Default 7 days. */
   retentionDays?: number;
   /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
@@ -87,6 +92,8 @@ export interface RunningCore {
   adminPassword?: string;
   coreVersion: string;
   devMode: boolean;
+  /** Where the audit key came from (PX_AUDIT_KEY or a file path), and whether this start made it. */
+  auditKey: { source: string; generated: boolean };
   /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
   entryUrl(tenant: string, pluginId: string): string;
   bus: EventBus;
@@ -141,12 +148,22 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   // Owner-only even when the folder existed before (tokens, keys and the store live in it).
   await chmod(dataDir, 0o700);
   const secrets = await SecretBox.load(paths.masterKey, env.masterKey);
+  const auditKey = await loadAuditKey(env.auditKey, dataDir);
+  if (auditKey.generated)
+    logger.warn(
+      { file: auditKey.source },
+      'generated an audit key beside the data folder; in production give PX_AUDIT_KEY_FILE on storage the data folder is not on',
+    );
 
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
-    const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
+    const audit = new AuditLog(db, {
+      key: auditKey.key,
+      anchorFile: join(dataDir, 'audit-head.json'),
+      adoptUnkeyed: auditKey.generated,
+    });
     const bus = new InProcessEventBus((error, event) =>
       logger.warn({ err: error, type: event.type }, 'event handler failed'),
     );
@@ -242,7 +259,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, env.retentionDays);
+    const sweeper = new RetentionSweeper(db, audit, env.retentionDays);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
@@ -266,6 +283,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
       coreVersion: CORE_VERSION,
       devMode,
+      auditKey: { source: auditKey.source, generated: auditKey.generated },
       entryUrl,
       bus,
       recovery,

@@ -7,6 +7,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PxError } from '@powerx/protocol';
+import { auditKeySetting, type AuditKeySetting } from './audit-key.ts';
 
 /** pino's levels (plus "silent"), the values PX_LOG_LEVEL accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -94,6 +95,8 @@ export interface CoreEnvInput {
   retentionDays?: number;
   awaitingConfigTtlHours?: number;
   devMode?: boolean;
+  auditKey?: string;
+  auditKeyFile?: string;
 }
 
 export interface CoreEnv {
@@ -104,6 +107,8 @@ export interface CoreEnv {
   retentionDays: number;
   awaitingConfigTtlHours: number;
   devMode: boolean;
+  /** Where the audit key comes from (config/audit-key.ts); read at start. */
+  auditKey: AuditKeySetting;
 }
 
 /** Options win over the environment; every value is checked whichever it came from. */
@@ -157,6 +162,7 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
         'Set PX_AWAITING_CONFIG_TTL_HOURS to how long an install may wait for its configuration (default 24).',
       ) ?? 24,
     devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE') ?? false,
+    auditKey: auditKeySetting(options, env, dataDir),
   };
   flag('PX_PROCESS_METRICS');
   // Read elsewhere (dev service, WebSocket routes): checked here so a typo fails at start, not later.
