@@ -12,7 +12,18 @@ import type { AddressInfo } from 'node:net';
 import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { coreFixtures, makeTmp, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  coreFixtures,
+  makeTmp,
+  repoRoot,
+  startTestCore,
+  stopTestCore,
+  type TestCore,
+} from './core-test-kit.ts';
+
+const run = promisify(execFile);
 
 process.env.PX_DEV_ROOTS = tmpdir();
 const PLUGIN = 'com.fixture.hostile.host';
@@ -119,6 +130,21 @@ describe('ctx.storage of a hostile plugin', () => {
     expect(detail.body.storage.limitMb).toBe(8);
     expect(detail.body.storage.usedBytes).toBeGreaterThan(r.inserted * 900 * 1000);
     expect(detail.body.storage.usedBytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+
+    const status = await run(
+      process.execPath,
+      [join(repoRoot, 'packages/cli/src/main.ts'), 'status', PLUGIN, '--tenant', 'attack'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: core.tmp,
+          NO_COLOR: '1',
+          PX_API_URL: core.url,
+          PX_TOKEN: core.adminToken,
+        },
+      },
+    );
+    expect(status.stdout).toMatch(/storage\s+\d+\.\d of 8 MB/);
 
     // Deleting frees what was counted; writing works again.
     expect((await call('attack', '/blobs', 'DELETE')).deleted).toBe(r.inserted);
