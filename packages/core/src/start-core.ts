@@ -38,7 +38,10 @@ import { InstallPipeline } from './install/install-pipeline.ts';
 import { sharedPackageValidator } from './install/package-validator.ts';
 import { buildServer } from './http/server.ts';
 import { CORE_VERSION } from './version.ts';
-import type { CoreServices } from './core-services.ts';
+import type { CoreServices, CoreServicesWithoutDev } from './core-services.ts';
+import { PluginRepository } from './plugins/plugin-repository.ts';
+import { DevService } from './dev/dev-service.ts';
+import { entryUrl as entryUrlOf } from './http/entry-url.ts';
 import type { Db } from './storage/schema.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -173,6 +176,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const logs = new PluginLogStore(db);
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);
+    const plugins = new PluginRepository(db);
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
     const metrics = new CoreMetrics(
       () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
@@ -190,10 +194,11 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
     let publicUrl = '';
-    const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
+    const entryUrl = (tenant: string, pluginId: string) => entryUrlOf(publicUrl, tenant, pluginId);
     const pipeline = new InstallPipeline({
       db,
       store,
+      plugins,
       tenants,
       identity,
       audit,
@@ -211,7 +216,6 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       log: logger,
       validator: sharedPackageValidator,
       generateTestData,
-      entryUrl,
       pluginLogs: logs,
     });
 
@@ -231,7 +235,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       );
 
     let ready = false;
-    const services: CoreServices = {
+    const base: CoreServicesWithoutDev = {
       db,
       log: logger,
       paths,
@@ -242,6 +246,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       identity,
       tenants,
       pipeline,
+      plugins,
       logs,
       validator: sharedPackageValidator,
       supervisor,
@@ -249,8 +254,14 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       devMode,
       platformKeys,
       publicUrl: () => publicUrl,
+      entryUrl,
       ready: () => ready,
     };
+    const dev = new DevService(base);
+    const services: CoreServices = { ...base, dev };
+    // Sessions and reload history load before the server answers; dev.close() runs at close().
+    await dev.start();
+    cleanups.unshift(() => dev.close());
     const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
     const app = await buildServer(services, logger, entryProxy);
     await app.listen({ port, host });
@@ -295,6 +306,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
           sweeper.stop();
           clearInterval(expiryTimer);
           await app.close();
+          await dev.close();
           entryProxy.close();
           await pipeline.close();
           await logs.flush();
