@@ -36,7 +36,7 @@ const dialogs: string[] = [];
 const packages: Record<string, string> = {};
 
 async function pwned(p: Page): Promise<unknown> {
-  return p.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned);
+  return p.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned);
 }
 
 async function expectNothingRan(p: Page): Promise<void> {
@@ -137,11 +137,8 @@ describe('plugin-controlled text in the Admin', () => {
   });
 
   it('the check above is not blind: the same payload rendered as HTML is caught', async () => {
-    await page.evaluate((html) => {
-      const div = document.createElement('div');
-      div.innerHTML = html;
-      document.body.append(div);
-    }, NAME);
+    // Plain insertion as HTML, as an unsafe renderer would do it.
+    await page.locator('body').evaluate((body, html) => body.insertAdjacentHTML('beforeend', html), NAME);
     await page.waitForTimeout(300);
     expect(await pwned(page)).toBe('name');
     expect(dialogs).toEqual(['name']);
