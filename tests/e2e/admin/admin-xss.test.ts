@@ -108,6 +108,8 @@ describe('plugin-controlled text in the Admin', () => {
     await expectNothingRan(page);
     await page.goto(`${core!.url}/admin/t/${TENANT}/plugins/${XSS_ID}`);
     await page.getByRole('heading', { name: NAME }).waitFor();
+    // ctx.storage usage sits beside memory, disk and CPU.
+    expect(await page.locator('.quota').textContent()).toMatch(/Storage\s*0 \/ 64 MB/);
     // A request makes the plugin log the payload again while the page is open (live feed).
     await fetch(`${core!.entryUrl(TENANT, XSS_ID)}`);
     await page
