@@ -27,6 +27,7 @@ const run = promisify(execFile);
 
 process.env.PX_DEV_ROOTS = tmpdir();
 const PLUGIN = 'com.fixture.hostile.host';
+const PLUGIN_2 = 'com.fixture.hostile.host-two';
 
 let core: TestCore;
 let upstream: http.Server;
@@ -45,8 +46,10 @@ beforeAll(async () => {
   opened:
     outboundAllowNetworks: ["127.0.0.1/32"]
   small:
-    maxStorageMb: 3
+    maxStorageMb: 12
     maxStorageDocKb: 256
+  tiny:
+    maxStorageMb: 4
 `,
   );
   core = await startTestCore({ tmp, devMode: true, limitsFile, processMetrics: false });
@@ -74,6 +77,13 @@ beforeAll(async () => {
     const r = await core.api.post('/api/plugins/dev/install', { tenant, path: dir });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
   }
+  // A second plugin in "small" (the same code under another id): 8 + 8 MB declared, 12 MB allowed.
+  const second = join(core.tmp, 'project-small-2');
+  await cp(join(coreFixtures, 'hostile-host'), second, { recursive: true });
+  const manifest = JSON.parse(await readFile(join(second, 'manifest.json'), 'utf8'));
+  await writeFile(join(second, 'manifest.json'), JSON.stringify({ ...manifest, id: PLUGIN_2 }));
+  const r = await core.api.post('/api/plugins/dev/install', { tenant: 'small', path: second });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
 }, 120_000);
 afterAll(async () => {
   upstream?.close();
@@ -152,11 +162,39 @@ describe('ctx.storage of a hostile plugin', () => {
     expect(await call('attack', '/fill?n=2&kb=900', 'POST')).toMatchObject({ ok: true, inserted: 2 });
   });
 
-  it('the tenant maximum of sandbox_limits.yaml bounds a plugin that declares more', async () => {
-    const r = await call('small', '/fill?n=200&kb=200', 'POST');
-    expect(r).toMatchObject({ error: 'QUOTA_STORAGE', message: expect.stringContaining('tenant small') });
-    expect(r.inserted).toBeGreaterThanOrEqual(10);
-    expect(r.inserted).toBeLessThanOrEqual(15); // 3 MB of 200 KiB documents
+  it("the tenant maximum bounds the sum of the tenant's plugins, as they write", async () => {
+    const first = await call('small', '/fill?n=200&kb=200', 'POST');
+    expect(first).toMatchObject({
+      error: 'QUOTA_STORAGE',
+      message: expect.stringContaining('plugin storage'),
+    });
+    const r = await fetch(`${core.entryUrl('small', PLUGIN_2)}fill?n=200&kb=200`, { method: 'POST' });
+    const second = (await r.json()) as { inserted: number; error?: string; message?: string };
+    expect(second).toMatchObject({
+      error: 'QUOTA_STORAGE',
+      message: expect.stringContaining('tenant small'),
+    });
+    // 12 MiB − ~7.8 MiB left, in 200 KiB documents.
+    expect(second.inserted).toBeGreaterThanOrEqual(18);
+    expect(second.inserted).toBeLessThanOrEqual(22);
+    const usage = (await core.api.get('/api/tenants/small/plugins')).body.plugins as Array<{
+      storage: { usedBytes: number };
+    }>;
+    expect(usage.reduce((sum, p) => sum + p.storage.usedBytes, 0)).toBeLessThanOrEqual(12 * 1024 * 1024);
+  });
+
+  it('a plugin declaring more storage than the tenant maximum is refused at install (QUOTA_EXCEEDED)', async () => {
+    await core.api.post('/api/tenants', { id: 'tiny', kind: 'sandbox' });
+    const dir = join(core.tmp, 'project-tiny');
+    await cp(join(coreFixtures, 'hostile-host'), dir, { recursive: true });
+    const r = await core.api.post('/api/plugins/dev/install', { tenant: 'tiny', path: dir });
+    expect(r.body).toMatchObject({
+      result: 'failed',
+      error: {
+        code: 'QUOTA_EXCEEDED',
+        message: expect.stringContaining('storageMb 8 MB > the tenant maximum 4 MB'),
+      },
+    });
   });
 
   it("a single document over the tenant's document cap is refused with STORAGE_DOC_TOO_LARGE", async () => {

@@ -48,7 +48,7 @@ export type SandboxLimitsFile = Static<typeof SandboxLimitsFileSchema>;
 
 const check = Compile(SandboxLimitsFileSchema);
 const MB = 1024 * 1024;
-const DEFAULT_MAX_STORAGE_MB = 1024;
+export const DEFAULT_MAX_STORAGE_MB = 1024;
 const DEFAULT_MAX_DOC_KB = 1024;
 const DEFAULT_MAX_TENANTS_PER_USER = 3;
 
