@@ -76,21 +76,29 @@ export class AuditLog {
   #anchorState: AnchorState | undefined;
 
   readonly #key: Buffer;
+  readonly #adoptUnkeyed: boolean;
+  readonly #onAnchorError: ((error: unknown) => void) | undefined;
 
   /**
    * `key`: the audit key (32 bytes, never stored in the data folder).
    * `anchorFile`: where the head is anchored outside the database (core: `<data dir>/audit-head.json`).
-   */
-  readonly #adoptUnkeyed: boolean;
-
-  /**
    * `adoptUnkeyed`: chain a log written by an older, unkeyed core under this key (only on the
    * start that generated the key: otherwise anyone could turn a rewritten log into an "old" one).
+   * `onAnchorError`: told when the anchor could not be written (it catches up on the next append).
    */
-  constructor(db: Db, opts: { key: Buffer; anchorFile?: string; adoptUnkeyed?: boolean }) {
+  constructor(
+    db: Db,
+    opts: {
+      key: Buffer;
+      anchorFile?: string;
+      adoptUnkeyed?: boolean;
+      onAnchorError?: (error: unknown) => void;
+    },
+  ) {
     this.#db = db;
     this.#key = opts.key;
     this.#adoptUnkeyed = opts.adoptUnkeyed ?? false;
+    this.#onAnchorError = opts.onAnchorError;
     this.#anchor = opts.anchorFile ? new AuditAnchor(opts.anchorFile, opts.key) : undefined;
   }
 
@@ -164,6 +172,11 @@ export class AuditLog {
     return undefined;
   }
 
+  /** An anchor file keyed like this log's (backups write one for their snapshot). */
+  anchorAt(file: string): AuditAnchor {
+    return new AuditAnchor(file, this.#key);
+  }
+
   append(input: AuditInput): Promise<void> {
     const run = this.#tail.then(() => this.#append(input));
     this.#tail = run.catch(() => {});
@@ -219,7 +232,9 @@ export class AuditLog {
         ...this.#anchorState,
         head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts },
       };
-      await this.#anchor.write(this.#anchorState);
+      // The entry is committed: a failed anchor write (full disk) leaves the anchor behind, which is
+      // harmless, so it must not turn the caller's committed operation into an error.
+      await this.#anchor.write(this.#anchorState).catch((error: unknown) => this.#onAnchorError?.(error));
     }
   }
 

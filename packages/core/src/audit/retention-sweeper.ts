@@ -1,9 +1,10 @@
 /**
  * Drops what is only kept for a while: plugin log lines and the details of audit entries of
- * sandbox (dev) tenants, older than the retention (7 days by default). Audit entries themselves
- * stay; their chain still verifies because details are hashed separately. Before clearing, a
- * chained marker entry (audit.details.cleared) names the entries whose details go, so verification
- * tells a retention sweep from someone silently setting details to NULL.
+ * sandbox (dev) tenants, each older than its retention (dev_policy.yaml retention.logDays and
+ * retention.devAuditDays, 7 days by default; read at every sweep, so a re-read policy applies).
+ * Audit entries themselves stay; their chain still verifies because details are hashed separately.
+ * Before clearing, a chained marker entry (audit.details.cleared) names the entries whose details
+ * go, so verification tells a retention sweep from someone silently setting details to NULL.
  */
 import type { Db } from '../storage/schema.ts';
 import type { AuditLog } from './audit-log.ts';
@@ -16,16 +17,22 @@ export interface SweepResult {
   auditDetailsCleared: number;
 }
 
+export interface RetentionDays {
+  logDays: number;
+  devAuditDays: number;
+}
+
 export class RetentionSweeper {
   readonly #db: Db;
   readonly #audit: AuditLog;
-  readonly #retentionMs: number;
+  readonly #days: () => RetentionDays;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(db: Db, audit: AuditLog, retentionDays: number) {
+  constructor(db: Db, audit: AuditLog, retention: number | (() => RetentionDays)) {
     this.#db = db;
     this.#audit = audit;
-    this.#retentionMs = retentionDays * 86_400_000;
+    this.#days =
+      typeof retention === 'number' ? () => ({ logDays: retention, devAuditDays: retention }) : retention;
   }
 
   start(intervalMs: number, onError: (error: unknown) => void): void {
@@ -38,8 +45,13 @@ export class RetentionSweeper {
   }
 
   async sweep(now = new Date()): Promise<SweepResult> {
-    const cutoff = new Date(now.getTime() - this.#retentionMs).toISOString();
-    const logs = await this.#db.deleteFrom('plugin_logs').where('ts', '<', cutoff).executeTakeFirst();
+    const { logDays, devAuditDays } = this.#days();
+    const before = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+    const logs = await this.#db
+      .deleteFrom('plugin_logs')
+      .where('ts', '<', before(logDays))
+      .executeTakeFirst();
+    const cutoff = before(devAuditDays);
     const seqs = (
       await this.#db
         .selectFrom('audit_log')

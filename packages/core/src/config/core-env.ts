@@ -104,9 +104,11 @@ export interface CoreEnv {
   port: number;
   logLevel: string | undefined;
   masterKey: Buffer | undefined;
-  retentionDays: number;
+  /** Unset: the dev policy file decides (it also holds the default). */
+  retentionDays: number | undefined;
   awaitingConfigTtlHours: number;
-  devMode: boolean;
+  /** Unset: the dev policy file decides. */
+  devMode: boolean | undefined;
   /** Where the audit key comes from (config/audit-key.ts); read at start. */
   auditKey: AuditKeySetting;
 }
@@ -149,19 +151,18 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
       ) ?? 8077,
     logLevel,
     masterKey: masterKeyRaw ? parseMasterKey(masterKeyRaw) : undefined,
-    retentionDays:
-      positiveSetting(
-        'PX_RETENTION_DAYS',
-        options.retentionDays ?? env.PX_RETENTION_DAYS,
-        'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (default 7).',
-      ) ?? 7,
+    retentionDays: positiveSetting(
+      'PX_RETENTION_DAYS',
+      options.retentionDays ?? env.PX_RETENTION_DAYS,
+      'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (overrides dev_policy.yaml retention).',
+    ),
     awaitingConfigTtlHours:
       positiveSetting(
         'PX_AWAITING_CONFIG_TTL_HOURS',
         options.awaitingConfigTtlHours ?? env.PX_AWAITING_CONFIG_TTL_HOURS,
         'Set PX_AWAITING_CONFIG_TTL_HOURS to how long an install may wait for its configuration (default 24).',
       ) ?? 24,
-    devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE') ?? false,
+    devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE'),
     auditKey: auditKeySetting(options, env, dataDir),
   };
   flag('PX_PROCESS_METRICS');

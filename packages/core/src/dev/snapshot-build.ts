@@ -44,7 +44,7 @@ export async function snapshotBuild(
       const rel = ref?.replace(/^\.\//, '').replace(/\/+$/, '');
       if (!rel) continue;
       if (!isInside(join(tree.root, rel), tree.root))
-        throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a path outside the project' });
+        throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
       tops.add(rel.split('/')[0]);
     }
     const counter: Counter = { files: 0, bytes: 0 };

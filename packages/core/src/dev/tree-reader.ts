@@ -32,7 +32,7 @@ const fdPath = (handle: FileHandle, name?: string) =>
   name === undefined ? `/proc/self/fd/${handle.fd}` : `/proc/self/fd/${handle.fd}/${name}`;
 
 function linkOut(rel: string): PxError {
-  return new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a path outside the project' });
+  return new PxError('DEV_PATH_LINK_OUT', { path: rel });
 }
 
 export class ProjectTree {
@@ -109,7 +109,7 @@ export class ProjectTree {
     }
     // ELOOP under O_NOFOLLOW: the entry is a symlink (read its text, never its target).
     const rel = join(dirRel, name);
-    if (hops >= MAX_LINK_HOPS) throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a link cycle' });
+    if (hops >= MAX_LINK_HOPS) throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
     const text = await readlink(fdPath(dir, name)).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EINVAL') return undefined; // no longer a link: changed under us
       throw error;
@@ -136,7 +136,7 @@ export class ProjectTree {
     try {
       const st = await handle.stat();
       if (st.isDirectory()) {
-        if (depth > MAX_DEPTH) throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'too deep' });
+        if (depth > MAX_DEPTH) throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
         await mkdir(dest, { recursive: true });
         for (const name of (await readdir(fdPath(handle))).sort()) {
           // An entry deleted since the listing (the developer keeps editing) is simply not copied.

@@ -30,7 +30,7 @@ export async function activate(
       tenant,
       pluginId,
       version: manifest.version,
-      versionDir: row.version_dir!,
+      versionDir: d.paths.resolve(row.version_dir!),
       dataDir: d.paths.pluginDataDir(tenant, pluginId),
       manifest,
       config: config.env,

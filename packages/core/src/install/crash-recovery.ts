@@ -11,6 +11,7 @@ import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
+import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 
 /** Plugins started at once at core start. */
 const START_CONCURRENCY = 4;
@@ -54,6 +55,7 @@ export async function recover(
   }
   await sweepStaging(d);
   await sweepOrphanVersions(d);
+  await sweepUninstalledPluginFolders(d.db, d.paths, d.log);
   let started = 0,
     failed = 0;
   await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {
@@ -87,7 +89,7 @@ async function startServing(
       tenant,
       pluginId,
       version: manifest.version,
-      versionDir: row.version_dir,
+      versionDir: d.paths.resolve(row.version_dir),
       dataDir: d.paths.pluginDataDir(tenant, pluginId),
       manifest,
       config: config.env,

@@ -74,11 +74,11 @@ async function undoInstall(ctx: PipelineContext, id: string): Promise<void> {
     await d.supervisor.stop(instanceId, { reason: 'install rolled back', graceMs: 1000 }).catch(() => {});
   else if (row.instance_pid) killLeftoverPlugin(row.instance_pid, d.paths.run);
   await d.storage.deleteSeededBy(id);
-  if (row.staging_dir) await rm(row.staging_dir, { recursive: true, force: true });
+  if (row.staging_dir) await rm(d.paths.resolve(row.staging_dir), { recursive: true, force: true });
   if (row.kind === 'install') {
     // A content-addressed (dev) folder may also be the one of the serving or last stable install.
     if (row.version_dir && !(await versionDirUsedByOthers(d, row.version_dir, id)))
-      await rm(row.version_dir, { recursive: true, force: true });
+      await rm(d.paths.resolve(row.version_dir), { recursive: true, force: true });
     await d.blobs.remove(`${id}.pxp`);
   }
   if (row.plugin_id) {

@@ -8,6 +8,7 @@ import { Compile } from 'typebox/compile';
 import { parse } from 'yaml';
 import { PxError } from '@powerx/protocol';
 import { parseNetworks } from '../plugins/outbound/address-policy.ts';
+import { firstSchemaError } from '../config/schema-error.ts';
 
 const QuotaFields = {
   maxPlugins: Type.Integer({ minimum: 0 }),
@@ -40,6 +41,17 @@ export const SandboxLimitsFileSchema = Type.Object(
     maxTenantsPerUser: Type.Optional(Type.Integer({ minimum: 0 })),
     tenants: Type.Optional(
       Type.Record(Type.String(), Type.Partial(TenantLimitsSchema, { additionalProperties: false })),
+    ),
+    // Which production tenant a sandbox tenant's packages are also checked against, so a developer
+    // learns in the sandbox, not at release, that a package would not fit production.
+    production: Type.Optional(
+      Type.Object(
+        {
+          default: Type.Optional(Type.String({ minLength: 1 })),
+          tenants: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -89,6 +101,11 @@ export class SandboxLimits {
     return this.file.maxTenantsPerUser ?? DEFAULT_MAX_TENANTS_PER_USER;
   }
 
+  /** The production counterpart of a sandbox tenant (`production` in the file; default: "default"). */
+  productionFor(tenant: string): string {
+    return this.file.production?.tenants?.[tenant] ?? this.file.production?.default ?? 'default';
+  }
+
   /** The largest upload any tenant accepts: the streaming cut-off before the tenant is known. */
   maxPackageBytesAnyTenant(): number {
     const all = [
@@ -107,18 +124,8 @@ export class SandboxLimits {
         detail: `${source} is not valid YAML: ${(error as Error).message}`,
       });
     }
-    if (!check.Check(value)) {
-      const first =
-        [...check.Errors(value)].find((e) => e.keyword !== 'boolean') ?? [...check.Errors(value)][0];
-      const where = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-      const extra =
-        first?.keyword === 'additionalProperties'
-          ? ` (${JSON.stringify((first.params as { additionalProperties?: unknown }).additionalProperties)})`
-          : '';
-      throw new PxError('LIMITS_CONFIG_INVALID', {
-        detail: `${where}: ${first?.message ?? 'invalid'}${extra}`,
-      });
-    }
+    if (!check.Check(value))
+      throw new PxError('LIMITS_CONFIG_INVALID', { detail: firstSchemaError(check.Errors(value)) });
     const network = badNetwork(value);
     if (network) throw new PxError('LIMITS_CONFIG_INVALID', { detail: network });
     return new SandboxLimits(value);

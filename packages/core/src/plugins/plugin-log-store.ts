@@ -5,8 +5,16 @@
  */
 import type { LogSink, PluginLogLine } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
+import { isDiskFull } from '../storage/disk-full.ts';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** A disk that stays full fails every batch: one warning per interval, with the count of lines lost since the last one. */
+const WARN_INTERVAL_MS = 10_000;
+
+export interface PluginLogStoreOptions {
+  /** Told when a batch could not be written (its lines are lost; live followers still saw them). */
+  warn?: (details: { err: unknown; linesLost: number; code?: string }, msg: string) => void;
+}
 
 export class PluginLogStore implements LogSink {
   readonly #db: Db;
@@ -14,9 +22,13 @@ export class PluginLogStore implements LogSink {
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(line: PluginLogLine) => void>();
+  readonly #warn: PluginLogStoreOptions['warn'];
+  #lostSinceWarning = 0;
+  #lastWarningAt = -Infinity;
 
-  constructor(db: Db) {
+  constructor(db: Db, opts: PluginLogStoreOptions = {}) {
     this.#db = db;
+    this.#warn = opts.warn;
   }
 
   write(line: PluginLogLine): void {
@@ -63,8 +75,24 @@ export class PluginLogStore implements LogSink {
           }
         });
       })
-      .catch(() => {});
+      .catch((error: unknown) => this.#writeFailed(error, batch.length));
     return this.#flushing;
+  }
+
+  /** Plugin logs are best effort (a plugin must not stall on core's disk), but never silently. */
+  #writeFailed(error: unknown, lines: number): void {
+    this.#lostSinceWarning += lines;
+    const now = performance.now();
+    if (now - this.#lastWarningAt < WARN_INTERVAL_MS) return;
+    this.#lastWarningAt = now;
+    const linesLost = this.#lostSinceWarning;
+    this.#lostSinceWarning = 0;
+    this.#warn?.(
+      { err: error, linesLost, ...(isDiskFull(error) ? { code: 'DISK_FULL' } : {}) },
+      isDiskFull(error)
+        ? 'plugin log lines were not stored: the disk is full'
+        : 'plugin log lines were not stored',
+    );
   }
 
   async query(tenant: string, plugin: string, opts: { after?: number; limit?: number; level?: string }) {

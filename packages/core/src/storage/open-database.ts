@@ -9,14 +9,20 @@ import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely
 import { NodeSqliteDialect } from './kysely-node-sqlite-dialect.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
-import * as hostLimits from './migrations/0003-host-limits.ts';
+import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
+import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
+import * as hostLimits from './migrations/0005-host-limits.ts';
 import type { CoreDatabase, Db } from './schema.ts';
+import { diskFullError, isDiskFull } from './disk-full.ts';
+import { databaseCorrupt, isCorruption } from './database-check.ts';
 
 /** Migrations are imported statically (no folder scan), so their order is the code's order. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-install-flow': installFlow,
-  '0003-host-limits': hostLimits,
+  '0003-data-dir-relative-paths': relativePaths,
+  '0004-uninstalled-history': uninstalledHistory,
+  '0005-host-limits': hostLimits,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -26,6 +32,23 @@ class StaticMigrationProvider implements MigrationProvider {
 }
 
 export async function openSqliteDatabase(file: string): Promise<Db> {
+  try {
+    return await openAndMigrate(file);
+  } catch (error) {
+    if (isDiskFull(error)) throw diskFullError(error, 'opening and migrating the database', file);
+    if (isCorruption(error) || isCorruption((error as Error).cause))
+      throw databaseCorrupt(file, (error as Error).message, error);
+    throw error;
+  }
+}
+
+/** The SQLite handle under a `Db` opened here (the online backup needs SQLite's own backup API). */
+const handles = new WeakMap<Db, DatabaseSync>();
+export function sqliteHandleOf(db: Db): DatabaseSync | undefined {
+  return handles.get(db);
+}
+
+async function openAndMigrate(file: string): Promise<Db> {
   restrictToOwner(file);
   const database = new DatabaseSync(file);
   database.exec('PRAGMA journal_mode = WAL');
@@ -42,8 +65,10 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
     await db.destroy();
     throw new Error(
       `Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`,
+      { cause: error },
     );
   }
+  handles.set(db, database);
   return db;
 }
 
