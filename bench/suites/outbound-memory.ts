@@ -27,7 +27,13 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 export default async function outboundMemory(ctx: BenchContext): Promise<BenchResult[]> {
   const limitsFile = join(ctx.workDir, 'limits.yaml');
   const shipped = await readFile(join(ctx.repoRoot, 'config/plugins/sandbox_limits.yaml'), 'utf8');
-  await writeFile(limitsFile, `${shipped}\n  sandbox-dev:\n    outboundAllowNetworks: ["127.0.0.1/32"]\n`);
+  await writeFile(
+    limitsFile,
+    shipped.replace(
+      /^tenants:\n/m,
+      'tenants:\n  sandbox-dev:\n    outboundAllowNetworks: ["127.0.0.1/32"]\n',
+    ),
+  );
   const project = join(ctx.workDir, 'hostile-host');
   await cp(join(ctx.repoRoot, 'tests/integration/core/fixtures/hostile-host'), project, { recursive: true });
   process.env.PX_DEV_ROOTS = ctx.workDir;

@@ -40,9 +40,12 @@ beforeAll(async () => {
     'utf8',
   );
   const limitsFile = join(tmp, 'limits.yaml');
+  // The shipped file with four more tenants (inserted under `tenants:`).
   await writeFile(
     limitsFile,
-    `${shipped}
+    shipped.replace(
+      /^tenants:\n/m,
+      `tenants:
   opened:
     outboundAllowNetworks: ["127.0.0.1/32"]
   small:
@@ -51,6 +54,7 @@ beforeAll(async () => {
   tiny:
     maxStorageMb: 4
 `,
+    ),
   );
   core = await startTestCore({ tmp, devMode: true, limitsFile, processMetrics: false });
   upstream = http.createServer((req, res) => {

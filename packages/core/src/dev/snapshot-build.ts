@@ -43,8 +43,7 @@ export async function snapshotBuild(
     for (const ref of [manifest.runtime.entry, manifest.sandbox?.seed, manifest.admin?.staticDir]) {
       const rel = ref?.replace(/^\.\//, '').replace(/\/+$/, '');
       if (!rel) continue;
-      if (!isInside(join(tree.root, rel), tree.root))
-        throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
+      if (!isInside(join(tree.root, rel), tree.root)) throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
       tops.add(rel.split('/')[0]);
     }
     const counter: Counter = { files: 0, bytes: 0 };
