@@ -83,6 +83,12 @@ describe('outbound fetch of a plugin', () => {
     expect(calls).toBe(1);
   });
 
+  it('connects by name to the address its lookup allowed', async () => {
+    const resolver: Resolver = (_host, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    const r = await outboundFetch(`http://svc.internal:${port}/`, {}, loopbackAllowed(), limits, resolver);
+    expect(r).toMatchObject({ status: 200, body: 'hello GET' });
+  });
+
   it('fetches from a network the operator allowed', async () => {
     const r = await outboundFetch(
       `http://127.0.0.1:${port}/x`,
