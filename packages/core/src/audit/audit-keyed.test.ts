@@ -31,7 +31,13 @@ afterEach(async () => {
 
 async function fill(audit: AuditLog, n: number, tenant = 't'): Promise<void> {
   for (let i = 0; i < n; i++)
-    await audit.append({ actor: 'alice', tenant, action: `a.${i}`, outcome: 'ok', details: { i } });
+    await audit.append({
+      actor: 'alice',
+      tenant,
+      action: 'plugin.install.stage',
+      outcome: 'ok',
+      details: { i },
+    });
 }
 
 /** What an attacker without the key can do: recompute every hash as plain SHA-256, then the anchor. */
@@ -61,10 +67,12 @@ describe('keyed audit chain', () => {
     await rewriteAndRecompute();
     const result = await new AuditLog(db, { key: KEY, anchorFile }).verify();
     expect(result.ok).toBe(false);
-    expect(result.reason).toMatch(/^entry 1 \(a\.0 by alice at .*\): entries 1…5 are not keyed/);
+    expect(result.reason).toMatch(
+      /^entry 1 \(plugin\.install\.stage by alice at .*\): entries 1…5 are not keyed/,
+    );
     // A core started on it later does not take the rewritten log for an old unkeyed one.
     const restarted = new AuditLog(db, { key: KEY, anchorFile });
-    await restarted.append({ actor: 'core', action: 'core.start', outcome: 'ok' });
+    await restarted.append({ actor: 'core', action: 'auth.login', outcome: 'ok' });
     expect((await restarted.verify()).ok).toBe(false);
   });
 
@@ -119,7 +127,7 @@ describe('keyed audit chain', () => {
       ok: false,
       firstBadSeq: 5,
       reason: expect.stringMatching(
-        /^entry 5 \(a\.1 by alice at .*\): its details were removed without a retention marker/,
+        /^entry 5 \(plugin\.install\.stage by alice at .*\): its details were removed without a retention marker/,
       ),
     });
   });
@@ -141,9 +149,15 @@ describe('keyed audit chain', () => {
     await rm(anchorFile);
     const upgraded = new AuditLog(db, { key: KEY, anchorFile, adoptUnkeyed: true });
     expect((await upgraded.verify()).reason).toContain('are not keyed');
-    await upgraded.append({ actor: 'core', action: 'core.start', outcome: 'ok' });
+    await upgraded.append({ actor: 'core', action: 'auth.login', outcome: 'ok' });
     const { entries } = await upgraded.query({ limit: 10 });
-    expect(entries.map((e) => e.action)).toEqual(['core.start', 'audit.key.adopted', 'a.2', 'a.1', 'a.0']);
+    expect(entries.map((e) => e.action)).toEqual([
+      'auth.login',
+      'audit.key.adopted',
+      'plugin.install.stage',
+      'plugin.install.stage',
+      'plugin.install.stage',
+    ]);
     expect((await upgraded.verify()).firstBadSeq).toBeUndefined();
     // Rewriting the adopted part now breaks the keyed adoption entry.
     await sql`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`.execute(db);

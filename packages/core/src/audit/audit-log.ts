@@ -6,6 +6,7 @@
  * `verify()` fail at that entry and say what differs (audit-verify.ts).
  * Appends are serialized in-process (one core owns a data dir), so the chain never forks.
  */
+import type { AuditAction, AuditEntry } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
 import { AuditAnchor, type AnchorState, type AuditTruncation } from './audit-anchor.ts';
 import { ADOPTED_ACTION, GENESIS_HASH, entryMac, legacyHash, sha256 } from './audit-hash.ts';
@@ -16,24 +17,12 @@ export { GENESIS_HASH } from './audit-hash.ts';
 export interface AuditInput {
   actor: string;
   tenant?: string | null;
-  action: string;
+  /** One of the registry in @powerx/protocol (audit-actions.ts). */
+  action: AuditAction;
   target?: string | null;
   outcome: 'ok' | 'failed' | 'denied' | 'started';
   /** Never put secret values here: callers pass secret names only. */
   details?: Record<string, unknown>;
-}
-
-export interface AuditEntry {
-  seq: number;
-  ts: string;
-  actor: string;
-  tenant: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  details: Record<string, unknown> | null;
-  hash: string;
-  prevHash: string;
 }
 
 export interface AuditQuery {

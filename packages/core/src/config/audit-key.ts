@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { coreConfigError } from './core-env.ts';
+import { coreConfigError } from './settings.ts';
 
 export interface AuditKeySetting {
   /** The key given directly (PX_AUDIT_KEY); never echoed in errors. */
