@@ -239,6 +239,11 @@ export const ERROR_CODES = {
   ),
   USAGE: spec(400, '{detail}', 'Run the command with --help to see its usage.'),
   // --- runtime ---
+  ISOLATION_UNAVAILABLE: spec(
+    503,
+    'Plugins cannot be started: this host cannot build the plugin sandbox ({detail})',
+    'Install the `bubblewrap` package (Debian/Ubuntu: `apt-get install bubblewrap`) and allow unprivileged user namespaces; only on a single-user machine, set PX_ALLOW_WEAK_ISOLATION=1 to run plugins without the OS sandbox.',
+  ),
   START_FAILED: spec(
     500,
     'The plugin process failed to start: {detail}',
@@ -266,8 +271,8 @@ export const ERROR_CODES = {
   ),
   QUOTA_DISK: spec(
     507,
-    'The plugin data folder holds {usedMb} MB; its limit is {limitMb} MB',
-    'Delete data the plugin no longer needs or raise resources.diskMb.',
+    'The plugin data folder holds {used}; its limit is {limit}',
+    'Delete data the plugin no longer needs or raise resources.diskMb (it also sets the file-count limit: 256 files per MB).',
   ),
   PERMISSION_DENIED: spec(
     403,

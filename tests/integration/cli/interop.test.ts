@@ -1,5 +1,5 @@
 /**
- * The done-when of issue 2, end to end with real processes and standard tools: in a folder
+ * Package interop end to end with real processes and standard tools: in a folder
  * outside the repository, `px-plugin init` → `keygen` → `build` gives a .pxp that GNU tar lists,
  * whose files pass `sha256sum -c`, whose signature `openssl pkeyutl -verify -rawin` accepts, and
  * that `px-plugin validate --trust` passes. Each step depends on the one before (one project).

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
- * Dev installs and reloads through the REST API of a real dev-mode core (issue 5): blue/green
+ * Dev installs and reloads through the REST API of a real dev-mode core: blue/green
  * reloads, every fault of the issue, sessions, access rules, metrics and events.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
