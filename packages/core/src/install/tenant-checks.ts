@@ -9,6 +9,7 @@ import { PxError, type ErrorCode, type Manifest, type ValidationCheck } from '@p
 import type { Db } from '../storage/schema.ts';
 import type { TenantLimits } from '../limits/sandbox-limits.ts';
 import { PluginRepository } from '../plugins/plugin-repository.ts';
+import { TERMINAL_STATES } from './install-store.ts';
 
 export interface InstalledPluginRef {
   pluginId: string;
@@ -16,7 +17,6 @@ export interface InstalledPluginRef {
   manifest: Manifest | undefined;
 }
 
-const TERMINAL = ['running', 'failed'];
 
 function check(
   id: string,
@@ -146,7 +146,8 @@ export async function tenantUsage(
     .select(['id', 'plugin_id', 'manifest'])
     .where('tenant_id', '=', tenant)
     .where('kind', '=', 'install')
-    .where('state', 'not in', TERMINAL)
+    // Finished installs (including the history of an uninstalled plugin) hold no reservation.
+    .where('state', 'not in', [...TERMINAL_STATES])
     .where('manifest', 'is not', null)
     .execute();
   const per = new Map<string, { memoryMb: number; diskMb: number; cpuPercent: number }>();
