@@ -1,6 +1,6 @@
 /**
- * Vitest global setup: unmounts plugin data volumes and removes empty plugin cgroups (loop-mounted ext4 images) that tests left
- * under the temp folder. Tests that kill core with SIGKILL, move a data folder or stop a cluster
+ * Vitest global setup: unmounts the plugin data volumes (loop-mounted ext4 images) that tests left
+ * under the temp folder, and removes empty plugin cgroups. Tests that kill core with SIGKILL, move a data folder or stop a cluster
  * node leave the plugin's mount behind on purpose (that is what they test); the kernel keeps the
  * loop device until it is unmounted, and a machine has only a few dozen of them, so a run must
  * not start short of loop devices because an earlier run leaked them.
