@@ -131,7 +131,7 @@ describe('px-plugin dev --watch', () => {
     dev.child.kill('SIGINT');
     expect(await dev.exit()).toBe(0);
     expect(dev.output()).toContain('dev session ended · plugin uninstalled');
-    expect((await entry(HELLO, 'hello')).status).toBe(502);
+    expect((await entry(HELLO, 'hello')).status).toBe(404);
     expect(await stat(join(dir, '.px-dev')).catch(() => 'removed')).toBe('removed');
   });
 

@@ -166,7 +166,7 @@ describe('dev install and reload', () => {
     expect(await pluginProcesses(core)).toBe(processesBefore + 1);
     const keep = await core.api.req('DELETE', '/api/plugins/dev/install', { tenant, pluginId: DEV_ID });
     expect(keep.status).toBe(204);
-    expect((await hello(core, tenant)).status).toBe(502);
+    expect((await hello(core, tenant)).status).toBe(404);
     expect(await readdir(pluginRoot)).toEqual(['data']);
 
     expect((await devInstall(core.api, { tenant, path: dir })).body.result).toBe('running');

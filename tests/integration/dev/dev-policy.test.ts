@@ -155,7 +155,7 @@ describe('what the policy says is what core does', () => {
   it('sessions per user: one more than allowed is 429 DEV_SESSION_LIMIT', async () => {
     await write('devMode: true\nsessions: {maxPerUser: 2}\n');
     await core.reloadPolicy();
-    const dana = await core.api.user('dana', ['plugin:dev']);
+    const dana = await core.api.user('dana', ['plugin:dev', 'tenant:create']);
     await newSandbox(dana, 'dana-box');
     expect((await open(dana, 'dana-box', 'com.example.one')).status).toBe(201);
     expect((await open(dana, 'dana-box', 'com.example.two')).status).toBe(201);

@@ -122,7 +122,7 @@ describe('dev sessions', () => {
     expect((await core.api.req('DELETE', `/api/plugins/dev/sessions/${session.id}`)).body).toEqual({
       uninstalled: true,
     });
-    expect((await hello(core, tenant)).status).toBe(502);
+    expect((await hello(core, tenant)).status).toBe(404);
   });
 
   it('a build error reported by the CLI becomes a log line and a rollback event; nothing changes', async () => {
