@@ -13,7 +13,7 @@ import {
   stopTestCore,
   type Api,
   type TestCore,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 
 let core: TestCore;
 let tmp: string;

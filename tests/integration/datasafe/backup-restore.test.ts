@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTmp, packFixtures, repoRoot, startTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, packFixtures, repoRoot, startTestCore, type TestCore } from '../../support/core-kit.ts';
 import { expectAllServing, installSeveral, pluginFolders } from './data-folder-kit.ts';
 
 const run = promisify(execFile);

@@ -10,7 +10,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { listFiles, makeTmp, packFixtures, startTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { listFiles, makeTmp, packFixtures, startTestCore, type TestCore } from '../../support/core-kit.ts';
 import { expectAllServing, installSeveral, pluginFolders } from './data-folder-kit.ts';
 
 const run = promisify(execFile);

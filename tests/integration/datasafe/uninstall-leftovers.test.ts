@@ -16,7 +16,7 @@ import {
   packFixtures,
   startTestCore,
   type TestCore,
-} from '../core/core-test-kit.ts';
+} from '../../support/core-kit.ts';
 import { BASE_ID } from './data-folder-kit.ts';
 
 let tmp: string;

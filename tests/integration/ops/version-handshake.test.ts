@@ -19,7 +19,7 @@ import {
   type PeerVersion,
 } from '@powerx/protocol';
 import { cliPeerVersion, versionHandshake } from '../../../packages/cli/src/version-handshake.ts';
-import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 const run = promisify(execFile);
 
