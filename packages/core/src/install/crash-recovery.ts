@@ -12,6 +12,7 @@ import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
+import { detachLeftoverMounts } from './leftover-mounts.ts';
 
 /** Plugins started at once at core start. */
 const START_CONCURRENCY = 4;
@@ -22,6 +23,7 @@ export async function recover(
   const { d } = ctx;
   await rm(d.paths.uploads, { recursive: true, force: true });
   await mkdir(d.paths.uploads, { recursive: true });
+  await detachLeftoverMounts(d.paths.tenants, d.log);
   // Rows in awaiting_config count too unless the pipeline settled them as "waiting" (values
   // missing, blob kept): a crash between entering the stage and markWaiting, or between
   // submitConfig and provisioning, leaves one that nothing would ever finish — it would block
@@ -59,18 +61,59 @@ export async function recover(
   let started = 0,
     failed = 0;
   await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {
-    if (
-      (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.active_install_id)) ||
-      (plugin.last_stable_install_id &&
-        (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.last_stable_install_id)))
-    )
+    if (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.active_install_id)) started++;
+    else if (
+      plugin.last_stable_install_id &&
+      (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.last_stable_install_id))
+    ) {
       started++;
-    else {
+      await recordFallback(
+        ctx,
+        plugin.tenant_id,
+        plugin.plugin_id,
+        plugin.active_version,
+        plugin.last_stable_install_id,
+      );
+    } else {
       failed++;
       await d.plugins.setStatus(plugin.tenant_id, plugin.plugin_id, 'failed');
     }
   });
   return { rolledBack: unfinished.length, started, failed };
+}
+
+/** The last stable version serves instead of the active one: recorded and audited, never silent. */
+async function recordFallback(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+  failedVersion: string,
+  stableInstallId: string,
+): Promise<void> {
+  const { d } = ctx;
+  const stable = (await d.store.get(stableInstallId))!;
+  const manifest = JSON.parse(stable.manifest!) as Manifest;
+  await d.plugins.recordFallbackToStable(tenant, pluginId, {
+    installId: stable.id,
+    version: manifest.version,
+    resources: manifest.resources,
+    packageBytes: stable.package_bytes,
+  });
+  await d.audit
+    .append({
+      actor: 'system',
+      tenant,
+      action: 'plugin.recovery.fallback',
+      target: pluginId,
+      outcome: 'ok',
+      details: {
+        from: failedVersion,
+        to: manifest.version,
+        installId: stable.id,
+        reason: 'the active version did not start at core start',
+      },
+    })
+    .catch((error: unknown) => d.log.warn({ err: error, tenant, pluginId }, 'fallback not audited'));
 }
 
 async function startServing(

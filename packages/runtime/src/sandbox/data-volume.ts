@@ -14,7 +14,21 @@
  * unmounted by the last release. A mount left by a core that died is found and reused.
  */
 import { spawn } from 'node:child_process';
-import { chown, lstat, mkdir, open, readFile, readdir, rmdir, stat, statfs } from 'node:fs/promises';
+import {
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  statfs,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostIsolation } from './host-probe.ts';
@@ -116,6 +130,15 @@ async function makeImage(
   await run(mkfs, [...args, image]);
 }
 
+/** Moves the entries of `dir` into a fresh sibling folder (same file system: renames); undefined when empty. */
+async function moveAside(dir: string): Promise<string | undefined> {
+  const names = (await readdir(dir)).filter((n) => n !== IMAGE_NAME);
+  if (!names.length) return undefined;
+  const aside = await mkdtemp(`${dir}.carried-`);
+  for (const name of names) await rename(join(dir, name), join(aside, name));
+  return aside;
+}
+
 async function unmount(umount: string, dir: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     try {
@@ -160,9 +183,17 @@ export async function acquireDataVolume(opts: {
     const image = join(dataDir, IMAGE_NAME);
     const bytes = opts.diskMb * 2 ** 20;
     const existing = await stat(image).catch(() => undefined);
+    // Files already in a folder that has no image yet (a data dir restored from a backup, or one
+    // that was a plain folder before) go into the new volume, not under it where nothing sees them.
+    const carried = existing ? undefined : await moveAside(dataDir);
     if (!existing) await makeImage(loop.mkfs, image, bytes, owner);
     await run(loop.mount, ['-o', 'loop,nosuid,nodev,noatime', image, dataDir]);
     await rmdir(join(dataDir, 'lost+found')).catch(() => undefined);
+    if (carried) {
+      await cp(carried, dataDir, { recursive: true, preserveTimestamps: true });
+      await rm(carried, { recursive: true, force: true });
+      if (owner) await chownTree(dataDir, owner.uid, owner.gid);
+    }
     if (owner) await chown(dataDir, owner.uid, owner.gid);
     else await chown(dataDir, process.getuid!(), process.getgid!());
   });
