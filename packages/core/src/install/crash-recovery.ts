@@ -57,7 +57,7 @@ export async function recover(
   }
   await sweepStaging(d);
   await sweepOrphanVersions(d);
-  await sweepUninstalledPluginFolders(d.db, d.paths, d.log);
+  await sweepUninstalledPluginFolders(d);
   let started = 0,
     failed = 0;
   await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {

@@ -11,6 +11,7 @@ import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
 import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
 import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
+import * as uninstallCleanups from './migrations/0005-uninstall-cleanups.ts';
 import type { CoreDatabase, Db } from './schema.ts';
 import { diskFullError, isDiskFull } from './disk-full.ts';
 import { databaseCorrupt, isCorruption } from './database-check.ts';
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-install-flow': installFlow,
   '0003-data-dir-relative-paths': relativePaths,
   '0004-uninstalled-history': uninstalledHistory,
+  '0005-uninstall-cleanups': uninstallCleanups,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

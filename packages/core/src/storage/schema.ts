@@ -156,6 +156,14 @@ export interface PluginLogsTable {
   source: string;
 }
 
+/** An uninstall committed but not yet cleaned up (storage/migrations/0005-uninstall-cleanups.ts). */
+export interface UninstallCleanupsTable {
+  tenant_id: string;
+  plugin_id: string;
+  keep_data: number;
+  created_at: string;
+}
+
 export interface CoreDatabase {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -168,6 +176,7 @@ export interface CoreDatabase {
   plugin_docs: PluginDocsTable;
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
+  uninstall_cleanups: UninstallCleanupsTable;
 }
 
 export type Db = Kysely<CoreDatabase>;
