@@ -56,6 +56,7 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
     logLevel: 'silent',
     platformKeys: [publicKeyPem],
     platformKeysDir: false,
+    processMetrics: false,
   });
   const auth = { authorization: `Bearer ${core.adminToken}` };
 

@@ -4,9 +4,8 @@
  * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
  */
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createCoreLogger } from './logging/core-logger.ts';
 import {
   Supervisor,
@@ -21,7 +20,8 @@ import { mapDiskFull } from './storage/disk-full.ts';
 import { assertPortFree, portInUse } from './http/port-check.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
-import { coreConfigError, readCoreEnv } from './config/core-env.ts';
+import { readCoreConfig, type CoreConfigOptions } from './config/core-config.ts';
+import { loadPlatformKeys } from './config/platform-keys.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RetentionSweeper } from './audit/retention-sweeper.ts';
 import { InProcessEventBus } from './events/in-process-event-bus.ts';
@@ -30,7 +30,7 @@ import { CoreMetrics } from './metrics/core-metrics.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { SandboxLimits } from './limits/sandbox-limits.ts';
 import { DevPolicyStore } from './config/dev-policy.ts';
-import { FeatureFlags, type FeatureFlagSettings } from './config/feature-flags.ts';
+import { FeatureFlags } from './config/feature-flags.ts';
 import { gateRuntime } from './config/runtime-gate.ts';
 import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
@@ -49,45 +49,19 @@ import { DevService } from './dev/dev-service.ts';
 import { entryUrl as entryUrlOf } from './http/entry-url.ts';
 import type { Db } from './storage/schema.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-export interface StartCoreOptions {
-  /** Default: $PX_DATA_DIR or ./.px-data */
-  dataDir?: string;
-  /** Default: $PX_PORT or 8077; 0 picks a free port. */
-  port?: number;
-  /** Default 127.0.0.1 */
-  host?: string;
-  /** Dev mode; overrides PX_PLUGIN_DEV_MODE and the dev policy file's devMode. */
-  devMode?: boolean;
-  /** Default: $PX_DEV_POLICY_FILE or config/plugins/dev_policy.yaml of the repo. */
-  devPolicyFile?: string;
-  /** Feature flags (all on by default); override PX_FEATURE_FLAGS flag by flag. */
-  flags?: FeatureFlagSettings;
-  /** pino level; default "info" ("silent" in tests). */
-  logLevel?: string;
-  /** Default: $PX_LIMITS_FILE or config/plugins/sandbox_limits.yaml of the repo. */
-  limitsFile?: string;
-  /** Platform signing keys (public PEMs), trusted for every tenant. */
+/**
+ * Options of startCore. Each setting of CoreConfigOptions wins over its PX_* variable
+ * (config/README.md lists them with their defaults).
+ */
+export interface StartCoreOptions extends CoreConfigOptions {
+  /** Platform signing keys (public PEMs), trusted for every tenant, besides the keys folder. */
   platformKeys?: string[];
-  /** Folder of platform public keys (*.pem). Default: $PX_PLATFORM_KEYS_DIR or config/keys of the repo (if present); false: none. */
-  platformKeysDir?: string | false;
-  /** Secrets master key (32 bytes, hex or base64). Default: $PX_MASTER_KEY or <dataDir>/master.key. */
-  masterKey?: string;
-  /** Initial admin password (first start only). Default: $PX_ADMIN_PASSWORD or generated. */
-  adminPassword?: string;
-  /** Retention of plugin logs and dev audit details; overrides PX_RETENTION_DAYS and the dev policy. */
-  retentionDays?: number;
-  /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
-  awaitingConfigTtlHours?: number;
   /** Supervisor tuning passed through (tests shorten the crash budget). */
   supervisor?: {
     restartBudget?: { crashes: number; windowMs: number };
     restartBackoffMs?: number;
     quotaSampleMs?: number;
   };
-  /** Process-wide default metrics (event loop, heap); off when several cores share a process. */
-  processMetrics?: boolean;
 }
 
 export interface RunningCore {
@@ -117,52 +91,16 @@ export interface RunningCore {
   close(): Promise<void>;
 }
 
-async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
-  const keys = [...(options.platformKeys ?? [])];
-  if (options.platformKeysDir === false) return keys;
-  const explicit = options.platformKeysDir ?? process.env.PX_PLATFORM_KEYS_DIR;
-  const dir = explicit ?? join(repoRoot, 'config', 'keys');
-  const files = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (explicit)
-      throw coreConfigError(
-        'PX_PLATFORM_KEYS_DIR',
-        dir,
-        `cannot read the folder: ${error.code}`,
-        'Point PX_PLATFORM_KEYS_DIR at a readable folder of *.pem public keys, or unset it.',
-      );
-    return [] as string[];
-  });
-  // Only public keys: a private key dropped in the folder by mistake is ignored, never loaded.
-  for (const file of files.filter((f) => f.endsWith('.pem')).sort()) {
-    const pem = await readFile(join(dir, file), 'utf8');
-    if (pem.includes('BEGIN PUBLIC KEY')) keys.push(pem);
-  }
-  return keys;
-}
-
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
-  const env = readCoreEnv(options);
-  const { dataDir, port } = env;
-  const host = options.host ?? '127.0.0.1';
-  const limits = await SandboxLimits.load(
-    options.limitsFile ??
-      process.env.PX_LIMITS_FILE ??
-      join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'),
-  );
-  const policy = await DevPolicyStore.load(
-    resolve(
-      options.devPolicyFile ??
-        process.env.PX_DEV_POLICY_FILE ??
-        join(repoRoot, 'config', 'plugins', 'dev_policy.yaml'),
-    ),
-    dataDir,
-    { devMode: options.devMode, retentionDays: options.retentionDays },
-  );
-  const flags = FeatureFlags.read(options.flags);
-  const platformKeys = await loadPlatformKeys(options);
-  // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
-  const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
+  const config = readCoreConfig(options);
+  const { dataDir, port, host } = config;
+  const limits = await SandboxLimits.load(config.limitsFile);
+  const policy = await DevPolicyStore.load(config.devPolicy.file, dataDir, config.devPolicy.overrides);
+  const flags = new FeatureFlags(config.featureFlags);
+  const platformKeys = await loadPlatformKeys(options.platformKeys ?? [], config.platformKeysDir);
+  // JSON lines; secrets redacted; request/install ids on every line.
+  const { logger, lineCounts } = createCoreLogger({ level: config.logLevel });
   const paths = new CorePaths(dataDir);
   // Checks before touching anything: a busy port or a damaged database must not let crash
   // recovery run (it would roll back installs and start plugins another core may own).
@@ -175,7 +113,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     // Owner-only even when the folder existed before (tokens, keys and the store live in it).
     await chmod(dataDir, 0o700);
   });
-  const secrets = await SecretBox.load(paths.masterKey, env.masterKey, { noSecretsYet });
+  const secrets = await SecretBox.load(paths.masterKey, config.masterKey, { noSecretsYet });
 
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
@@ -201,7 +139,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
     const metrics = new CoreMetrics(
       () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
-      options.processMetrics ?? false,
+      config.processMetrics,
     );
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
@@ -210,7 +148,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       logSink: logs,
       host: createHostServices(storage, bus),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
-      sandbox: env.sandbox,
+      sandbox: config.sandbox,
       ...(options.supervisor ?? {}),
     });
     const supervisor = gateRuntime(runtime, flags);
@@ -244,14 +182,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       pluginLogs: logs,
     });
 
-    const boot = await bootstrap(
-      db,
-      identity,
-      tenants,
-      audit,
-      paths,
-      options.adminPassword ?? process.env.PX_ADMIN_PASSWORD,
-    );
+    const boot = await bootstrap(db, identity, tenants, audit, paths, config.adminPassword);
     const recovery = await pipeline.recover();
     if (recovery.rolledBack)
       logger.warn(
@@ -261,6 +192,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
 
     let ready = false;
     const base: CoreServicesWithoutDev = {
+      config,
       db,
       log: logger,
       paths,
@@ -307,7 +239,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
-    const waitTtlMs = env.awaitingConfigTtlHours * 3_600_000;
+    const waitTtlMs = config.awaitingConfigTtlHours * 3_600_000;
     const expireWaiting = (now?: Date) => pipeline.expireWaiting(waitTtlMs, now);
     const expiryTimer = setInterval(
       () =>

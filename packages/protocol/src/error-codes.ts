@@ -406,7 +406,7 @@ export const ERROR_CODES = {
   DEV_MODE_DISABLED: spec(
     404,
     'Dev mode is off on this core',
-    'Start core with PX_PLUGIN_DEV_MODE=1 to use dev endpoints.',
+    'Start core with PX_PLUGIN_DEV_MODE=1, or set devMode: true in config/plugins/dev_policy.yaml and send core SIGHUP, to use dev endpoints.',
   ),
   DEV_SESSION_CONFLICT: spec(
     409,

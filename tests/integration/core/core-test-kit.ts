@@ -71,6 +71,7 @@ export async function startTestCore(opts: StartCoreOptions & { tmp?: string } = 
     logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
     platformKeys: [publicKeyPem],
     platformKeysDir: false,
+    processMetrics: false,
     ...opts,
   }).catch(async (error) => {
     if (!opts.tmp) await rm(tmp, { recursive: true, force: true });

@@ -43,6 +43,11 @@ async function startChild(dataDir: string, keys: string): Promise<{ url: string;
 }
 
 /** Plugin processes of this data dir (their permission flags name its folders); with `brokers`, their IPC brokers too. */
+async function parentPid(pid: string): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
+}
+
 async function pluginProcesses(dataDir: string, brokers = false): Promise<number[]> {
   const pids: number[] = [];
   for (const pid of await readdir('/proc')) {
@@ -51,6 +56,10 @@ async function pluginProcesses(dataDir: string, brokers = false): Promise<number
     if (!brokers && /broker-[0-9a-f]+\.cjs/.test(cmdline)) continue;
     // The PID-namespace wrappers (unshare and sh, named px-pidns) die with the plugin; count the plugin.
     if (cmdline.includes('px-pidns')) continue;
+    // A sandboxed plugin shows as its bubblewrap (whose bind arguments name the data folder) and
+    // bwrap's init, a fork with the same command line: count the sandbox once.
+    if (cmdline === (await readFile(`/proc/${await parentPid(pid)}/cmdline`, 'utf8').catch(() => '')))
+      continue;
     if (cmdline.includes(dataDir) && !cmdline.includes('main.ts')) pids.push(Number(pid));
   }
   return pids;

@@ -71,10 +71,15 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       // Plugin processes only, not their IPC brokers (packages/runtime/README.md, "IPC broker") nor
       // their PID-namespace wrappers (unshare and sh, both named px-pidns on their command line).
+      // A sandboxed plugin shows as its bubblewrap and bwrap's init (a fork, same command line): once.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const sameAsParent = readFileSync(`/proc/${parent}/cmdline`, 'utf8') === cmdline;
       if (
         cmdline.includes(core.dataDir) &&
         !/broker-[0-9a-f]+\.cjs/.test(cmdline) &&
-        !cmdline.includes('px-pidns')
+        !cmdline.includes('px-pidns') &&
+        !sameAsParent
       )
         n++;
     } catch {

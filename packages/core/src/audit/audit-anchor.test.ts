@@ -23,7 +23,13 @@ afterEach(async () => {
 
 async function fill(audit: AuditLog, n: number, from = 0): Promise<void> {
   for (let i = from; i < from + n; i++)
-    await audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } });
+    await audit.append({
+      actor: 'u',
+      tenant: 't',
+      action: 'plugin.install.stage',
+      outcome: 'ok',
+      details: { i },
+    });
 }
 
 describe('audit head anchor', () => {

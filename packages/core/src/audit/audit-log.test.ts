@@ -19,10 +19,17 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function fill(audit: AuditLog, n: number): Promise<void> {
+/** Entries 0..n-1 (details.i); the ones listed in `dev` are dev reloads, the others install stages. */
+async function fill(audit: AuditLog, n: number, dev: number[] = []): Promise<void> {
   await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      audit.append({ actor: 'u', tenant: 't', action: `a.${i}`, outcome: 'ok', details: { i } }),
+      audit.append({
+        actor: 'u',
+        tenant: 't',
+        action: dev.includes(i) ? 'plugin.dev.reload' : 'plugin.install.stage',
+        outcome: 'ok',
+        details: { i },
+      }),
     ),
   );
 }
@@ -39,7 +46,7 @@ describe('audit log', () => {
   it('continues the chain after a restart', async () => {
     await fill(new AuditLog(db), 3);
     const again = new AuditLog(db);
-    await again.append({ actor: 'u', action: 'later', outcome: 'ok' });
+    await again.append({ actor: 'u', action: 'auth.login', outcome: 'ok' });
     expect(await again.verify()).toMatchObject({ ok: true, entries: 4 });
   });
 
@@ -66,11 +73,11 @@ describe('audit log', () => {
 
   it('filters by action prefix and pages backwards', async () => {
     const audit = new AuditLog(db);
-    await fill(audit, 12);
-    const first = await audit.query({ action: 'a.1*', limit: 2 });
-    expect(first.entries.map((e) => e.action)).toEqual(['a.11', 'a.10']);
-    const next = await audit.query({ action: 'a.1*', limit: 2, before: first.nextBefore });
-    expect(next.entries.map((e) => e.action)).toEqual(['a.1']);
+    await fill(audit, 12, [1, 10, 11]);
+    const first = await audit.query({ action: 'plugin.dev.*', limit: 2 });
+    expect(first.entries.map((e) => e.details?.i)).toEqual([11, 10]);
+    const next = await audit.query({ action: 'plugin.dev.*', limit: 2, before: first.nextBefore });
+    expect(next.entries.map((e) => e.details?.i)).toEqual([1]);
     expect(next.nextBefore).toBeUndefined();
   });
 });

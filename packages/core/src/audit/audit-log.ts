@@ -6,6 +6,7 @@
  * Appends are serialized in-process (one core owns a data dir), so the chain never forks.
  */
 import { createHash } from 'node:crypto';
+import type { AuditAction, AuditEntry } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
 import { AuditAnchor, type AnchorState, type AuditTruncation } from './audit-anchor.ts';
 
@@ -14,24 +15,12 @@ export const GENESIS_HASH = '0'.repeat(64);
 export interface AuditInput {
   actor: string;
   tenant?: string | null;
-  action: string;
+  /** One of the registry in @powerx/protocol (audit-actions.ts). */
+  action: AuditAction;
   target?: string | null;
   outcome: 'ok' | 'failed' | 'denied' | 'started';
   /** Never put secret values here: callers pass secret names only. */
   details?: Record<string, unknown>;
-}
-
-export interface AuditEntry {
-  seq: number;
-  ts: string;
-  actor: string;
-  tenant: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  details: Record<string, unknown> | null;
-  hash: string;
-  prevHash: string;
 }
 
 export interface AuditQuery {

@@ -50,4 +50,21 @@ describe('DevSessions', () => {
     await expect(second.open('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT' });
     await second.stop();
   });
+
+  it('limits the sessions one user holds and reads ttl and limit at each use', async () => {
+    const settings = { ttlMs: 10_000, maxPerUser: 2 };
+    const sessions = new DevSessions(join(tmp, 's.json'), () => settings);
+    await sessions.open('t', 'a', alice);
+    await sessions.open('t', 'b', alice);
+    await expect(sessions.open('t', 'c', alice)).rejects.toMatchObject({
+      code: 'DEV_SESSION_LIMIT',
+      status: 429,
+    });
+    expect((await sessions.open('t', 'c', bob)).user).toBe('bob');
+    settings.maxPerUser = 3;
+    settings.ttlMs = 60_000;
+    const third = await sessions.open('t', 'c2', alice);
+    expect(third.ttlMs).toBe(60_000);
+    await sessions.stop();
+  });
 });
