@@ -10,7 +10,7 @@ import { flowPolicy } from './flow-policy.ts';
 import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
-import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
+import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
 
@@ -73,6 +73,10 @@ export async function recover(
         plugin.plugin_id,
         plugin.active_version,
         plugin.last_stable_install_id,
+      );
+      // The version that did not start is neither active nor stable any more: its folder goes.
+      await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
+        d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
       );
     } else {
       failed++;
