@@ -22,6 +22,7 @@ import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { readCoreConfig, type CoreConfigOptions } from './config/core-config.ts';
 import { loadPlatformKeys } from './config/platform-keys.ts';
+import { loadAuditKey } from './config/audit-key.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RetentionSweeper } from './audit/retention-sweeper.ts';
 import { InProcessEventBus } from './events/in-process-event-bus.ts';
@@ -36,6 +37,7 @@ import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
 import { bootstrap } from './identity/bootstrap.ts';
 import { PluginStorage } from './plugins/plugin-storage.ts';
+import { StorageMeter } from './plugins/storage-meter.ts';
 import { PluginLogStore } from './plugins/plugin-log-store.ts';
 import { createHostServices } from './plugins/host-services.ts';
 import { InstallStore } from './install/install-store.ts';
@@ -75,6 +77,8 @@ export interface RunningCore {
   coreVersion: string;
   /** Dev mode at start (the policy may change it later: see policy). */
   devMode: boolean;
+  /** Where the audit key came from (PX_AUDIT_KEY or a file path), and whether this start made it. */
+  auditKey: { source: string; generated: boolean };
   /** The debugging permission policy in force; reloadPolicy() re-reads its file (SIGHUP in main.ts). */
   policy: DevPolicyStore;
   reloadPolicy(): Promise<void>;
@@ -114,15 +118,23 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     await chmod(dataDir, 0o700);
   });
   const secrets = await SecretBox.load(paths.masterKey, config.masterKey, { noSecretsYet });
+  const auditKey = await loadAuditKey(config.auditKey, dataDir);
+  if (auditKey.generated)
+    logger.warn(
+      { file: auditKey.source },
+      'generated an audit key beside the data folder; in production give PX_AUDIT_KEY_FILE on storage the data folder is not on',
+    );
 
   const db: Db = await openSqliteDatabase(paths.database);
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
     const audit = new AuditLog(db, {
+      key: auditKey.key,
       anchorFile: join(dataDir, 'audit-head.json'),
       onAnchorError: (error) =>
         logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
+      adoptUnkeyed: auditKey.generated,
     });
     const bus = new InProcessEventBus((error, event) =>
       logger.warn({ err: error, type: event.type }, 'event handler failed'),
@@ -131,7 +143,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const tenants = new TenantService(db, () =>
       flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
     );
-    const storage = new PluginStorage(db);
+    const storage = new PluginStorage(db, new StorageMeter(limits));
     const logs = new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
     const blobs = new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db);
@@ -146,7 +158,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const runtime = new Supervisor({
       runDir: paths.run,
       logSink: logs,
-      host: createHostServices(storage, bus),
+      host: createHostServices(storage, bus, limits),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
       sandbox: config.sandbox,
       ...(options.supervisor ?? {}),
@@ -235,7 +247,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, () => policy.current.retention);
+    const sweeper = new RetentionSweeper(db, audit, () => policy.current.retention);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
@@ -258,6 +270,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       adminToken: boot.adminToken,
       ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
       coreVersion: CORE_VERSION,
+      auditKey: { source: auditKey.source, generated: auditKey.generated },
       devMode: policy.current.devMode,
       policy,
       async reloadPolicy() {

@@ -16,6 +16,9 @@ export const AUDIT_ACTIONS = {
   // --- operations ---
   'core.backup': 'a backup of the data folder was taken',
   'dev.policy.reload': 'the dev policy file was re-read (SIGHUP), with dev mode before and after',
+  // --- the audit log itself ---
+  'audit.details.cleared': 'retention cleared the details of the entries it names (ranges of seq)',
+  'audit.key.adopted': 'a log written without the audit key was chained under it (names its last entry)',
   // --- packages and the install wizard ---
   'plugin.package.upload': 'a package upload was received (or refused)',
   'plugin.package.validate': 'the checks of a package ran: install or dry run, with the failed codes',

@@ -9,3 +9,4 @@ export * from './dev-schemas.ts';
 export * from './dev-policy-schemas.ts';
 export * from './audit-actions.ts';
 export * from './bus-events.ts';
+export * from './entry-url.ts';

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Api, HELLO_ID, keysDir, listFiles, makeTmp, packFixtures, repoRoot } from './core-test-kit.ts';
+import { until } from '../../support/until.ts';
 
 let tmp: string;
 let pkgs: Record<string, string>;
@@ -65,14 +66,6 @@ async function pluginProcesses(dataDir: string, brokers = false): Promise<number
   return pids;
 }
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 beforeAll(async () => {
   tmp = await makeTmp();
   pkgs = await packFixtures(join(tmp, 'pkgs'));
@@ -107,10 +100,11 @@ describe('crash recovery', () => {
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     // The plugin processes and their IPC brokers notice their supervisor is gone and exit.
-    await until(
-      () => pluginProcesses(dataDir, true),
-      (p) => p.length === 0,
-    );
+    await until(() => pluginProcesses(dataDir, true), {
+      ok: (p) => p.length === 0,
+      message: 'the plugin processes and their brokers to exit',
+      timeoutMs: 30_000,
+    });
 
     const second = await startChild(dataDir, join(tmp, 'keys'));
     expect(second.out.join('')).toContain('rolled back 1 unfinished install');

@@ -91,7 +91,9 @@ describe('moving and copying the data folder', () => {
     ).run();
     // …and had not run the migrations from the relative paths on.
     db.prepare("delete from kysely_migration where name >= '0003'").run();
-    db.exec('drop table uninstall_cleanups');
+    db.exec(
+      'drop table uninstall_cleanups; drop table plugin_storage_usage; alter table tenants drop column created_by',
+    );
     db.close();
     const before = await snapshot(dataDir);
 

@@ -11,6 +11,9 @@ import WebSocket from 'ws';
 import type { BusEvent } from '@powerx/core';
 import { makeTmp, startTestCore, type Api, type TestCore } from '../core/core-test-kit.ts';
 import type { StartCoreOptions } from '@powerx/core';
+import { until } from '../../support/until.ts';
+
+export { until };
 
 export { stopTestCore, type TestCore } from '../core/core-test-kit.ts';
 
@@ -89,22 +92,6 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
   return n;
 }
 
-export async function until<T>(
-  fn: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** A WebSocket client of /api/ws that records every frame. */
 export class WsClient {
   readonly ws: WebSocket;
@@ -135,12 +122,11 @@ export class WsClient {
   }
 
   waitFor(pred: (frame: any) => boolean, what: string, timeoutMs = 15_000): Promise<any> {
-    return until(
-      () => this.frames.find(pred),
-      (f) => f !== undefined,
-      what,
-      timeoutMs,
-    );
+    return until(() => this.frames.find(pred), {
+      ok: (f) => f !== undefined,
+      message: what,
+      timeoutMs: timeoutMs,
+    });
   }
 
   close(): void {

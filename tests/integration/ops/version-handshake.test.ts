@@ -69,7 +69,15 @@ describe('version handshake', () => {
     const r = await fetch(`${core.url}/api/version`, {
       headers: { [CLIENT_VERSION_HEADER]: formatVersionHeader(cliPeerVersion()) },
     });
-    expect(await r.json()).toEqual({ core: coreVersion, client: cliPeerVersion(), compatible: true });
+    expect(await r.json()).toEqual({
+      core: coreVersion,
+      client: cliPeerVersion(),
+      compatible: true,
+      // The feature flags, all on by default (tests/integration/core/feature-flags.test.ts).
+      flags: expect.arrayContaining([
+        expect.objectContaining({ name: 'px-plugin-runtime-v2', enabled: true }),
+      ]),
+    });
   });
 
   it('an old CLI fails early and is told to upgrade the CLI', async () => {

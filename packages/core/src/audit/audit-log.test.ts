@@ -7,6 +7,7 @@ import { openSqliteDatabase } from '../storage/open-database.ts';
 import type { Db } from '../storage/schema.ts';
 import { AuditLog } from './audit-log.ts';
 
+const KEY = Buffer.alloc(32, 7);
 let dir: string;
 let db: Db;
 
@@ -36,7 +37,7 @@ async function fill(audit: AuditLog, n: number, dev: number[] = []): Promise<voi
 
 describe('audit log', () => {
   it('chains concurrent appends in order and verifies', async () => {
-    const audit = new AuditLog(db);
+    const audit = new AuditLog(db, { key: KEY });
     await fill(audit, 20);
     expect(await audit.verify()).toMatchObject({ ok: true, entries: 20 });
     const { entries } = await audit.query({ limit: 100 });
@@ -44,35 +45,43 @@ describe('audit log', () => {
   });
 
   it('continues the chain after a restart', async () => {
-    await fill(new AuditLog(db), 3);
-    const again = new AuditLog(db);
+    await fill(new AuditLog(db, { key: KEY }), 3);
+    const again = new AuditLog(db, { key: KEY });
     await again.append({ actor: 'u', action: 'auth.login', outcome: 'ok' });
     expect(await again.verify()).toMatchObject({ ok: true, entries: 4 });
   });
 
   it('detects an edited field, edited details, a deleted entry and an inserted one', async () => {
-    const audit = new AuditLog(db);
+    const audit = new AuditLog(db, { key: KEY });
     await fill(audit, 5);
     await sql`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`.execute(db);
     expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 3 });
     await sql`UPDATE audit_log SET actor = 'u' WHERE seq = 3`.execute(db);
     await sql`UPDATE audit_log SET details = '{"i":99}' WHERE seq = 2`.execute(db);
-    expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 2, reason: 'details were altered' });
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      firstBadSeq: 2,
+      reason: expect.stringMatching(/^entry 2 \([a-z.]+ by u at .*\): its details differ/),
+    });
     await sql`UPDATE audit_log SET details = '{"i":1}' WHERE seq = 2`.execute(db);
     expect((await audit.verify()).ok).toBe(true);
     await sql`DELETE FROM audit_log WHERE seq = 4`.execute(db);
     expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 5 });
   });
 
-  it('still verifies after details are cleared by retention', async () => {
-    const audit = new AuditLog(db);
+  it('reports details set to NULL without a retention marker, naming the entry', async () => {
+    const audit = new AuditLog(db, { key: KEY });
     await fill(audit, 3);
-    await sql`UPDATE audit_log SET details = NULL`.execute(db);
-    expect((await audit.verify()).ok).toBe(true);
+    await sql`UPDATE audit_log SET details = NULL WHERE seq = 2`.execute(db);
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      firstBadSeq: 2,
+      reason: expect.stringMatching(/^entry 2 .*details were removed without a retention marker/),
+    });
   });
 
   it('filters by action prefix and pages backwards', async () => {
-    const audit = new AuditLog(db);
+    const audit = new AuditLog(db, { key: KEY });
     await fill(audit, 12, [1, 10, 11]);
     const first = await audit.query({ action: 'plugin.dev.*', limit: 2 });
     expect(first.entries.map((e) => e.details?.i)).toEqual([11, 10]);

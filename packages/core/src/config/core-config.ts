@@ -4,6 +4,7 @@
  * core reads process.env. A startCore option wins over its variable; both are checked the same
  * way. See README.md in this folder for the list and for how to add a setting.
  */
+import { auditKeySetting, type AuditKeySetting } from './audit-key.ts';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -35,6 +36,8 @@ export interface CoreConfig {
   readonly logLevel: CoreLogLevel;
   /** PX_MASTER_KEY (32 bytes, hex or base64); unset: <dataDir>/master.key, created on first start. */
   readonly masterKey: Buffer | undefined;
+  /** PX_AUDIT_KEY / PX_AUDIT_KEY_FILE: where the audit key comes from (audit-key.ts); read at start. */
+  readonly auditKey: AuditKeySetting;
   /** PX_ADMIN_PASSWORD: the initial admin password (first start only); unset: generated. */
   readonly adminPassword: string | undefined;
   /** PX_LIMITS_FILE, default config/plugins/sandbox_limits.yaml of the repository. */
@@ -89,6 +92,9 @@ export interface CoreConfigOptions {
   devPolicyFile?: string;
   flags?: FeatureFlagSettings;
   masterKey?: string;
+  /** The audit key itself, or the file holding it (never inside the data folder). */
+  auditKey?: string;
+  auditKeyFile?: string;
   adminPassword?: string;
   limitsFile?: string;
   platformKeysDir?: string | false;
@@ -136,6 +142,7 @@ export function readCoreConfig(
         'Set PX_LOG_LEVEL to one of the listed levels (default info).',
       ) ?? 'info',
     masterKey: masterKey ? parseMasterKey(masterKey) : undefined,
+    auditKey: auditKeySetting(options, env, dataDir),
     adminPassword: textSetting(options.adminPassword ?? env.PX_ADMIN_PASSWORD),
     limitsFile: resolve(
       textSetting(options.limitsFile ?? env.PX_LIMITS_FILE) ??

@@ -7,8 +7,9 @@
 import semver from 'semver';
 import { PxError, type ErrorCode, type Manifest, type ValidationCheck } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
-import type { TenantLimits } from '../limits/sandbox-limits.ts';
+import { DEFAULT_MAX_STORAGE_MB, type TenantLimits } from '../limits/sandbox-limits.ts';
 import { PluginRepository } from '../plugins/plugin-repository.ts';
+import { TERMINAL_STATES } from './install-store.ts';
 
 export interface InstalledPluginRef {
   pluginId: string;
@@ -16,7 +17,6 @@ export interface InstalledPluginRef {
   manifest: Manifest | undefined;
 }
 
-const TERMINAL = ['running', 'failed'];
 
 function check(
   id: string,
@@ -146,7 +146,8 @@ export async function tenantUsage(
     .select(['id', 'plugin_id', 'manifest'])
     .where('tenant_id', '=', tenant)
     .where('kind', '=', 'install')
-    .where('state', 'not in', TERMINAL)
+    // Finished installs (including the history of an uninstalled plugin) hold no reservation.
+    .where('state', 'not in', [...TERMINAL_STATES])
     .where('manifest', 'is not', null)
     .execute();
   const per = new Map<string, { memoryMb: number; diskMb: number; cpuPercent: number }>();
@@ -213,6 +214,14 @@ export async function checkQuota(
     over.push({
       quota: 'cpu',
       detail: `${used.cpuPercent}% used + ${manifest.resources.cpuPercent}% > ${limits.maxCpuPercent}%`,
+    });
+  // One plugin may not claim more than the whole tenant may store; the sum over the tenant's
+  // plugins is enforced as documents are written (plugins/storage-meter.ts).
+  const maxStorageMb = limits.maxStorageMb ?? DEFAULT_MAX_STORAGE_MB;
+  if (manifest.resources.storageMb > maxStorageMb)
+    over.push({
+      quota: 'storage',
+      detail: `resources.storageMb ${manifest.resources.storageMb} MB > the tenant maximum ${maxStorageMb} MB`,
     });
   if (!over.length) return check('tenant.quota', 'Tenant quota allows the plugin', started);
   return check('tenant.quota', 'Tenant quota allows the plugin', started, {

@@ -2,17 +2,18 @@
  * Plugin collections, persisted in the core database and scoped by (tenant, plugin): a plugin
  * can only ever name its own namespace, because the runtime passes tenant and plugin id from the
  * instance, not from the plugin. Documents are JSON; `where` filters on top-level fields.
+ * Every write goes through the StorageMeter in the same transaction (quota, running byte count).
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { InputError } from '@powerx/protocol';
 import type { HostServices } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
+import { StorageMeter } from './storage-meter.ts';
 
 type Doc = { id: string; [k: string]: unknown };
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const COLLECTION = /^[a-z][a-z0-9_-]{0,62}$/;
-const MAX_DOC_BYTES = 1024 * 1024;
 
 function checkCollection(name: string): void {
   if (!COLLECTION.test(name))
@@ -23,23 +24,27 @@ function checkCollection(name: string): void {
     );
 }
 
-function encode(doc: Record<string, unknown>): string {
-  const text = JSON.stringify(doc);
-  if (Buffer.byteLength(text) > MAX_DOC_BYTES)
-    throw new InputError(
-      'BAD_REQUEST',
-      { detail: `A document is larger than ${MAX_DOC_BYTES} bytes` },
-      { hint: 'Store large data in several documents.' },
-    );
-  return text;
-}
-
 type HostStorage = HostServices['storage'];
 
 export class PluginStorage implements HostStorage {
   readonly #db: Db;
-  constructor(db: Db) {
+  readonly meter: StorageMeter;
+  constructor(db: Db, meter: StorageMeter) {
     this.#db = db;
+    this.meter = meter;
+  }
+
+  /** Bytes a document takes now (0 when there is none). */
+  async #storedBytes(db: Db, key: { tenant: string; pluginId: string; collection: string; id: string }) {
+    const row = await db
+      .selectFrom('plugin_docs')
+      .select(StorageMeter.docBytes.as('bytes'))
+      .where('tenant_id', '=', key.tenant)
+      .where('plugin_id', '=', key.pluginId)
+      .where('collection', '=', key.collection)
+      .where('id', '=', key.id)
+      .executeTakeFirst();
+    return Number(row?.bytes ?? 0);
   }
 
   async insert(
@@ -53,19 +58,23 @@ export class PluginStorage implements HostStorage {
     const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
     const stored: Doc = { ...doc, id };
     const now = new Date().toISOString();
-    await this.#db
-      .insertInto('plugin_docs')
-      .values({
-        tenant_id: tenant,
-        plugin_id: pluginId,
-        collection,
-        id,
-        doc: encode(stored),
-        seeded_by: seededBy,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    const { text, bytes } = this.meter.encode(tenant, stored);
+    await this.#db.transaction().execute(async (trx) => {
+      await this.meter.charge(trx, tenant, pluginId, bytes, seededBy);
+      await trx
+        .insertInto('plugin_docs')
+        .values({
+          tenant_id: tenant,
+          plugin_id: pluginId,
+          collection,
+          id,
+          doc: text,
+          seeded_by: seededBy,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    });
     return stored;
   }
 
@@ -79,20 +88,24 @@ export class PluginStorage implements HostStorage {
   ): Promise<number> {
     checkCollection(collection);
     const now = new Date().toISOString();
+    let total = 0;
     const rows = docs.map((doc) => {
       const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
+      const { text, bytes } = this.meter.encode(tenant, { ...doc, id });
+      total += bytes;
       return {
         tenant_id: tenant,
         plugin_id: pluginId,
         collection,
         id,
-        doc: encode({ ...doc, id }),
+        doc: text,
         seeded_by: seededBy,
         created_at: now,
         updated_at: now,
       };
     });
     await this.#db.transaction().execute(async (trx) => {
+      await this.meter.charge(trx, tenant, pluginId, total, seededBy);
       for (let i = 0; i < rows.length; i += 200)
         await trx
           .insertInto('plugin_docs')
@@ -184,27 +197,36 @@ export class PluginStorage implements HostStorage {
     const current = await this.get(tenant, pluginId, collection, id);
     if (!current) return undefined;
     const next: Doc = { ...current, ...patch, id };
-    await this.#db
-      .updateTable('plugin_docs')
-      .set({ doc: encode(next), updated_at: new Date().toISOString() })
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .where('collection', '=', collection)
-      .where('id', '=', id)
-      .execute();
+    const { text, bytes } = this.meter.encode(tenant, next);
+    await this.#db.transaction().execute(async (trx) => {
+      const before = await this.#storedBytes(trx, { tenant, pluginId, collection, id });
+      await this.meter.charge(trx, tenant, pluginId, bytes - before);
+      await trx
+        .updateTable('plugin_docs')
+        .set({ doc: text, updated_at: new Date().toISOString() })
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .where('collection', '=', collection)
+        .where('id', '=', id)
+        .execute();
+    });
     return next;
   }
 
   async delete(tenant: string, pluginId: string, collection: string, id: string): Promise<boolean> {
     checkCollection(collection);
-    const result = await this.#db
-      .deleteFrom('plugin_docs')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .where('collection', '=', collection)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return this.#db.transaction().execute(async (trx) => {
+      const before = await this.#storedBytes(trx, { tenant, pluginId, collection, id });
+      const result = await trx
+        .deleteFrom('plugin_docs')
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .where('collection', '=', collection)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      await this.meter.charge(trx, tenant, pluginId, -before);
+      return result.numDeletedRows > 0n;
+    });
   }
 
   async hasAnyDocs(tenant: string, pluginId: string): Promise<boolean> {
@@ -218,14 +240,32 @@ export class PluginStorage implements HostStorage {
   }
 
   async deleteSeededBy(installId: string): Promise<void> {
-    await this.#db.deleteFrom('plugin_docs').where('seeded_by', '=', installId).execute();
+    await this.#db.transaction().execute(async (trx) => {
+      const seeded = await trx
+        .selectFrom('plugin_docs')
+        .select(['tenant_id', 'plugin_id', (eb) => eb.fn.sum<number>(StorageMeter.docBytes).as('bytes')])
+        .where('seeded_by', '=', installId)
+        .groupBy(['tenant_id', 'plugin_id'])
+        .execute();
+      await trx.deleteFrom('plugin_docs').where('seeded_by', '=', installId).execute();
+      for (const row of seeded)
+        await this.meter.charge(trx, row.tenant_id, row.plugin_id, -Number(row.bytes ?? 0));
+    });
   }
 
   async dropNamespace(tenant: string, pluginId: string): Promise<void> {
-    await this.#db
-      .deleteFrom('plugin_docs')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .execute();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('plugin_docs')
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .execute();
+      await this.meter.forget(trx, tenant, pluginId);
+    });
+  }
+
+  /** Bytes stored by a plugin (its running count) and its limit. */
+  async usage(tenant: string, pluginId: string): Promise<number> {
+    return this.meter.usedBytes(this.#db, tenant, pluginId);
   }
 }

@@ -30,6 +30,8 @@ export interface TenantsTable {
   kind: 'sandbox' | 'production';
   allow_unsigned: number;
   created_at: string;
+  /** The user who created it (migration 0003-host-limits); null for tenants made at bootstrap. */
+  created_by: string | null;
 }
 
 export interface TenantMembersTable {
@@ -128,6 +130,13 @@ export interface PluginDocsTable {
   updated_at: string;
 }
 
+/** Running byte count of a plugin's ctx.storage documents (kept by PluginStorage, never scanned). */
+export interface PluginStorageUsageTable {
+  tenant_id: string;
+  plugin_id: string;
+  bytes: number;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   ts: string;
@@ -156,7 +165,7 @@ export interface PluginLogsTable {
   source: string;
 }
 
-/** An uninstall committed but not yet cleaned up (storage/migrations/0005-uninstall-cleanups.ts). */
+/** An uninstall committed but not yet cleaned up (storage/migrations/0006-uninstall-cleanups.ts). */
 export interface UninstallCleanupsTable {
   tenant_id: string;
   plugin_id: string;
@@ -174,6 +183,7 @@ export interface CoreDatabase {
   install_stages: InstallStagesTable;
   plugins: PluginsTable;
   plugin_docs: PluginDocsTable;
+  plugin_storage_usage: PluginStorageUsageTable;
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
   uninstall_cleanups: UninstallCleanupsTable;
