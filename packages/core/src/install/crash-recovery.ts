@@ -10,8 +10,9 @@ import { flowPolicy } from './flow-policy.ts';
 import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
-import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
+import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
+import { detachLeftoverMounts } from './leftover-mounts.ts';
 
 /** Plugins started at once at core start. */
 const START_CONCURRENCY = 4;
@@ -22,6 +23,7 @@ export async function recover(
   const { d } = ctx;
   await rm(d.paths.uploads, { recursive: true, force: true });
   await mkdir(d.paths.uploads, { recursive: true });
+  await detachLeftoverMounts(d.paths.tenants, d.log);
   // Rows in awaiting_config count too unless the pipeline settled them as "waiting" (values
   // missing, blob kept): a crash between entering the stage and markWaiting, or between
   // submitConfig and provisioning, leaves one that nothing would ever finish — it would block
@@ -55,22 +57,67 @@ export async function recover(
   }
   await sweepStaging(d);
   await sweepOrphanVersions(d);
-  await sweepUninstalledPluginFolders(d.db, d.paths, d.log);
+  await sweepUninstalledPluginFolders(d);
   let started = 0,
     failed = 0;
   await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {
-    if (
-      (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.active_install_id)) ||
-      (plugin.last_stable_install_id &&
-        (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.last_stable_install_id)))
-    )
+    if (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.active_install_id)) started++;
+    else if (
+      plugin.last_stable_install_id &&
+      (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.last_stable_install_id))
+    ) {
       started++;
-    else {
+      await recordFallback(
+        ctx,
+        plugin.tenant_id,
+        plugin.plugin_id,
+        plugin.active_version,
+        plugin.last_stable_install_id,
+      );
+      // The version that did not start is neither active nor stable any more: its folder goes.
+      await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
+        d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
+      );
+    } else {
       failed++;
       await d.plugins.setStatus(plugin.tenant_id, plugin.plugin_id, 'failed');
     }
   });
   return { rolledBack: unfinished.length, started, failed };
+}
+
+/** The last stable version serves instead of the active one: recorded and audited, never silent. */
+async function recordFallback(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+  failedVersion: string,
+  stableInstallId: string,
+): Promise<void> {
+  const { d } = ctx;
+  const stable = (await d.store.get(stableInstallId))!;
+  const manifest = JSON.parse(stable.manifest!) as Manifest;
+  await d.plugins.recordFallbackToStable(tenant, pluginId, {
+    installId: stable.id,
+    version: manifest.version,
+    resources: manifest.resources,
+    packageBytes: stable.package_bytes,
+  });
+  await d.audit
+    .append({
+      actor: 'system',
+      tenant,
+      action: 'plugin.recovery.fallback',
+      target: pluginId,
+      outcome: 'ok',
+      details: {
+        from: failedVersion,
+        to: manifest.version,
+        installId: stable.id,
+        reason: 'the active version did not start at core start',
+      },
+    })
+    .catch((error: unknown) => d.log.warn({ err: error, tenant, pluginId }, 'fallback not audited'));
 }
 
 async function startServing(

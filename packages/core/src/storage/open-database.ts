@@ -12,6 +12,7 @@ import * as installFlow from './migrations/0002-install-flow.ts';
 import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
 import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
 import * as hostLimits from './migrations/0005-host-limits.ts';
+import * as uninstallCleanups from './migrations/0006-uninstall-cleanups.ts';
 import type { CoreDatabase, Db } from './schema.ts';
 import { diskFullError, isDiskFull } from './disk-full.ts';
 import { databaseCorrupt, isCorruption } from './database-check.ts';
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-data-dir-relative-paths': relativePaths,
   '0004-uninstalled-history': uninstalledHistory,
   '0005-host-limits': hostLimits,
+  '0006-uninstall-cleanups': uninstallCleanups,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

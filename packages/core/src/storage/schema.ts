@@ -165,6 +165,14 @@ export interface PluginLogsTable {
   source: string;
 }
 
+/** An uninstall committed but not yet cleaned up (storage/migrations/0006-uninstall-cleanups.ts). */
+export interface UninstallCleanupsTable {
+  tenant_id: string;
+  plugin_id: string;
+  keep_data: number;
+  created_at: string;
+}
+
 export interface CoreDatabase {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -178,6 +186,7 @@ export interface CoreDatabase {
   plugin_storage_usage: PluginStorageUsageTable;
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
+  uninstall_cleanups: UninstallCleanupsTable;
 }
 
 export type Db = Kysely<CoreDatabase>;
