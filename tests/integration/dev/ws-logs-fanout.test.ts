@@ -42,7 +42,10 @@ beforeAll(async () => {
   core = await startDevCore();
   await newSandbox(core.api, TENANT);
   const dir = await project(core, 'dev-chatty');
-  expect((await devInstall(core.api, { tenant: TENANT, path: dir })).body.result).toBe('running');
+  // The whole body on failure: it carries the stage and code of a start that did not make it.
+  expect((await devInstall(core.api, { tenant: TENANT, path: dir })).body).toMatchObject({
+    result: 'running',
+  });
 });
 afterAll(async () => {
   for (const c of clients) c.close();

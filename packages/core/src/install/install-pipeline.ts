@@ -42,6 +42,7 @@ import { rollbackInstall } from './install-rollback.ts';
 import * as operations from './plugin-operations.ts';
 import { recover } from './crash-recovery.ts';
 import { onSupervisorEvent } from './supervisor-bridge.ts';
+import { detachLeftoverMounts } from './leftover-mounts.ts';
 
 export type { PipelineDeps, TestDataGenerator } from './pipeline-context.ts';
 
@@ -173,5 +174,8 @@ export class InstallPipeline {
     await this.#ctx.tasks.allSettled();
     await this.#ctx.d.supervisor.stopAll();
     this.#ctx.serving.clear();
+    // Every instance is stopped: a data volume still mounted under this core's tenants is one a
+    // failed instance did not release, and would hold a loop device and make the folder EBUSY.
+    await detachLeftoverMounts(this.#ctx.d.paths.tenants, this.#ctx.d.log);
   }
 }
