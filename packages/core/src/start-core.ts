@@ -14,7 +14,8 @@ import {
   type InstanceInfo,
   type SupervisorEvent,
 } from '@powerx/runtime';
-import { openSqliteDatabase } from './storage/open-database.ts';
+import { openStore } from './storage/open-store.ts';
+import { readClusterEnv, type ClusterEnvInput } from './config/cluster-env.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { coreConfigError, readCoreEnv } from './config/core-env.ts';
@@ -41,13 +42,11 @@ import type { Db } from './storage/schema.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-export interface StartCoreOptions {
+export interface StartCoreOptions extends ClusterEnvInput {
   /** Default: $PX_DATA_DIR or ./.px-data */
   dataDir?: string;
   /** Default: $PX_PORT or 8077; 0 picks a free port. */
   port?: number;
-  /** Default 127.0.0.1 */
-  host?: string;
   /** Dev mode (PX_PLUGIN_DEV_MODE=1): unsigned packages in sandbox tenants that allow them. */
   devMode?: boolean;
   /** pino level; default "info" ("silent" in tests). */
@@ -125,7 +124,8 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
   const env = readCoreEnv(options);
   const { dataDir, port, devMode } = env;
-  const host = options.host ?? '127.0.0.1';
+  const cluster = readClusterEnv(options);
+  const host = cluster.host;
   const limits = await SandboxLimits.load(
     options.limitsFile ??
       process.env.PX_LIMITS_FILE ??
@@ -141,7 +141,11 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   await chmod(dataDir, 0o700);
   const secrets = await SecretBox.load(paths.masterKey, env.masterKey);
 
-  const db: Db = await openSqliteDatabase(paths.database);
+  const db: Db = await openStore({
+    databaseUrl: cluster.databaseUrl,
+    databaseSchema: cluster.databaseSchema,
+    sqliteFile: paths.database,
+  });
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).

@@ -3,13 +3,18 @@
  * hash = sha256(prev_hash | ts | actor | tenant | action | target | outcome | details_hash).
  * Details are hashed separately so the retention sweeper can drop old details without breaking
  * the chain; any other edit, insertion or deletion makes `verify()` fail at that entry.
- * Appends are serialized in-process (one core owns a data dir), so the chain never forks.
+ * Appends are serialized in-process, and on PostgreSQL across nodes by an advisory lock, so the
+ * chain never forks.
  */
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../storage/schema.ts';
+import { dialectOf } from '../storage/dialect.ts';
 import { AuditAnchor, type AnchorState, type AuditTruncation } from './audit-anchor.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
+/** PostgreSQL advisory lock key of the audit chain (any fixed number unique within core). */
+const AUDIT_LOCK_KEY = 7_301_001;
 
 export interface AuditInput {
   actor: string;
@@ -90,7 +95,7 @@ function entryHash(
 export class AuditLog {
   readonly #db: Db;
   #tail: Promise<unknown> = Promise.resolve();
-  #lastHash: string | undefined;
+  #headLoaded = false;
   readonly #anchor: AuditAnchor | undefined;
   #anchorState: AnchorState | undefined;
 
@@ -177,31 +182,44 @@ export class AuditLog {
   }
 
   async #append(input: AuditInput): Promise<void> {
-    if (this.#lastHash === undefined) {
-      const last = await this.#loadHead();
-      this.#lastHash = last?.hash ?? GENESIS_HASH;
+    if (!this.#headLoaded) {
+      await this.#loadHead();
+      this.#headLoaded = true;
     }
     const details = input.details === undefined ? null : JSON.stringify(input.details);
-    const row = {
-      ts: new Date().toISOString(),
-      actor: input.actor,
-      tenant: input.tenant ?? null,
-      action: input.action,
-      target: input.target ?? null,
-      outcome: input.outcome,
-      details,
-      details_hash: sha256(details ?? ''),
-      prev_hash: this.#lastHash,
-      hash: '',
-    };
-    row.hash = entryHash(row.prev_hash, row);
-    const inserted = await this.#db.insertInto('audit_log').values(row).executeTakeFirst();
-    this.#lastHash = row.hash;
+    const postgres = dialectOf(this.#db) === 'postgres';
+    const row = await this.#db.transaction().execute(async (trx) => {
+      // Several nodes append to one PostgreSQL log: the head is read and extended under a
+      // transaction-scoped lock, so the chain never forks and sequence numbers have no gaps.
+      if (postgres) await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
+      const head = await trx
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const entry = {
+        seq: (head?.seq ?? 0) + 1,
+        ts: new Date().toISOString(),
+        actor: input.actor,
+        tenant: input.tenant ?? null,
+        action: input.action,
+        target: input.target ?? null,
+        outcome: input.outcome,
+        details,
+        details_hash: sha256(details ?? ''),
+        prev_hash: head?.hash ?? GENESIS_HASH,
+        hash: '',
+      };
+      entry.hash = entryHash(entry.prev_hash, entry);
+      await trx.insertInto('audit_log').values(entry).execute();
+      return entry;
+    });
     // After the commit, never before: an anchor behind the table is harmless, one ahead is a false alarm.
     if (this.#anchor && this.#anchorState) {
       this.#anchorState = {
         ...this.#anchorState,
-        head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts },
+        head: { seq: row.seq, hash: row.hash, ts: row.ts },
       };
       await this.#anchor.write(this.#anchorState);
     }
@@ -225,7 +243,9 @@ export class AuditLog {
       const { tenants, actor } = q.scope;
       // Members see their tenants' entries and their own actions anywhere.
       query = query.where((eb) =>
-        eb.or([eb('tenant', 'in', tenants.length ? tenants : ['\u0000']), eb('actor', '=', actor)]),
+        tenants.length
+          ? eb.or([eb('tenant', 'in', tenants), eb('actor', '=', actor)])
+          : eb('actor', '=', actor),
       );
     }
     if (q.actor) query = query.where('actor', '=', q.actor);
@@ -312,12 +332,29 @@ export class AuditLog {
     };
   }
 
+  /** Every row by ascending seq, read in pages (no driver cursor needed on either dialect). */
+  async *#rowsInOrder() {
+    let after = 0;
+    for (;;) {
+      const page = await this.#db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>', after)
+        .orderBy('seq', 'asc')
+        .limit(500)
+        .execute();
+      yield* page;
+      if (page.length < 500) return;
+      after = page[page.length - 1].seq;
+    }
+  }
+
   /** Walks the whole chain in the table. */
   async #verifyChain(): Promise<AuditVerifyResult> {
     let prev = GENESIS_HASH;
     let count = 0;
     let lastSeq = 0;
-    for await (const row of this.#db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').stream(500)) {
+    for await (const row of this.#rowsInOrder()) {
       count++;
       if (row.seq !== lastSeq + 1)
         return {

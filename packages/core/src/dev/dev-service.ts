@@ -238,19 +238,17 @@ export class DevService {
   async listSessions(p: Principal, tenant: string): Promise<DevSessionsList> {
     this.requireDevMode();
     await this.#s.tenants.assertReadAccess(p, tenant);
-    const sessions = this.sessions
-      .list(tenant)
-      .map((x) => ({
-        id: x.id,
-        tenant: x.tenant,
-        pluginId: x.pluginId,
-        user: x.user,
-        client: x.client,
-        startedAt: x.createdAt,
-        lastSeenAt: x.lastSeenAt,
-        expiresAt: x.expiresAt,
-        reloads: this.reloads.list(tenant, x.pluginId),
-      }));
+    const sessions = this.sessions.list(tenant).map((x) => ({
+      id: x.id,
+      tenant: x.tenant,
+      pluginId: x.pluginId,
+      user: x.user,
+      client: x.client,
+      startedAt: x.createdAt,
+      lastSeenAt: x.lastSeenAt,
+      expiresAt: x.expiresAt,
+      reloads: this.reloads.list(tenant, x.pluginId),
+    }));
     const held = new Set(sessions.map((x) => x.pluginId));
     const recent = this.reloads
       .pluginsOf(tenant)

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { InputError } from '@powerx/protocol';
 import type { HostServices } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
+import { dialectOf } from '../storage/dialect.ts';
 
 type Doc = { id: string; [k: string]: unknown };
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -34,12 +35,19 @@ function encode(doc: Record<string, unknown>): string {
   return text;
 }
 
+/** SQLite hands back JSON text, PostgreSQL's jsonb an already parsed value. */
+function decode(doc: unknown): Doc {
+  return (typeof doc === 'string' ? JSON.parse(doc) : doc) as Doc;
+}
+
 type HostStorage = HostServices['storage'];
 
 export class PluginStorage implements HostStorage {
   readonly #db: Db;
+  readonly #postgres: boolean;
   constructor(db: Db) {
     this.#db = db;
+    this.#postgres = dialectOf(db) === 'postgres';
   }
 
   async insert(
@@ -112,7 +120,7 @@ export class PluginStorage implements HostStorage {
       .where('collection', '=', collection)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row ? (JSON.parse(row.doc) as Doc) : undefined;
+    return row ? decode(row.doc) : undefined;
   }
 
   #filtered(
@@ -134,6 +142,23 @@ export class PluginStorage implements HostStorage {
           { detail: `Filter field "${field.slice(0, 80)}" is not allowed` },
           { hint: 'Filter on top-level fields with plain names.' },
         );
+      if (this.#postgres) {
+        // jsonb: a missing field and JSON null both match null, like json_extract on SQLite.
+        query =
+          value === null
+            ? query.where((eb) =>
+                eb.or([
+                  eb(sql<unknown>`doc -> ${field}::text`, 'is', null),
+                  eb(sql<unknown>`doc -> ${field}::text`, '=', sql<unknown>`'null'::jsonb`),
+                ]),
+              )
+            : query.where(
+                sql<unknown>`doc -> ${field}::text`,
+                '=',
+                sql<unknown>`${JSON.stringify(value)}::jsonb`,
+              );
+        continue;
+      }
       const path = `$.${field}`;
       if (value === null) query = query.where(sql<unknown>`json_extract(doc, ${path})`, 'is', null);
       else if (typeof value === 'boolean')
@@ -159,7 +184,7 @@ export class PluginStorage implements HostStorage {
       .limit(limit)
       .offset(Math.max(opts.offset ?? 0, 0))
       .execute();
-    return rows.map((r) => JSON.parse(r.doc) as Doc);
+    return rows.map((r) => decode(r.doc));
   }
 
   async count(

@@ -1,0 +1,31 @@
+/** Runs the core migrations on either dialect; migrations are imported statically, in code order. */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Db } from './schema.ts';
+import * as initial from './migrations/0001-initial.ts';
+import * as installFlow from './migrations/0002-install-flow.ts';
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+  '0002-install-flow': installFlow,
+};
+
+class StaticMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+/** Migrates to the latest schema; throws (after closing `db`) when a migration fails. */
+export async function migrateToLatest(db: Db): Promise<void> {
+  const { error, results } = await new Migrator({
+    db: db as unknown as Kysely<unknown>,
+    provider: new StaticMigrationProvider(),
+  }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    await db.destroy();
+    throw new Error(
+      `Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`,
+    );
+  }
+}
