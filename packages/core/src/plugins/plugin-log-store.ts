@@ -3,12 +3,11 @@
  * must not turn every line into a transaction), then served by the logs endpoint and followed
  * by `px-plugin logs -f` through the `after` cursor.
  */
-import type { LogSink, PluginLogLine } from '@powerx/runtime';
+import type { PluginLogLine } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
+import { levelsFrom, type LogPage, type LogQueryOptions, type PluginLogFeed } from './plugin-log-feed.ts';
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-
-export class PluginLogStore implements LogSink {
+export class PluginLogStore implements PluginLogFeed {
   readonly #db: Db;
   #buffer: PluginLogLine[] = [];
   #flushing: Promise<void> = Promise.resolve();
@@ -67,7 +66,7 @@ export class PluginLogStore implements LogSink {
     return this.#flushing;
   }
 
-  async query(tenant: string, plugin: string, opts: { after?: number; limit?: number; level?: string }) {
+  async query(tenant: string, plugin: string, opts: LogQueryOptions): Promise<LogPage> {
     await this.flush();
     let query = this.#db
       .selectFrom('plugin_logs')
@@ -75,7 +74,7 @@ export class PluginLogStore implements LogSink {
       .where('tenant', '=', tenant)
       .where('plugin', '=', plugin);
     if (opts.after !== undefined) query = query.where('id', '>', opts.after);
-    if (opts.level) query = query.where('level', 'in', LEVELS.slice(Math.max(LEVELS.indexOf(opts.level), 0)));
+    if (opts.level) query = query.where('level', 'in', levelsFrom(opts.level));
     const limit = opts.limit ?? 500;
     // Without a cursor: the last `limit` lines; with one: the next `limit` lines after it.
     const rows =
