@@ -16,6 +16,7 @@ import {
 } from '@powerx/runtime';
 import { openStore } from './storage/open-store.ts';
 import { readClusterEnv, type ClusterEnvInput } from './config/cluster-env.ts';
+import { openClusterServices, type ClusterTuning } from './cluster/cluster-services.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { coreConfigError, readCoreEnv } from './config/core-env.ts';
@@ -73,6 +74,8 @@ export interface StartCoreOptions extends ClusterEnvInput {
   };
   /** Process-wide default metrics (event loop, heap); off when several cores share a process. */
   processMetrics?: boolean;
+  /** Cluster timing (lease TTL, reconcile period, drain); defaults suit production. */
+  cluster?: ClusterTuning;
 }
 
 export interface RunningCore {
@@ -88,6 +91,8 @@ export interface RunningCore {
   /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
   entryUrl(tenant: string, pluginId: string): string;
   bus: EventBus;
+  /** PX_NODE_ID (meaningful in a cluster). */
+  nodeId: string;
   /** Rolled back / started by crash recovery at this start. */
   recovery: { rolledBack: number; started: number; failed: number };
   /** Runs the retention sweeper now (it also runs hourly). */
@@ -126,6 +131,13 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   const { dataDir, port, devMode } = env;
   const cluster = readClusterEnv(options);
   const host = cluster.host;
+  if (cluster.natsUrl && !env.masterKey)
+    throw coreConfigError(
+      'PX_MASTER_KEY',
+      undefined,
+      'is required with PX_NATS_URL: every node must open the secrets any other node sealed',
+      'Generate one key (`openssl rand -base64 32`) and give the same PX_MASTER_KEY to every node.',
+    );
   const limits = await SandboxLimits.load(
     options.limitsFile ??
       process.env.PX_LIMITS_FILE ??
@@ -150,20 +162,35 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   try {
     // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
     const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
-    const bus = new InProcessEventBus((error, event) =>
-      logger.warn({ err: error, type: event.type }, 'event handler failed'),
-    );
-    const identity = new IdentityService(db);
-    const tenants = new TenantService(db);
-    const storage = new PluginStorage(db);
-    const logs = new PluginLogStore(db);
-    const blobs = new LocalDiskBlobStore(paths.blobs);
-    const store = new InstallStore(db);
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
     const metrics = new CoreMetrics(
       () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
       options.processMetrics ?? false,
     );
+    let publicUrl = '';
+    // PX_NATS_URL: the shared bus, log stream, blob bucket and placement replace the embedded ones.
+    const clustered = await openClusterServices({
+      env: cluster,
+      db,
+      paths,
+      log: logger,
+      metrics,
+      retentionDays: env.retentionDays,
+      url: () => publicUrl,
+      tuning: { ...cluster.tuning, ...options.cluster },
+    });
+    if (clustered) cleanups.unshift(() => clustered.nats.close());
+    const bus: EventBus =
+      clustered?.bus ??
+      new InProcessEventBus((error, event) =>
+        logger.warn({ err: error, type: event.type }, 'event handler failed'),
+      );
+    const identity = new IdentityService(db);
+    const tenants = new TenantService(db);
+    const storage = new PluginStorage(db);
+    const logs = clustered?.logs ?? new PluginLogStore(db);
+    const blobs = clustered?.blobs ?? new LocalDiskBlobStore(paths.blobs);
+    const store = new InstallStore(db, clustered ? { nodeId: cluster.nodeId } : {});
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
     const supervisor = new Supervisor({
@@ -175,7 +202,6 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     });
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
-    let publicUrl = '';
     const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
     const pipeline = new InstallPipeline({
       db,
@@ -199,16 +225,15 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       generateTestData,
       entryUrl,
       pluginLogs: logs,
+      ...(clustered ? { placement: clustered.placement, tenantLock: clustered.tenantLock } : {}),
     });
 
-    const boot = await bootstrap(
-      db,
-      identity,
-      tenants,
-      audit,
-      paths,
-      options.adminPassword ?? process.env.PX_ADMIN_PASSWORD,
-    );
+    // Nodes starting together on one store: one bootstraps, the others find its admin and tenants.
+    const runBootstrap = () =>
+      bootstrap(db, identity, tenants, audit, paths, options.adminPassword ?? process.env.PX_ADMIN_PASSWORD);
+    const boot = clustered
+      ? await clustered.bootstrapLock.run('bootstrap', runBootstrap)
+      : await runBootstrap();
     const recovery = await pipeline.recover();
     if (recovery.rolledBack)
       logger.warn(
@@ -237,12 +262,19 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       publicUrl: () => publicUrl,
       ready: () => ready,
     };
-    const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
+    const localEntry = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
+    // In a cluster the entry point of a plugin served by another node is forwarded there.
+    const entryProxy = clustered ? clustered.entryRouter(localEntry, pipeline) : localEntry;
     const app = await buildServer(services, logger, entryProxy);
     await app.listen({ port, host });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    // Heartbeat, leases and the first reconcile: this node takes the plugins that have no home.
+    if (clustered) {
+      await clustered.placement.start(pipeline);
+      cleanups.unshift(() => clustered.placement.stop());
+    }
     ready = true;
 
     const sweeper = new RetentionSweeper(db, env.retentionDays);
@@ -270,6 +302,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       coreVersion: CORE_VERSION,
       devMode,
       entryUrl,
+      nodeId: cluster.nodeId,
       bus,
       recovery,
       sweepRetention: (now?: Date) => sweeper.sweep(now),
@@ -277,14 +310,19 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       close() {
         closed ??= (async () => {
           ready = false;
+          // Cluster: hand every plugin over to other nodes first, still answering what reaches us.
+          await clustered?.placement.drain();
           sweeper.stop();
           clearInterval(expiryTimer);
           await app.close();
           entryProxy.close();
           await pipeline.close();
+          await clustered?.placement.stop();
           await logs.flush();
           await audit.flush();
           await bus.close();
+          clustered?.logs.close();
+          await clustered?.nats.close();
           await db.destroy();
         })();
         return closed;

@@ -16,7 +16,7 @@ afterEach(async () => {
 async function table(i: number, onLost?: (key: string, now: LeaseValue | undefined) => void) {
   const t = new LeaseTable(nats.nodes[i].leases, {
     nodeId: `node-${i}`,
-    url: `http://127.0.0.1:${9000 + i}`,
+    url: () => `http://127.0.0.1:${9000 + i}`,
     renewMs: 300,
     onLost,
   });

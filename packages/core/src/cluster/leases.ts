@@ -28,7 +28,8 @@ export function leaseKey(kind: string, ...parts: string[]): string {
 
 export interface LeaseTableOptions {
   nodeId: string;
-  url: string;
+  /** This node's advertised URL (known once it listens). */
+  url: () => string;
   /** Renewal period; well under the bucket's TTL. */
   renewMs: number;
   onLost?: (key: string, now: LeaseValue | undefined) => void;
@@ -159,7 +160,7 @@ export class LeaseTable {
   #value(state: LeaseState, prevUrl?: string): LeaseValue {
     return {
       node: this.#o.nodeId,
-      url: this.#o.url,
+      url: this.#o.url(),
       state,
       ...(prevUrl ? { prevUrl } : {}),
       since: new Date().toISOString(),

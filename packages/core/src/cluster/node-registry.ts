@@ -13,12 +13,15 @@ export interface NodeInfo {
 
 export class NodeRegistry {
   readonly #kv: KV;
-  readonly #self: NodeInfo;
+  readonly #node: string;
+  readonly #url: () => string;
+  readonly #startedAt = new Date().toISOString();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(kv: KV, self: { node: string; url: string }) {
+  constructor(kv: KV, self: { node: string; url: () => string }) {
     this.#kv = kv;
-    this.#self = { ...self, startedAt: new Date().toISOString() };
+    this.#node = self.node;
+    this.#url = self.url;
   }
 
   async start(renewMs: number): Promise<void> {
@@ -29,7 +32,7 @@ export class NodeRegistry {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#kv.delete(this.#self.node).catch(() => {});
+    await this.#kv.delete(this.#node).catch(() => {});
   }
 
   async alive(): Promise<Map<string, NodeInfo>> {
@@ -42,6 +45,7 @@ export class NodeRegistry {
   }
 
   async #beat(): Promise<void> {
-    await this.#kv.put(this.#self.node, JSON.stringify(this.#self));
+    const info: NodeInfo = { node: this.#node, url: this.#url(), startedAt: this.#startedAt };
+    await this.#kv.put(this.#node, JSON.stringify(info));
   }
 }

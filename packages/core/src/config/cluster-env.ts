@@ -4,7 +4,7 @@
  * bus, log stream, blob bucket and leases that let several nodes serve together.
  */
 import { hostname } from 'node:os';
-import { coreConfigError } from './core-env.ts';
+import { coreConfigError, intSetting } from './core-env.ts';
 
 export interface ClusterEnvInput {
   databaseUrl?: string;
@@ -25,8 +25,10 @@ export interface ClusterEnv {
   nodeId: string;
   /** Where other nodes reach this one (forwarded entry requests); default: the listen address. */
   advertiseUrl: string | undefined;
-  /** Listen address (PX_BIND_ADDRESS); default 127.0.0.1. */
+  /** Listen address (PX_HOST; 0.0.0.0 to accept other nodes' forwards); default 127.0.0.1. */
   host: string;
+  /** PX_LEASE_TTL_MS, PX_RECONCILE_MS, PX_DRAIN_MS (cluster-services.ts has the defaults). */
+  tuning: { leaseTtlMs?: number; reconcileMs?: number; drainMs?: number };
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -87,6 +89,29 @@ export function readClusterEnv(options: ClusterEnvInput, env: NodeJS.ProcessEnv 
     natsPrefix,
     nodeId,
     advertiseUrl: advertiseUrl?.replace(/\/$/, ''),
-    host: options.host ?? (env.PX_BIND_ADDRESS || '127.0.0.1'),
+    host: options.host ?? (env.PX_HOST || '127.0.0.1'),
+    tuning: {
+      leaseTtlMs: intSetting(
+        'PX_LEASE_TTL_MS',
+        env.PX_LEASE_TTL_MS,
+        500,
+        600_000,
+        'Set PX_LEASE_TTL_MS to how long a dead node keeps its plugins (default 3000).',
+      ),
+      reconcileMs: intSetting(
+        'PX_RECONCILE_MS',
+        env.PX_RECONCILE_MS,
+        50,
+        60_000,
+        'Set PX_RECONCILE_MS to how often a node looks for plugins without a home (default 500).',
+      ),
+      drainMs: intSetting(
+        'PX_DRAIN_MS',
+        env.PX_DRAIN_MS,
+        0,
+        60_000,
+        'Set PX_DRAIN_MS to how long a replaced node keeps serving (default 1500).',
+      ),
+    },
   };
 }

@@ -55,6 +55,8 @@ import type { PluginSupervisor } from './supervisor-port.ts';
 import type { PackageValidator } from './package-validator.ts';
 import { ServingFailures } from './serving-failures.ts';
 import { SIGNATURE_FAILURE_CODES } from '../metrics/signature-outcome.ts';
+import { localVersionDir, materializeVersionDir } from '../cluster/version-folders.ts';
+import type { PlacementHooks } from '../cluster/placement-hooks.ts';
 
 export type TestDataGenerator = (
   specs: Manifest['sandbox']['testData'],
@@ -84,6 +86,10 @@ export interface PipelineDeps {
   entryUrl(tenant: string, pluginId: string): string;
   /** The plugin log feed: core writes why a serving version failed / was rolled back there. */
   pluginLogs?: LogSink;
+  /** Cluster only: who serves which plugin (leases); absent on a single node, which serves all. */
+  placement?: PlacementHooks;
+  /** Serializes installs per tenant; in a cluster across nodes (cluster/store-lock.ts). */
+  tenantLock?: Pick<KeyedMutex, 'run'>;
 }
 
 interface StoredConfig {
@@ -116,7 +122,7 @@ class StageError extends Error {
 export class InstallPipeline {
   readonly #d: PipelineDeps;
   readonly #changes = new EventEmitter();
-  readonly #tenantLock = new KeyedMutex();
+  readonly #tenantLock: Pick<KeyedMutex, 'run'>;
   /** tenant \0 plugin → serving instance id. */
   readonly #serving = new Map<string, string>();
   /** Install id → instance started for it (until switched in or rolled back). */
@@ -132,6 +138,7 @@ export class InstallPipeline {
 
   constructor(deps: PipelineDeps) {
     this.#d = deps;
+    this.#tenantLock = deps.tenantLock ?? new KeyedMutex();
     this.#changes.setMaxListeners(0);
     this.#failures = new ServingFailures({
       ...deps,
@@ -678,7 +685,7 @@ export class InstallPipeline {
         tenant,
         pluginId,
         version: manifest.version,
-        versionDir: row.version_dir!,
+        versionDir: await materializeVersionDir(this.#d, row),
         dataDir: this.#d.paths.pluginDataDir(tenant, pluginId),
         manifest,
         config: config.env,
@@ -850,6 +857,8 @@ export class InstallPipeline {
     const key = `${tenant}\0${pluginId}`;
     const oldInstance = this.#serving.get(key);
     this.#serving.set(key, (await this.#d.store.get(id))!.instance_id!);
+    // In a cluster this node now serves the plugin: it takes the lease, the previous owner drains.
+    await this.#d.placement?.serving(tenant, pluginId);
     this.#changes.emit(id);
     // Requests the entry proxy routed to the old instance just before the switch are still on their way to its socket: let them land, then stop it (in-flight ones finish within the grace).
     // Retiring the old instance and dropping displaced version folders is not on the install's
@@ -967,7 +976,7 @@ export class InstallPipeline {
       )
       .executeTakeFirst();
     if (stillUsed) return;
-    await rm(row.version_dir, { recursive: true, force: true });
+    await rm(localVersionDir(this.#d.paths, row.version_dir), { recursive: true, force: true });
     if (row.kind === 'install') await this.#d.blobs.remove(`${row.id}.pxp`);
   }
 
@@ -1035,7 +1044,7 @@ export class InstallPipeline {
     if (row.kind === 'install') {
       // A content-addressed (dev) folder may also be the one of the serving or last stable install.
       if (row.version_dir && !(await this.#versionDirUsedByOthers(row.version_dir, id)))
-        await rm(row.version_dir, { recursive: true, force: true });
+        await rm(localVersionDir(this.#d.paths, row.version_dir), { recursive: true, force: true });
       await this.#d.blobs.remove(`${id}.pxp`);
     }
     if (row.plugin_id) {
@@ -1259,6 +1268,8 @@ export class InstallPipeline {
         { recursive: true, force: true },
       );
       await removeEmptyParents(dirname(this.#d.paths.pluginRoot(tenant, pluginId)), this.#d.paths.tenants);
+      // Other nodes stop their copy and drop their local files too.
+      await this.#d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
       await this.#d.audit.append({
         actor: principal.username,
         tenant,
@@ -1390,7 +1401,39 @@ export class InstallPipeline {
       .execute()) {
       if (!(await this.#isWaitingForConfig(row.id))) unsettled.push(row);
     }
-    const unfinished = [...(await this.#d.store.unfinished()), ...unsettled];
+    // In a cluster: only installs of this node (a restart under the same PX_NODE_ID) or of nodes
+    // that are gone; another live node is still running its own.
+    const placement = this.#d.placement;
+    const unfinished = [];
+    for (const row of [...(await this.#d.store.unfinished()), ...unsettled])
+      if (!placement || (await placement.abandoned(row.node_id))) unfinished.push(row);
+    await this.#rollBackInterrupted(unfinished);
+    await this.#sweepStaging();
+    await this.#sweepOrphanVersions();
+    // In a cluster the placement starts plugins as this node takes their leases.
+    if (placement) return { rolledBack: unfinished.length, started: 0, failed: 0 };
+    const plugins = await this.#d.db.selectFrom('plugins').selectAll().execute();
+    let started = 0,
+      failed = 0;
+    await mapLimited(plugins, 4, async (plugin) => {
+      if (await this.startServingPlugin(plugin.tenant_id, plugin.plugin_id)) started++;
+      else failed++;
+    });
+    return { rolledBack: unfinished.length, started, failed };
+  }
+
+  /** Cluster: rolls back unfinished installs whose node is gone (no install stays stuck). */
+  async rollBackAbandoned(): Promise<number> {
+    const placement = this.#d.placement;
+    if (!placement || this.#closing) return 0;
+    const rows = [];
+    for (const row of await this.#d.store.unfinished())
+      if (row.node_id !== placement.nodeId && (await placement.abandoned(row.node_id))) rows.push(row);
+    await this.#rollBackInterrupted(rows);
+    return rows.length;
+  }
+
+  async #rollBackInterrupted(unfinished: InstallRow[]): Promise<void> {
     for (const row of unfinished) {
       const stage = row.state === 'rolling_back' ? (row.error_stage ?? 'rolling_back') : row.state;
       const error = new PxError('INSTALL_INTERRUPTED', { stage });
@@ -1410,29 +1453,50 @@ export class InstallPipeline {
           true,
         );
     }
-    await this.#sweepStaging();
-    await this.#sweepOrphanVersions();
-    const plugins = await this.#d.db.selectFrom('plugins').selectAll().execute();
-    let started = 0,
-      failed = 0;
-    await mapLimited(plugins, 4, async (plugin) => {
-      if (
-        (await this.#startServing(plugin.tenant_id, plugin.plugin_id, plugin.active_install_id)) ||
-        (plugin.last_stable_install_id &&
-          (await this.#startServing(plugin.tenant_id, plugin.plugin_id, plugin.last_stable_install_id)))
-      )
-        started++;
-      else {
-        failed++;
-        await this.#d.db
-          .updateTable('plugins')
-          .set({ status: 'failed' })
-          .where('tenant_id', '=', plugin.tenant_id)
-          .where('plugin_id', '=', plugin.plugin_id)
-          .execute();
-      }
+  }
+
+  /**
+   * Starts the serving version of an installed plugin on this node (at start, or when this node
+   * took the plugin over in a cluster), falling back to the last stable one; false when neither
+   * comes up (the plugin is marked failed).
+   */
+  async startServingPlugin(tenant: string, pluginId: string): Promise<boolean> {
+    const plugin = await this.#d.db
+      .selectFrom('plugins')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
+    if (!plugin) return false;
+    if (
+      (await this.#startServing(tenant, pluginId, plugin.active_install_id)) ||
+      (plugin.last_stable_install_id &&
+        (await this.#startServing(tenant, pluginId, plugin.last_stable_install_id)))
+    )
+      return true;
+    await this.#d.db
+      .updateTable('plugins')
+      .set({ status: 'failed' })
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
+    return false;
+  }
+
+  /** Cluster: stops this node's instance of a plugin another node now serves, or that is gone. */
+  async stopServingPlugin(tenant: string, pluginId: string, reason: string): Promise<void> {
+    const key = `${tenant}\0${pluginId}`;
+    const instanceId = this.#serving.get(key);
+    this.#serving.delete(key);
+    if (instanceId) await this.#d.supervisor.stop(instanceId, { reason, graceMs: 2000 }).catch(() => {});
+  }
+
+  /** (tenant, plugin) pairs this node serves. */
+  servedPlugins(): Array<{ tenant: string; pluginId: string }> {
+    return [...this.#serving.keys()].map((k) => {
+      const [tenant, pluginId] = k.split('\0');
+      return { tenant, pluginId };
     });
-    return { rolledBack: unfinished.length, started, failed };
   }
 
   async #startServing(tenant: string, pluginId: string, installId: string): Promise<boolean> {
@@ -1445,7 +1509,7 @@ export class InstallPipeline {
         tenant,
         pluginId,
         version: manifest.version,
-        versionDir: row.version_dir,
+        versionDir: await materializeVersionDir(this.#d, row),
         dataDir: this.#d.paths.pluginDataDir(tenant, pluginId),
         manifest,
         config: config.env,
@@ -1503,7 +1567,7 @@ export class InstallPipeline {
             ]),
           )
           .execute()
-      ).map((r) => r.version_dir),
+      ).map((r) => localVersionDir(this.#d.paths, r.version_dir!)),
     );
     for (const tenant of await readdir(this.#d.paths.tenants).catch(() => [] as string[])) {
       for (const plugin of await readdir(join(this.#d.paths.tenants, tenant, 'plugins')).catch(

@@ -3,10 +3,12 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Db } from './schema.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
+import * as installNode from './migrations/0003-install-node.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-install-flow': installFlow,
+  '0003-install-node': installNode,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
