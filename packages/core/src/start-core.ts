@@ -160,8 +160,6 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
   });
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
-    // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
-    const audit = new AuditLog(db, { anchorFile: join(dataDir, 'audit-head.json') });
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
     const metrics = new CoreMetrics(
       () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
@@ -180,6 +178,12 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       tuning: { ...cluster.tuning, ...options.cluster },
     });
     if (clustered) cleanups.unshift(() => clustered.nats.close());
+    // The head of the audit chain is anchored outside the store (audit-anchor.ts): next to the
+    // SQLite file, or in NATS for the nodes sharing one PostgreSQL chain.
+    const audit = new AuditLog(
+      db,
+      clustered ? { anchor: clustered.auditAnchor } : { anchorFile: join(dataDir, 'audit-head.json') },
+    );
     const bus: EventBus =
       clustered?.bus ??
       new InProcessEventBus((error, event) =>

@@ -43,7 +43,13 @@ export interface AnchorState {
 export type AnchorRead =
   { kind: 'ok'; state: AnchorState } | { kind: 'missing' } | { kind: 'unreadable'; reason: string };
 
-export class AuditAnchor {
+/** Where the anchor is kept: a file next to the embedded store, a NATS KV key in a cluster. */
+export interface AnchorStore {
+  read(): Promise<AnchorRead>;
+  write(state: AnchorState): Promise<void>;
+}
+
+export class AuditAnchor implements AnchorStore {
   readonly file: string;
 
   constructor(file: string) {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../storage/schema.ts';
 import { dialectOf } from '../storage/dialect.ts';
-import { AuditAnchor, type AnchorState, type AuditTruncation } from './audit-anchor.ts';
+import { AuditAnchor, type AnchorState, type AnchorStore, type AuditTruncation } from './audit-anchor.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 /** PostgreSQL advisory lock key of the audit chain (any fixed number unique within core). */
@@ -96,13 +96,16 @@ export class AuditLog {
   readonly #db: Db;
   #tail: Promise<unknown> = Promise.resolve();
   #headLoaded = false;
-  readonly #anchor: AuditAnchor | undefined;
+  readonly #anchor: AnchorStore | undefined;
   #anchorState: AnchorState | undefined;
 
-  /** `anchorFile`: where the head is anchored outside the database (core: `<data dir>/audit-head.json`). */
-  constructor(db: Db, opts: { anchorFile?: string } = {}) {
+  /**
+   * Where the head is anchored outside the database: `anchorFile` (core: `<data dir>/audit-head.json`)
+   * or another `anchor` store (a cluster keeps it in NATS, shared by the nodes).
+   */
+  constructor(db: Db, opts: { anchorFile?: string; anchor?: AnchorStore } = {}) {
     this.#db = db;
-    this.#anchor = opts.anchorFile ? new AuditAnchor(opts.anchorFile) : undefined;
+    this.#anchor = opts.anchor ?? (opts.anchorFile ? new AuditAnchor(opts.anchorFile) : undefined);
   }
 
   /**

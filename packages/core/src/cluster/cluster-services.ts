@@ -18,6 +18,7 @@ import { ClusterMetrics } from './cluster-metrics.ts';
 import { Placement } from './placement.ts';
 import { createEntryRouter } from './entry-router.ts';
 import { LOCK_NAMESPACE, StoreLock } from './store-lock.ts';
+import { KvAuditAnchor } from './kv-audit-anchor.ts';
 
 export interface ClusterServices {
   nats: NatsCluster;
@@ -28,6 +29,7 @@ export interface ClusterServices {
   tenantLock: StoreLock;
   bootstrapLock: StoreLock;
   metrics: ClusterMetrics;
+  auditAnchor: KvAuditAnchor;
   entryRouter(local: EntryProxy, pipeline: InstallPipeline): EntryProxy;
 }
 
@@ -87,6 +89,7 @@ export async function openClusterServices(input: {
       tenantLock: new StoreLock(input.db, LOCK_NAMESPACE.tenant),
       bootstrapLock: new StoreLock(input.db, LOCK_NAMESPACE.bootstrap),
       metrics,
+      auditAnchor: new KvAuditAnchor(nats.audit),
       entryRouter: (local, pipeline) =>
         createEntryRouter({
           nodeId: env.nodeId,

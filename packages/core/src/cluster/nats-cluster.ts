@@ -7,7 +7,8 @@
  *                      `max_age` = the log retention (the retention is a property of the stream);
  * - `<prefix>_leases`  KV bucket of leases (instance placement, dev-session locks), TTL = lease TTL;
  * - `<prefix>_nodes`   KV bucket of node heartbeats (who is alive, where to reach it);
- * - `<prefix>_blobs`   object store of package blobs, so any node can rebuild a version folder.
+ * - `<prefix>_blobs`   object store of package blobs, so any node can rebuild a version folder;
+ * - `<prefix>_audit`   KV bucket (no TTL) holding the audit head anchor (kv-audit-anchor.ts).
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -34,6 +35,7 @@ export interface NatsCluster {
   leases: KV;
   nodes: KV;
   blobs: ObjectStore;
+  audit: KV;
   leaseTtlMs: number;
   close(): Promise<void>;
   /** Deletes every stream and bucket of the prefix (tests and CI clean-up only). */
@@ -68,6 +70,7 @@ export async function connectNatsCluster(options: NatsClusterOptions): Promise<N
     const leases = await kvm.create(names.leasesBucket, { ttl: options.leaseTtlMs, history: 1 });
     const nodes = await kvm.create(names.nodesBucket, { ttl: options.leaseTtlMs, history: 1 });
     const blobs = await new Objm(nc).create(names.blobsBucket);
+    const audit = await kvm.create(names.auditBucket, { history: 1 });
     return {
       nc,
       js,
@@ -76,6 +79,7 @@ export async function connectNatsCluster(options: NatsClusterOptions): Promise<N
       leases,
       nodes,
       blobs,
+      audit,
       leaseTtlMs: options.leaseTtlMs,
       async close() {
         await nc.drain().catch(() => nc.close());
@@ -84,6 +88,7 @@ export async function connectNatsCluster(options: NatsClusterOptions): Promise<N
         await leases.destroy().catch(() => {});
         await nodes.destroy().catch(() => {});
         await blobs.destroy().catch(() => {});
+        await audit.destroy().catch(() => {});
         for (const stream of [names.eventsStream, names.logsStream])
           await jsm.streams.delete(stream).catch(() => {});
       },

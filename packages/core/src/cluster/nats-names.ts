@@ -56,6 +56,9 @@ export class NatsNames {
   get nodesBucket(): string {
     return `${this.prefix}_nodes`;
   }
+  get auditBucket(): string {
+    return `${this.prefix}_audit`;
+  }
   get blobsBucket(): string {
     return `${this.prefix}_blobs`;
   }

@@ -133,7 +133,11 @@ export class Placement implements PlacementHooks {
     if (!pipeline || this.#stopping) return;
     const alive = await this.#aliveNodes(true);
     this.#o.metrics.nodesAlive.set(alive.size);
-    await pipeline.rollBackAbandoned();
+    await pipeline
+      .rollBackAbandoned()
+      .catch((error: unknown) =>
+        this.#o.log.warn({ err: error }, 'rolling back installs of a gone node failed'),
+      );
     const plugins = await this.#o.db
       .selectFrom('plugins')
       .select(['tenant_id', 'plugin_id', 'status'])

@@ -16,9 +16,17 @@ import type { CorePaths } from '../config/core-paths.ts';
 /** The same version folder under this node's data dir (unchanged when it already is ours). */
 export function localVersionDir(paths: CorePaths, versionDir: string): string {
   if (versionDir.startsWith(paths.tenants + sep)) return versionDir;
+  // …/tenants/<tenant>/plugins/<plugin>/versions/<name>: the last six segments, from the end.
   const parts = versionDir.split(sep);
-  const at = parts.lastIndexOf('tenants');
-  if (at < 0 || parts.length - at !== 7 || parts[at + 2] !== 'plugins' || parts[at + 4] !== 'versions')
+  const at = parts.length - 6;
+  const names = [parts[at + 1], parts[at + 3], parts[at + 5]];
+  if (
+    at < 0 ||
+    parts[at] !== 'tenants' ||
+    parts[at + 2] !== 'plugins' ||
+    parts[at + 4] !== 'versions' ||
+    names.some((n) => !n || n === '.' || n === '..')
+  )
     throw new PxError('INTERNAL', { ref: `unexpected version folder ${versionDir}` });
   return join(paths.tenants, ...parts.slice(at + 1));
 }

@@ -17,11 +17,17 @@ class StaticMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Migrates to the latest schema; throws (after closing `db`) when a migration fails. */
-export async function migrateToLatest(db: Db): Promise<void> {
+/**
+ * Migrates to the latest schema; throws (after closing `db`) when a migration fails.
+ * `schema` (PostgreSQL): where the migrator's own tables live. It must be named, because the
+ * migrator looks for them in every schema of the database and would take another schema's
+ * (another deployment's, another test run's) for ours.
+ */
+export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
   const { error, results } = await new Migrator({
     db: db as unknown as Kysely<unknown>,
     provider: new StaticMigrationProvider(),
+    ...(schema ? { migrationTableSchema: schema } : {}),
   }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

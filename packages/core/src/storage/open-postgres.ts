@@ -35,6 +35,6 @@ export async function openPostgresDatabase(options: PostgresStoreOptions): Promi
     await db.destroy();
     throw error;
   }
-  await migrateToLatest(db);
+  await migrateToLatest(db, schema);
   return db;
 }
