@@ -12,6 +12,8 @@ import type { PluginLogFeed } from './plugins/plugin-log-feed.ts';
 import type { CorePaths } from './config/core-paths.ts';
 import type { PackageValidator } from './install/package-validator.ts';
 import type { PluginSupervisor } from './install/supervisor-port.ts';
+import type { PluginRepository } from './plugins/plugin-repository.ts';
+import type { DevService } from './dev/dev-service.ts';
 
 export interface CoreServices {
   db: Db;
@@ -24,6 +26,7 @@ export interface CoreServices {
   identity: IdentityService;
   tenants: TenantService;
   pipeline: InstallPipeline;
+  plugins: PluginRepository;
   logs: PluginLogFeed;
   validator: PackageValidator;
   supervisor: PluginSupervisor;
@@ -32,5 +35,12 @@ export interface CoreServices {
   platformKeys: string[];
   /** Set once the server listens. */
   publicUrl(): string;
+  /** The test entry point of a plugin under publicUrl() (http/entry-url.ts). */
+  entryUrl(tenant: string, pluginId: string): string;
   ready(): boolean;
+  /** Dev mode: sessions, reload lanes, the live log hub. Built after the other services. */
+  dev: DevService;
 }
+
+/** What DevService is built from: every service but itself. */
+export type CoreServicesWithoutDev = Omit<CoreServices, 'dev'>;

@@ -38,7 +38,10 @@ import { InstallPipeline } from './install/install-pipeline.ts';
 import { sharedPackageValidator } from './install/package-validator.ts';
 import { buildServer } from './http/server.ts';
 import { CORE_VERSION } from './version.ts';
-import type { CoreServices } from './core-services.ts';
+import type { CoreServices, CoreServicesWithoutDev } from './core-services.ts';
+import { PluginRepository } from './plugins/plugin-repository.ts';
+import { DevService } from './dev/dev-service.ts';
+import { entryUrl as entryUrlOf } from './http/entry-url.ts';
 import type { Db } from './storage/schema.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -195,6 +198,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const logs = clustered?.logs ?? new PluginLogStore(db);
     const blobs = clustered?.blobs ?? new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db, clustered ? { nodeId: cluster.nodeId } : {});
+    const plugins = new PluginRepository(db);
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
     const supervisor = new Supervisor({
@@ -206,10 +210,11 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     });
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
-    const entryUrl = (tenant: string, pluginId: string) => `${publicUrl}/_p/${tenant}/${pluginId}/`;
+    const entryUrl = (tenant: string, pluginId: string) => entryUrlOf(publicUrl, tenant, pluginId);
     const pipeline = new InstallPipeline({
       db,
       store,
+      plugins,
       tenants,
       identity,
       audit,
@@ -227,7 +232,6 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       log: logger,
       validator: sharedPackageValidator,
       generateTestData,
-      entryUrl,
       pluginLogs: logs,
       ...(clustered ? { placement: clustered.placement, tenantLock: clustered.tenantLock } : {}),
     });
@@ -246,7 +250,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       );
 
     let ready = false;
-    const services: CoreServices = {
+    const base: CoreServicesWithoutDev = {
       db,
       log: logger,
       paths,
@@ -257,6 +261,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       identity,
       tenants,
       pipeline,
+      plugins,
       logs,
       validator: sharedPackageValidator,
       supervisor,
@@ -264,8 +269,14 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       devMode,
       platformKeys,
       publicUrl: () => publicUrl,
+      entryUrl,
       ready: () => ready,
     };
+    const dev = new DevService(base);
+    const services: CoreServices = { ...base, dev };
+    // Sessions and reload history load before the server answers; dev.close() runs at close().
+    await dev.start();
+    cleanups.unshift(() => dev.close());
     const localEntry = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
     // In a cluster the entry point of a plugin served by another node is forwarded there.
     const entryProxy = clustered ? clustered.entryRouter(localEntry, pipeline) : localEntry;
@@ -319,6 +330,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
           sweeper.stop();
           clearInterval(expiryTimer);
           await app.close();
+          await dev.close();
           entryProxy.close();
           await pipeline.close();
           await clustered?.placement.stop();

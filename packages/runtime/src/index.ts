@@ -7,3 +7,4 @@ export { probeHostIsolation, type HostIsolation } from './isolation-probe.ts';
 export { FORBIDDEN_NODE_FLAGS } from './spawn-plan.ts';
 export { PluginRuntimeError } from '@powerx/protocol';
 export type { TestDataSpec } from '@powerx/protocol';
+export { killLeftoverPlugin } from './leftover-process.ts';

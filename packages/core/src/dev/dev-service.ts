@@ -27,7 +27,7 @@ import {
   type InstallStage,
   type Manifest,
 } from '@powerx/protocol';
-import type { CoreServices } from '../core-services.ts';
+import type { CoreServicesWithoutDev } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
 import { LogHub } from '../logs/log-hub.ts';
 import { configuredDevRoots, resolveAllowedPath } from './dev-roots.ts';
@@ -67,14 +67,14 @@ export class DevService {
   readonly hub: LogHub;
   /** Reload history per plugin for GET /api/plugins/dev/sessions (dev-reload-history.ts). */
   readonly reloads: DevReloadHistory;
-  readonly #s: CoreServices;
+  readonly #s: CoreServicesWithoutDev;
   readonly #roots: string[];
   readonly #graceMs: number;
   readonly #lanes = new Map<string, Lane>();
   readonly #watches = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(s: CoreServices, opts: DevServiceOptions = {}) {
+  constructor(s: CoreServicesWithoutDev, opts: DevServiceOptions = {}) {
     this.#s = s;
     this.#roots = opts.roots ?? configuredDevRoots();
     this.#graceMs = opts.graceMs ?? Number(process.env.PX_DEV_GRACE_MS ?? 3000);
@@ -288,12 +288,7 @@ export class DevService {
       lane.cutGrace?.();
       await lane.idle;
     }
-    const installed = await this.#s.db
-      .selectFrom('plugins')
-      .select('plugin_id')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const installed = await this.#s.plugins.get(tenant, pluginId);
     if (!installed) return false;
     await this.#s.pipeline.uninstall(p, tenant, pluginId, { keepData: !removeData });
     await this.#s.audit.append({
@@ -436,7 +431,7 @@ export class DevService {
               installId: unchanged.installId,
               serving: unchanged,
               timings: timings({ pushMs, totalMs: performance.now() - t0 }),
-              entryUrl: this.#entryUrl(input.tenant, manifest.id),
+              entryUrl: this.#s.entryUrl(input.tenant, manifest.id),
             };
           cleanup.splice(cleanup.indexOf(pxp), 1); // the pipeline owns (and removes) the package from here on
           return this.#reload(p, lane, { ...base, session, pxp, bytes: packed.bytes, pushMs, t0 });
@@ -458,12 +453,7 @@ export class DevService {
     pluginId: string,
     sha: string,
   ): Promise<{ version: string; installId: string } | undefined> {
-    const plugin = await this.#s.db
-      .selectFrom('plugins')
-      .select(['active_install_id', 'active_version', 'status'])
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#s.plugins.get(tenant, pluginId);
     if (!plugin || plugin.status !== 'running') return undefined;
     const active = await this.#s.db
       .selectFrom('installs')
@@ -572,7 +562,7 @@ export class DevService {
       installId: row.id,
       at: r.at,
       timings: t,
-      entryUrl: this.#entryUrl(tenant, pluginId),
+      entryUrl: this.#s.entryUrl(tenant, pluginId),
     };
     if (settled.state === 'running') {
       const serving = this.#s.pipeline.servingInstance(tenant, pluginId);
@@ -691,12 +681,7 @@ export class DevService {
       afterMs,
       detail: tail ?? crash,
     }).toJSON();
-    const plugin = await this.#s.db
-      .selectFrom('plugins')
-      .select('last_stable_install_id')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#s.plugins.get(tenant, pluginId);
     let restored = false;
     if (plugin?.last_stable_install_id) {
       try {
@@ -802,12 +787,7 @@ export class DevService {
     tenant: string,
     pluginId: string,
   ): Promise<{ version: string; installId: string } | undefined> {
-    const plugin = await this.#s.db
-      .selectFrom('plugins')
-      .select(['active_install_id', 'active_version'])
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#s.plugins.get(tenant, pluginId);
     return plugin && this.#s.pipeline.servingInstance(tenant, pluginId)
       ? { version: plugin.active_version, installId: plugin.active_install_id }
       : undefined;
@@ -845,10 +825,6 @@ export class DevService {
       fields: { dev: true, ...fields },
       source: 'runtime',
     });
-  }
-
-  #entryUrl(tenant: string, pluginId: string): string {
-    return `${this.#s.publicUrl()}/_p/${tenant}/${pluginId}/`;
   }
 }
 

@@ -189,6 +189,16 @@ export class InstallStore {
       .execute();
   }
 
+  /** Every install (of any kind) a plugin ever had in the tenant. */
+  async ofPlugin(tenant: string, pluginId: string): Promise<Array<Pick<InstallRow, 'id' | 'kind'>>> {
+    return this.#db
+      .selectFrom('installs')
+      .select(['id', 'kind'])
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
+  }
+
   async unfinished(): Promise<InstallRow[]> {
     return this.#db
       .selectFrom('installs')

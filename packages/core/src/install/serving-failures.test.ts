@@ -12,6 +12,7 @@ import { CoreMetrics } from '../metrics/core-metrics.ts';
 import type { BusEvent } from '../events/event-bus.ts';
 import { InstallStore } from './install-store.ts';
 import { ServingFailures } from './serving-failures.ts';
+import { PluginRepository } from '../plugins/plugin-repository.ts';
 
 const TENANT = 'sandbox-t';
 const PLUGIN = 'com.example.p';
@@ -104,7 +105,7 @@ beforeEach(async () => {
   tasks = [];
   serving = 'i-2';
   failures = new ServingFailures({
-    db,
+    plugins: new PluginRepository(db),
     store,
     audit,
     bus,

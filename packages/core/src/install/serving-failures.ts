@@ -21,7 +21,7 @@
 import type { Logger } from 'pino';
 import type { InstanceFailure, InstanceInfo, LogSink } from '@powerx/runtime';
 import { isPxError } from '@powerx/protocol';
-import type { Db } from '../storage/schema.ts';
+import type { PluginRepository } from '../plugins/plugin-repository.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { CoreMetrics } from '../metrics/core-metrics.ts';
@@ -40,7 +40,7 @@ export const SYSTEM_PRINCIPAL: Principal = {
 export const SERVING_STAGE = 'running';
 
 export interface ServingFailureDeps {
-  db: Db;
+  plugins: PluginRepository;
   store: InstallStore;
   audit: AuditLog;
   bus: EventBus;
@@ -121,21 +121,10 @@ export class ServingFailures {
     decision: 'core' | 'dev_grace_watch' | 'handled',
   ): Promise<void> {
     const { tenant, pluginId } = instance;
-    const plugin = await this.#d.db
-      .selectFrom('plugins')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#d.plugins.get(tenant, pluginId);
     if (!plugin) return;
     const installId = plugin.active_install_id;
-    const now = new Date().toISOString();
-    await this.#d.db
-      .updateTable('plugins')
-      .set({ status: 'failed', updated_at: now })
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .execute();
+    await this.#d.plugins.setStatus(tenant, pluginId, 'failed', { touch: true });
     const install = await this.#d.store.get(installId);
     if (install && install.state === 'running') {
       await this.#d.store.update(installId, {
@@ -188,12 +177,7 @@ export class ServingFailures {
   /** Restores the last stable version (if it is still there) through rollbackToStable. */
   async #recover(instance: InstanceInfo, failure: InstanceFailure): Promise<void> {
     const { tenant, pluginId } = instance;
-    const plugin = await this.#d.db
-      .selectFrom('plugins')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
+    const plugin = await this.#d.plugins.get(tenant, pluginId);
     if (!plugin || !this.#d.isServing(tenant, pluginId, instance.id)) return;
     const installId = plugin.active_install_id;
     if (!plugin.last_stable_install_id) {

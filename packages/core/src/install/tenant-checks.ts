@@ -8,6 +8,7 @@ import semver from 'semver';
 import { PxError, type ErrorCode, type Manifest, type ValidationCheck } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
 import type { TenantLimits } from '../limits/sandbox-limits.ts';
+import { PluginRepository } from '../plugins/plugin-repository.ts';
 
 export interface InstalledPluginRef {
   pluginId: string;
@@ -16,20 +17,6 @@ export interface InstalledPluginRef {
 }
 
 const TERMINAL = ['running', 'failed'];
-
-export async function installedPlugins(db: Db, tenant: string): Promise<InstalledPluginRef[]> {
-  const rows = await db
-    .selectFrom('plugins')
-    .leftJoin('installs', 'installs.id', 'plugins.active_install_id')
-    .select(['plugins.plugin_id', 'plugins.active_version', 'installs.manifest'])
-    .where('plugins.tenant_id', '=', tenant)
-    .execute();
-  return rows.map((r) => ({
-    pluginId: r.plugin_id,
-    version: r.active_version,
-    manifest: r.manifest ? (JSON.parse(r.manifest) as Manifest) : undefined,
-  }));
-}
 
 function check(
   id: string,
@@ -153,11 +140,7 @@ export async function tenantUsage(
   tenant: string,
   exclude: { pluginId?: string; installId?: string } = {},
 ): Promise<TenantUsage> {
-  const plugins = await db
-    .selectFrom('plugins')
-    .select(['plugin_id', 'memory_mb', 'disk_mb', 'cpu_percent'])
-    .where('tenant_id', '=', tenant)
-    .execute();
+  const plugins = await new PluginRepository(db).listTenant(tenant);
   const inflight = await db
     .selectFrom('installs')
     .select(['id', 'plugin_id', 'manifest'])

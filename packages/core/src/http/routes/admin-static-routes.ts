@@ -19,9 +19,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { AdminMenuSchema, NotFoundError, type Manifest } from '@powerx/protocol';
+import { AdminMenuSchema, NotFoundError } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
+import { entryPath } from '../entry-url.ts';
 
 const DEFAULT_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../admin/dist');
 
@@ -99,23 +100,16 @@ export function registerAdminStaticRoutes(
     },
     async (req) => {
       await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
-      const rows = await s.db
-        .selectFrom('plugins')
-        .innerJoin('installs', 'installs.id', 'plugins.active_install_id')
-        .select(['plugins.plugin_id as pluginId', 'installs.manifest as manifest'])
-        .where('plugins.tenant_id', '=', req.params.tenant)
-        .orderBy('plugins.plugin_id')
-        .execute();
-      const plugins = rows.flatMap((row) => {
-        if (!row.manifest) return [];
-        const manifest = JSON.parse(row.manifest) as Manifest;
+      const rows = await s.plugins.withActiveManifests(req.params.tenant);
+      const plugins = rows.flatMap(({ pluginId, manifest }) => {
+        if (!manifest) return [];
         const menus = manifest.admin?.menus ?? [];
         if (!menus.length) return [];
         return [
           {
-            pluginId: row.pluginId,
+            pluginId,
             name: manifest.name,
-            pagesUrl: `/_p/${encodeURIComponent(req.params.tenant)}/${encodeURIComponent(row.pluginId)}/_admin`,
+            pagesUrl: `${entryPath(req.params.tenant, pluginId)}_admin`,
             menus,
           },
         ];
@@ -180,14 +174,8 @@ export async function servePluginAdminPage(
     });
     return true;
   }
-  const row = await s.db
-    .selectFrom('plugins')
-    .innerJoin('installs', 'installs.id', 'plugins.active_install_id')
-    .select(['installs.manifest as manifest', 'installs.version_dir as versionDir'])
-    .where('plugins.tenant_id', '=', target.tenant)
-    .where('plugins.plugin_id', '=', target.pluginId)
-    .executeTakeFirst();
-  const manifest = row?.manifest ? (JSON.parse(row.manifest) as Manifest) : undefined;
+  const row = await s.plugins.activeManifestAndDir(target.tenant, target.pluginId);
+  const manifest = row?.manifest;
   const staticDir = manifest?.admin?.staticDir?.replace(/^\.\//, '').replace(/\/+$/, '');
   if (!row?.versionDir || !manifest || !staticDir) {
     notFound(

@@ -31,14 +31,13 @@ import {
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
 import { receivePackageUpload } from '../upload.ts';
-import { devServiceFor } from '../../dev/dev-registry.ts';
 
 const installBody = Compile(DevInstallBodySchema);
 const SessionParams = Type.Object({ id: Type.String() });
 const tags = ['dev'];
 
 export function registerDevRoutes(base: FastifyInstance, s: CoreServices): void {
-  const dev = devServiceFor(base, s);
+  const dev = s.dev;
   void base.register(async (scope) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     // Dev mode off: 404 with the hint, whatever the body (runs before validation).

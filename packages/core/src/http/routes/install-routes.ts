@@ -18,15 +18,9 @@ import {
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
 import { receivePackageUpload } from '../upload.ts';
-import {
-  checkConflicts,
-  checkCoreCompatibility,
-  checkDependencies,
-  checkQuota,
-  checkRuntimeKind,
-  installedPlugins,
-  tenantUsage,
-} from '../../install/tenant-checks.ts';
+import { tenantUsage } from '../../install/tenant-checks.ts';
+import { checkPackage, checkTenantFit } from '../../install/upload-checks.ts';
+import { UPLOAD_FLOW } from '../../install/flow-policy.ts';
 import { wizardOf } from '../../install/wizard.ts';
 import type { Principal } from '../../identity/principal.ts';
 
@@ -64,7 +58,7 @@ export async function installResponse(s: CoreServices, reply: FastifyReply, id: 
       { message: row.error_message ?? '', hint: row.error_hint ?? '' },
     );
   }
-  const body = await s.pipeline.store.view(row, (t, p) => `${s.publicUrl()}/_p/${t}/${p}/`);
+  const body = await s.pipeline.store.view(row, s.entryUrl);
   return reply.status(row.state === 'running' ? 200 : 202).send(body);
 }
 
@@ -206,7 +200,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
       const row = await s.pipeline.store.get(req.params.id);
       if (!row) throw new NotFoundError('INSTALL_NOT_FOUND', { installId: req.params.id });
       await s.tenants.assertReadAccess(principalOf(req), row.tenant_id);
-      return s.pipeline.store.view(row, (t, pl) => `${s.publicUrl()}/_p/${t}/${pl}/`);
+      return s.pipeline.store.view(row, s.entryUrl);
     },
   );
 
@@ -232,9 +226,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
         limit: req.query.limit,
       });
       return {
-        installs: await Promise.all(
-          rows.map((r) => s.pipeline.store.view(r, (t, pl) => `${s.publicUrl()}/_p/${t}/${pl}/`)),
-        ),
+        installs: await Promise.all(rows.map((r) => s.pipeline.store.view(r, s.entryUrl))),
       };
     },
   );
@@ -288,29 +280,26 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
       const upload = await receiveAudited(req, p, 'plugin.package.validate');
       try {
         const tenant = await devAccess(s, p, upload.fields.tenant, 'plugin.package.validate');
-        const trustedKeys = [
-          ...s.platformKeys,
-          ...(tenant.kind === 'sandbox' ? await s.identity.developerKeyPems(p.userId) : []),
-        ];
-        const report = await s.validator.validate(upload.path, {
-          trustedKeys,
-          coreVersion: s.coreVersion,
-          allowUnsigned: s.devMode && tenant.kind === 'sandbox' && tenant.allowUnsigned,
-          maxPackageBytes: limitFor({ tenant: tenant.id }),
-          stagingRoot: s.paths.staging,
+        // The same checks as an install (install/upload-checks.ts); nothing is kept.
+        const report = await checkPackage(s, {
+          packagePath: upload.path,
+          tenant,
+          principal: p,
+          flow: UPLOAD_FLOW,
           keepStaging: false,
         });
         const checks: ValidationCheck[] = [...report.checks];
         const manifest = report.manifest;
-        if (manifest) {
-          const installed = await installedPlugins(s.db, tenant.id);
-          if (!checks.some((c) => c.id.startsWith('core.')))
-            checks.push(checkCoreCompatibility(manifest, s.coreVersion));
-          checks.push(checkDependencies(manifest, tenant.id, installed));
-          checks.push(checkConflicts(manifest, installed));
-          checks.push(checkRuntimeKind(manifest, tenant.id, s.limits.forTenant(tenant.id)));
-          checks.push(await checkQuota(s.db, tenant.id, manifest, '', s.limits.forTenant(tenant.id)));
-        }
+        // Unlike an install, the dry run goes on past a failed package check: one answer lists everything.
+        if (manifest)
+          checks.push(
+            ...(await checkTenantFit(s, {
+              tenant: tenant.id,
+              manifest,
+              packageChecks: checks,
+              installId: '',
+            })),
+          );
         const ok = checks.every((c) => c.ok);
         await s.audit.append({
           actor: p.username,

@@ -12,7 +12,7 @@ import {
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
-import type { PluginsTable } from '../../storage/schema.ts';
+import type { PluginRow } from '../../plugins/plugin-repository.ts';
 import { installResponse } from './install-routes.ts';
 
 const Params = Type.Object({ tenant: Type.String(), plugin: Type.String() });
@@ -23,7 +23,7 @@ const WaitQuery = Type.Object({
 export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
-  async function view(row: PluginsTable) {
+  async function view(row: PluginRow) {
     const active = await s.db
       .selectFrom('installs')
       .select(['manifest', 'error_code', 'error_stage', 'error_message', 'error_hint'])
@@ -42,7 +42,7 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
       ...(row.last_stable_version
         ? { lastStableVersion: row.last_stable_version, lastStableInstallId: row.last_stable_install_id! }
         : {}),
-      entryUrl: `${s.publicUrl()}/_p/${row.tenant_id}/${row.plugin_id}/`,
+      entryUrl: s.entryUrl(row.tenant_id, row.plugin_id),
       memoryMb: row.memory_mb,
       diskMb: row.disk_mb,
       installedAt: row.installed_at,
@@ -86,12 +86,7 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
     },
     async (req) => {
       await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
-      const rows = await s.db
-        .selectFrom('plugins')
-        .selectAll()
-        .where('tenant_id', '=', req.params.tenant)
-        .orderBy('plugin_id')
-        .execute();
+      const rows = await s.plugins.listTenant(req.params.tenant);
       return { plugins: await Promise.all(rows.map(view)) };
     },
   );
@@ -108,12 +103,7 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
     },
     async (req) => {
       await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
-      const row = await s.db
-        .selectFrom('plugins')
-        .selectAll()
-        .where('tenant_id', '=', req.params.tenant)
-        .where('plugin_id', '=', req.params.plugin)
-        .executeTakeFirst();
+      const row = await s.plugins.get(req.params.tenant, req.params.plugin);
       if (!row)
         throw new PxError('PLUGIN_NOT_FOUND', { plugin: req.params.plugin, tenant: req.params.tenant });
       return view(row);

@@ -33,7 +33,6 @@ import {
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import type { Principal } from '../../identity/principal.ts';
-import { devServiceFor } from '../../dev/dev-registry.ts';
 
 const clientFrame = Compile(WsClientFrameSchema);
 const AUTH_TIMEOUT_MS = 10_000;
@@ -48,7 +47,7 @@ interface DropNotice {
 }
 
 export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
-  const hub = devServiceFor(base, s).hub;
+  const hub = s.dev.hub;
   const heartbeatMs = Number(process.env.PX_WS_HEARTBEAT_MS ?? 15_000);
   const maxBuffered = Number(process.env.PX_WS_MAX_BUFFERED_BYTES ?? 1024 * 1024);
   // (user, tenant, plugin) → the last drop, told on the next `subscribed` frame, then forgotten.

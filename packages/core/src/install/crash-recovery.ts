@@ -1,0 +1,163 @@
+/**
+ * On start: roll back every install a crash left mid-way (nothing half-installed survives a
+ * restart), remove stray uploads, staging and version folders, then start the serving version of
+ * every installed plugin (falling back to the last stable one if it does not come up).
+ *
+ * In a cluster only the installs of this node (a restart under the same PX_NODE_ID) or of nodes
+ * that are gone are rolled back — another live node is still running its own — and plugins are
+ * started by the placement as this node takes their leases (cluster/placement.ts).
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { PxError, type Manifest } from '@powerx/protocol';
+import { StageError, startedAt, type PipelineContext } from './pipeline-context.ts';
+import { flowPolicy } from './flow-policy.ts';
+import { interruptedStage } from './stage-transitions.ts';
+import { openConfig } from './stored-config.ts';
+import { rollbackInstall } from './install-rollback.ts';
+import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
+import { materializeVersionDir } from '../cluster/version-folders.ts';
+import type { InstallRow } from './install-store.ts';
+
+/** Plugins started at once at core start. */
+const START_CONCURRENCY = 4;
+
+export async function recover(
+  ctx: PipelineContext,
+): Promise<{ rolledBack: number; started: number; failed: number }> {
+  const { d } = ctx;
+  await rm(d.paths.uploads, { recursive: true, force: true });
+  await mkdir(d.paths.uploads, { recursive: true });
+  // Rows in awaiting_config count too unless the pipeline settled them as "waiting" (values
+  // missing, blob kept): a crash between entering the stage and markWaiting, or between
+  // submitConfig and provisioning, leaves one that nothing would ever finish — it would block
+  // every later upload of the plugin (INSTALL_IN_PROGRESS) and keep its quota reserved.
+  const unsettled = [];
+  for (const row of await d.db
+    .selectFrom('installs')
+    .selectAll()
+    .where('state', '=', 'awaiting_config')
+    .execute())
+    if (!(await ctx.stages.isWaitingForConfig(row.id))) unsettled.push(row);
+  const unfinished: InstallRow[] = [];
+  for (const row of [...(await d.store.unfinished()), ...unsettled])
+    if (!d.placement || (await d.placement.abandoned(row.node_id))) unfinished.push(row);
+  await rollBackInterrupted(ctx, unfinished);
+  await sweepStaging(d);
+  await sweepOrphanVersions(d);
+  if (d.placement) return { rolledBack: unfinished.length, started: 0, failed: 0 };
+  let started = 0,
+    failed = 0;
+  await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {
+    if (await startServingPlugin(ctx, plugin.tenant_id, plugin.plugin_id)) started++;
+    else failed++;
+  });
+  return { rolledBack: unfinished.length, started, failed };
+}
+
+/** Cluster: rolls back unfinished installs whose node is gone, so no install stays stuck. */
+export async function rollBackAbandoned(ctx: PipelineContext): Promise<number> {
+  const placement = ctx.d.placement;
+  if (!placement || ctx.closing()) return 0;
+  const rows: InstallRow[] = [];
+  for (const row of await ctx.d.store.unfinished())
+    if (row.node_id !== placement.nodeId && (await placement.abandoned(row.node_id))) rows.push(row);
+  await rollBackInterrupted(ctx, rows);
+  return rows.length;
+}
+
+async function rollBackInterrupted(ctx: PipelineContext, unfinished: InstallRow[]): Promise<void> {
+  const { d } = ctx;
+  for (const row of unfinished) {
+    const stage = interruptedStage(row.state, row.error_stage);
+    const error = new PxError('INSTALL_INTERRUPTED', { stage });
+    await rollbackInstall(ctx, {
+      id: row.id,
+      stage,
+      cause: new StageError(stage, error),
+      actor: 'system',
+      started: startedAt(row.created_at),
+    });
+    // An interrupted dev reload is a failed dev install (the rollback counted uploads only).
+    if (row.kind === 'install' && flowPolicy(row.flow).metrics === 'dev')
+      d.metrics.recordDevInstall(
+        row.tenant_id,
+        false,
+        Math.max(0, Date.now() - new Date(row.created_at).getTime()) / 1000,
+        true,
+      );
+  }
+}
+
+/**
+ * Starts the serving version of an installed plugin on this node (at start, or when this node
+ * took the plugin over in a cluster), falling back to the last stable one; false when neither
+ * comes up (the plugin is then marked failed).
+ */
+export async function startServingPlugin(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+): Promise<boolean> {
+  const plugin = await ctx.d.plugins.get(tenant, pluginId);
+  if (!plugin) return false;
+  if (
+    (await startServing(ctx, tenant, pluginId, plugin.active_install_id)) ||
+    (plugin.last_stable_install_id &&
+      (await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id)))
+  )
+    return true;
+  await ctx.d.plugins.setStatus(tenant, pluginId, 'failed');
+  return false;
+}
+
+async function startServing(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+  installId: string,
+): Promise<boolean> {
+  const { d } = ctx;
+  const row = await d.store.get(installId);
+  if (!row?.manifest || !row.version_dir) return false;
+  const manifest = JSON.parse(row.manifest) as Manifest;
+  const config = openConfig(d.secrets, row);
+  try {
+    const info = await d.supervisor.start({
+      tenant,
+      pluginId,
+      version: manifest.version,
+      versionDir: await materializeVersionDir(d, row),
+      dataDir: d.paths.pluginDataDir(tenant, pluginId),
+      manifest,
+      config: config.env,
+      secrets: config.secrets,
+      logLevel: config.logLevel,
+    });
+    ctx.serving.set(tenant, pluginId, info.id);
+    await d.plugins.setStatus(tenant, pluginId, 'running');
+    return true;
+  } catch (error) {
+    d.log.warn(
+      { tenant, pluginId, installId, code: (error as PxError).code },
+      'plugin did not start at core start',
+    );
+    await d.audit.append({
+      actor: 'system',
+      tenant,
+      action: 'plugin.instance.start',
+      target: pluginId,
+      outcome: 'failed',
+      details: { installId, code: (error as PxError).code ?? 'INTERNAL' },
+    });
+    return false;
+  }
+}
+
+async function mapLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}

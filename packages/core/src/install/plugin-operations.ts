@@ -1,0 +1,210 @@
+/**
+ * Operations on an installed plugin. Reconfigure and "roll back to last stable" are install rows
+ * of their own kind that start a new instance from an existing version folder through the same
+ * activation path as an install (switched in only when healthy); uninstall stops the plugin and
+ * removes what it has.
+ */
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConflictError, NotFoundError, PxError, type InstallConfig, type Manifest } from '@powerx/protocol';
+import type { Principal } from '../identity/principal.ts';
+import { withLogContext } from '../logging/log-context.ts';
+import type { PluginRow } from '../plugins/plugin-repository.ts';
+import type { InstallRow } from './install-store.ts';
+import { stageOf, type PipelineContext } from './pipeline-context.ts';
+import { resolveConfig } from './wizard.ts';
+import { configAuditDetails, openConfig, saveConfig } from './stored-config.ts';
+import { activate } from './activation.ts';
+import { removeEmptyParents, rollbackInstall } from './install-rollback.ts';
+
+/** Restart with new config next to the current instance; switch only when healthy. */
+export async function reconfigure(
+  ctx: PipelineContext,
+  principal: Principal,
+  tenant: string,
+  pluginId: string,
+  input: InstallConfig,
+): Promise<InstallRow> {
+  const { d } = ctx;
+  const plugin = await requireInstalled(ctx, tenant, pluginId);
+  const active = (await d.store.get(plugin.active_install_id))!;
+  const manifest = JSON.parse(active.manifest!) as Manifest;
+  const resolved = resolveConfig(manifest, input, openConfig(d.secrets, active));
+  if (resolved.missing.length)
+    throw new PxError('CONFIG_REQUIRED_MISSING', { names: resolved.missing.join(', ') });
+  const row = await claim(ctx, tenant, pluginId, () =>
+    d.store.create({
+      kind: 'reconfigure',
+      tenant,
+      actorId: principal.userId,
+      pluginId,
+      version: plugin.active_version,
+      packageBytes: active.package_bytes,
+      previousInstallId: active.id,
+      flow: active.flow,
+    }),
+  );
+  await d.store.update(row.id, {
+    manifest: active.manifest,
+    version_dir: active.version_dir,
+    package_sha256: active.package_sha256,
+    signer_key_id: active.signer_key_id,
+    unsigned: active.unsigned,
+  });
+  await saveConfig(d, row.id, resolved);
+  await d.audit.append({
+    actor: principal.username,
+    tenant,
+    action: 'plugin.reconfigure',
+    target: pluginId,
+    outcome: 'started',
+    details: configAuditDetails(row.id, resolved),
+  });
+  runActivation(ctx, row.id, principal.username);
+  return row;
+}
+
+/** Serve the last stable version again. */
+export async function rollbackToStable(
+  ctx: PipelineContext,
+  principal: Principal,
+  tenant: string,
+  pluginId: string,
+): Promise<InstallRow> {
+  const { d } = ctx;
+  const plugin = await requireInstalled(ctx, tenant, pluginId);
+  if (!plugin.last_stable_install_id) throw new ConflictError('NO_STABLE_VERSION', { plugin: pluginId });
+  const stable = (await d.store.get(plugin.last_stable_install_id))!;
+  const row = await claim(ctx, tenant, pluginId, () =>
+    d.store.create({
+      kind: 'rollback',
+      tenant,
+      actorId: principal.userId,
+      pluginId,
+      version: stable.version,
+      packageBytes: stable.package_bytes,
+      previousInstallId: plugin.active_install_id,
+      flow: stable.flow,
+    }),
+  );
+  await d.store.update(row.id, {
+    manifest: stable.manifest,
+    version_dir: stable.version_dir,
+    config: stable.config,
+    secrets_enc: stable.secrets_enc,
+    package_sha256: stable.package_sha256,
+    signer_key_id: stable.signer_key_id,
+    unsigned: stable.unsigned,
+  });
+  await d.audit.append({
+    actor: principal.username,
+    tenant,
+    action: 'plugin.rollback',
+    target: pluginId,
+    outcome: 'started',
+    details: { installId: row.id, from: plugin.active_version, to: stable.version },
+  });
+  runActivation(ctx, row.id, principal.username);
+  return row;
+}
+
+export async function uninstall(
+  ctx: PipelineContext,
+  principal: Principal,
+  tenant: string,
+  pluginId: string,
+  opts: { force?: boolean; keepData?: boolean },
+): Promise<void> {
+  const { d } = ctx;
+  await ctx.tenantLock.run(tenant, async () => {
+    const plugin = await requireInstalled(ctx, tenant, pluginId);
+    await refuseWhileInFlight(ctx, tenant, pluginId);
+    const dependents = (await d.plugins.withActiveManifests(tenant)).filter(
+      (p) => p.pluginId !== pluginId && p.manifest?.requires?.[pluginId] !== undefined,
+    );
+    if (dependents.length && !opts.force) {
+      throw new ConflictError(
+        'PLUGIN_CONFLICT',
+        { detail: `${dependents.map((x) => x.pluginId).join(', ')} require ${pluginId}` },
+        { hint: `Uninstall ${dependents.map((x) => x.pluginId).join(', ')} first, or pass force=true.` },
+      );
+    }
+    const instanceId = ctx.serving.get(tenant, pluginId);
+    if (instanceId)
+      await d.supervisor.stop(instanceId, { reason: 'uninstalled', graceMs: 2000 }).catch(() => {});
+    ctx.serving.delete(tenant, pluginId);
+    const installs = await d.store.ofPlugin(tenant, pluginId);
+    await d.db.transaction().execute(async (trx) => {
+      await d.plugins.remove(trx, tenant, pluginId);
+      await trx
+        .updateTable('installs')
+        .set({ secrets_enc: null, version_dir: null })
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .execute();
+    });
+    // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
+    if (!opts.keepData) await d.storage.dropNamespace(tenant, pluginId);
+    for (const i of installs) if (i.kind === 'install') await d.blobs.remove(`${i.id}.pxp`);
+    await rm(
+      opts.keepData
+        ? dirname(d.paths.versionDir(tenant, pluginId, 'x'))
+        : d.paths.pluginRoot(tenant, pluginId),
+      { recursive: true, force: true },
+    );
+    await removeEmptyParents(dirname(d.paths.pluginRoot(tenant, pluginId)), d.paths.tenants);
+    // Other nodes stop their copy and drop their local files too.
+    await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
+    await d.audit.append({
+      actor: principal.username,
+      tenant,
+      action: 'plugin.uninstall',
+      target: pluginId,
+      outcome: 'ok',
+      details: { version: plugin.active_version, force: !!opts.force, keepData: !!opts.keepData },
+    });
+  });
+}
+
+async function requireInstalled(ctx: PipelineContext, tenant: string, pluginId: string): Promise<PluginRow> {
+  const plugin = await ctx.d.plugins.get(tenant, pluginId);
+  if (!plugin) throw new NotFoundError('PLUGIN_NOT_FOUND', { plugin: pluginId, tenant });
+  return plugin;
+}
+
+async function refuseWhileInFlight(ctx: PipelineContext, tenant: string, pluginId: string): Promise<void> {
+  const other = await ctx.d.store.otherInFlight(tenant, pluginId, '');
+  if (other)
+    throw new ConflictError('INSTALL_IN_PROGRESS', { plugin: pluginId, tenant, installId: other.id });
+}
+
+/** Claims the plugin for a new operation, or says which install holds it. */
+async function claim(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+  create: () => Promise<InstallRow>,
+): Promise<InstallRow> {
+  return ctx.tenantLock.run(tenant, async () => {
+    await refuseWhileInFlight(ctx, tenant, pluginId);
+    return create();
+  });
+}
+
+/** The stages up to starting have nothing to do for an existing version folder: walked through. */
+function runActivation(ctx: PipelineContext, id: string, actor: string): void {
+  const started = performance.now();
+  ctx.tasks.track(
+    withLogContext({ installId: id }, async () => {
+      try {
+        await ctx.stages.transition(id, 'validating');
+        await ctx.stages.transition(id, 'awaiting_config');
+        await ctx.stages.transition(id, 'provisioning');
+        await activate(ctx, { id, seed: false, started });
+      } catch (error) {
+        await rollbackInstall(ctx, { id, stage: stageOf(error, 'starting'), cause: error, actor, started });
+      }
+    }),
+    id,
+  );
+}

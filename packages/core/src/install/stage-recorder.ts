@@ -1,0 +1,155 @@
+/**
+ * Every stage change of an install is persisted (install-store.ts), timed (the stage duration
+ * histogram), logged, audited and announced to the waiters. The awaiting_config stage has a
+ * sub-state: "waiting" once the pipeline found values missing and parked the install there.
+ */
+import type { Logger } from 'pino';
+import { PxError } from '@powerx/protocol';
+import type { Db } from '../storage/schema.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { CoreMetrics } from '../metrics/core-metrics.ts';
+import type { InstallStore } from './install-store.ts';
+import { canEnter } from './stage-transitions.ts';
+
+type TransitionOptions = Parameters<InstallStore['transition']>[2];
+
+export class StageRecorder {
+  readonly #d: { db: Db; store: InstallStore; audit: AuditLog; metrics: CoreMetrics; log: Logger };
+  readonly #changed: (installId: string) => void;
+  readonly #actorNames = new Map<string, string>();
+
+  constructor(
+    deps: { db: Db; store: InstallStore; audit: AuditLog; metrics: CoreMetrics; log: Logger },
+    changed: (installId: string) => void,
+  ) {
+    this.#d = deps;
+    this.#changed = changed;
+  }
+
+  async transition(id: string, next: string, opts: TransitionOptions = {}): Promise<void> {
+    const row = await this.#d.db
+      .selectFrom('installs')
+      .select(['state', 'tenant_id', 'plugin_id', 'actor_id', 'kind'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row && !canEnter(row.state, next))
+      throw new PxError('INTERNAL', { ref: `install ${id} cannot go from ${row.state} to ${next}` });
+    const open = await this.#d.db
+      .selectFrom('install_stages')
+      .select('stage')
+      .where('install_id', '=', id)
+      .where('finished_at', 'is', null)
+      .execute();
+    const ms = await this.#d.store.transition(id, next, opts);
+    this.#d.log.info(
+      {
+        installId: id,
+        stage: next,
+        ...(ms !== undefined ? { previousMs: ms } : {}),
+        ...(opts?.code ? { code: opts.code } : {}),
+      },
+      'install stage',
+    );
+    for (const s of open)
+      if (ms !== undefined) this.#d.metrics.stageDuration.observe({ stage: s.stage }, ms / 1000);
+    if (row) {
+      await this.#d.audit.append({
+        actor: await this.actorName(row.actor_id),
+        tenant: row.tenant_id,
+        action: `plugin.${row.kind}.stage`,
+        target: row.plugin_id ?? id,
+        outcome: next === 'failed' || opts?.closeOutcome === 'failed' ? 'failed' : 'ok',
+        details: {
+          installId: id,
+          stage: next,
+          previous: open.map((s) => s.stage),
+          ...(ms !== undefined ? { previousMs: ms } : {}),
+          ...(opts?.code ? { code: opts.code } : {}),
+        },
+      });
+    }
+    this.#changed(id);
+  }
+
+  /** Parks the install in awaiting_config until someone submits the missing values. */
+  async markWaiting(id: string): Promise<void> {
+    await this.#setAwaitingConfigOutcome(id, 'waiting');
+    this.#changed(id);
+  }
+
+  /** The missing values arrived: the install leaves its parked state and goes on. */
+  async resumeFromWaiting(id: string): Promise<void> {
+    await this.#setAwaitingConfigOutcome(id, 'running');
+  }
+
+  /** awaiting_config is settled only once the pipeline marked the stage "waiting" (values missing). */
+  async isWaitingForConfig(id: string): Promise<boolean> {
+    const open = await this.#d.db
+      .selectFrom('install_stages')
+      .select('outcome')
+      .where('install_id', '=', id)
+      .where('stage', '=', 'awaiting_config')
+      .where('finished_at', 'is', null)
+      .executeTakeFirst();
+    return open?.outcome === 'waiting';
+  }
+
+  /** Closes the open stages of a switched-in install, in the switch transaction, and times them. */
+  async closeForSwitch(trx: Db, id: string, now: Date): Promise<void> {
+    const open = await trx
+      .selectFrom('install_stages')
+      .select(['id', 'stage', 'started_at'])
+      .where('install_id', '=', id)
+      .where('finished_at', 'is', null)
+      .execute();
+    for (const s of open)
+      await trx
+        .updateTable('install_stages')
+        .set({
+          finished_at: now.toISOString(),
+          duration_ms: now.getTime() - new Date(s.started_at).getTime(),
+          outcome: 'ok',
+        })
+        .where('id', '=', s.id)
+        .execute();
+    // The last stage (seeding) closes here, not in transition(): observe its duration too.
+    for (const s of open)
+      this.#d.metrics.stageDuration.observe(
+        { stage: s.stage },
+        (now.getTime() - new Date(s.started_at).getTime()) / 1000,
+      );
+    await trx
+      .insertInto('install_stages')
+      .values({
+        install_id: id,
+        stage: 'running',
+        started_at: now.toISOString(),
+        finished_at: now.toISOString(),
+        duration_ms: 0,
+        outcome: 'ok',
+        code: null,
+      })
+      .execute();
+  }
+
+  async actorName(userId: string): Promise<string> {
+    let name = this.#actorNames.get(userId);
+    if (!name) {
+      name =
+        (await this.#d.db.selectFrom('users').select('username').where('id', '=', userId).executeTakeFirst())
+          ?.username ?? userId;
+      this.#actorNames.set(userId, name);
+    }
+    return name;
+  }
+
+  async #setAwaitingConfigOutcome(id: string, outcome: 'waiting' | 'running'): Promise<void> {
+    await this.#d.db
+      .updateTable('install_stages')
+      .set({ outcome })
+      .where('install_id', '=', id)
+      .where('stage', '=', 'awaiting_config')
+      .where('finished_at', 'is', null)
+      .execute();
+  }
+}

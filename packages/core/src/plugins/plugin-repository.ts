@@ -1,0 +1,157 @@
+/**
+ * Every query on the `plugins` table: one row per installed plugin and tenant, naming the install
+ * that serves (`active_install_id`) and the one to fall back to (`last_stable_install_id`).
+ * Methods that are part of a larger transaction take the transaction as their first argument.
+ */
+import type { Kysely } from 'kysely';
+import type { Manifest } from '@powerx/protocol';
+import type { CoreDatabase, Db, PluginsTable } from '../storage/schema.ts';
+
+export type PluginRow = PluginsTable;
+type Executor = Kysely<CoreDatabase>;
+
+/** States an install may still change in (it may move its version folder or be rolled back). */
+const FINISHED_STATES = ['running', 'failed'];
+
+export class PluginRepository {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async get(tenant: string, pluginId: string): Promise<PluginRow | undefined> {
+    return this.#db
+      .selectFrom('plugins')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
+  }
+
+  /** The plugins of one tenant, by plugin id. */
+  async listTenant(tenant: string): Promise<PluginRow[]> {
+    return this.#db
+      .selectFrom('plugins')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .orderBy('plugin_id')
+      .execute();
+  }
+
+  async listAll(): Promise<PluginRow[]> {
+    return this.#db.selectFrom('plugins').selectAll().execute();
+  }
+
+  /** `touch` also moves updated_at (a change people should see); start-up bookkeeping does not. */
+  async setStatus(
+    tenant: string,
+    pluginId: string,
+    status: 'running' | 'failed',
+    opts: { touch?: boolean } = {},
+  ): Promise<void> {
+    await this.#db
+      .updateTable('plugins')
+      .set({ status, ...(opts.touch ? { updated_at: new Date().toISOString() } : {}) })
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
+  }
+
+  /** Part of the switch transaction: the row now points at `values.active_install_id`. */
+  async writeActive(
+    trx: Executor,
+    tenant: string,
+    pluginId: string,
+    values: Omit<PluginRow, 'tenant_id' | 'plugin_id' | 'installed_at'>,
+    existing: boolean,
+  ): Promise<void> {
+    if (existing)
+      await trx
+        .updateTable('plugins')
+        .set(values)
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .execute();
+    else
+      await trx
+        .insertInto('plugins')
+        .values({ tenant_id: tenant, plugin_id: pluginId, installed_at: values.updated_at, ...values })
+        .execute();
+  }
+
+  async remove(trx: Executor, tenant: string, pluginId: string): Promise<void> {
+    await trx
+      .deleteFrom('plugins')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
+  }
+
+  /** The installed plugins of a tenant with the manifest of their serving install. */
+  async withActiveManifests(
+    tenant: string,
+  ): Promise<Array<{ pluginId: string; version: string; manifest: Manifest | undefined }>> {
+    const rows = await this.#db
+      .selectFrom('plugins')
+      .leftJoin('installs', 'installs.id', 'plugins.active_install_id')
+      .select(['plugins.plugin_id', 'plugins.active_version', 'installs.manifest'])
+      .where('plugins.tenant_id', '=', tenant)
+      .orderBy('plugins.plugin_id')
+      .execute();
+    return rows.map((r) => ({
+      pluginId: r.plugin_id,
+      version: r.active_version,
+      manifest: r.manifest ? (JSON.parse(r.manifest) as Manifest) : undefined,
+    }));
+  }
+
+  /** Manifest and version folder of the install serving a plugin (its static admin pages live there). */
+  async activeManifestAndDir(
+    tenant: string,
+    pluginId: string,
+  ): Promise<{ manifest: Manifest | undefined; versionDir: string | null } | undefined> {
+    const row = await this.#db
+      .selectFrom('plugins')
+      .innerJoin('installs', 'installs.id', 'plugins.active_install_id')
+      .select(['installs.manifest as manifest', 'installs.version_dir as versionDir'])
+      .where('plugins.tenant_id', '=', tenant)
+      .where('plugins.plugin_id', '=', pluginId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      manifest: row.manifest ? (JSON.parse(row.manifest) as Manifest) : undefined,
+      versionDir: row.versionDir,
+    };
+  }
+
+  /**
+   * Version folders some install still needs: one still in flight, the serving one or the last
+   * stable one of a plugin. `dir` narrows the answer to one folder, `exceptInstallId` ignores
+   * one install (the one asking whether anybody else uses its folder).
+   */
+  async versionDirsInUse(opts: { dir?: string; exceptInstallId?: string } = {}): Promise<Set<string>> {
+    const rows = await this.#db
+      .selectFrom('installs')
+      .select('installs.version_dir')
+      .where('installs.version_dir', 'is not', null)
+      .$if(opts.dir !== undefined, (q) => q.where('installs.version_dir', '=', opts.dir!))
+      .$if(opts.exceptInstallId !== undefined, (q) => q.where('installs.id', '!=', opts.exceptInstallId!))
+      .where((eb) =>
+        eb.or([
+          eb('installs.state', 'not in', FINISHED_STATES),
+          eb('installs.id', 'in', eb.selectFrom('plugins').select('active_install_id')),
+          eb(
+            'installs.id',
+            'in',
+            eb
+              .selectFrom('plugins')
+              .select('last_stable_install_id')
+              .where('last_stable_install_id', 'is not', null),
+          ),
+        ]),
+      )
+      .execute();
+    return new Set(rows.map((r) => r.version_dir!));
+  }
+}
