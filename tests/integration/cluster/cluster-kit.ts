@@ -47,7 +47,7 @@ export class TestCluster {
     const tmp = await makeTmp('pxcl-');
     await mkdir(join(tmp, 'keys'));
     await copyFile(join(keysDir, 'test.pub.pem'), join(tmp, 'keys', 'test.pub.pem'));
-    return new TestCluster(tmp, await createScratchSchema(), randomNatsPrefix('pxcl'));
+    return new TestCluster(tmp, await createScratchSchema(), randomNatsPrefix());
   }
 
   async start(id: string, extraEnv: Record<string, string> = {}): Promise<ClusterNode> {

@@ -107,6 +107,13 @@ describe('three core nodes on PostgreSQL and NATS', { timeout: 120_000 }, () => 
   it('px-plugin dev --watch against B hot-reloads a plugin owned by A with zero failed requests on C', async () => {
     const dir = join(cluster.tmp, 'dev-project');
     await cp(join(FIXTURES, 'hello-project'), dir, { recursive: true });
+    // Three cores and their plugins share a machine with parallel test runs: a start may take longer
+    // than the fixture's 3 s health timeout there, which would fail the reload for the wrong reason.
+    const manifest = join(dir, 'plugin.yaml');
+    await writeFile(
+      manifest,
+      (await readFile(manifest, 'utf8')).replace('timeoutMs: 3000', 'timeoutMs: 20000'),
+    );
     // A first version served by A: a dev install from the same project through A.
     const first = spawn(process.execPath, [LAUNCHER, 'dev', '--keep'], {
       cwd: dir,

@@ -8,7 +8,8 @@ import { connectNatsCluster, type NatsCluster } from './nats-cluster.ts';
 
 export const TEST_NATS_URL = process.env.PX_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
-export function randomNatsPrefix(base = 'pxt'): string {
+/** `base` defaults to $PX_TEST_NATS_PREFIX (CI sets its own) or "pxt". */
+export function randomNatsPrefix(base = process.env.PX_TEST_NATS_PREFIX ?? 'pxt'): string {
   return `${base}${randomBytes(5).toString('hex')}`;
 }
 

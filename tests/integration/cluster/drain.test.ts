@@ -1,0 +1,59 @@
+/**
+ * SIGTERM of the node serving a plugin: it offers its leases, another node starts the plugin,
+ * and only then does the stopping node let go — the entry point answers through the whole
+ * handover with zero failed requests, and the stopped node exits cleanly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { HELLO_ID, packFixtures } from '../core/core-test-kit.ts';
+import { TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';
+
+let cluster: TestCluster;
+let a: ClusterNode, b: ClusterNode;
+
+beforeAll(async () => {
+  cluster = await TestCluster.create();
+  a = await cluster.start('node-a');
+  b = await cluster.start('node-b');
+});
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe('draining a node', { timeout: 120_000 }, () => {
+  it('hands its plugins over on SIGTERM with zero failed requests', async () => {
+    const pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
+    const r = await a.api.install(pkgs.hello, { config: { secrets: { API_KEY: 'k' } } });
+    expect(r.body.state, JSON.stringify(r.body)).toBe('running');
+    const url = `${b.url}/_p/sandbox-dev/${HELLO_ID}/`;
+    expect((await probe(url)).status).toBe(200);
+
+    const statuses: number[] = [];
+    let loading = true;
+    const load = (async () => {
+      while (loading) statuses.push((await probe(url)).status);
+    })();
+    await until(
+      () => statuses.length,
+      (n) => n >= 10,
+      'load running',
+    );
+
+    const exited = new Promise<number | null>((resolve) => a.proc.once('exit', resolve));
+    a.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const afterExit = statuses.length;
+    await until(
+      () => statuses.length,
+      (n) => n >= afterExit + 20,
+      'requests after node A is gone',
+    );
+    loading = false;
+    await load;
+
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(a.output()).toMatch(/SIGTERM: stopping core/);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toMatch(/px_cluster_takeovers_total\{reason="handover",node="node-b"\} 1/);
+  });
+});
