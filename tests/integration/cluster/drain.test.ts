@@ -29,9 +29,14 @@ describe('draining a node', { timeout: 120_000 }, () => {
     expect((await probe(url)).status).toBe(200);
 
     const statuses: number[] = [];
+    const bad: string[] = [];
     let loading = true;
     const load = (async () => {
-      while (loading) statuses.push((await probe(url)).status);
+      while (loading) {
+        const r = await probe(url);
+        statuses.push(r.status);
+        if (r.status !== 200) bad.push(`${Date.now()} ${r.status} ${r.text.slice(0, 200)}`);
+      }
     })();
     await until(
       () => statuses.length,
@@ -51,7 +56,7 @@ describe('draining a node', { timeout: 120_000 }, () => {
     loading = false;
     await load;
 
-    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(bad).toEqual([]);
     expect(a.output()).toMatch(/SIGTERM: stopping core/);
     const metrics = await (await fetch(`${b.url}/metrics`)).text();
     expect(metrics).toMatch(/px_cluster_takeovers_total\{reason="handover",node="node-b"\} 1/);

@@ -132,11 +132,16 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
       return;
     }
     const owner = deps.owner(entry.tenant, entry.pluginId);
-    if (owner && owner.node !== deps.nodeId) {
-      forward(req, res, entry, target(owner), true);
+    if (owner) {
+      const dest = target(owner);
+      // Another node's, or ours while we take it over and the previous holder still serves.
+      if (owner.node !== deps.nodeId || dest !== owner.url) forward(req, res, entry, dest, true);
+      else if (!here && owner.state === 'starting')
+        unavailable(res, 'The plugin is being started on this node after its previous node went away');
+      else deps.local(req, res, entry);
       return;
     }
-    if (owner || here) {
+    if (here) {
       deps.local(req, res, entry);
       return;
     }

@@ -9,6 +9,7 @@
  * and wants someone to take over).
  */
 import type { KV, KvEntry } from '@nats-io/kv';
+import { KeyedMutex } from '../install/keyed-mutex.ts';
 
 export type LeaseState = 'starting' | 'ready' | 'handover';
 
@@ -46,6 +47,8 @@ export class LeaseTable {
   #timer: NodeJS.Timeout | undefined;
   #watch: { stop(): void } | undefined;
   #renewing = false;
+  /** Writes of one key (renewal, state change, take-over) one at a time: each needs the last revision. */
+  readonly #writes = new KeyedMutex();
 
   constructor(kv: KV, options: LeaseTableOptions) {
     this.#kv = kv;
@@ -95,7 +98,11 @@ export class LeaseTable {
   }
 
   /** Takes a free lease; false when someone (not us) holds it. */
-  async acquire(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
+  acquire(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
+    return this.#writes.run(key, () => this.#acquire(key, state, prevUrl));
+  }
+
+  async #acquire(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
     const value = this.#value(state, prevUrl);
     try {
       const revision = await this.#kv.create(key, JSON.stringify(value));
@@ -105,14 +112,18 @@ export class LeaseTable {
       const current = await this.refresh(key);
       if (current?.node === this.#o.nodeId && !this.#held.has(key)) {
         // Ours from before a restart of this node under the same id: take it back.
-        return this.steal(key, state, prevUrl);
+        return this.#steal(key, state, prevUrl);
       }
       return !!current && current.node === this.#o.nodeId && this.#held.has(key);
     }
   }
 
   /** Takes the lease whoever holds it (compare-and-set on what we read); false if it changed meanwhile. */
-  async steal(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
+  steal(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
+    return this.#writes.run(key, () => this.#steal(key, state, prevUrl));
+  }
+
+  async #steal(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
     const e = await this.#kv.get(key);
     const value = this.#value(state, prevUrl);
     try {
@@ -128,26 +139,32 @@ export class LeaseTable {
   }
 
   /** Changes the state of a lease we hold; false if we lost it. */
-  async set(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
-    const held = this.#held.get(key);
-    if (!held) return false;
-    const value = this.#value(state, prevUrl);
-    try {
-      const revision = await this.#kv.update(key, JSON.stringify(value), held.revision);
-      this.#mine(key, value, revision);
-      return true;
-    } catch {
-      this.#lost(key);
-      return false;
-    }
+  set(key: string, state: LeaseState, prevUrl?: string): Promise<boolean> {
+    return this.#writes.run(key, async () => {
+      const held = this.#held.get(key);
+      if (!held) return false;
+      const value = this.#value(state, prevUrl);
+      try {
+        const revision = await this.#kv.update(key, JSON.stringify(value), held.revision);
+        this.#mine(key, value, revision);
+        return true;
+      } catch {
+        const current = await this.refresh(key).catch(() => undefined);
+        if (current?.node === this.#o.nodeId) return this.#steal(key, state, prevUrl);
+        this.#lost(key);
+        return false;
+      }
+    });
   }
 
   /** Gives a lease up (only if still ours). */
-  async release(key: string): Promise<void> {
-    const held = this.#held.get(key);
-    this.#held.delete(key);
-    if (!held) return;
-    await this.#kv.delete(key, { previousSeq: held.revision }).catch(() => {});
+  release(key: string): Promise<void> {
+    return this.#writes.run(key, async () => {
+      const held = this.#held.get(key);
+      this.#held.delete(key);
+      if (!held) return;
+      await this.#kv.delete(key, { previousSeq: held.revision }).catch(() => {});
+    });
   }
 
   /** Removes a lease whoever holds it (the plugin is gone). */
@@ -203,18 +220,25 @@ export class LeaseTable {
     if (this.#renewing) return;
     this.#renewing = true;
     try {
-      for (const [key, held] of [...this.#held]) {
-        try {
-          const revision = await this.#kv.update(key, JSON.stringify(held.value), held.revision);
-          if (this.#held.get(key) === held) this.#held.set(key, { value: held.value, revision });
-        } catch {
-          if (this.#held.get(key) !== held) continue;
-          const current = await this.refresh(key).catch(() => undefined);
-          // Expired while we were stalled and nobody took it: take it again.
-          if (!current && (await this.acquire(key, held.value.state, held.value.prevUrl))) continue;
-          this.#lost(key);
-        }
-      }
+      for (const key of [...this.#held.keys()])
+        await this.#writes.run(key, async () => {
+          const held = this.#held.get(key);
+          if (!held) return;
+          try {
+            const revision = await this.#kv.update(key, JSON.stringify(held.value), held.revision);
+            this.#held.set(key, { value: held.value, revision });
+          } catch {
+            const current = await this.refresh(key).catch(() => undefined);
+            // Expired while we were stalled and nobody took it: take it again.
+            if (!current && (await this.#acquire(key, held.value.state, held.value.prevUrl))) return;
+            if (
+              current?.node === this.#o.nodeId &&
+              (await this.#steal(key, held.value.state, held.value.prevUrl))
+            )
+              return;
+            this.#lost(key);
+          }
+        });
     } finally {
       this.#renewing = false;
     }
