@@ -129,6 +129,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Re-reads config/plugins/dev_policy.yaml (devMode stays as set above: the option wins).
+  process.on('SIGHUP', () => {
+    core.reloadPolicy().then(
+      () => process.stdout.write('SIGHUP: dev policy re-read\n'),
+      (error: unknown) =>
+        process.stderr.write(`SIGHUP: dev policy not changed: ${(error as Error).message}\n`),
+    );
+  });
 
   let helloLine: string;
   try {

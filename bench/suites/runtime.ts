@@ -20,6 +20,7 @@ import {
   type StartSpec,
 } from '@powerx/runtime';
 import type { BenchContext, BenchResult } from '../run.ts';
+import { instancePss, sampledDiskOvershoot } from '../runtime-sandbox-figures.ts';
 
 const IDLE_INSTANCES = 30;
 const COLD_RUNS = 15;
@@ -236,6 +237,7 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
       idle.map(async (i) => (await procMb(i.pid!, 'RssAnon')) + (await procMb(i.pid!, 'RssShmem'))),
     );
     const pss = await Promise.all(idle.map((i) => procMb(i.pid!, 'Pss')));
+    const trees = await Promise.all(idle.map((i) => instancePss(i.pid!)));
     const availableAfter = await memAvailableMb();
     const rssMb = median(rss);
     const pssMb = pss.reduce((a, b) => a + b, 0) / pss.length;
@@ -288,6 +290,17 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
       suite: 'runtime',
       name: 'PSS per idle instance (mean, shared pages split)',
       value: pssMb,
+      unit: 'MB',
+    });
+    const mean = (f: (t: (typeof trees)[number]) => number) =>
+      trees.reduce((a, t) => a + f(t), 0) / trees.length;
+    ctx.log(
+      `PSS per idle instance: plugin ${mean((t) => t.plugin).toFixed(1)} MB + sandbox wrappers ${mean((t) => t.wrappers).toFixed(1)} MB + IPC broker ${mean((t) => t.broker).toFixed(1)} MB`,
+    );
+    results.push({
+      suite: 'runtime',
+      name: 'PSS per idle instance: plugin + sandbox wrappers + IPC broker (mean)',
+      value: mean((t) => t.plugin + t.wrappers + t.broker),
       unit: 'MB',
     });
     results.push({
@@ -549,5 +562,20 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
   } finally {
     await supervisor.stopAll({ graceMs: 1000 });
   }
+  // ---- disk: a quota held by ext4 cannot be overshot; a sampled one can, by this much at worst
+  const overshoot = await sampledDiskOvershoot(ctx);
+  for (const line of overshoot.lines) ctx.log(`sampled disk quota, ${line}`);
+  results.push({
+    suite: 'runtime',
+    name: 'sampled disk quota (no loop devices): worst overshoot past 16 MB',
+    value: overshoot.worstMb,
+    unit: 'MB',
+  });
+  results.push({
+    suite: 'runtime',
+    name: 'sampled disk quota: worst entries past the 4096-file limit',
+    value: overshoot.worstFiles,
+    unit: 'files',
+  });
   return results;
 }

@@ -16,6 +16,7 @@ import { DevSessionsPage } from './pages/dev-sessions-page.tsx';
 import { AuditPage } from './pages/audit-page.tsx';
 import { PluginFramePage } from './pages/plugin-frame-page.tsx';
 import { PluginMenus } from './components/plugin-menus.tsx';
+import { FeatureFlags } from './components/feature-flags.tsx';
 import { ErrorBox, Loading } from './components/states.tsx';
 
 const TOKEN_ID_KEY = 'px.admin.tokenId';
@@ -301,6 +302,7 @@ function Shell({
             </ul>
           )}
           {current ? <PluginMenus tenant={current} route={route} /> : null}
+          <FeatureFlags />
         </nav>
         <main id="main" tabIndex={-1}>
           {body}

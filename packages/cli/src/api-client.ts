@@ -4,8 +4,10 @@
  * Error bodies of core ({code, message, hint, details}) become PxErrors, so report-error.ts
  * prints them like any local error.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { openAsBlob } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream, openAsBlob } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PxError, isErrorCode, type ErrorBody } from '@powerx/protocol';
@@ -125,6 +127,39 @@ export class ApiClient {
   }
   delete<T>(path: string): Promise<T> {
     return this.request<T>('DELETE', path);
+  }
+
+  /**
+   * POSTs and streams a binary answer into `toFile`: written to `<file>.partial` (0600) and renamed
+   * only when complete, so a cut connection never leaves something that looks like a whole file.
+   */
+  async download(path: string, toFile: string): Promise<{ bytes: number; headers: Headers }> {
+    await this.#ensureHandshake();
+    let response: Response;
+    try {
+      response = await fetch(this.url + path, {
+        method: 'POST',
+        headers: {
+          ...clientVersionHeaders(),
+          ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
+        },
+      });
+    } catch (error) {
+      throw coreUnreachable(this.url, error);
+    }
+    if (!response.ok || !response.body) return this.#parse(response);
+    const partial = `${toFile}.partial`;
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+        createWriteStream(partial, { mode: 0o600 }),
+      );
+      await rename(partial, toFile);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+    return { bytes: (await stat(toFile)).size, headers: response.headers };
   }
 
   /** Multipart upload of a package; the tenant goes first so core applies its size limit at once. */

@@ -50,6 +50,8 @@ const FATAL = new Set([
   'TENANT_NOT_MEMBER',
   'TENANT_NOT_FOUND',
   'PERMISSION_MISSING',
+  // The operator turned the live channel off (flag plugin-dev-logs): retrying would not help.
+  'FEATURE_DISABLED',
 ]);
 
 export function wsUrl(base: string): string {

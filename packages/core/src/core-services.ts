@@ -12,6 +12,8 @@ import type { PluginLogFeed } from './plugins/plugin-log-feed.ts';
 import type { CorePaths } from './config/core-paths.ts';
 import type { PackageValidator } from './install/package-validator.ts';
 import type { PluginSupervisor } from './install/supervisor-port.ts';
+import type { DevPolicyStore } from './config/dev-policy.ts';
+import type { FeatureFlags } from './config/feature-flags.ts';
 import type { PluginRepository } from './plugins/plugin-repository.ts';
 import type { DevService } from './dev/dev-service.ts';
 
@@ -31,7 +33,11 @@ export interface CoreServices {
   validator: PackageValidator;
   supervisor: PluginSupervisor;
   coreVersion: string;
-  devMode: boolean;
+  /** The dev policy's devMode right now (it may change on a re-read). */
+  readonly devMode: boolean;
+  /** The debugging permission policy in force (dev_policy.yaml + overrides). */
+  policy: DevPolicyStore;
+  flags: FeatureFlags;
   platformKeys: string[];
   /** Set once the server listens. */
   publicUrl(): string;

@@ -1,7 +1,8 @@
 /**
  * `node packages/core/src/main.ts`: starts core from the environment (PX_DATA_DIR, PX_PORT,
  * PX_HOST, PX_PLUGIN_DEV_MODE, PX_LOG_LEVEL) and prints where everything is. Stops cleanly on
- * SIGINT/SIGTERM (plugins get SIGTERM, then SIGKILL).
+ * SIGINT/SIGTERM (plugins get SIGTERM, then SIGKILL). SIGHUP re-reads the dev policy file
+ * (config/plugins/dev_policy.yaml) without a restart.
  */
 import { isPxError } from '@powerx/protocol';
 import { startCore } from './start-core.ts';
@@ -39,6 +40,15 @@ try {
       () => process.exit(1),
     );
   };
+  process.on('SIGHUP', () => {
+    core.reloadPolicy().then(
+      () => process.stdout.write(`SIGHUP: dev policy re-read from ${core.policy.file}\n`),
+      (error: unknown) =>
+        process.stderr.write(
+          `SIGHUP: dev policy not changed: ${isPxError(error) ? `${error.code}: ${error.message}` : String(error)}\n`,
+        ),
+    );
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 } catch (error) {

@@ -1,8 +1,9 @@
 /**
  * Wires core together on the embedded default (SQLite, in-process bus, local disk) and listens.
- * Start-up order matters: database → bootstrap → crash recovery (roll back unfinished installs,
+ * Start-up order matters: checks (port free, database healthy) → database → bootstrap → crash recovery (roll back unfinished installs,
  * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
  */
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,9 @@ import {
 import { openStore } from './storage/open-store.ts';
 import { readClusterEnv, type ClusterEnvInput } from './config/cluster-env.ts';
 import { openClusterServices, type ClusterTuning } from './cluster/cluster-services.ts';
+import { assertDatabaseHealthy } from './storage/database-check.ts';
+import { mapDiskFull } from './storage/disk-full.ts';
+import { assertPortFree, portInUse } from './http/port-check.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
 import { coreConfigError, readCoreEnv } from './config/core-env.ts';
@@ -27,6 +31,9 @@ import type { EventBus } from './events/event-bus.ts';
 import { CoreMetrics } from './metrics/core-metrics.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { SandboxLimits } from './limits/sandbox-limits.ts';
+import { DevPolicyStore } from './config/dev-policy.ts';
+import { FeatureFlags, type FeatureFlagSettings } from './config/feature-flags.ts';
+import { gateRuntime } from './config/runtime-gate.ts';
 import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
 import { bootstrap } from './identity/bootstrap.ts';
@@ -51,8 +58,14 @@ export interface StartCoreOptions extends ClusterEnvInput {
   dataDir?: string;
   /** Default: $PX_PORT or 8077; 0 picks a free port. */
   port?: number;
-  /** Dev mode (PX_PLUGIN_DEV_MODE=1): unsigned packages in sandbox tenants that allow them. */
+  /** Default: $PX_HOST or 127.0.0.1 (0.0.0.0 when other nodes forward to this one). */
+  host?: string;
+  /** Dev mode; overrides PX_PLUGIN_DEV_MODE and the dev policy file's devMode. */
   devMode?: boolean;
+  /** Default: $PX_DEV_POLICY_FILE or config/plugins/dev_policy.yaml of the repo. */
+  devPolicyFile?: string;
+  /** Feature flags (all on by default); override PX_FEATURE_FLAGS flag by flag. */
+  flags?: FeatureFlagSettings;
   /** pino level; default "info" ("silent" in tests). */
   logLevel?: string;
   /** Default: $PX_LIMITS_FILE or config/plugins/sandbox_limits.yaml of the repo. */
@@ -65,7 +78,7 @@ export interface StartCoreOptions extends ClusterEnvInput {
   masterKey?: string;
   /** Initial admin password (first start only). Default: $PX_ADMIN_PASSWORD or generated. */
   adminPassword?: string;
-  /** Retention of plugin logs and dev audit details. Default 7 days. */
+  /** Retention of plugin logs and dev audit details; overrides PX_RETENTION_DAYS and the dev policy. */
   retentionDays?: number;
   /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
   awaitingConfigTtlHours?: number;
@@ -90,7 +103,12 @@ export interface RunningCore {
   /** Set only on the first start (also written to <dataDir>/admin-password, mode 0600). */
   adminPassword?: string;
   coreVersion: string;
+  /** Dev mode at start (the policy may change it later: see policy). */
   devMode: boolean;
+  /** The debugging permission policy in force; reloadPolicy() re-reads its file (SIGHUP in main.ts). */
+  policy: DevPolicyStore;
+  reloadPolicy(): Promise<void>;
+  flags: FeatureFlags;
   /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
   entryUrl(tenant: string, pluginId: string): string;
   bus: EventBus;
@@ -131,7 +149,7 @@ async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
   const env = readCoreEnv(options);
-  const { dataDir, port, devMode } = env;
+  const { dataDir, port } = env;
   const cluster = readClusterEnv(options);
   const host = cluster.host;
   if (cluster.natsUrl && !env.masterKey)
@@ -146,16 +164,34 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       process.env.PX_LIMITS_FILE ??
       join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'),
   );
+  const policy = await DevPolicyStore.load(
+    resolve(
+      options.devPolicyFile ??
+        process.env.PX_DEV_POLICY_FILE ??
+        join(repoRoot, 'config', 'plugins', 'dev_policy.yaml'),
+    ),
+    dataDir,
+    { devMode: options.devMode, retentionDays: options.retentionDays },
+  );
+  const flags = FeatureFlags.read(options.flags);
   const platformKeys = await loadPlatformKeys(options);
   // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
   const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
   const paths = new CorePaths(dataDir);
-  for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  // Owner-only even when the folder existed before (tokens, keys and the store live in it).
-  await chmod(dataDir, 0o700);
-  const secrets = await SecretBox.load(paths.masterKey, env.masterKey);
+  // Checks before touching anything: a busy port or a damaged database must not let crash
+  // recovery run (it would roll back installs and start plugins another core may own).
+  await assertPortFree(host, port);
+  assertDatabaseHealthy(paths.database);
+  const noSecretsYet = !existsSync(paths.database) || statSync(paths.database).size === 0;
+  await mapDiskFull('preparing the data folder', dataDir, async () => {
+    for (const dir of [dataDir, paths.uploads, paths.staging, paths.tenants, paths.run, paths.blobs])
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Owner-only even when the folder existed before (tokens, keys and the store live in it).
+    await chmod(dataDir, 0o700);
+  });
+  const secrets = await SecretBox.load(paths.masterKey, env.masterKey, { noSecretsYet });
 
+  // PX_DATABASE_URL: PostgreSQL (several nodes share it); else the SQLite file in the data dir.
   const db: Db = await openStore({
     databaseUrl: cluster.databaseUrl,
     databaseSchema: cluster.databaseSchema,
@@ -176,38 +212,45 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       paths,
       log: logger,
       metrics,
-      retentionDays: env.retentionDays,
+      // The log stream's max_age: the plugin log retention of the dev policy at start.
+      retentionDays: policy.current.retention.logDays,
       url: () => publicUrl,
       tuning: { ...cluster.tuning, ...options.cluster },
     });
     if (clustered) cleanups.unshift(() => clustered.nats.close());
     // The head of the audit chain is anchored outside the store (audit-anchor.ts): next to the
     // SQLite file, or in NATS for the nodes sharing one PostgreSQL chain.
-    const audit = new AuditLog(
-      db,
-      clustered ? { anchor: clustered.auditAnchor } : { anchorFile: join(dataDir, 'audit-head.json') },
-    );
+    const audit = new AuditLog(db, {
+      ...(clustered ? { anchor: clustered.auditAnchor } : { anchorFile: join(dataDir, 'audit-head.json') }),
+      onAnchorError: (error) =>
+        logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
+    });
     const bus: EventBus =
       clustered?.bus ??
       new InProcessEventBus((error, event) =>
         logger.warn({ err: error, type: event.type }, 'event handler failed'),
       );
     const identity = new IdentityService(db);
-    const tenants = new TenantService(db);
+    const tenants = new TenantService(db, () =>
+      flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
+    );
     const storage = new PluginStorage(db);
-    const logs = clustered?.logs ?? new PluginLogStore(db);
+    const logs =
+      clustered?.logs ?? new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
     const blobs = clustered?.blobs ?? new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db, clustered ? { nodeId: cluster.nodeId } : {});
     const plugins = new PluginRepository(db);
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
-    const supervisor = new Supervisor({
+    const runtime = new Supervisor({
       runDir: paths.run,
       logSink: logs,
       host: createHostServices(storage, bus),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
+      sandbox: env.sandbox,
       ...(options.supervisor ?? {}),
     });
+    const supervisor = gateRuntime(runtime, flags);
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
     const entryUrl = (tenant: string, pluginId: string) => entryUrlOf(publicUrl, tenant, pluginId);
@@ -227,7 +270,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       blobs,
       paths,
       coreVersion: CORE_VERSION,
-      devMode,
+      get devMode() {
+        return policy.current.devMode;
+      },
       platformKeys,
       log: logger,
       validator: sharedPackageValidator,
@@ -266,14 +311,19 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       validator: sharedPackageValidator,
       supervisor,
       coreVersion: CORE_VERSION,
-      devMode,
+      get devMode() {
+        return policy.current.devMode;
+      },
+      policy,
+      flags,
       platformKeys,
       publicUrl: () => publicUrl,
       entryUrl,
       ready: () => ready,
     };
     const dev = new DevService(base);
-    const services: CoreServices = { ...base, dev };
+    // Object.assign, not a spread: a spread would freeze the devMode getter at today's policy.
+    const services: CoreServices = Object.assign(base, { dev });
     // Sessions and reload history load before the server answers; dev.close() runs at close().
     await dev.start();
     cleanups.unshift(() => dev.close());
@@ -281,7 +331,10 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     // In a cluster the entry point of a plugin served by another node is forwarded there.
     const entryProxy = clustered ? clustered.entryRouter(localEntry, pipeline) : localEntry;
     const app = await buildServer(services, logger, entryProxy);
-    await app.listen({ port, host });
+    await app.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
+      // Taken between the start-up check and now.
+      throw error.code === 'EADDRINUSE' ? portInUse(host, port, error) : error;
+    });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
@@ -292,7 +345,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     }
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, env.retentionDays);
+    const sweeper = new RetentionSweeper(db, () => policy.current.retention);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
@@ -315,7 +368,29 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       adminToken: boot.adminToken,
       ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
       coreVersion: CORE_VERSION,
-      devMode,
+      devMode: policy.current.devMode,
+      policy,
+      async reloadPolicy() {
+        const before = policy.current;
+        try {
+          const after = await policy.reload();
+          logger.warn({ file: policy.file, devMode: after.devMode }, 'dev policy re-read');
+          await audit.append({
+            actor: 'system',
+            action: 'dev.policy.reload',
+            target: policy.file,
+            outcome: 'ok',
+            details: { devModeBefore: before.devMode, devMode: after.devMode },
+          });
+        } catch (error) {
+          logger.error(
+            { err: error, file: policy.file },
+            'dev policy re-read failed; the previous policy stays',
+          );
+          throw error;
+        }
+      },
+      flags,
       entryUrl,
       nodeId: cluster.nodeId,
       bus,

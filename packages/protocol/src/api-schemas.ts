@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { EnvVarSchema, LogLevelSchema, SecretSchema } from './manifest-schema.ts';
-import { ValidationCheckSchema } from './validation-report.ts';
+import { ProductionParitySchema, ValidationCheckSchema } from './validation-report.ts';
 
 export const ErrorBodySchema = Type.Object({
   code: Type.String(),
@@ -113,6 +113,16 @@ export const AddMemberBodySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A tenant's quotas, as configured in sandbox_limits.yaml. */
+export const QuotaLimitsSchema = Type.Object({
+  maxPlugins: Type.Number(),
+  maxMemoryMb: Type.Number(),
+  maxDiskMb: Type.Number(),
+  maxCpuPercent: Type.Number(),
+  maxPackageMb: Type.Number(),
+  installsPerMinute: Type.Number(),
+});
+
 export const TenantUsageSchema = Type.Object({
   tenant: Type.String(),
   plugins: Type.Number(),
@@ -120,14 +130,14 @@ export const TenantUsageSchema = Type.Object({
   diskMb: Type.Number(),
   cpuPercent: Type.Number(),
   installsLastMinute: Type.Number(),
-  limits: Type.Object({
-    maxPlugins: Type.Number(),
-    maxMemoryMb: Type.Number(),
-    maxDiskMb: Type.Number(),
-    maxCpuPercent: Type.Number(),
-    maxPackageMb: Type.Number(),
-    installsPerMinute: Type.Number(),
-  }),
+  limits: QuotaLimitsSchema,
+  /** The production tenant this one's packages must also fit, and its limits (sandbox tenants only). */
+  production: Type.Optional(
+    Type.Object({
+      tenant: Type.String(),
+      limits: QuotaLimitsSchema,
+    }),
+  ),
 });
 export type TenantUsage = Static<typeof TenantUsageSchema>;
 
@@ -163,7 +173,8 @@ export const INSTALL_STAGES = [
   'seeding',
   'running',
 ] as const;
-export const INSTALL_STATES = [...INSTALL_STAGES, 'rolling_back', 'failed'] as const;
+/** `uninstalled`: the history of a plugin that was uninstalled (it no longer runs anything). */
+export const INSTALL_STATES = [...INSTALL_STAGES, 'rolling_back', 'failed', 'uninstalled'] as const;
 export type InstallState = (typeof INSTALL_STATES)[number];
 
 export const InstallStageSchema = Type.Object({
@@ -271,6 +282,7 @@ export const ValidateResponseSchema = Type.Object({
   packageSha256: Type.Optional(Type.String()),
   wizard: Type.Optional(WizardSchema),
   durationMs: Type.Number(),
+  production: Type.Optional(ProductionParitySchema),
 });
 export type ValidateResponse = Static<typeof ValidateResponseSchema>;
 

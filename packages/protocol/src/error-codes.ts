@@ -239,6 +239,11 @@ export const ERROR_CODES = {
   ),
   USAGE: spec(400, '{detail}', 'Run the command with --help to see its usage.'),
   // --- runtime ---
+  ISOLATION_UNAVAILABLE: spec(
+    503,
+    'Plugins cannot be started: this host cannot build the plugin sandbox ({detail})',
+    'Install the `bubblewrap` package (Debian/Ubuntu: `apt-get install bubblewrap`) and allow unprivileged user namespaces; only on a single-user machine, set PX_ALLOW_WEAK_ISOLATION=1 to run plugins without the OS sandbox.',
+  ),
   START_FAILED: spec(
     500,
     'The plugin process failed to start: {detail}',
@@ -266,8 +271,8 @@ export const ERROR_CODES = {
   ),
   QUOTA_DISK: spec(
     507,
-    'The plugin data folder holds {usedMb} MB; its limit is {limitMb} MB',
-    'Delete data the plugin no longer needs or raise resources.diskMb.',
+    'The plugin data folder holds {used}; its limit is {limit}',
+    'Delete data the plugin no longer needs or raise resources.diskMb (it also sets the file-count limit: 256 files per MB).',
   ),
   PERMISSION_DENIED: spec(
     403,
@@ -420,7 +425,7 @@ export const ERROR_CODES = {
   ),
   DEV_PATH_LINK_OUT: spec(
     400,
-    '{path} is a symbolic link pointing out of the project ({target})',
+    '{path} is a symbolic link that does not lead to a file inside the project',
     'Copy the file into the project instead of linking to it; core copies only what is inside the project.',
   ),
   DEV_BUILD_NOT_FOUND: spec(
@@ -453,10 +458,61 @@ export const ERROR_CODES = {
     'config/plugins/sandbox_limits.yaml is invalid: {detail}',
     'Fix the named field; see the comments in the shipped file.',
   ),
+  DEV_POLICY_INVALID: spec(
+    500,
+    'The dev policy {file} is invalid: {detail}',
+    'Fix the named field; every field is described in the shipped config/plugins/dev_policy.yaml and docs/dev-mode.md.',
+  ),
+  DEV_ACCESS_DENIED: spec(
+    403,
+    'The dev policy does not let you dev-install into tenant {tenant}: {reason}',
+    'Ask the platform operator: dev_policy.yaml access (permission, roles, tenants) decides who may dev-install where. GET /api/plugins/dev/policy shows it.',
+  ),
+  DEV_UNSIGNED_NOT_ALLOWED: spec(
+    403,
+    'Tenant {tenant} does not accept unsigned dev builds',
+    'Install a signed package instead (px-plugin build, px-plugin install), or ask the operator to allow unsigned dev builds for this tenant (dev_policy.yaml unsignedDevBuilds).',
+  ),
+  DEV_SESSION_LIMIT: spec(
+    429,
+    'You already hold {count} dev sessions; the dev policy allows {limit} per user',
+    'End a session you no longer need (Ctrl-C its px-plugin dev) or wait for it to expire; GET /api/plugins/dev/policy shows the limit.',
+  ),
+  FEATURE_DISABLED: spec(
+    404,
+    'Feature {flag} is turned off on this core: {what} is not available',
+    'An operator turns it on by removing "{flag}=off" from PX_FEATURE_FLAGS (or the startCore flags option); GET /api/version lists the flags.',
+  ),
+  PRODUCTION_QUOTA_MISMATCH: spec(
+    422,
+    'fits sandbox, would not fit {production}: {detail}',
+    "Lower the plugin's needs ({detail}) or ask the operator to align the quotas in sandbox_limits.yaml before releasing it to {production}.",
+  ),
   VERSION_INCOMPATIBLE: spec(
     426,
     '{cli} (protocol {cliProtocol}) and {core} (protocol {coreProtocol}) cannot work together: {reason}',
     'Upgrade {side}: {how}',
+  ),
+  // --- data folder safety ---
+  DISK_FULL: spec(
+    507,
+    'No space left on the disk holding {path} while {operation}',
+    'Free space on that disk (or move the data folder to a larger one: docs/operations.md, "Moving the data folder"), then retry; nothing of this operation was kept.',
+  ),
+  PORT_IN_USE: spec(
+    500,
+    'Port {port} on {host} is already in use',
+    'Stop the process listening there (`ss -ltnp | grep :{port}` shows it), or start core on another port with PX_PORT.',
+  ),
+  DATABASE_CORRUPT: spec(
+    500,
+    'The database {file} is damaged: {detail}',
+    'Stop core and restore the data folder from a backup (docs/operations.md, "Restore"); keep the damaged folder aside for analysis. Nothing was changed in it.',
+  ),
+  BACKUP_FAILED: spec(
+    500,
+    'The backup could not be completed: {detail}',
+    'Check free space and permissions of the data folder, then run `px-plugin backup` again; no partial archive was kept.',
   ),
   NOT_FOUND: spec(404, '{what} not found', 'Check the URL or id.'),
   BAD_REQUEST: spec(400, '{detail}', 'Check the request against the OpenAPI document at /docs.'),

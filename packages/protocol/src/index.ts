@@ -6,3 +6,4 @@ export * from './runtime-rpc.ts';
 export * from './api-schemas.ts';
 export * from './version-handshake.ts';
 export * from './dev-schemas.ts';
+export * from './dev-policy-schemas.ts';

@@ -11,6 +11,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { PxError } from './errors.ts';
+import { FeatureFlagStateSchema } from './dev-policy-schemas.ts';
 
 export const PROTOCOL_LEVEL = 1;
 export const MIN_PEER_PROTOCOL_LEVEL = 1;
@@ -33,6 +34,8 @@ export const VersionInfoSchema = Type.Object({
   /** The client's statement as core read it from x-px-client, if sent. */
   client: Type.Optional(PeerVersionSchema),
   compatible: Type.Boolean(),
+  /** Core's feature flags and whether each is on (see dev-policy-schemas.ts). */
+  flags: Type.Optional(Type.Array(FeatureFlagStateSchema)),
 });
 export type VersionInfo = Static<typeof VersionInfoSchema>;
 

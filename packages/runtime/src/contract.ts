@@ -8,10 +8,26 @@ export type InstanceState = 'starting' | 'health_check' | 'ready' | 'stopping' |
 
 /** What isolation an instance actually got (reported, never assumed). */
 export interface IsolationReport {
-  level: 'node-permission' | 'netns' | 'none';
+  /** `bubblewrap`: the OS sandbox. Any other level is weak isolation, chosen explicitly by the operator. */
+  level: 'bubblewrap' | 'node-permission' | 'netns' | 'none';
+  /** True when the instance runs without the OS sandbox (the weak-isolation opt-in). */
+  weak?: boolean;
+  /** Namespaces of its own: user, mount, pid, network, ipc, uts, cgroup. */
+  namespaces?: string[];
+  /** Host uid and gid the plugin process runs as (never 0 in the sandbox). */
+  uid?: number;
+  gid?: number;
+  /** Its uid inside its user namespace. */
+  uidInside?: number;
+  /** A seccomp filter refuses the system calls no plugin needs. */
+  seccomp?: boolean;
+  /** Kernel limits: the instance's cgroup, when the host has a writable hierarchy. */
+  cgroup?: { version: 1 | 2; dirs: string[]; memoryBytes: number; cpuQuotaUs: number; pidsMax: number };
+  /** How the disk quota holds: an ext4 image of diskMb on a loop device, or sampling of the folder. */
+  disk?: { mechanism: 'ext4-loop' | 'sampled'; limitMb: number; maxFiles: number };
   permissionModel: boolean;
   networkNamespace: boolean;
-  /** The plugin runs in its own PID namespace: it cannot see or signal other processes (always set by the runtime; optional for older reports). */
+  /** The plugin runs in its own PID namespace: it cannot see or signal other processes. */
   pidNamespace?: boolean;
   prlimit: boolean;
   notes: string[];
@@ -46,6 +62,8 @@ export interface ResourceUsage {
   privateMb?: number;
   cpuPercent: number;
   diskMb: number;
+  /** Files and folders in the data folder (its inodes in use, on an ext4 image). */
+  diskFiles?: number;
 }
 
 export interface InstanceInfo {

@@ -1,9 +1,10 @@
 /**
- * Finds the host pid of a plugin that runs in its own PID namespace. The spawned process is
- * `unshare --fork` (A); its child is a tiny `/bin/sh` (pid 1 inside, S) that runs the plugin (B,
- * pid 2 inside) and turns a death by signal into exit code 128+N (util-linux 2.38 `unshare` itself
- * reports every signal death as code 1). B is not pid 1, so it gets SIGTERM like any process.
- * Quotas sample B and stop signals go to B, by its host pid, from the parent namespace.
+ * Finds the host pid of a plugin that runs in its own PID namespace, a few processes below the
+ * one spawned. bubblewrap: bwrap (A) → its init, pid 1 inside → [as root: the inner bwrap] → the
+ * plugin. Weak isolation: `unshare --fork` (A) → a tiny `/bin/sh` (pid 1 inside) → the plugin; the
+ * `sh` turns a death by signal into exit code 128+N (util-linux 2.38 `unshare` itself reports every
+ * signal death as code 1), as bwrap does. The plugin is not pid 1, so it gets SIGTERM like any
+ * process. Quotas sample it and stop signals go to it, by its host pid, from the parent namespace.
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,18 +18,30 @@ function firstChild(pid: number): number | undefined {
   }
 }
 
-/** Polls briefly (the fork and exec take a few ms); undefined if A exits first or 3 s pass. */
+/** Polls briefly (the forks and execs take a few ms); undefined if A exits first or 3 s pass. */
 export async function findNamespacedPid(
-  unsharePid: number,
+  spawnedPid: number,
   isAlive: () => boolean,
+  depth = 2,
 ): Promise<number | undefined> {
   for (let i = 0; i < 600 && isAlive(); i++) {
-    const shell = firstChild(unsharePid);
-    const plugin = shell === undefined ? undefined : firstChild(shell);
-    if (plugin !== undefined) return plugin;
+    let pid: number | undefined = spawnedPid;
+    for (let d = 0; d < depth && pid !== undefined; d++) pid = firstChild(pid);
+    // The intermediate processes exec (setpriv → bwrap): wait until the leaf is the plugin itself.
+    if (pid !== undefined && firstChild(pid) === undefined && isPlugin(pid)) return pid;
     await sleep(i < 100 ? 1 : 5);
   }
   return undefined;
+}
+
+/** Not one of the wrappers (bwrap, setpriv, the shell) that are still on their way to exec. */
+function isPlugin(pid: number): boolean {
+  try {
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return comm !== 'bwrap' && comm !== 'setpriv';
+  } catch {
+    return false;
+  }
 }
 
 /** `sh` exits 128+N when the plugin died of signal N: turn that back into the signal. */

@@ -1,9 +1,16 @@
 export * from './contract.ts';
-export { Supervisor, type SupervisorOptions } from './supervisor.ts';
+export {
+  Supervisor,
+  DEFAULT_SANDBOX_UID,
+  type SupervisorOptions,
+  type SandboxOptions,
+  type StartOptions,
+  type StartPhase,
+} from './supervisor.ts';
 export { createEntryProxy, type EntryProxy, type EntryResolver, type EntryTarget } from './entry-proxy.ts';
 export { generateTestData } from './test-data.ts';
 export type { LogRate } from './log-capture.ts';
-export { probeHostIsolation, type HostIsolation } from './isolation-probe.ts';
+export { probeHostIsolation, type HostIsolation } from './sandbox/host-probe.ts';
 export { FORBIDDEN_NODE_FLAGS } from './spawn-plan.ts';
 export { PluginRuntimeError } from '@powerx/protocol';
 export type { TestDataSpec } from '@powerx/protocol';

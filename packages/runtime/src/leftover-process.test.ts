@@ -27,6 +27,23 @@ describe('killing a plugin process a crashed core left behind', () => {
     expect(await exited).toBe('SIGKILL');
   });
 
+  it('kills a process whose sandbox wrapper was started from the run folder', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'px-leftover-'));
+    const script = join(dir, 'wrapper.sh');
+    // The wrapper names the run folder; its child (the "plugin") does not.
+    await writeFile(script, 'sh -c "sleep 30; true" & echo $! ; wait\n');
+    const wrapper = spawn('sh', [script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = Number(
+      await new Promise<string>((resolve) => wrapper.stdout.once('data', (c: Buffer) => resolve(String(c)))),
+    );
+    try {
+      expect(killLeftoverPlugin(pid, dir)).toBe(true);
+      await new Promise((r) => wrapper.once('exit', r));
+    } finally {
+      wrapper.kill('SIGKILL');
+    }
+  });
+
   it('leaves a process alone that was not started from the run folder (a recycled pid)', async () => {
     dir = await mkdtemp(join(tmpdir(), 'px-leftover-'));
     const { child, exited } = await sleeper(dir);

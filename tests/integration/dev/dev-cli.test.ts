@@ -94,6 +94,10 @@ describe('px-plugin dev --watch', () => {
     const dir = await copyProject(join(REPO_ROOT, 'examples/hello'), 'hello-example');
     const dev = cli(['dev', '--watch'], dir);
     await dev.waitFor(/reload #1 ✓ com\.powerx\.plugin\.hello 0\.1\.0 serving/);
+    // The effective dev policy, as core serves it, before the first reload.
+    expect(dev.output()).toMatch(
+      /policy \S+dev_policy\.yaml: unsigned dev builds allowed in sandbox-dev · path installs from \S+ · sessions expire after \d+(\.\d+)? s without heartbeat, 10 per user · logs kept 7 d, dev audit details 7 d · overridden: devMode \(devMode option\), roots \(PX_DEV_ROOTS\)/,
+    );
     const t = String.raw`(\d+ ms|\d+\.\d+ s)`;
     expect(dev.output()).toMatch(
       new RegExp(

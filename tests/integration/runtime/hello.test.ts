@@ -75,11 +75,13 @@ describe('the hello plugin under the runtime', () => {
 
   it('reports ready with the isolation it actually got', async () => {
     expect(info.state).toBe('ready');
-    expect(info.isolation.level).toBe('node-permission');
+    expect(info.isolation.level).toBe('bubblewrap');
+    expect(info.isolation.weak).toBe(false);
     expect(info.isolation.permissionModel).toBe(true);
     const host = probeHostIsolation();
     expect(info.isolation.prlimit).toBe(Boolean(host.prlimit));
-    expect(info.isolation.networkNamespace).toBe(Boolean(host.unshare));
+    expect(info.isolation.networkNamespace).toBe(true);
+    expect(info.isolation.namespaces).toEqual(['user', 'mount', 'pid', 'network', 'ipc', 'uts', 'cgroup']);
     // The real process: permission model on, none of the escape hatches granted, limits applied.
     const pid = h.supervisor.get(info.id)!.pid!;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
@@ -146,7 +148,8 @@ describe('the hello plugin under the runtime', () => {
   it('gets only its declared secret, and no host environment variable', async () => {
     expect((await viaProxy('/secret')).json()).toEqual({ has: true, length: API_KEY.length });
     const env = (await viaProxy('/env')).json<{ keys: string[] }>();
-    expect(env.keys.sort()).toEqual(['LANG', 'PX_INSTANCE', 'TZ']);
+    // PWD is bubblewrap's (the folder it starts the plugin in, /data).
+    expect(env.keys.sort()).toEqual(['LANG', 'PWD', 'PX_INSTANCE', 'TZ']);
     expect(JSON.stringify(h.lines)).not.toContain(API_KEY);
   });
 

@@ -3,7 +3,7 @@ import { probeHostIsolation } from '@powerx/runtime';
 import { harness, request } from './helpers.ts';
 
 describe('runtime.kind process plugins', () => {
-  it('runs any executable serving HTTP on PX_SOCKET, in a network namespace when the kernel allows, and says so', async () => {
+  it('runs any executable serving HTTP on PX_SOCKET inside the same bubblewrap sandbox, and says so', async () => {
     const h = await harness();
     try {
       const info = await h.supervisor.start(
@@ -12,16 +12,18 @@ describe('runtime.kind process plugins', () => {
       const host = probeHostIsolation();
       expect(info.state).toBe('ready');
       expect(info.isolation.permissionModel).toBe(false);
-      expect(info.isolation.networkNamespace).toBe(Boolean(host.unshare));
-      expect(info.isolation.level).toBe(host.unshare ? 'netns' : 'none');
+      expect(host.bwrap).toBeTruthy();
+      expect(info.isolation.networkNamespace).toBe(true);
+      expect(info.isolation.level).toBe('bubblewrap');
       expect(info.isolation.notes.join(' ')).toMatch(/no Node permission model/);
       expect((await request(info, '/anything')).json()).toEqual({ hello: 'hej', path: '/anything' });
       const net = (await request(info, '/net')).json<{ tcpOut: string; env: string[] }>();
-      if (host.unshare) expect(net.tcpOut).not.toBe('connected');
+      expect(net.tcpOut).not.toBe('connected');
       expect(net.env).toEqual([
         'HOME',
         'LANG',
         'PATH',
+        'PWD',
         'PX_CONFIG_FILE',
         'PX_DATA_DIR',
         'PX_INSTANCE',

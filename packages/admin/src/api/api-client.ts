@@ -9,6 +9,7 @@ import type {
   AuditVerify,
   DevReload,
   DevSessionsList,
+  EffectiveDevPolicy,
   ErrorBody,
   Install,
   InstallConfig,
@@ -19,6 +20,7 @@ import type {
   TenantUsage,
   TokenResponse,
   ValidateResponse,
+  VersionInfo,
 } from '@powerx/protocol';
 import { ApiError } from './api-error.ts';
 
@@ -171,6 +173,14 @@ export class ApiClient {
   // --- dev mode (issue 5): every route answers 404 DEV_MODE_DISABLED with a hint when core is not in dev mode ---
   devStatus(): Promise<{ devMode: boolean; roots: string[]; sessionTtlMs: number }> {
     return this.request('GET', '/api/plugins/dev/status');
+  }
+  /** The dev policy in force (dev_policy.yaml, its defaults and overrides); answers with dev mode off too. */
+  devPolicy(): Promise<EffectiveDevPolicy> {
+    return this.request('GET', '/api/plugins/dev/policy');
+  }
+  /** Core's version and its feature flags (public). */
+  version(): Promise<VersionInfo> {
+    return this.request('GET', '/api/version');
   }
   /** Active dev sessions of the tenant with their reload history (and that of plugins whose session ended). */
   devSessions(tenant: string): Promise<DevSessionsList> {

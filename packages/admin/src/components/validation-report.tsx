@@ -1,4 +1,7 @@
-/** The validator's checks, one line each: ✓ or ✗, title, message, and the hint of a failed check. */
+/**
+ * The validator's checks, one line each: ✓, ✗ or ! (a failed warning, such as production quota
+ * parity, which does not fail the report), title, message, and the hint of a failed check.
+ */
 import type { ValidationCheck } from '@powerx/protocol';
 
 export function ValidationReport({ checks, ok }: { checks: ValidationCheck[]; ok: boolean }) {
@@ -7,14 +10,18 @@ export function ValidationReport({ checks, ok }: { checks: ValidationCheck[]; ok
       <h2 id="report-title">
         Validation report{' '}
         <span className={`badge ${ok ? 'badge-ok' : 'badge-bad'}`}>
-          {ok ? 'all checks passed' : `${checks.filter((c) => !c.ok).length} failed`}
+          {ok ? 'all checks passed' : `${checks.filter((c) => !c.ok && !c.warning).length} failed`}
         </span>
       </h2>
       <ul className="checks">
         {checks.map((c) => (
-          <li key={c.id} className={c.ok ? 'check-ok' : 'check-bad'} data-check={c.id}>
-            <span className="check-mark" aria-label={c.ok ? 'passed' : 'failed'}>
-              {c.ok ? '✓' : '✗'}
+          <li
+            key={c.id}
+            className={c.ok ? 'check-ok' : c.warning ? 'check-warn' : 'check-bad'}
+            data-check={c.id}
+          >
+            <span className="check-mark" aria-label={c.ok ? 'passed' : c.warning ? 'warning' : 'failed'}>
+              {c.ok ? '✓' : c.warning ? '!' : '✗'}
             </span>
             <div>
               <div className="check-title">

@@ -1,12 +1,14 @@
 /**
  * Dev sessions of the tenant and the reload history of each dev plugin (time, duration, result,
- * rollback code, stage, message and hint), from core's GET /api/plugins/dev/sessions.
+ * rollback code, stage, message and hint), from core's GET /api/plugins/dev/sessions; and the dev
+ * policy in force (GET /api/plugins/dev/policy), shown whether dev mode is on or off.
  */
 import { isApiError } from '../api/api-error.ts';
 import { loadDevActivity } from '../dev/dev-activity.ts';
 import { formatMs } from '../components/stage-timeline.tsx';
 import { ErrorBox, Empty, Loading, Unavailable } from '../components/states.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { DevPolicyCard } from '../components/dev-policy-card.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session-context.ts';
 import { useAsync } from '../use-async.ts';
@@ -14,9 +16,11 @@ import { useAsync } from '../use-async.ts';
 export function DevSessionsPage({ tenant }: { tenant: string }) {
   const { api } = useSession();
   const status = useAsync(() => api.devStatus(), [api]);
+  const policy = useAsync(() => api.devPolicy(), [api]);
   const activity = useAsync(() => loadDevActivity(api, tenant), [api, tenant]);
   const reload = () => {
     status.reload();
+    policy.reload();
     activity.reload();
   };
   const devOff = isApiError(status.error) && status.error.status === 404;
@@ -30,13 +34,11 @@ export function DevSessionsPage({ tenant }: { tenant: string }) {
           Refresh
         </button>
       </div>
-      {devOff ? (
-        <Unavailable title="This core is not in dev mode." error={status.error} />
-      ) : status.data ? (
-        <div className="muted small">
-          Dev mode on · path installs allowed under {status.data.roots.join(', ')} · sessions expire{' '}
-          {Math.round(status.data.sessionTtlMs / 1000)} s after their CLI goes away
-        </div>
+      {devOff ? <Unavailable title="This core is not in dev mode." error={status.error} /> : null}
+      {policy.data ? (
+        <DevPolicyCard policy={policy.data} tenant={tenant} />
+      ) : policy.error ? (
+        <ErrorBox error={policy.error} title="Dev policy unavailable" onRetry={policy.reload} />
       ) : null}
       {activity.loading && !activity.data ? (
         <Loading what="dev sessions" />

@@ -146,6 +146,12 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
                 : 'no instance'}
             </dd>
           </div>
+          {p.instance ? (
+            <div>
+              <dt>Isolation</dt>
+              <dd data-fact="isolation">{isolationText(p.instance.isolation)}</dd>
+            </div>
+          ) : null}
           <div>
             <dt>Installed</dt>
             <dd>{new Date(p.installedAt).toLocaleString()}</dd>
@@ -397,4 +403,23 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
       </ConfirmDialog>
     </div>
   );
+}
+
+/** What sandbox the instance really got; WEAK first when it runs without the OS sandbox. */
+function isolationText(isolation: unknown): string {
+  const r = (isolation ?? {}) as {
+    level?: string;
+    uid?: number;
+    seccomp?: boolean;
+    cgroup?: { version?: number };
+  };
+  if (r.level !== 'bubblewrap') return `WEAK isolation (${r.level ?? 'unknown'}): no OS sandbox`;
+  return [
+    'bubblewrap',
+    r.uid !== undefined ? `uid ${r.uid}` : '',
+    r.seccomp ? 'seccomp' : '',
+    r.cgroup?.version ? `cgroup v${r.cgroup.version}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }

@@ -4,6 +4,7 @@ import { StatusBadge, UsageBar } from '../components/status-badge.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session-context.ts';
 import { useAsync, useEvery } from '../use-async.ts';
+import { QuotaCompare } from '../components/quota-compare.tsx';
 
 export function PluginsPage({ tenant }: { tenant: string }) {
   const session = useSession();
@@ -63,6 +64,7 @@ export function PluginsPage({ tenant }: { tenant: string }) {
       ) : usage.error ? (
         <ErrorBox error={usage.error} title="Quota unavailable" onRetry={usage.reload} />
       ) : null}
+      {usage.data ? <QuotaCompare usage={usage.data} /> : null}
       {plugins.loading && !plugins.data ? (
         <Loading what="plugins" />
       ) : plugins.error ? (

@@ -9,12 +9,18 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readManifestSource } from '@powerx/package-format';
-import { LOG_LEVELS, PxError, type InstalledPlugin, type LogLevel } from '@powerx/protocol';
+import {
+  LOG_LEVELS,
+  PxError,
+  type EffectiveDevPolicy,
+  type InstalledPlugin,
+  type LogLevel,
+} from '@powerx/protocol';
 import { DEFAULT_API_URL } from '../api-client.ts';
 import { connection } from '../dev/connection.ts';
 import type { CliContext } from '../context.ts';
 import { DevBuilder } from '../dev/dev-builder.ts';
-import { printBuildError, printReload, note } from '../dev/dev-output.ts';
+import { formatPolicy, printBuildError, printReload, note } from '../dev/dev-output.ts';
 import { DevSessionClient } from '../dev/dev-session-client.ts';
 import { formatLogLine, formatReload } from '../dev/log-printer.ts';
 import { Pusher, type PushMode } from '../dev/pusher.ts';
@@ -81,6 +87,8 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
   out.line(
     `${s.ok('●')} dev session for ${s.bold(manifest.id)} in tenant ${s.bold(opts.tenant)} on ${api.url}${opts.watch ? ` — watching ${dir}, Ctrl-C ends it${opts.keep ? ' (--keep: the plugin stays installed)' : ''}` : ''}`,
   );
+  const policy = await api.get<EffectiveDevPolicy>('/api/plugins/dev/policy').catch(() => undefined);
+  if (policy) out.line(formatPolicy(policy, opts.tenant));
   // A plugin installed before the session (e.g. the quick start's signed hello) is replaced by the
   // dev builds, and Ctrl-C without --keep uninstalls the plugin: say so now, not only at the end.
   const before = await api

@@ -16,6 +16,7 @@ import { registerAudit } from './audit.ts';
 import { registerLogs } from './logs.ts';
 import { registerKeys } from './keys.ts';
 import { registerDev } from './dev.ts';
+import { registerBackup } from './backup.ts';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -41,4 +42,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerLogs,
   registerKeys,
   registerDev,
+  registerBackup,
 ];

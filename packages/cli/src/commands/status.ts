@@ -3,6 +3,7 @@ import { PxError, type Install, type InstalledPlugin } from '@powerx/protocol';
 import { ApiClient } from '../api-client.ts';
 import type { CliContext } from '../context.ts';
 import { formatMs, out } from '../output.ts';
+import { isolationLine } from '../isolation-line.ts';
 
 export function registerStatus(program: Command, _ctx: CliContext): void {
   program
@@ -65,6 +66,7 @@ export function registerStatus(program: Command, _ctx: CliContext): void {
           out.line(
             `  instance      ${p.instance.id} pid ${p.instance.pid ?? '-'} ${p.instance.state}, ${p.instance.usage.rssMb} MB RSS, ${p.instance.usage.cpuPercent}% CPU, restarts ${p.instance.restarts}`,
           );
+        if (p.instance) out.line(`  isolation     ${isolationLine(p.instance.isolation)}`);
         out.line('  recent installs:');
         for (const i of installs)
           out.line(

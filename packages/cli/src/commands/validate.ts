@@ -10,6 +10,7 @@ import type { CliContext } from '../context.ts';
 import { trustedKeys, type TrustedKey } from '../keys/trusted-keys.ts';
 import { formatMs, out } from '../output.ts';
 import { EXIT } from '../report-error.ts';
+import { validateOnCore } from './validate-on-core.ts';
 
 interface ValidateOpts {
   trust?: string[];
@@ -19,6 +20,8 @@ interface ValidateOpts {
   key?: string;
   sign: boolean;
   json?: boolean;
+  tenant?: string;
+  url?: string;
 }
 
 export function registerValidate(program: Command, ctx: CliContext): void {
@@ -48,9 +51,14 @@ export function registerValidate(program: Command, ctx: CliContext): void {
     )
     .option('--no-sign', 'project folders only: build the temporary package unsigned')
     .option('--json', 'print the report as JSON')
+    .option(
+      '--tenant <tenant>',
+      "let core validate it for this tenant instead (quota, dependencies, and whether it also fits the tenant's production counterpart); needs PX_API_URL/PX_TOKEN or px-plugin login",
+    )
+    .option('--url <url>', 'core to ask with --tenant (default PX_API_URL, then px-plugin login)')
     .addHelpText(
       'after',
-      '\nExit code 1 when any check fails.\nExamples:\n  px-plugin validate com.example.plugin.hello-0.1.0.pxp\n  px-plugin validate pkg.pxp --trust platform.pub.pem --no-default-keys --core-version 1.4.0 --json\n  px-plugin validate .',
+      '\nExit code 1 when any check fails (a production-parity warning alone does not fail).\nExamples:\n  px-plugin validate com.example.plugin.hello-0.1.0.pxp\n  px-plugin validate pkg.pxp --trust platform.pub.pem --no-default-keys --core-version 1.4.0 --json\n  px-plugin validate .\n  px-plugin validate pkg.pxp --tenant sandbox-dev',
     )
     .action(async (target: string, opts: ValidateOpts) => {
       const { keys, skipped } = await trustedKeys(opts.trust ?? [], { includeDefaults: opts.defaultKeys });
@@ -70,6 +78,12 @@ export function registerValidate(program: Command, ctx: CliContext): void {
           });
           packagePath = built.packagePath;
         }
+        if (opts.tenant)
+          return await validateOnCore(ctx, packagePath, {
+            tenant: opts.tenant,
+            url: opts.url,
+            json: opts.json,
+          });
         const report = await validatePackage(packagePath, {
           trustedKeys: keys.map((k) => k.pem),
           ...(opts.coreVersion !== undefined ? { coreVersion: opts.coreVersion } : {}),

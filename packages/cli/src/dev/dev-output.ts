@@ -1,7 +1,7 @@
 /** What `px-plugin dev` prints for each reload: outcome, version and the timing of each step. */
 import { errorBody } from '../report-error.ts';
 import { formatMs, out, styleFor } from '../output.ts';
-import type { DevReload } from '@powerx/protocol';
+import type { DevReload, EffectiveDevPolicy } from '@powerx/protocol';
 
 export function printReload(n: number, buildMs: number, r: DevReload & { mode: string }): void {
   const s = out.style;
@@ -52,4 +52,18 @@ export function printBuildError(n: number, error: unknown, serving: string | und
 
 export function note(text: string): void {
   process.stderr.write(`${styleFor(process.stderr).dim(text)}\n`);
+}
+
+/** The dev policy core applies to this session, in one line (GET /api/plugins/dev/policy). */
+export function formatPolicy(p: EffectiveDevPolicy, tenant: string): string {
+  const unsigned = p.unsignedDevBuilds.tenants[tenant] ?? p.unsignedDevBuilds.default;
+  const roots = p.roots.length
+    ? `path installs from ${p.roots.join(', ')}`
+    : 'no path installs (builds are uploaded)';
+  const overridden = p.overrides.length
+    ? ` · overridden: ${p.overrides.map((o) => `${o.field} (${o.source})`).join(', ')}`
+    : '';
+  return out.style.dim(
+    `  policy ${p.file}: ${unsigned ? 'unsigned dev builds allowed' : 'unsigned dev builds refused'} in ${tenant} · ${roots} · sessions expire after ${p.sessions.idleTimeoutSeconds} s without heartbeat, ${p.sessions.maxPerUser} per user · logs kept ${p.retention.logDays} d, dev audit details ${p.retention.devAuditDays} d${overridden}`,
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * The audit head anchor: the sequence number and hash of the newest audit entry, kept OUTSIDE the
- * database in `<data dir>/audit-head.json` (mode 0600, written to a temp file and renamed, so it
- * is either the old or the new head, never half of one).
+ * database in `<data dir>/audit-head.json` (mode 0600, written atomically by storage/atomic-file.ts, so
+ * it is either the old or the new head, never half of one).
  *
  * Why a file and not a table: the hash chain already protects every row against edits and against
  * removal in the middle; what it cannot see is the newest rows being deleted (the shorter chain
@@ -15,7 +15,8 @@
  * anchor file itself (`truncations`), so it keeps being reported by `GET /api/audit/verify` even
  * after new entries were appended on top of the shorter chain.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../storage/atomic-file.ts';
 
 export interface AuditHead {
   seq: number;
@@ -79,8 +80,6 @@ export class AuditAnchor implements AnchorStore {
   }
 
   async write(state: AnchorState): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
   }
 }

@@ -99,12 +99,19 @@ export class AuditLog {
   readonly #anchor: AnchorStore | undefined;
   #anchorState: AnchorState | undefined;
 
+  readonly #onAnchorError: ((error: unknown) => void) | undefined;
+
   /**
    * Where the head is anchored outside the database: `anchorFile` (core: `<data dir>/audit-head.json`)
    * or another `anchor` store (a cluster keeps it in NATS, shared by the nodes).
+   * `onAnchorError`: told when the anchor could not be written (it catches up on the next append).
    */
-  constructor(db: Db, opts: { anchorFile?: string; anchor?: AnchorStore } = {}) {
+  constructor(
+    db: Db,
+    opts: { anchorFile?: string; anchor?: AnchorStore; onAnchorError?: (error: unknown) => void } = {},
+  ) {
     this.#db = db;
+    this.#onAnchorError = opts.onAnchorError;
     this.#anchor = opts.anchor ?? (opts.anchorFile ? new AuditAnchor(opts.anchorFile) : undefined);
   }
 
@@ -224,7 +231,9 @@ export class AuditLog {
         ...this.#anchorState,
         head: { seq: row.seq, hash: row.hash, ts: row.ts },
       };
-      await this.#anchor.write(this.#anchorState);
+      // The entry is committed: a failed anchor write (full disk) leaves the anchor behind, which is
+      // harmless, so it must not turn the caller's committed operation into an error.
+      await this.#anchor.write(this.#anchorState).catch((error: unknown) => this.#onAnchorError?.(error));
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Drops what is only kept for a while: plugin log lines and the details of audit entries of
- * sandbox (dev) tenants, older than the retention (7 days by default). Audit entries themselves
- * stay; their chain still verifies because details are hashed separately.
+ * sandbox (dev) tenants, each older than its retention (dev_policy.yaml retention.logDays and
+ * retention.devAuditDays, 7 days by default; read at every sweep, so a re-read policy applies).
+ * Audit entries themselves stay; their chain still verifies because details are hashed separately.
  */
 import type { Db } from '../storage/schema.ts';
 
@@ -10,14 +11,20 @@ export interface SweepResult {
   auditDetailsCleared: number;
 }
 
+export interface RetentionDays {
+  logDays: number;
+  devAuditDays: number;
+}
+
 export class RetentionSweeper {
   readonly #db: Db;
-  readonly #retentionMs: number;
+  readonly #days: () => RetentionDays;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(db: Db, retentionDays: number) {
+  constructor(db: Db, retention: number | (() => RetentionDays)) {
     this.#db = db;
-    this.#retentionMs = retentionDays * 86_400_000;
+    this.#days =
+      typeof retention === 'number' ? () => ({ logDays: retention, devAuditDays: retention }) : retention;
   }
 
   start(intervalMs: number, onError: (error: unknown) => void): void {
@@ -30,8 +37,13 @@ export class RetentionSweeper {
   }
 
   async sweep(now = new Date()): Promise<SweepResult> {
-    const cutoff = new Date(now.getTime() - this.#retentionMs).toISOString();
-    const logs = await this.#db.deleteFrom('plugin_logs').where('ts', '<', cutoff).executeTakeFirst();
+    const { logDays, devAuditDays } = this.#days();
+    const before = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+    const logs = await this.#db
+      .deleteFrom('plugin_logs')
+      .where('ts', '<', before(logDays))
+      .executeTakeFirst();
+    const cutoff = before(devAuditDays);
     const audit = await this.#db
       .updateTable('audit_log')
       .set({ details: null })

@@ -1,35 +1,17 @@
 /**
  * Version folders are node-local copies of a package's content; the package blob (local disk,
- * or the NATS object store in a cluster) is what every node shares. The store records the path
- * on the node that unpacked it (`…/tenants/<t>/plugins/<p>/versions/<name>`); any other node
- * keeps its copy at the same place under its own data dir and rebuilds it from the blob when it
- * is missing — a node taking a plugin over, or a rollback run through another node.
+ * or the NATS object store in a cluster) is what every node shares. The store records the folder
+ * relative to the data dir (`tenants/<t>/plugins/<p>/versions/<name>`), so every node keeps its
+ * copy at the same place under its own data dir and rebuilds it from the blob when it is missing
+ * — a node taking a plugin over, or a rollback run through another node.
  */
 import { mkdir, rename, stat } from 'node:fs/promises';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { extractPackage } from '@powerx/package-format';
 import { PxError } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { CorePaths } from '../config/core-paths.ts';
-
-/** The same version folder under this node's data dir (unchanged when it already is ours). */
-export function localVersionDir(paths: CorePaths, versionDir: string): string {
-  if (versionDir.startsWith(paths.tenants + sep)) return versionDir;
-  // …/tenants/<tenant>/plugins/<plugin>/versions/<name>: the last six segments, from the end.
-  const parts = versionDir.split(sep);
-  const at = parts.length - 6;
-  const names = [parts[at + 1], parts[at + 3], parts[at + 5]];
-  if (
-    at < 0 ||
-    parts[at] !== 'tenants' ||
-    parts[at + 2] !== 'plugins' ||
-    parts[at + 4] !== 'versions' ||
-    names.some((n) => !n || n === '.' || n === '..')
-  )
-    throw new PxError('INTERNAL', { ref: `unexpected version folder ${versionDir}` });
-  return join(paths.tenants, ...parts.slice(at + 1));
-}
 
 export interface VersionFolderDeps {
   db: Db;
@@ -43,7 +25,7 @@ export async function materializeVersionDir(
   row: { id: string; version_dir: string | null },
 ): Promise<string> {
   if (!row.version_dir) throw new PxError('INTERNAL', { ref: `install ${row.id} has no version folder` });
-  const local = localVersionDir(deps.paths, row.version_dir);
+  const local = deps.paths.resolve(row.version_dir);
   if (await exists(local)) return local;
   // The installs that brought this folder's package (one for uploads, several for a dev build reused).
   const sources = await deps.db

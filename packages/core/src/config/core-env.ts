@@ -96,14 +96,26 @@ export interface CoreEnvInput {
   devMode?: boolean;
 }
 
+/** How plugins are sandboxed (the runtime's SandboxOptions). */
+export interface SandboxConfig {
+  /** Host uid/gid plugins run as when core is root (PX_SANDBOX_UID / PX_SANDBOX_GID, default 59500). */
+  uid: number;
+  gid: number;
+  /** PX_ALLOW_WEAK_ISOLATION=1: start plugins without bubblewrap, shown as WEAK everywhere. Default off. */
+  allowWeakIsolation: boolean;
+}
+
 export interface CoreEnv {
   dataDir: string;
   port: number;
   logLevel: string | undefined;
   masterKey: Buffer | undefined;
-  retentionDays: number;
+  /** Unset: the dev policy file decides (it also holds the default). */
+  retentionDays: number | undefined;
   awaitingConfigTtlHours: number;
-  devMode: boolean;
+  /** Unset: the dev policy file decides. */
+  devMode: boolean | undefined;
+  sandbox: SandboxConfig;
 }
 
 /** Options win over the environment; every value is checked whichever it came from. */
@@ -144,19 +156,19 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
       ) ?? 8077,
     logLevel,
     masterKey: masterKeyRaw ? parseMasterKey(masterKeyRaw) : undefined,
-    retentionDays:
-      positiveSetting(
-        'PX_RETENTION_DAYS',
-        options.retentionDays ?? env.PX_RETENTION_DAYS,
-        'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (default 7).',
-      ) ?? 7,
+    retentionDays: positiveSetting(
+      'PX_RETENTION_DAYS',
+      options.retentionDays ?? env.PX_RETENTION_DAYS,
+      'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (overrides dev_policy.yaml retention).',
+    ),
     awaitingConfigTtlHours:
       positiveSetting(
         'PX_AWAITING_CONFIG_TTL_HOURS',
         options.awaitingConfigTtlHours ?? env.PX_AWAITING_CONFIG_TTL_HOURS,
         'Set PX_AWAITING_CONFIG_TTL_HOURS to how long an install may wait for its configuration (default 24).',
       ) ?? 24,
-    devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE') ?? false,
+    devMode: options.devMode ?? flag('PX_PLUGIN_DEV_MODE'),
+    sandbox: readSandboxConfig(env, flag),
   };
   flag('PX_PROCESS_METRICS');
   // Read elsewhere (dev service, WebSocket routes): checked here so a typo fails at start, not later.
@@ -181,4 +193,18 @@ export function readCoreEnv(options: CoreEnvInput, env: NodeJS.ProcessEnv = proc
     'Set PX_WS_MAX_BUFFERED_BYTES in bytes (default 1048576).',
   );
   return result;
+}
+
+/** The sandbox uid must be a real unprivileged id: never 0, never above the 32-bit range user namespaces map. */
+function readSandboxConfig(
+  env: NodeJS.ProcessEnv,
+  flag: (name: string) => boolean | undefined,
+): SandboxConfig {
+  const fix = (name: string) =>
+    `Set ${name} to an unused unprivileged id from 1000 to 4294967294 (default 59500); plugins run as it when core is root.`;
+  const uid =
+    intSetting('PX_SANDBOX_UID', env.PX_SANDBOX_UID, 1000, 4_294_967_294, fix('PX_SANDBOX_UID')) ?? 59_500;
+  const gid =
+    intSetting('PX_SANDBOX_GID', env.PX_SANDBOX_GID, 1000, 4_294_967_294, fix('PX_SANDBOX_GID')) ?? uid;
+  return { uid, gid, allowWeakIsolation: flag('PX_ALLOW_WEAK_ISOLATION') ?? false };
 }

@@ -30,7 +30,9 @@ import {
 import type { CoreServicesWithoutDev } from '../core-services.ts';
 import type { Principal } from '../identity/principal.ts';
 import { LogHub } from '../logs/log-hub.ts';
-import { configuredDevRoots, resolveAllowedPath } from './dev-roots.ts';
+import { resolveAllowedPath } from './dev-roots.ts';
+import { assertDevPolicy } from './dev-policy-gate.ts';
+import { unsignedAllowed } from '../config/dev-policy.ts';
 import { DevSessions, type SessionHolder } from './dev-sessions.ts';
 import { DevReloadHistory } from './dev-reload-history.ts';
 import { snapshotBuild } from './snapshot-build.ts';
@@ -38,10 +40,6 @@ import { snapshotBuild } from './snapshot-build.ts';
 export type DevSource = { path: string } | { uploadPath: string; bytes: number };
 
 export interface DevServiceOptions {
-  /** Allowed roots for path mode. Default: PX_DEV_ROOTS, else home + temp folder. */
-  roots?: string[];
-  /** Session ttl without heartbeats. Default: PX_DEV_SESSION_TTL_MS or 30 s. */
-  sessionTtlMs?: number;
   /** Crash watch after a switch. Default: PX_DEV_GRACE_MS or 3 s. */
   graceMs?: number;
 }
@@ -68,7 +66,6 @@ export class DevService {
   /** Reload history per plugin for GET /api/plugins/dev/sessions (dev-reload-history.ts). */
   readonly reloads: DevReloadHistory;
   readonly #s: CoreServicesWithoutDev;
-  readonly #roots: string[];
   readonly #graceMs: number;
   readonly #lanes = new Map<string, Lane>();
   readonly #watches = new Set<Promise<void>>();
@@ -76,18 +73,18 @@ export class DevService {
 
   constructor(s: CoreServicesWithoutDev, opts: DevServiceOptions = {}) {
     this.#s = s;
-    this.#roots = opts.roots ?? configuredDevRoots();
     this.#graceMs = opts.graceMs ?? Number(process.env.PX_DEV_GRACE_MS ?? 3000);
-    this.sessions = new DevSessions(
-      join(s.paths.dataDir, 'dev-sessions.json'),
-      opts.sessionTtlMs ?? Number(process.env.PX_DEV_SESSION_TTL_MS ?? 30_000),
-    );
+    // Read from the policy at each use, so a re-read policy applies to the next heartbeat.
+    this.sessions = new DevSessions(join(s.paths.dataDir, 'dev-sessions.json'), () => ({
+      ttlMs: s.policy.current.sessions.idleTimeoutSeconds * 1000,
+      maxPerUser: s.policy.current.sessions.maxPerUser,
+    }));
     this.hub = new LogHub(s.logs);
     this.reloads = new DevReloadHistory(join(s.paths.dataDir, 'dev-reloads.json'));
   }
 
   get roots(): string[] {
-    return [...this.#roots];
+    return [...this.#s.policy.current.roots];
   }
 
   async start(): Promise<void> {
@@ -116,7 +113,8 @@ export class DevService {
   async #access(p: Principal, tenant: string, action: string, target?: string): Promise<void> {
     this.requireDevMode();
     try {
-      await this.#s.tenants.assertDevAccess(p, tenant);
+      const view = await this.#s.tenants.assertDevAccess(p, tenant);
+      assertDevPolicy(this.#s.policy.current, p, view.id, await this.#s.tenants.roleOf(tenant, p.userId));
     } catch (error) {
       if (error instanceof AccessError || isPxError(error)) {
         await this.#s.audit.append({
@@ -371,10 +369,21 @@ export class DevService {
       // 1. Our own copy of the build.
       let buildDir: string;
       let manifest: Manifest;
+      if (!unsignedAllowed(this.#s.policy.current, input.tenant)) {
+        await this.#s.audit.append({
+          actor: p.username,
+          tenant: input.tenant,
+          action: 'plugin.dev.install',
+          target: null,
+          outcome: 'denied',
+          details: { code: 'DEV_UNSIGNED_NOT_ALLOWED' },
+        });
+        throw new PxError('DEV_UNSIGNED_NOT_ALLOWED', { tenant: input.tenant });
+      }
       if ('path' in input.source) {
         let real: string;
         try {
-          real = await resolveAllowedPath(input.source.path, this.#roots);
+          real = await resolveAllowedPath(input.source.path, this.roots, this.#s.paths.dataDir);
         } catch (error) {
           await this.#s.audit.append({
             actor: p.username,

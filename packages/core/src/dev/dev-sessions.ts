@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { ConflictError, NotFoundError, type DevSession } from '@powerx/protocol';
+import { ConflictError, NotFoundError, PxError, type DevSession } from '@powerx/protocol';
 
 export interface SessionHolder {
   userId: string;
@@ -23,20 +23,27 @@ interface StoredSession extends DevSession {
   userId: string;
 }
 
+/** From the dev policy, read at each use so a re-read policy applies without a restart. */
+export interface SessionSettings {
+  ttlMs: number;
+  maxPerUser: number;
+}
+
 export class DevSessions {
   readonly #file: string;
-  readonly #ttlMs: number;
+  readonly #settings: () => SessionSettings;
   readonly #sessions = new Map<string, StoredSession>();
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(file: string, ttlMs: number) {
+  constructor(file: string, settings: number | (() => SessionSettings)) {
     this.#file = file;
-    this.#ttlMs = ttlMs;
+    this.#settings =
+      typeof settings === 'number' ? () => ({ ttlMs: settings, maxPerUser: Infinity }) : settings;
   }
 
   get ttlMs(): number {
-    return this.#ttlMs;
+    return this.#settings().ttlMs;
   }
 
   async load(): Promise<void> {
@@ -95,6 +102,13 @@ export class DevSessions {
   async open(tenant: string, pluginId: string, holder: SessionHolder, id?: string): Promise<DevSession> {
     const current = this.holderOf(tenant, pluginId);
     if (current && current.id !== id) throw conflict(current);
+    const { ttlMs, maxPerUser } = this.#settings();
+    if (!current) {
+      const held = [...this.#sessions.values()].filter(
+        (s) => s.userId === holder.userId && Date.parse(s.expiresAt) > Date.now(),
+      ).length;
+      if (held >= maxPerUser) throw new PxError('DEV_SESSION_LIMIT', { count: held, limit: maxPerUser });
+    }
     const now = new Date();
     const session: StoredSession = {
       id: id ?? `ds_${randomUUID()}`,
@@ -105,8 +119,8 @@ export class DevSessions {
       client: holder.client,
       createdAt: current?.createdAt ?? now.toISOString(),
       lastSeenAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.#ttlMs).toISOString(),
-      ttlMs: this.#ttlMs,
+      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      ttlMs,
     };
     this.#sessions.set(session.id, session);
     await this.#persist();
@@ -173,9 +187,10 @@ export class DevSessions {
 
   #refresh(s: StoredSession): StoredSession {
     const now = Date.now();
+    const { ttlMs } = this.#settings();
     s.lastSeenAt = new Date(now).toISOString();
-    s.expiresAt = new Date(now + this.#ttlMs).toISOString();
-    s.ttlMs = this.#ttlMs;
+    s.expiresAt = new Date(now + ttlMs).toISOString();
+    s.ttlMs = ttlMs;
     return s;
   }
 

@@ -50,8 +50,7 @@ export async function snapshotBuild(
   for (const ref of [manifest.runtime.entry, manifest.sandbox?.seed, manifest.admin?.staticDir]) {
     const rel = ref?.replace(/^\.\//, '').replace(/\/+$/, '');
     if (!rel) continue;
-    if (!isInside(join(root, rel), root))
-      throw new PxError('DEV_PATH_LINK_OUT', { path: rel, target: 'a path outside the project' });
+    if (!isInside(join(root, rel), root)) throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
     tops.add(rel.split('/')[0]);
   }
   const counter = { files: 0, bytes: 0 };
@@ -69,12 +68,10 @@ async function refuseLinkOut(root: string, path: string): Promise<string | undef
   const st = await lstat(path).catch(() => undefined);
   if (!st?.isSymbolicLink()) return st ? path : undefined;
   const target = await realpath(path).catch(() => undefined);
-  if (!target || !isInside(target, root)) {
-    throw new PxError('DEV_PATH_LINK_OUT', {
-      path: relative(root, path),
-      target: target ?? 'a missing file',
-    });
-  }
+  // Where the link leads is not said (nor whether it leads anywhere): that would tell the
+  // caller what exists outside the project.
+  if (!target || !isInside(target, root))
+    throw new PxError('DEV_PATH_LINK_OUT', { path: relative(root, path) });
   return target;
 }
 
@@ -85,8 +82,7 @@ async function copyInside(
   counter: { files: number; bytes: number },
   depth = 0,
 ): Promise<void> {
-  if (depth > 32)
-    throw new PxError('DEV_PATH_LINK_OUT', { path: relative(root, src), target: 'a link cycle' });
+  if (depth > 32) throw new PxError('DEV_PATH_LINK_OUT', { path: relative(root, src) });
   const real = (await refuseLinkOut(root, src)) ?? src;
   const st = await stat(real);
   if (st.isDirectory()) {

@@ -2,18 +2,25 @@
  * The one place that turns errors into HTTP responses: { code, message, hint, details? }.
  * PxError carries its status; Fastify's schema validation errors become BAD_REQUEST with the
  * failing field; other 4xx errors from Fastify or its plugins keep their status with a stable
- * code (NOT_FOUND for forbidden paths, BAD_REQUEST otherwise); anything else is INTERNAL with a reference that is logged (never the stack or
+ * code (NOT_FOUND for forbidden paths, BAD_REQUEST otherwise); a full disk is DISK_FULL (507);
+ * anything else is INTERNAL with a reference that is logged (never the stack or
  * any secret in the response).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PxError, isPxError } from '@powerx/protocol';
+import { diskFullError, isDiskFull } from '../storage/disk-full.ts';
 
 export function toErrorBody(
   error: unknown,
   log: { error(obj: object, msg: string): void },
 ): { status: number; body: ReturnType<PxError['toJSON']> } {
   if (isPxError(error)) return { status: error.status, body: error.toJSON() };
+  // Wherever the disk filled up (database, audit, a file write), it is the operator's to fix, not a bug.
+  if (isDiskFull(error)) {
+    const px = diskFullError(error, 'handling the request');
+    return { status: px.status, body: px.toJSON() };
+  }
   const fe = error as FastifyError & {
     validation?: Array<{ instancePath?: string; message?: string }>;
     validationContext?: string;

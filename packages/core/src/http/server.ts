@@ -18,6 +18,7 @@ import { registerTenantRoutes } from './routes/tenant-routes.ts';
 import { registerInstallRoutes } from './routes/install-routes.ts';
 import { registerPluginRoutes } from './routes/plugin-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
+import { registerBackupRoutes } from './routes/backup-routes.ts';
 import { registerDevRoutes } from './routes/dev-routes.ts';
 import { registerWsRoutes } from './routes/ws-routes.ts';
 import { registerAdminStaticRoutes, servePluginAdminPage } from './routes/admin-static-routes.ts';
@@ -49,6 +50,7 @@ export async function buildServer(
   app.addHook('onRequest', async (request, reply) => {
     const match = ENTRY.exec(request.url);
     if (!match) return;
+    s.flags.require('plugin-sandbox-mode', 'test entry points');
     const target = {
       tenant: decodeURIComponent(match[1]),
       pluginId: decodeURIComponent(match[2]),
@@ -108,6 +110,7 @@ export async function buildServer(
   registerInstallRoutes(app, s);
   registerPluginRoutes(app, s);
   registerAuditRoutes(app, s);
+  registerBackupRoutes(app, s);
   registerDevRoutes(app, s);
   registerWsRoutes(app, s);
   registerAdminStaticRoutes(app, s);

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { InputError, PxError } from '@powerx/protocol';
+import { diskFullError, isDiskFull, mapDiskFull } from '../storage/disk-full.ts';
 
 export interface ReceivedUpload {
   path: string;
@@ -64,7 +65,9 @@ export async function receivePackageUpload(
       { detail: 'Expected multipart/form-data with a "package" file' },
       { hint: 'Send the .pxp as the "package" field of a multipart form (px-plugin install does).' },
     );
-  await mkdir(opts.uploadsDir, { recursive: true });
+  await mapDiskFull('receiving the upload', opts.uploadsDir, () =>
+    mkdir(opts.uploadsDir, { recursive: true }),
+  );
   const fields: Record<string, string> = { ...(request.query as Record<string, string>) };
   let path: string | undefined;
   let bytes = 0;
@@ -96,6 +99,11 @@ export async function receivePackageUpload(
     if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'UPLOAD_TOO_LARGE') {
       await drain(request.raw, DRAIN_LIMIT);
       throw uploadTooLarge(opts.limitFor(fields));
+    }
+    if (isDiskFull(error)) {
+      // The client still gets its answer (507), not a reset connection.
+      await drain(request.raw, DRAIN_LIMIT);
+      throw diskFullError(error, 'receiving the upload', opts.uploadsDir);
     }
     throw error;
   }

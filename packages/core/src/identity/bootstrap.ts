@@ -3,13 +3,14 @@
  * tenant `sandbox-dev` and the production tenant `default`, and an admin API token in
  * `<dataDir>/admin-token` (0600). Later starts reuse the token file if it still authenticates.
  */
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Db } from '../storage/schema.ts';
 import type { IdentityService } from './identity-service.ts';
 import type { TenantService } from '../tenants/tenant-service.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CorePaths } from '../config/core-paths.ts';
 import { newPassword } from './credentials.ts';
+import { writeFileAtomic } from '../storage/atomic-file.ts';
 
 export interface BootstrapResult {
   adminToken: string;
@@ -17,9 +18,9 @@ export interface BootstrapResult {
   adminPassword?: string;
 }
 
+/** Whole or absent (a full disk never leaves an empty token file), owner-only. */
 async function writeSecretFile(path: string, content: string): Promise<void> {
-  await writeFile(path, content, { mode: 0o600 });
-  await chmod(path, 0o600);
+  await writeFileAtomic(path, content, { mode: 0o600 });
 }
 
 export async function bootstrap(

@@ -17,6 +17,7 @@ import { rollbackInstall } from './install-rollback.ts';
 import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
 import { materializeVersionDir } from '../cluster/version-folders.ts';
 import type { InstallRow } from './install-store.ts';
+import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 
 /** Plugins started at once at core start. */
 const START_CONCURRENCY = 4;
@@ -44,6 +45,7 @@ export async function recover(
   await rollBackInterrupted(ctx, unfinished);
   await sweepStaging(d);
   await sweepOrphanVersions(d);
+  await sweepUninstalledPluginFolders(d.db, d.paths, d.log);
   if (d.placement) return { rolledBack: unfinished.length, started: 0, failed: 0 };
   let started = 0,
     failed = 0;

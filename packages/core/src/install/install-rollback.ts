@@ -12,7 +12,6 @@ import { killLeftoverPlugin } from '@powerx/runtime';
 import { StageError, toPxError, type PipelineContext } from './pipeline-context.ts';
 import { flowPolicy } from './flow-policy.ts';
 import { versionDirUsedByOthers } from './version-gc.ts';
-import { localVersionDir } from '../cluster/version-folders.ts';
 
 export async function rollbackInstall(
   ctx: PipelineContext,
@@ -75,11 +74,11 @@ async function undoInstall(ctx: PipelineContext, id: string): Promise<void> {
     await d.supervisor.stop(instanceId, { reason: 'install rolled back', graceMs: 1000 }).catch(() => {});
   else if (row.instance_pid) killLeftoverPlugin(row.instance_pid, d.paths.run);
   await d.storage.deleteSeededBy(id);
-  if (row.staging_dir) await rm(row.staging_dir, { recursive: true, force: true });
+  if (row.staging_dir) await rm(d.paths.resolve(row.staging_dir), { recursive: true, force: true });
   if (row.kind === 'install') {
     // A content-addressed (dev) folder may also be the one of the serving or last stable install.
     if (row.version_dir && !(await versionDirUsedByOthers(d, row.version_dir, id)))
-      await rm(localVersionDir(d.paths, row.version_dir), { recursive: true, force: true });
+      await rm(d.paths.resolve(row.version_dir), { recursive: true, force: true });
     await d.blobs.remove(`${id}.pxp`);
   }
   if (row.plugin_id) {

@@ -8,7 +8,7 @@ import type { Db, InstallsTable } from '../storage/schema.ts';
 import { wizardOf } from './wizard.ts';
 
 export type InstallRow = InstallsTable;
-export const TERMINAL_STATES = ['running', 'failed'] as const;
+export const TERMINAL_STATES = ['running', 'failed', 'uninstalled'] as const;
 /** States an install may wait in across a core restart; any other non-terminal state is rolled back on start. */
 export const RESUMABLE_STATES = ['awaiting_config'] as const;
 

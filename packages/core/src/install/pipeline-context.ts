@@ -21,6 +21,7 @@ import type { PluginStorage } from '../plugins/plugin-storage.ts';
 import type { PluginRepository } from '../plugins/plugin-repository.ts';
 import type { CorePaths } from '../config/core-paths.ts';
 import type { InstallStore } from './install-store.ts';
+import { diskFullError, isDiskFull } from '../storage/disk-full.ts';
 import type { PluginSupervisor } from './supervisor-port.ts';
 import type { PackageValidator } from './package-validator.ts';
 import type { KeyedMutex } from './keyed-mutex.ts';
@@ -137,6 +138,7 @@ export function stageOf(error: unknown, fallback: string): string {
 export function toPxError(error: unknown, log: Logger, fallback?: ErrorCode): PxError {
   if (error instanceof StageError) return error.error;
   if (isPxError(error)) return error;
+  if (isDiskFull(error)) return diskFullError(error, 'installing');
   if (fallback) return new PxError(fallback, { detail: (error as Error)?.message ?? String(error) });
   const ref = randomUUID().slice(0, 8);
   log.error({ err: error, ref }, 'unexpected error in install pipeline');

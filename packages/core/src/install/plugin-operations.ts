@@ -130,9 +130,6 @@ export async function uninstall(
       );
     }
     const instanceId = ctx.serving.get(tenant, pluginId);
-    if (instanceId)
-      await d.supervisor.stop(instanceId, { reason: 'uninstalled', graceMs: 2000 }).catch(() => {});
-    ctx.serving.delete(tenant, pluginId);
     const installs = await d.store.ofPlugin(tenant, pluginId);
     await d.db.transaction().execute(async (trx) => {
       await d.plugins.remove(trx, tenant, pluginId);
@@ -142,27 +139,67 @@ export async function uninstall(
         .where('tenant_id', '=', tenant)
         .where('plugin_id', '=', pluginId)
         .execute();
+      // The history stays, but nothing of it runs any more.
+      await trx
+        .updateTable('installs')
+        .set({ state: 'uninstalled' })
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .where('state', '=', 'running')
+        .execute();
     });
-    // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
-    if (!opts.keepData) await d.storage.dropNamespace(tenant, pluginId);
-    for (const i of installs) if (i.kind === 'install') await d.blobs.remove(`${i.id}.pxp`);
-    await rm(
-      opts.keepData
-        ? dirname(d.paths.versionDir(tenant, pluginId, 'x'))
-        : d.paths.pluginRoot(tenant, pluginId),
-      { recursive: true, force: true },
-    );
-    await removeEmptyParents(dirname(d.paths.pluginRoot(tenant, pluginId)), d.paths.tenants);
-    // Other nodes stop their copy and drop their local files too.
-    await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
-    await d.audit.append({
-      actor: principal.username,
+    // Committed: only now is the plugin stopped, so a failed commit (a full disk) leaves it
+    // installed and serving. What follows is clean-up: a crash in it is finished by the start-up
+    // sweep, a failure is logged (the uninstall itself happened).
+    ctx.serving.delete(tenant, pluginId);
+    if (instanceId)
+      await d.supervisor.stop(instanceId, { reason: 'uninstalled', graceMs: 2000 }).catch(() => {});
+    await cleanUpUninstalled(ctx, {
+      principal,
       tenant,
-      action: 'plugin.uninstall',
-      target: pluginId,
-      outcome: 'ok',
-      details: { version: plugin.active_version, force: !!opts.force, keepData: !!opts.keepData },
-    });
+      pluginId,
+      version: plugin.active_version,
+      installs,
+      opts,
+    }).catch((error: unknown) =>
+      d.log.warn(
+        { err: error, tenant, pluginId },
+        'uninstalled; clean-up incomplete (finished at next start)',
+      ),
+    );
+  });
+}
+
+async function cleanUpUninstalled(
+  ctx: PipelineContext,
+  input: {
+    principal: Principal;
+    tenant: string;
+    pluginId: string;
+    version: string;
+    installs: Array<{ id: string; kind: string }>;
+    opts: { force?: boolean; keepData?: boolean };
+  },
+): Promise<void> {
+  const { d } = ctx;
+  const { tenant, pluginId, opts } = input;
+  // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
+  if (!opts.keepData) await d.storage.dropNamespace(tenant, pluginId);
+  for (const i of input.installs) if (i.kind === 'install') await d.blobs.remove(`${i.id}.pxp`);
+  await rm(
+    opts.keepData ? dirname(d.paths.versionDir(tenant, pluginId, 'x')) : d.paths.pluginRoot(tenant, pluginId),
+    { recursive: true, force: true },
+  );
+  await removeEmptyParents(dirname(d.paths.pluginRoot(tenant, pluginId)), d.paths.tenants);
+  // Other nodes stop their copy and drop their local files too.
+  await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
+  await d.audit.append({
+    actor: input.principal.username,
+    tenant,
+    action: 'plugin.uninstall',
+    target: pluginId,
+    outcome: 'ok',
+    details: { version: input.version, force: !!opts.force, keepData: !!opts.keepData },
   });
 }
 

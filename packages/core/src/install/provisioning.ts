@@ -31,10 +31,12 @@ export async function provisionAndActivate(
     );
     await mkdir(dirname(versionDir), { recursive: true });
     if (!row.staging_dir) throw new PxError('INTERNAL', { ref: `no staging folder for install ${id}` });
+    const stagingDir = d.paths.resolve(row.staging_dir);
     if (contentAddressed && (await exists(versionDir)))
-      await rm(row.staging_dir, { recursive: true, force: true });
-    else await rename(row.staging_dir, versionDir);
-    await d.store.update(id, { version_dir: versionDir, staging_dir: null });
+      await rm(stagingDir, { recursive: true, force: true });
+    else await rename(stagingDir, versionDir);
+    // Stored relative to the data dir, so a moved or restored data dir finds it (config/core-paths.ts).
+    await d.store.update(id, { version_dir: d.paths.toStored(versionDir), staging_dir: null });
     const dataDir = d.paths.pluginDataDir(tenant, pluginId);
     if (!(await exists(dataDir))) {
       await mkdir(dataDir, { recursive: true });

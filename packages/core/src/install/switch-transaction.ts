@@ -96,19 +96,23 @@ export async function switchIn(
     },
     'install running',
   );
-  await d.audit.append({
-    actor: await ctx.stages.actorName(row.actor_id),
-    tenant,
-    action: COMPLETED_ACTION[row.kind],
-    target: pluginId,
-    outcome: 'ok',
-    details: {
-      installId: id,
-      version: manifest.version,
-      durationMs,
-      previousInstallId: current?.active_install_id ?? null,
-    },
-  });
+  // The switch is committed and the new version serves: failing to record it (a full disk) is
+  // logged, never turned into a rollback of a version that already serves.
+  await d.audit
+    .append({
+      actor: await ctx.stages.actorName(row.actor_id),
+      tenant,
+      action: COMPLETED_ACTION[row.kind],
+      target: pluginId,
+      outcome: 'ok',
+      details: {
+        installId: id,
+        version: manifest.version,
+        durationMs,
+        previousInstallId: current?.active_install_id ?? null,
+      },
+    })
+    .catch((error: unknown) => d.log.warn({ err: error, installId: id }, 'switch not audited'));
   if (row.kind === 'install' && flowPolicy(row.flow).metrics === 'sandbox') {
     d.metrics.installDuration.observe({ result: 'success' }, durationMs / 1000);
     d.metrics.installTotal.inc({ result: 'success' });

@@ -31,7 +31,7 @@ export async function validateUpload(
     flow,
     keepStaging: true,
   });
-  if (report.stagingDir) await d.store.update(id, { staging_dir: report.stagingDir });
+  if (report.stagingDir) await d.store.update(id, { staging_dir: d.paths.toStored(report.stagingDir) });
   await d.store.update(id, {
     package_sha256: report.packageSha256 ?? null,
     signer_key_id: report.signer?.keyId ?? null,

@@ -7,9 +7,14 @@ import { readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PipelineDeps } from './pipeline-context.ts';
 import { orphanVersionFolders } from './version-gc-policy.ts';
-import { localVersionDir } from '../cluster/version-folders.ts';
+import { dataDirRelative } from '../config/core-paths.ts';
 
 type Deps = Pick<PipelineDeps, 'store' | 'plugins' | 'blobs' | 'paths' | 'log' | 'db'>;
+
+/** A stored path in the form rows use today (older rows may hold an absolute one). */
+function storedForm(stored: string): string {
+  return dataDirRelative(stored) ?? stored;
+}
 
 /** Whether an install other than `installId` still needs `versionDir` (dev folders are shared). */
 export async function versionDirUsedByOthers(
@@ -25,7 +30,7 @@ export async function dropVersion(d: Deps, installId: string): Promise<void> {
   const row = await d.store.get(installId);
   if (!row?.version_dir) return;
   if ((await d.plugins.versionDirsInUse({ dir: row.version_dir })).size) return;
-  await rm(localVersionDir(d.paths, row.version_dir), { recursive: true, force: true });
+  await rm(d.paths.resolve(row.version_dir), { recursive: true, force: true });
   if (row.kind === 'install') await d.blobs.remove(`${row.id}.pxp`);
 }
 
@@ -34,20 +39,18 @@ export async function dropVersion(d: Deps, installId: string): Promise<void> {
  * clean-up of the displaced version leaves one behind) are removed at start.
  */
 export async function sweepOrphanVersions(d: Deps): Promise<void> {
-  // Recorded paths may be another node's (cluster): compare with where they are on this node.
-  const inUse = new Set(
-    [...(await d.plugins.versionDirsInUse())].map((dir) => localVersionDir(d.paths, dir)),
-  );
+  // Compared in the data-dir relative form: a folder a row names under an older absolute path is kept.
+  const inUse = new Set([...(await d.plugins.versionDirsInUse())].map(storedForm));
   const found: string[] = [];
   for (const tenant of await readdir(d.paths.tenants).catch(() => [] as string[])) {
     const pluginsDir = join(d.paths.tenants, tenant, 'plugins');
     for (const plugin of await readdir(pluginsDir).catch(() => [] as string[])) {
       const versions = dirname(d.paths.versionDir(tenant, plugin, 'x'));
       for (const name of await readdir(versions).catch(() => [] as string[]))
-        found.push(join(versions, name));
+        found.push(d.paths.toStored(join(versions, name)));
     }
   }
-  for (const dir of orphanVersionFolders(found, inUse)) {
+  for (const dir of orphanVersionFolders(found, inUse).map((rel) => d.paths.resolve(rel))) {
     d.log.warn({ dir }, 'removing a version folder no install refers to');
     await rm(dir, { recursive: true, force: true });
     // Upload installs name their folder after the install id, which also names the blob.
@@ -60,10 +63,10 @@ export async function sweepStaging(d: Deps): Promise<void> {
   const keep = new Set(
     (
       await d.db.selectFrom('installs').select('staging_dir').where('staging_dir', 'is not', null).execute()
-    ).map((r) => r.staging_dir),
+    ).map((r) => storedForm(r.staging_dir!)),
   );
   for (const name of await readdir(d.paths.staging).catch(() => [] as string[])) {
-    const path = `${d.paths.staging}/${name}`;
-    if (!keep.has(path)) await rm(path, { recursive: true, force: true });
+    const path = join(d.paths.staging, name);
+    if (!keep.has(d.paths.toStored(path))) await rm(path, { recursive: true, force: true });
   }
 }

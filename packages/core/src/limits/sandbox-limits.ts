@@ -7,6 +7,7 @@ import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { parse } from 'yaml';
 import { PxError } from '@powerx/protocol';
+import { firstSchemaError } from '../config/schema-error.ts';
 
 const QuotaFields = {
   maxPlugins: Type.Integer({ minimum: 0 }),
@@ -29,6 +30,17 @@ export const SandboxLimitsFileSchema = Type.Object(
     tenants: Type.Optional(
       Type.Record(Type.String(), Type.Partial(TenantLimitsSchema, { additionalProperties: false })),
     ),
+    // Which production tenant a sandbox tenant's packages are also checked against, so a developer
+    // learns in the sandbox, not at release, that a package would not fit production.
+    production: Type.Optional(
+      Type.Object(
+        {
+          default: Type.Optional(Type.String({ minLength: 1 })),
+          tenants: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -44,6 +56,11 @@ export class SandboxLimits {
 
   forTenant(tenant: string): TenantLimits {
     return { ...this.file.defaults, ...this.file.tenants?.[tenant] };
+  }
+
+  /** The production counterpart of a sandbox tenant (`production` in the file; default: "default"). */
+  productionFor(tenant: string): string {
+    return this.file.production?.tenants?.[tenant] ?? this.file.production?.default ?? 'default';
   }
 
   /** The largest upload any tenant accepts: the streaming cut-off before the tenant is known. */
@@ -64,18 +81,8 @@ export class SandboxLimits {
         detail: `${source} is not valid YAML: ${(error as Error).message}`,
       });
     }
-    if (!check.Check(value)) {
-      const first =
-        [...check.Errors(value)].find((e) => e.keyword !== 'boolean') ?? [...check.Errors(value)][0];
-      const where = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-      const extra =
-        first?.keyword === 'additionalProperties'
-          ? ` (${JSON.stringify((first.params as { additionalProperties?: unknown }).additionalProperties)})`
-          : '';
-      throw new PxError('LIMITS_CONFIG_INVALID', {
-        detail: `${where}: ${first?.message ?? 'invalid'}${extra}`,
-      });
-    }
+    if (!check.Check(value))
+      throw new PxError('LIMITS_CONFIG_INVALID', { detail: firstSchemaError(check.Errors(value)) });
     return new SandboxLimits(value);
   }
 

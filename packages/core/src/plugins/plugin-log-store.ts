@@ -6,6 +6,15 @@
 import type { PluginLogLine } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
 import { levelsFrom, type LogPage, type LogQueryOptions, type PluginLogFeed } from './plugin-log-feed.ts';
+import { isDiskFull } from '../storage/disk-full.ts';
+
+/** A disk that stays full fails every batch: one warning per interval, with the count of lines lost since the last one. */
+const WARN_INTERVAL_MS = 10_000;
+
+export interface PluginLogStoreOptions {
+  /** Told when a batch could not be written (its lines are lost; live followers still saw them). */
+  warn?: (details: { err: unknown; linesLost: number; code?: string }, msg: string) => void;
+}
 
 export class PluginLogStore implements PluginLogFeed {
   readonly #db: Db;
@@ -13,9 +22,13 @@ export class PluginLogStore implements PluginLogFeed {
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(line: PluginLogLine) => void>();
+  readonly #warn: PluginLogStoreOptions['warn'];
+  #lostSinceWarning = 0;
+  #lastWarningAt = -Infinity;
 
-  constructor(db: Db) {
+  constructor(db: Db, opts: PluginLogStoreOptions = {}) {
     this.#db = db;
+    this.#warn = opts.warn;
   }
 
   write(line: PluginLogLine): void {
@@ -62,8 +75,24 @@ export class PluginLogStore implements PluginLogFeed {
           }
         });
       })
-      .catch(() => {});
+      .catch((error: unknown) => this.#writeFailed(error, batch.length));
     return this.#flushing;
+  }
+
+  /** Plugin logs are best effort (a plugin must not stall on core's disk), but never silently. */
+  #writeFailed(error: unknown, lines: number): void {
+    this.#lostSinceWarning += lines;
+    const now = performance.now();
+    if (now - this.#lastWarningAt < WARN_INTERVAL_MS) return;
+    this.#lastWarningAt = now;
+    const linesLost = this.#lostSinceWarning;
+    this.#lostSinceWarning = 0;
+    this.#warn?.(
+      { err: error, linesLost, ...(isDiskFull(error) ? { code: 'DISK_FULL' } : {}) },
+      isDiskFull(error)
+        ? 'plugin log lines were not stored: the disk is full'
+        : 'plugin log lines were not stored',
+    );
   }
 
   async query(tenant: string, plugin: string, opts: LogQueryOptions): Promise<LogPage> {

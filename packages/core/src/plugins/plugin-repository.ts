@@ -11,7 +11,7 @@ export type PluginRow = PluginsTable;
 type Executor = Kysely<CoreDatabase>;
 
 /** States an install may still change in (it may move its version folder or be rolled back). */
-const FINISHED_STATES = ['running', 'failed'];
+const FINISHED_STATES = ['running', 'failed', 'uninstalled'];
 
 export class PluginRepository {
   readonly #db: Db;

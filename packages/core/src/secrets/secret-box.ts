@@ -4,8 +4,9 @@
  * 0600 on first start. Values are never logged; only this class sees plaintext.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { coreConfigError, parseMasterKey } from '../config/core-env.ts';
+import { writeFileAtomic } from '../storage/atomic-file.ts';
 
 export class SecretBox {
   readonly #key: Buffer;
@@ -15,11 +16,21 @@ export class SecretBox {
     this.#key = key;
   }
 
-  /** `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-env.ts. */
-  static async load(keyFile: string, fromEnv: string | Buffer | undefined): Promise<SecretBox> {
+  /**
+   * `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-env.ts.
+   * `noSecretsYet`: the data folder has no database yet, so nothing was ever sealed; an empty key
+   * file there (left by an older core that hit a full disk on its first start) is replaced.
+   */
+  static async load(
+    keyFile: string,
+    fromEnv: string | Buffer | undefined,
+    opts: { noSecretsYet?: boolean } = {},
+  ): Promise<SecretBox> {
     if (fromEnv) return new SecretBox(typeof fromEnv === 'string' ? parseMasterKey(fromEnv) : fromEnv);
     try {
-      const key = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'base64');
+      const text = (await readFile(keyFile, 'utf8')).trim();
+      if (!text && opts.noSecretsYet) return await SecretBox.#create(keyFile, { replace: true });
+      const key = Buffer.from(text, 'base64');
       if (key.length !== 32)
         throw coreConfigError(
           keyFile,
@@ -30,10 +41,15 @@ export class SecretBox {
       return new SecretBox(key);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const key = randomBytes(32);
-      await writeFile(keyFile, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-      return new SecretBox(key);
+      return SecretBox.#create(keyFile, { replace: false });
     }
+  }
+
+  /** A new key, written whole or not at all; never over an existing key unless `replace`. */
+  static async #create(keyFile: string, opts: { replace: boolean }): Promise<SecretBox> {
+    const key = randomBytes(32);
+    await writeFileAtomic(keyFile, key.toString('base64') + '\n', { mode: 0o600, exclusive: !opts.replace });
+    return new SecretBox(key);
   }
 
   /** Returns "v1.<iv>.<tag>.<ciphertext>" (base64url parts). */

@@ -35,6 +35,28 @@ describe('Kysely over node:sqlite', () => {
     await db.destroy();
   });
 
+  it('a transaction SQLite already rolled back (disk full) fails with the full-disk error, not "no transaction is active"', async () => {
+    const database = new DatabaseSync(':memory:');
+    database.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, flag INTEGER)');
+    const db = new Kysely<Db>({ dialect: new NodeSqliteDialect({ database }) });
+    // A database that may not grow past a few pages fills up like a full disk (SQLITE_FULL).
+    database.exec('PRAGMA max_page_count = 3');
+    const error = await db
+      .transaction()
+      .execute(async (trx) => {
+        for (let i = 0; i < 100; i++)
+          await trx
+            .insertInto('t')
+            .values({ id: i, name: 'x'.repeat(2000), flag: null })
+            .execute();
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ errcode: 13, message: 'database or disk is full' });
+    expect(database.isTransaction).toBe(false);
+    expect(await db.selectFrom('t').selectAll().execute()).toEqual([]);
+    await db.destroy();
+  });
+
   it('rolls a failed transaction back', async () => {
     const db = open();
     await expect(

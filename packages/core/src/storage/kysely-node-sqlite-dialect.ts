@@ -63,6 +63,9 @@ class NodeSqliteDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw('commit'));
   }
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // SQLite rolls back by itself on some errors (SQLITE_FULL in a commit, for one); a second
+    // rollback would throw "no transaction is active" and hide the error that caused it.
+    if (!this.#db.isTransaction) return;
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
   async releaseConnection(): Promise<void> {

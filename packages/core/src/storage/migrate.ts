@@ -3,12 +3,16 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Db } from './schema.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
-import * as installNode from './migrations/0003-install-node.ts';
+import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
+import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
+import * as installNode from './migrations/0005-install-node.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-install-flow': installFlow,
-  '0003-install-node': installNode,
+  '0003-data-dir-relative-paths': relativePaths,
+  '0004-uninstalled-history': uninstalledHistory,
+  '0005-install-node': installNode,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -34,6 +38,7 @@ export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
     await db.destroy();
     throw new Error(
       `Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`,
+      { cause: error },
     );
   }
 }

@@ -8,8 +8,27 @@ import { Kysely } from 'kysely';
 import { NodeSqliteDialect } from './kysely-node-sqlite-dialect.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { CoreDatabase, Db } from './schema.ts';
+import { diskFullError, isDiskFull } from './disk-full.ts';
+import { databaseCorrupt, isCorruption } from './database-check.ts';
 
 export async function openSqliteDatabase(file: string): Promise<Db> {
+  try {
+    return await openAndMigrate(file);
+  } catch (error) {
+    if (isDiskFull(error)) throw diskFullError(error, 'opening and migrating the database', file);
+    if (isCorruption(error) || isCorruption((error as Error).cause))
+      throw databaseCorrupt(file, (error as Error).message, error);
+    throw error;
+  }
+}
+
+/** The SQLite handle under a `Db` opened here (the online backup needs SQLite's own backup API). */
+const handles = new WeakMap<Db, DatabaseSync>();
+export function sqliteHandleOf(db: Db): DatabaseSync | undefined {
+  return handles.get(db);
+}
+
+async function openAndMigrate(file: string): Promise<Db> {
   restrictToOwner(file);
   const database = new DatabaseSync(file);
   database.exec('PRAGMA journal_mode = WAL');
@@ -18,6 +37,7 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
   database.exec('PRAGMA busy_timeout = 5000');
   const db = new Kysely<CoreDatabase>({ dialect: new NodeSqliteDialect({ database }) });
   await migrateToLatest(db);
+  handles.set(db, database);
   return db;
 }
 

@@ -86,7 +86,7 @@ export interface InstallsTable {
   duration_ms: number | null;
   /** upload | dev: the flow that created it (migration 0002-install-flow). */
   flow: 'upload' | 'dev';
-  /** The node that last moved the install along (migration 0003-install-node); null: single node. */
+  /** The node that last moved the install along (migration 0005-install-node); null: single node. */
   node_id: string | null;
 }
 

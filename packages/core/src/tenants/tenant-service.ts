@@ -26,8 +26,11 @@ function view(row: TenantsTable): TenantView {
 
 export class TenantService {
   readonly #db: Db;
-  constructor(db: Db) {
+  readonly #sandboxMode: () => void;
+  /** `sandboxMode` throws when sandbox tenants are switched off (feature flag plugin-sandbox-mode). */
+  constructor(db: Db, sandboxMode: () => void = () => {}) {
     this.#db = db;
+    this.#sandboxMode = sandboxMode;
   }
 
   async get(tenantId: string): Promise<TenantView | undefined> {
@@ -85,12 +88,18 @@ export class TenantService {
   }
 
   async isMember(tenantId: string, userId: string): Promise<boolean> {
-    return !!(await this.#db
+    return (await this.roleOf(tenantId, userId)) !== undefined;
+  }
+
+  /** The member's role in the tenant (owner, developer, …), or undefined for a non-member. */
+  async roleOf(tenantId: string, userId: string): Promise<string | undefined> {
+    const row = await this.#db
       .selectFrom('tenant_members')
       .select('role')
       .where('tenant_id', '=', tenantId)
       .where('user_id', '=', userId)
-      .executeTakeFirst());
+      .executeTakeFirst();
+    return row?.role;
   }
 
   async membershipsOf(userId: string): Promise<Array<{ id: string; kind: string; role: string }>> {
@@ -124,6 +133,7 @@ export class TenantService {
     if (!(await this.isMember(tenantId, principal.userId)))
       throw new AccessError('TENANT_NOT_MEMBER', { tenant: tenantId });
     if (tenant.kind !== 'sandbox') throw new AccessError('TENANT_NOT_SANDBOX', { tenant: tenantId });
+    this.#sandboxMode();
     return tenant;
   }
 

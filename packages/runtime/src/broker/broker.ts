@@ -17,6 +17,7 @@
  * Trusted code only, and as little of it as possible: it is bundled with the rpc gate into one file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { GateResult } from '../rpc-gate.ts';
@@ -33,8 +34,10 @@ interface BrokerPlan {
   env: Record<string, string>;
   cwd: string;
   maxMessageBytes: number;
-  /** The plan wraps the plugin in its own PID namespace: report the grandchild's host pid. */
-  pidNamespace?: boolean;
+  /** Processes between the spawned one and the plugin (PID namespace wrappers); 0: none. */
+  pidDepth?: number;
+  /** A file holding the seccomp program, handed to bwrap on fd 4. */
+  seccompFile?: string;
 }
 
 const toCore = process.send?.bind(process);
@@ -48,10 +51,14 @@ let plugin: ChildProcess | undefined;
 let pluginPid: number | undefined;
 let pidNamespace = false;
 
-/** Signals the plugin process itself; SIGKILL to unshare also ends the namespace (--kill-child). */
+/**
+ * Signals the plugin process itself, by its host pid, once known: its sandbox wrappers then exit
+ * with its status (a SIGKILL to the wrapper would be reported before the plugin is gone). Before
+ * that, the wrapper: killing it ends the whole PID namespace (bwrap --die-with-parent).
+ */
 function signalPlugin(signal: NodeJS.Signals): void {
   if (!plugin) return;
-  if (signal !== 'SIGKILL' && pidNamespace && pluginPid !== undefined) {
+  if (pidNamespace && pluginPid !== undefined) {
     try {
       process.kill(pluginPid, signal);
     } catch {
@@ -129,26 +136,35 @@ function watchFlood(child: ChildProcess): void {
 
 function start(plan: BrokerPlan): void {
   maxBytes = plan.maxMessageBytes;
+  let seccomp: number | undefined;
+  try {
+    seccomp = plan.seccompFile ? openSync(plan.seccompFile, 'r') : undefined;
+  } catch (error) {
+    send({ t: 'broker.exit', code: null, signal: null, error: String(error) }, () => process.exit(0));
+    return;
+  }
   const child = spawn(plan.command, plan.args, {
     cwd: plan.cwd,
     env: plan.env,
-    // stdout/stderr go straight to the supervisor's pipes (log capture); fd 3 is the channel we own.
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // stdout/stderr go straight to the supervisor's pipes (log capture); fd 3 is the channel we
+    // own; fd 4 the seccomp program bwrap loads.
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(seccomp === undefined ? [] : [seccomp])],
     serialization: 'json',
   });
+  if (seccomp !== undefined) closeSync(seccomp);
   plugin = child;
   child.on('error', (error) => {
     if (child.pid === undefined)
       send({ t: 'broker.exit', code: null, signal: null, error: error.message }, () => process.exit(0));
   });
   if (child.pid === undefined) return;
-  pidNamespace = Boolean(plan.pidNamespace);
+  pidNamespace = Boolean(plan.pidDepth);
   const alive = () => child.exitCode === null && child.signalCode === null;
   if (!pidNamespace) {
     pluginPid = child.pid;
     send({ t: 'broker.spawned', pid: child.pid });
   } else
-    void findNamespacedPid(child.pid, alive).then((pid) => {
+    void findNamespacedPid(child.pid, alive, plan.pidDepth).then((pid) => {
       if (pid === undefined || !alive()) return;
       pluginPid = pid;
       send({ t: 'broker.spawned', pid });

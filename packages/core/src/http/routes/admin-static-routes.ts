@@ -191,7 +191,7 @@ export async function servePluginAdminPage(
     notFound(`Admin page ${pathOnly}`, 'The path is not valid URL encoding.');
     return true;
   }
-  const root = await realpath(join(row.versionDir, staticDir)).catch(() => undefined);
+  const root = await realpath(join(s.paths.resolve(row.versionDir), staticDir)).catch(() => undefined);
   if (!root) {
     notFound(
       `Admin folder ${staticDir} of ${target.pluginId}`,

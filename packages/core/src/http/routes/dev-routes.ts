@@ -10,6 +10,7 @@
  *   DELETE /api/plugins/dev/install                   {tenant, pluginId, sessionId?, removeData?}
  *   GET    /api/plugins/dev/status                    dev mode on, allowed roots, session ttl
  *   GET    /api/plugins/dev/sessions?tenant=          active sessions (holder, started, last seen) and their reload history
+ *   GET    /api/plugins/dev/policy                    the effective dev policy (answers with dev mode off too)
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -25,6 +26,7 @@ import {
   DevSessionsListSchema,
   DevSessionsQuerySchema,
   DevUninstallBodySchema,
+  EffectiveDevPolicySchema,
   InputError,
   PxError,
 } from '@powerx/protocol';
@@ -38,6 +40,21 @@ const tags = ['dev'];
 
 export function registerDevRoutes(base: FastifyInstance, s: CoreServices): void {
   const dev = s.dev;
+  // Outside the dev-mode gate: whoever is told "dev mode is off" can read why and what would apply.
+  base.withTypeProvider<TypeBoxTypeProvider>().get(
+    '/api/plugins/dev/policy',
+    {
+      schema: {
+        tags,
+        summary: 'The dev policy in force: dev_policy.yaml with its defaults and overrides',
+        response: { 200: EffectiveDevPolicySchema },
+      },
+    },
+    async (req) => {
+      principalOf(req);
+      return s.policy.current;
+    },
+  );
   void base.register(async (scope) => {
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
     // Dev mode off: 404 with the hint, whatever the body (runs before validation).

@@ -13,6 +13,7 @@ import {
   ValidateResponseSchema,
   type ErrorCode,
   type InstallConfig,
+  type ProductionParity,
   type ValidationCheck,
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
@@ -22,6 +23,7 @@ import { tenantUsage } from '../../install/tenant-checks.ts';
 import { checkPackage, checkTenantFit } from '../../install/upload-checks.ts';
 import { UPLOAD_FLOW } from '../../install/flow-policy.ts';
 import { wizardOf } from '../../install/wizard.ts';
+import { parityCheck, productionParity } from '../../install/production-parity.ts';
 import type { Principal } from '../../identity/principal.ts';
 
 const configCheck = Compile(InstallConfigSchema);
@@ -102,13 +104,16 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
     return receivePackageUpload(req, { uploadsDir: s.paths.uploads, limitFor: track }).catch(
       async (error: unknown) => {
         const tenant = seen.tenant ?? (req.query as { tenant?: string }).tenant ?? null;
-        await s.audit.append({
-          actor: p.username,
-          tenant,
-          action,
-          outcome: 'failed',
-          details: { code: (error as PxError).code ?? 'BAD_REQUEST' },
-        });
+        // On a full disk the audit cannot be written either: the caller still gets the upload's own error.
+        await s.audit
+          .append({
+            actor: p.username,
+            tenant,
+            action,
+            outcome: 'failed',
+            details: { code: (error as PxError).code ?? 'BAD_REQUEST' },
+          })
+          .catch((auditError: unknown) => req.log.warn({ err: auditError }, 'refused upload not audited'));
         throw error;
       },
     );
@@ -300,7 +305,22 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
               installId: '',
             })),
           );
-        const ok = checks.every((c) => c.ok);
+        let parity: ProductionParity | undefined;
+        if (manifest) {
+          const quota = checks.find((c) => c.id === 'tenant.quota');
+          const production = s.limits.productionFor(tenant.id);
+          parity = await productionParity(s.db, {
+            manifest,
+            packageBytes: upload.bytes,
+            sandbox: tenant.id,
+            fitsSandbox: quota?.ok === true && upload.bytes <= limitFor({ tenant: tenant.id }),
+            production,
+            limits: s.limits.forTenant(production),
+          });
+          checks.push(parityCheck(parity));
+        }
+        // A warning (production parity) informs; it does not fail the report.
+        const ok = checks.every((c) => c.ok || c.warning === true);
         await s.audit.append({
           actor: p.username,
           tenant: tenant.id,
@@ -311,6 +331,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
             dryRun: true,
             bytes: upload.bytes,
             failed: checks.filter((c) => !c.ok).map((c) => c.code),
+            ...(parity ? { production: parity.summary } : {}),
           },
         });
         return {
@@ -320,6 +341,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
           ...(report.signer ? { signer: report.signer } : {}),
           ...(report.packageSha256 ? { packageSha256: report.packageSha256 } : {}),
           durationMs: report.durationMs,
+          ...(parity ? { production: parity } : {}),
         };
       } finally {
         await rm(upload.path, { force: true });

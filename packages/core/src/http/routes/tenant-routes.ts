@@ -35,6 +35,7 @@ export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): vo
     },
     async (req, reply) => {
       const p = principalOf(req);
+      if (req.body.kind === 'sandbox') s.flags.require('plugin-sandbox-mode', 'creating sandbox tenants');
       if (!hasPermission(p, 'admin')) {
         s.identity.requirePermission(p, 'plugin:dev');
         if (req.body.kind !== 'sandbox')
@@ -65,10 +66,15 @@ export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): vo
     },
     async (req) => {
       const tenant = await s.tenants.assertReadAccess(principalOf(req), req.params.tenant);
+      const production = s.limits.productionFor(tenant.id);
       return {
         tenant: tenant.id,
         ...(await tenantUsage(s.db, tenant.id)),
         limits: s.limits.forTenant(tenant.id),
+        // Side by side with the production counterpart, so a quota gap shows before release.
+        ...(tenant.kind === 'sandbox'
+          ? { production: { tenant: production, limits: s.limits.forTenant(production) } }
+          : {}),
       };
     },
   );

@@ -17,6 +17,7 @@ import {
   checkVersionHandshake,
   formatVersionHeader,
   parseVersionHeader,
+  type FeatureFlagState,
   type PeerVersion,
   type VersionInfo,
 } from '@powerx/protocol';
@@ -31,7 +32,10 @@ export function corePeerVersion(coreVersion: string): PeerVersion {
 }
 
 /** Registers the header hook (call before the auth hook) and GET /api/version. */
-export function registerVersionRoutes(app: FastifyInstance, s: { coreVersion: string }): void {
+export function registerVersionRoutes(
+  app: FastifyInstance,
+  s: { coreVersion: string; flags?: { list(): FeatureFlagState[] } },
+): void {
   const core = corePeerVersion(s.coreVersion);
   const coreHeader = formatVersionHeader(core);
   app.addHook('onRequest', async (request, reply) => {
@@ -54,7 +58,8 @@ export function registerVersionRoutes(app: FastifyInstance, s: { coreVersion: st
     {
       schema: {
         tags: ['system'],
-        summary: 'Core version and protocol level; checks the x-px-client statement if sent',
+        summary:
+          'Core version and protocol level, and its feature flags; checks the x-px-client statement if sent',
         security: [],
         response: { 200: VersionInfoSchema },
       },
@@ -65,6 +70,7 @@ export function registerVersionRoutes(app: FastifyInstance, s: { coreVersion: st
         core,
         ...(client ? { client } : {}),
         compatible: client ? !checkVersionHandshake(client, core) : true,
+        ...(s.flags ? { flags: s.flags.list() } : {}),
       };
     },
   );

@@ -203,6 +203,7 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
               plugin: frame.plugin,
             });
           }
+          s.flags.require('plugin-dev-logs', `the live log channel ${LOG_CHANNEL}`);
           await s.tenants.assertReadAccess(principal, frame.tenant);
           subscriptions.get(key)?.();
           if (!sentUpTo.has(key)) sentUpTo.set(key, frame.afterId ?? 0);

@@ -1,0 +1,86 @@
+/**
+ * Quota parity: would a package validated for a sandbox tenant also fit that tenant's production
+ * counterpart (sandbox_limits.yaml `production`, default the `default` tenant) as it is today?
+ * Each limit it would break there is named by its sandbox_limits.yaml field, so "fits sandbox,
+ * would not fit default: maxMemoryMb" tells the developer what to change before release.
+ * It is advice (a warning check): the sandbox install itself is decided by the sandbox's quotas.
+ */
+import { PxError, type Manifest, type ProductionParity, type ValidationCheck } from '@powerx/protocol';
+import type { Db } from '../storage/schema.ts';
+import type { TenantLimits } from '../limits/sandbox-limits.ts';
+import { tenantUsage } from './tenant-checks.ts';
+
+const MB = 1024 * 1024;
+
+export async function productionParity(
+  db: Db,
+  input: {
+    manifest: Manifest;
+    packageBytes: number;
+    sandbox: string;
+    fitsSandbox: boolean;
+    production: string;
+    limits: TenantLimits;
+  },
+): Promise<ProductionParity> {
+  const { manifest, limits, production } = input;
+  const used = await tenantUsage(db, production, { pluginId: manifest.id });
+  const r = manifest.resources;
+  const exceeded: ProductionParity['exceeded'] = [];
+  const over = (limit: string, needed: number | string, allowed: number | string, breaks: boolean) => {
+    if (breaks) exceeded.push({ limit, needed, allowed });
+  };
+  over(
+    'maxMemoryMb',
+    used.memoryMb + r.memoryMb,
+    limits.maxMemoryMb,
+    used.memoryMb + r.memoryMb > limits.maxMemoryMb,
+  );
+  over(
+    'maxCpuPercent',
+    used.cpuPercent + r.cpuPercent,
+    limits.maxCpuPercent,
+    used.cpuPercent + r.cpuPercent > limits.maxCpuPercent,
+  );
+  over('maxDiskMb', used.diskMb + r.diskMb, limits.maxDiskMb, used.diskMb + r.diskMb > limits.maxDiskMb);
+  over('maxPlugins', used.plugins + 1, limits.maxPlugins, used.plugins + 1 > limits.maxPlugins);
+  const packageMb = Math.round((input.packageBytes / MB) * 100) / 100;
+  over('maxPackageMb', packageMb, limits.maxPackageMb, input.packageBytes > limits.maxPackageMb * MB);
+  over(
+    'allowProcessPlugins',
+    'runtime.kind process',
+    'node only',
+    manifest.runtime.kind === 'process' && limits.allowProcessPlugins !== true,
+  );
+  const names = exceeded.map((e) => e.limit).join(', ');
+  const summary = exceeded.length
+    ? `${input.fitsSandbox ? 'fits sandbox' : `does not fit sandbox ${input.sandbox} either`}, would not fit ${production}: ${names}`
+    : `${input.fitsSandbox ? 'fits sandbox' : `does not fit sandbox ${input.sandbox}`}, fits ${production} too`;
+  return {
+    sandbox: input.sandbox,
+    tenant: production,
+    fitsSandbox: input.fitsSandbox,
+    fits: !exceeded.length,
+    exceeded,
+    summary,
+  };
+}
+
+/** The parity as one check of the validation report (a warning: it never fails the report). */
+export function parityCheck(parity: ProductionParity): ValidationCheck {
+  const base = {
+    id: 'production.parity',
+    title: `Fits production tenant ${parity.tenant} too`,
+    warning: true,
+  };
+  if (parity.fits) return { ...base, ok: true, message: parity.summary };
+  const detail = parity.exceeded
+    .map((e) => `${e.limit}: needs ${e.needed}, ${parity.tenant} allows ${e.allowed}`)
+    .join('; ');
+  const error = new PxError(
+    'PRODUCTION_QUOTA_MISMATCH',
+    { production: parity.tenant, detail },
+    { message: `${parity.summary} (${detail})` },
+  );
+  return { ...base, ok: false, code: error.code, message: error.message, hint: error.hint };
+}

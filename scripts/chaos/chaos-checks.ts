@@ -1,0 +1,118 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- API bodies are checked field by field here */
+/**
+ * What must be true after any crash, once core is up again: the consistency checks of the chaos
+ * harness. Each returns the problems it found, as sentences (an empty list is a pass).
+ *
+ * - states: no install left mid-way (only terminal ones, or one waiting for configuration);
+ *   an uninstalled plugin has no install row still saying `running`;
+ * - processes: exactly one plugin process per installed plugin;
+ * - served version: every installed plugin is `running` and its entry point answers with the
+ *   version the database says is active;
+ * - folders: the version folders on disk are exactly the ones the rows name (active, last stable,
+ *   waiting), no folder of a plugin that is not installed, staging and uploads empty;
+ * - audit: the hash chain and its anchor verify.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { pluginProcesses } from './chaos-core.ts';
+
+const TENANT = 'sandbox-dev';
+
+async function api(url: string, token: string, path: string): Promise<any> {
+  const r = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
+  return r.json();
+}
+
+export async function checkConsistency(dataDir: string, url: string, token: string): Promise<string[]> {
+  const problems: string[] = [];
+  const db = new DatabaseSync(join(dataDir, 'core.db'), { readOnly: true });
+  let plugins: Array<{
+    plugin_id: string;
+    active_install_id: string;
+    active_version: string;
+    last_stable_install_id: string | null;
+  }>;
+  let installs: Array<{ id: string; plugin_id: string | null; state: string; version_dir: string | null }>;
+  try {
+    plugins = db
+      .prepare(
+        'select plugin_id, active_install_id, active_version, last_stable_install_id from plugins where tenant_id = ?',
+      )
+      .all(TENANT) as typeof plugins;
+    installs = db
+      .prepare('select id, plugin_id, state, version_dir from installs where tenant_id = ?')
+      .all(TENANT) as typeof installs;
+  } finally {
+    db.close();
+  }
+  const installed = new Set(plugins.map((p) => p.plugin_id));
+
+  // states
+  for (const row of installs) {
+    if (['running', 'failed', 'uninstalled'].includes(row.state)) continue;
+    if (row.state === 'awaiting_config') continue;
+    problems.push(`install ${row.id} (${row.plugin_id}) is stuck in ${row.state}`);
+  }
+  for (const row of installs)
+    if (row.state === 'running' && row.plugin_id && !installed.has(row.plugin_id))
+      problems.push(`install ${row.id} of uninstalled ${row.plugin_id} still says running`);
+
+  // served version
+  const listed = await api(url, token, `/api/tenants/${TENANT}/plugins`);
+  const list: any[] = Array.isArray(listed) ? listed : (listed.plugins ?? []);
+  for (const p of plugins) {
+    const shown = list.find((l) => l.pluginId === p.plugin_id);
+    if (shown?.status !== 'running') problems.push(`${p.plugin_id} is ${shown?.status ?? 'not listed'}`);
+    const r = await fetch(`${url}/_p/${TENANT}/${p.plugin_id}/`).catch(() => undefined);
+    if (r?.status !== 200) {
+      problems.push(`${p.plugin_id}: entry point answered ${r?.status ?? 'nothing'}`);
+      continue;
+    }
+    const body = (await r.json().catch(() => ({}))) as { version?: string };
+    if (body.version && body.version !== p.active_version)
+      problems.push(`${p.plugin_id}: serves ${body.version}, the database says ${p.active_version}`);
+  }
+
+  // processes
+  const pids = await pluginProcesses(dataDir);
+  if (pids.length !== plugins.length)
+    problems.push(`${pids.length} plugin process(es) for ${plugins.length} installed plugin(s)`);
+
+  // folders
+  const named = new Set(
+    installs
+      .filter(
+        (i) =>
+          i.version_dir &&
+          (plugins.some((p) => p.active_install_id === i.id || p.last_stable_install_id === i.id) ||
+            i.state === 'awaiting_config'),
+      )
+      .map((i) => i.version_dir!.replace(/^.*?(tenants\/)/, '$1')),
+  );
+  const pluginsDir = join(dataDir, 'tenants', TENANT, 'plugins');
+  for (const plugin of await readdir(pluginsDir).catch(() => [] as string[])) {
+    if (!installed.has(plugin)) {
+      problems.push(`folder of ${plugin} left although it is not installed`);
+      continue;
+    }
+    for (const v of await readdir(join(pluginsDir, plugin, 'versions')).catch(() => [] as string[])) {
+      const rel = `tenants/${TENANT}/plugins/${plugin}/versions/${v}`;
+      if (!named.has(rel)) problems.push(`version folder ${rel} is named by no row`);
+    }
+  }
+  for (const rel of named) {
+    const [, , , plugin, , v] = rel.split('/');
+    const present = await readdir(join(pluginsDir, plugin, 'versions')).catch(() => [] as string[]);
+    if (!present.includes(v)) problems.push(`version folder ${rel} named by a row is missing`);
+  }
+  for (const dir of ['staging', 'uploads']) {
+    const left = await readdir(join(dataDir, dir)).catch(() => [] as string[]);
+    if (left.length) problems.push(`${dir}/ holds ${left.join(', ')}`);
+  }
+
+  // audit
+  const verify = await api(url, token, '/api/audit/verify');
+  if (!verify.ok) problems.push(`audit does not verify: ${verify.reason ?? JSON.stringify(verify)}`);
+  return problems;
+}

@@ -1,0 +1,126 @@
+/**
+ * Disk quotas that hold: on an ext4 image of resources.diskMb (root + loop devices, as here and in
+ * CI) the file system itself refuses writes past the quota; where only sampling is possible, no
+ * entry cap, allocated blocks of files and folders, and a file-count limit.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { probeHostIsolation, type InstanceFailure } from '@powerx/runtime';
+import { request, waitFor } from './helpers.ts';
+import { beside } from './hostile-setup.ts';
+
+type FloodStatus = { phase: string; files: number; large: number; bytes: number; firstError: string | null };
+
+const failureOf = (
+  events: Array<{ type: string; instance: { id: string }; failure?: InstanceFailure }>,
+  id: string,
+) => events.find((e) => e.type === 'instance.failed' && e.instance.id === id)?.failure;
+
+/** Asks the flood fixture to start, then polls its status until it is done. */
+async function flood(target: { socketPath: string }, limitMs = 90_000): Promise<FloodStatus> {
+  await request(target, '/start');
+  const until = Date.now() + limitMs;
+  while (Date.now() < until) {
+    const status = await request(target, '/status').then(
+      (r) => r.json<FloodStatus>(),
+      () => undefined,
+    );
+    if (status?.phase === 'done') return status;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the flood did not end');
+}
+
+async function mountedAt(dir: string): Promise<boolean> {
+  return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === dir);
+}
+
+function loopDevicesOf(image: string): string {
+  return execFileSync('losetup', ['-j', image], { encoding: 'utf8' }).trim();
+}
+
+describe('disk quotas held by the file system (ext4 image on a loop device)', { timeout: 120_000 }, () => {
+  const host = probeHostIsolation();
+
+  it('runs here: root, loop devices and mkfs.ext4 are available', () => {
+    expect(host.loopDisk, host.notes.join('; ')).toBeTruthy();
+  });
+
+  it('stops 100,001 empty files and then large files with ENOSPC inside the plugin, space accounted, nothing left mounted', async () => {
+    await beside(async ({ h }) => {
+      const spec = await h.spec('file-flood');
+      const info = await h.supervisor.start(spec);
+      expect(info.isolation.disk).toMatchObject({ mechanism: 'ext4-loop', limitMb: 16 });
+      const last = await flood(info);
+      expect(last.firstError).toBe('ENOSPC');
+      expect(last.files).toBeLessThan(100_001);
+      expect(last.files).toBeLessThanOrEqual(info.isolation.disk!.maxFiles);
+      expect(last.bytes).toBeLessThanOrEqual(16 * 2 ** 20);
+      // Every inode is taken: the space is accounted as files, the bytes stay under the quota.
+      await waitFor(() => (h.supervisor.get(info.id)?.usage.diskFiles ?? 0) > 1000, 'the usage sample');
+      const usage = h.supervisor.get(info.id)!.usage;
+      expect(usage.diskMb).toBeGreaterThan(0);
+      expect(usage.diskMb).toBeLessThanOrEqual(16);
+      expect(h.supervisor.get(info.id)?.state).toBe('ready');
+      expect(await mountedAt(spec.dataDir)).toBe(true);
+      await h.supervisor.stop(info.id);
+      expect(await mountedAt(spec.dataDir)).toBe(false);
+      expect(loopDevicesOf(join(spec.dataDir, '.px-disk.ext4'))).toBe('');
+    });
+  });
+
+  it('stops many small files written as fast as possible with ENOSPC at the quota', async () => {
+    await beside(async ({ h }) => {
+      const info = await h.supervisor.start(await h.spec('file-flood', { config: { MODE: 'small-fast' } }));
+      const last = await flood(info);
+      expect(last.firstError).toBe('ENOSPC');
+      expect(last.bytes).toBeLessThanOrEqual(16 * 2 ** 20);
+    });
+  });
+
+  it('keeps the volume mounted while another instance of the plugin (blue/green) still uses it', async () => {
+    await beside(async ({ h }) => {
+      const spec = await h.spec('neighbour', { tenant: 'sandbox-c' });
+      const blue = await h.supervisor.start(spec);
+      const green = await h.supervisor.start(spec);
+      await h.supervisor.stop(blue.id);
+      expect(await mountedAt(spec.dataDir)).toBe(true);
+      expect((await request(green, '/ping')).status).toBe(200);
+      await h.supervisor.stop(green.id);
+      expect(await mountedAt(spec.dataDir)).toBe(false);
+      expect(loopDevicesOf(join(spec.dataDir, '.px-disk.ext4'))).toBe('');
+    });
+  });
+});
+
+describe('disk quotas where only sampling is possible', { timeout: 120_000 }, () => {
+  it('stops 100,001 empty files with QUOTA_DISK: no entry cap, a file-count limit', async () => {
+    await beside(
+      async ({ h }) => {
+        const info = await h.supervisor.start(await h.spec('file-flood'));
+        expect(info.isolation.disk).toMatchObject({ mechanism: 'sampled', maxFiles: 4096 });
+        await request(info, '/start');
+        const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_DISK', 60_000);
+        expect(failure.code).toBe('QUOTA_DISK');
+        expect(failure.message).toMatch(/holds \d+ files; its limit is 4096 files/);
+      },
+      { sandbox: { diskImages: false } },
+    );
+  });
+
+  it('stops many small files written fast with QUOTA_DISK, the space accounted', async () => {
+    await beside(
+      async ({ h }) => {
+        const info = await h.supervisor.start(await h.spec('file-flood', { config: { MODE: 'small-fast' } }));
+        await request(info, '/start');
+        const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_DISK', 60_000);
+        expect(failure.code).toBe('QUOTA_DISK');
+        const failed = h.events.find((e) => e.type === 'instance.failed' && e.instance.id === info.id)!;
+        expect(failed.instance.usage.diskMb > 16 || (failed.instance.usage.diskFiles ?? 0) > 4096).toBe(true);
+      },
+      { sandbox: { diskImages: false } },
+    );
+  });
+});
