@@ -4,7 +4,8 @@
  * data dir each, one master key, dev mode on. `close()` kills what is left and deletes the schema,
  * the streams and the buckets.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

@@ -16,7 +16,8 @@ export interface InstalledPluginRef {
   manifest: Manifest | undefined;
 }
 
-const TERMINAL = ['running', 'failed'];
+// Installs that reserve nothing any more (an uninstalled plugin's history included).
+const TERMINAL = ['running', 'failed', 'uninstalled'];
 
 function check(
   id: string,
