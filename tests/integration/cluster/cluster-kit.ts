@@ -108,6 +108,15 @@ export class TestCluster {
     await this.schema.drop().catch(() => {});
     const nats = await openTestNats(1, { prefix: this.prefix });
     await nats.close();
+    // A node killed with SIGKILL leaves its plugins' data volumes mounted (the runtime mounts one
+    // per plugin where the host allows): detach them before the folder goes.
+    const mounts = (await readFile('/proc/mounts', 'utf8'))
+      .split('\n')
+      .map((line) => line.split(' ')[1])
+      .filter((path) => path?.startsWith(`${this.tmp}/`))
+      .sort()
+      .reverse();
+    for (const path of mounts) await promisify(execFile)('umount', ['-l', path]).catch(() => {});
     await rm(this.tmp, { recursive: true, force: true });
   }
 }
