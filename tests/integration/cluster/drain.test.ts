@@ -15,12 +15,12 @@ beforeAll(async () => {
   cluster = await TestCluster.create();
   a = await cluster.start('node-a');
   b = await cluster.start('node-b');
-});
+}, 180_000);
 afterAll(async () => {
   await cluster?.close();
-});
+}, 120_000);
 
-describe('draining a node', { timeout: 120_000 }, () => {
+describe('draining a node', { timeout: 240_000 }, () => {
   it('hands its plugins over on SIGTERM with zero failed requests', async () => {
     const pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
     const r = await a.api.install(pkgs.hello, { config: { secrets: { API_KEY: 'k' } } });

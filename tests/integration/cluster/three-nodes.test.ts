@@ -41,16 +41,16 @@ beforeAll(async () => {
   pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
   a = await cluster.start('node-a');
   [b, c] = await Promise.all([cluster.start('node-b'), cluster.start('node-c')]);
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const s of sockets) s.close();
   for (const cli of clis) if (cli.exitCode === null) cli.kill('SIGKILL');
   await cluster?.close();
-});
+}, 120_000);
 
 // Real processes on a machine shared with parallel test runs: reloads and failover get room.
-describe('three core nodes on PostgreSQL and NATS', { timeout: 120_000 }, () => {
+describe('three core nodes on PostgreSQL and NATS', { timeout: 240_000 }, () => {
   it('installs through A; the entry point answers the same through B and C', async () => {
     const r = await a.api.install(pkgs.hello, {
       config: { env: { TIMES: '2' }, secrets: { API_KEY: 'cluster-secret' } },

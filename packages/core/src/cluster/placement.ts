@@ -234,8 +234,9 @@ export class Placement implements PlacementHooks {
   /**
    * SIGTERM: offer every lease (`handover`), wait until other nodes serve them (their instances
    * ready, routers caught up), then stop. Alone in the cluster, nothing can take over: stop.
+   * The wait is bounded (a taker whose plugin never comes up must not keep this node forever).
    */
-  async drain(timeoutMs = 30_000): Promise<void> {
+  async drain(timeoutMs = 90_000): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
     await this.#reconciling;
