@@ -7,7 +7,8 @@
  *   lease TTL (3 s) and reconcile period (0.5 s), goal ≤ 5 s;
  * - install p95 (hello, upload to running) on PostgreSQL beside the same on SQLite (the floor).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { openAsBlob } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -205,6 +206,14 @@ export default async function clusterSuite(ctx: BenchContext): Promise<BenchResu
     for (const n of [...nodes]) await kill9(n).catch(() => {});
     await schema.drop().catch(() => {});
     await (await openTestNats(1, { prefix })).close();
+    // Killed nodes leave their plugins' data volumes mounted: detach them so the folder can go.
+    for (const path of (await readFile('/proc/mounts', 'utf8'))
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter((p) => p?.startsWith(`${ctx.workDir}/`))
+      .sort()
+      .reverse())
+      await promisify(execFile)('umount', ['-l', path]).catch(() => {});
   }
   return results;
 }
