@@ -160,6 +160,8 @@ async function main(): Promise<void> {
         ]
       : []),
     `  data           ${core.dataDir}`,
+    // The audit key must stay out of the data folder; for a local setup core made one beside it.
+    `  audit key      ${core.auditKey.source}${core.auditKey.generated ? '   (generated now, outside the data folder; keep it: the audit chain verifies only with it)' : ''}`,
     'Ctrl-C stops core.',
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -91,6 +91,7 @@ export default async function clusterSuite(ctx: BenchContext): Promise<BenchResu
   const schema = await createScratchSchema();
   const prefix = randomNatsPrefix('pxbench');
   const masterKey = randomBytes(32).toString('hex');
+  const auditKey = randomBytes(32).toString('hex');
   const nodes: Node[] = [];
   const start = async (id: string): Promise<Node> => {
     const dataDir = join(ctx.workDir, id);
@@ -105,6 +106,7 @@ export default async function clusterSuite(ctx: BenchContext): Promise<BenchResu
         PX_NATS_URL: TEST_NATS_URL,
         PX_NATS_PREFIX: prefix,
         PX_MASTER_KEY: masterKey,
+        PX_AUDIT_KEY: auditKey,
         PX_PLATFORM_KEYS_DIR: join(ctx.workDir, 'keys'),
         PX_LOG_LEVEL: 'error',
         PX_PROCESS_METRICS: '0',

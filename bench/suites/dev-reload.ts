@@ -1,5 +1,5 @@
 /**
- * Dev hot reload (issue 5): save-to-serving latency over 20 reloads of the hello example, the
+ * Dev hot reload: save-to-serving latency over 20 reloads of the hello example, the
  * way a developer lives it — a dev-mode core, the real `px-plugin dev --watch` process on a copy
  * of examples/hello, a file saved with a new response text, and the clock stopped when the test
  * entry point first answers with that text (polled every 5 ms). Goal: p95 under 1 s.

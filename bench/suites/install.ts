@@ -1,5 +1,5 @@
 /**
- * Install latency (issue 4): upload of a signed .pxp to state `running` (HTTP request with
+ * Install latency: upload of a signed .pxp to state `running` (HTTP request with
  * ?wait=true, so it includes upload, validation, provisioning, process start, health gate and
  * seeding), p50/p95 for the hello fixture and for a 20 MB plugin, and the same for both with 10
  * concurrent installs into 10 tenants. Each install is a fresh one (uninstalled in between,
@@ -56,6 +56,7 @@ export default async function installSuite(ctx: BenchContext): Promise<BenchResu
     logLevel: 'silent',
     platformKeys: [publicKeyPem],
     platformKeysDir: false,
+    processMetrics: false,
   });
   const auth = { authorization: `Bearer ${core.adminToken}` };
 

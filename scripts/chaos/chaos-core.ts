@@ -75,6 +75,13 @@ export async function pluginProcesses(dataDir: string, all = false): Promise<num
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline.includes(dataDir) || cmdline.includes('main.ts')) continue;
     if (!all && (/broker-[0-9a-f]+\.cjs/.test(cmdline) || cmdline.includes('px-pidns'))) continue;
+    // A sandboxed plugin shows as its bubblewrap (whose bind arguments name the data folder) and
+    // bwrap's init, a fork with the same command line: count the sandbox once.
+    if (!all) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      if ((await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '')) === cmdline) continue;
+    }
     pids.push(Number(pid));
   }
   return pids;

@@ -1,5 +1,6 @@
 /** Everything the routes need, built once by startCore. */
 import type { Logger } from 'pino';
+import type { CoreConfig } from './config/core-config.ts';
 import type { Db } from './storage/schema.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import type { EventBus } from './events/event-bus.ts';
@@ -18,6 +19,8 @@ import type { PluginRepository } from './plugins/plugin-repository.ts';
 import type { DevService } from './dev/dev-service.ts';
 
 export interface CoreServices {
+  /** Every PX_* setting, read and checked once at start (config/core-config.ts). */
+  config: CoreConfig;
   db: Db;
   log: Logger;
   paths: CorePaths;

@@ -1,6 +1,6 @@
 /**
- * `node packages/core/src/main.ts`: starts core from the environment (PX_DATA_DIR, PX_PORT,
- * PX_HOST, PX_PLUGIN_DEV_MODE, PX_LOG_LEVEL) and prints where everything is. Stops cleanly on
+ * `node packages/core/src/main.ts`: starts core from the environment (every PX_* setting of
+ * config/core-config.ts) and prints where everything is. Stops cleanly on
  * SIGINT/SIGTERM (plugins get SIGTERM, then SIGKILL). SIGHUP re-reads the dev policy file
  * (config/plugins/dev_policy.yaml) without a restart.
  */
@@ -8,11 +8,7 @@ import { isPxError } from '@powerx/protocol';
 import { startCore } from './start-core.ts';
 
 try {
-  const core = await startCore({
-    host: process.env.PX_HOST,
-    logLevel: process.env.PX_LOG_LEVEL ?? 'warn',
-    processMetrics: process.env.PX_PROCESS_METRICS !== '0',
-  });
+  const core = await startCore();
   const lines = [
     `PowerX core ${core.coreVersion} listening on ${core.url}${core.devMode ? ' (dev mode)' : ''}`,
     `  API docs      ${core.url}/docs`,

@@ -4,9 +4,8 @@
  * start serving plugins) → listen, so /readyz is only ever green on a consistent state.
  */
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createCoreLogger } from './logging/core-logger.ts';
 import {
   Supervisor,
@@ -16,14 +15,15 @@ import {
   type SupervisorEvent,
 } from '@powerx/runtime';
 import { openStore } from './storage/open-store.ts';
-import { readClusterEnv, type ClusterEnvInput } from './config/cluster-env.ts';
-import { openClusterServices, type ClusterTuning } from './cluster/cluster-services.ts';
+import { openClusterServices } from './cluster/cluster-services.ts';
 import { assertDatabaseHealthy } from './storage/database-check.ts';
 import { mapDiskFull } from './storage/disk-full.ts';
 import { assertPortFree, portInUse } from './http/port-check.ts';
 import { LocalDiskBlobStore } from './storage/blob-store.ts';
 import { CorePaths } from './config/core-paths.ts';
-import { coreConfigError, readCoreEnv } from './config/core-env.ts';
+import { readCoreConfig, type CoreConfigOptions } from './config/core-config.ts';
+import { loadPlatformKeys } from './config/platform-keys.ts';
+import { loadAuditKey } from './config/audit-key.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { RetentionSweeper } from './audit/retention-sweeper.ts';
 import { InProcessEventBus } from './events/in-process-event-bus.ts';
@@ -32,12 +32,13 @@ import { CoreMetrics } from './metrics/core-metrics.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { SandboxLimits } from './limits/sandbox-limits.ts';
 import { DevPolicyStore } from './config/dev-policy.ts';
-import { FeatureFlags, type FeatureFlagSettings } from './config/feature-flags.ts';
+import { FeatureFlags } from './config/feature-flags.ts';
 import { gateRuntime } from './config/runtime-gate.ts';
 import { IdentityService } from './identity/identity-service.ts';
 import { TenantService } from './tenants/tenant-service.ts';
 import { bootstrap } from './identity/bootstrap.ts';
 import { PluginStorage } from './plugins/plugin-storage.ts';
+import { StorageMeter } from './plugins/storage-meter.ts';
 import { PluginLogStore } from './plugins/plugin-log-store.ts';
 import { createHostServices } from './plugins/host-services.ts';
 import { InstallStore } from './install/install-store.ts';
@@ -51,47 +52,19 @@ import { DevService } from './dev/dev-service.ts';
 import { entryUrl as entryUrlOf } from './http/entry-url.ts';
 import type { Db } from './storage/schema.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-export interface StartCoreOptions extends ClusterEnvInput {
-  /** Default: $PX_DATA_DIR or ./.px-data */
-  dataDir?: string;
-  /** Default: $PX_PORT or 8077; 0 picks a free port. */
-  port?: number;
-  /** Default: $PX_HOST or 127.0.0.1 (0.0.0.0 when other nodes forward to this one). */
-  host?: string;
-  /** Dev mode; overrides PX_PLUGIN_DEV_MODE and the dev policy file's devMode. */
-  devMode?: boolean;
-  /** Default: $PX_DEV_POLICY_FILE or config/plugins/dev_policy.yaml of the repo. */
-  devPolicyFile?: string;
-  /** Feature flags (all on by default); override PX_FEATURE_FLAGS flag by flag. */
-  flags?: FeatureFlagSettings;
-  /** pino level; default "info" ("silent" in tests). */
-  logLevel?: string;
-  /** Default: $PX_LIMITS_FILE or config/plugins/sandbox_limits.yaml of the repo. */
-  limitsFile?: string;
-  /** Platform signing keys (public PEMs), trusted for every tenant. */
+/**
+ * Options of startCore. Each setting of CoreConfigOptions wins over its PX_* variable
+ * (config/README.md lists them with their defaults; the cluster's are in cluster-env.ts).
+ */
+export interface StartCoreOptions extends CoreConfigOptions {
+  /** Platform signing keys (public PEMs), trusted for every tenant, besides the keys folder. */
   platformKeys?: string[];
-  /** Folder of platform public keys (*.pem). Default: $PX_PLATFORM_KEYS_DIR or config/keys of the repo (if present); false: none. */
-  platformKeysDir?: string | false;
-  /** Secrets master key (32 bytes, hex or base64). Default: $PX_MASTER_KEY or <dataDir>/master.key. */
-  masterKey?: string;
-  /** Initial admin password (first start only). Default: $PX_ADMIN_PASSWORD or generated. */
-  adminPassword?: string;
-  /** Retention of plugin logs and dev audit details; overrides PX_RETENTION_DAYS and the dev policy. */
-  retentionDays?: number;
-  /** Installs waiting for configuration longer than this are cancelled (hourly check). Default 24 h. */
-  awaitingConfigTtlHours?: number;
   /** Supervisor tuning passed through (tests shorten the crash budget). */
   supervisor?: {
     restartBudget?: { crashes: number; windowMs: number };
     restartBackoffMs?: number;
     quotaSampleMs?: number;
   };
-  /** Process-wide default metrics (event loop, heap); off when several cores share a process. */
-  processMetrics?: boolean;
-  /** Cluster timing (lease TTL, reconcile period, drain); defaults suit production. */
-  cluster?: ClusterTuning;
 }
 
 export interface RunningCore {
@@ -105,6 +78,8 @@ export interface RunningCore {
   coreVersion: string;
   /** Dev mode at start (the policy may change it later: see policy). */
   devMode: boolean;
+  /** Where the audit key came from (PX_AUDIT_KEY or a file path), and whether this start made it. */
+  auditKey: { source: string; generated: boolean };
   /** The debugging permission policy in force; reloadPolicy() re-reads its file (SIGHUP in main.ts). */
   policy: DevPolicyStore;
   reloadPolicy(): Promise<void>;
@@ -123,60 +98,16 @@ export interface RunningCore {
   close(): Promise<void>;
 }
 
-async function loadPlatformKeys(options: StartCoreOptions): Promise<string[]> {
-  const keys = [...(options.platformKeys ?? [])];
-  if (options.platformKeysDir === false) return keys;
-  const explicit = options.platformKeysDir ?? process.env.PX_PLATFORM_KEYS_DIR;
-  const dir = explicit ?? join(repoRoot, 'config', 'keys');
-  const files = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (explicit)
-      throw coreConfigError(
-        'PX_PLATFORM_KEYS_DIR',
-        dir,
-        `cannot read the folder: ${error.code}`,
-        'Point PX_PLATFORM_KEYS_DIR at a readable folder of *.pem public keys, or unset it.',
-      );
-    return [] as string[];
-  });
-  // Only public keys: a private key dropped in the folder by mistake is ignored, never loaded.
-  for (const file of files.filter((f) => f.endsWith('.pem')).sort()) {
-    const pem = await readFile(join(dir, file), 'utf8');
-    if (pem.includes('BEGIN PUBLIC KEY')) keys.push(pem);
-  }
-  return keys;
-}
-
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
-  const env = readCoreEnv(options);
-  const { dataDir, port } = env;
-  const cluster = readClusterEnv(options);
-  const host = cluster.host;
-  if (cluster.natsUrl && !env.masterKey)
-    throw coreConfigError(
-      'PX_MASTER_KEY',
-      undefined,
-      'is required with PX_NATS_URL: every node must open the secrets any other node sealed',
-      'Generate one key (`openssl rand -base64 32`) and give the same PX_MASTER_KEY to every node.',
-    );
-  const limits = await SandboxLimits.load(
-    options.limitsFile ??
-      process.env.PX_LIMITS_FILE ??
-      join(repoRoot, 'config', 'plugins', 'sandbox_limits.yaml'),
-  );
-  const policy = await DevPolicyStore.load(
-    resolve(
-      options.devPolicyFile ??
-        process.env.PX_DEV_POLICY_FILE ??
-        join(repoRoot, 'config', 'plugins', 'dev_policy.yaml'),
-    ),
-    dataDir,
-    { devMode: options.devMode, retentionDays: options.retentionDays },
-  );
-  const flags = FeatureFlags.read(options.flags);
-  const platformKeys = await loadPlatformKeys(options);
-  // JSON lines; level from the option, $PX_LOG_LEVEL or info; secrets redacted; request/install ids on every line.
-  const { logger, lineCounts } = createCoreLogger({ level: env.logLevel });
+  const config = readCoreConfig(options);
+  const { dataDir, port, host, cluster } = config;
+  const limits = await SandboxLimits.load(config.limitsFile);
+  const policy = await DevPolicyStore.load(config.devPolicy.file, dataDir, config.devPolicy.overrides);
+  const flags = new FeatureFlags(config.featureFlags);
+  const platformKeys = await loadPlatformKeys(options.platformKeys ?? [], config.platformKeysDir);
+  // JSON lines; secrets redacted; request/install ids on every line.
+  const { logger, lineCounts } = createCoreLogger({ level: config.logLevel });
   const paths = new CorePaths(dataDir);
   // Checks before touching anything: a busy port or a damaged database must not let crash
   // recovery run (it would roll back installs and start plugins another core may own).
@@ -189,7 +120,13 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     // Owner-only even when the folder existed before (tokens, keys and the store live in it).
     await chmod(dataDir, 0o700);
   });
-  const secrets = await SecretBox.load(paths.masterKey, env.masterKey, { noSecretsYet });
+  const secrets = await SecretBox.load(paths.masterKey, config.masterKey, { noSecretsYet });
+  const auditKey = await loadAuditKey(config.auditKey, dataDir);
+  if (auditKey.generated)
+    logger.warn(
+      { file: auditKey.source },
+      'generated an audit key beside the data folder; in production give PX_AUDIT_KEY_FILE on storage the data folder is not on',
+    );
 
   // PX_DATABASE_URL: PostgreSQL (several nodes share it); else the SQLite file in the data dir.
   const db: Db = await openStore({
@@ -202,7 +139,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
     const metrics = new CoreMetrics(
       () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
-      options.processMetrics ?? false,
+      config.processMetrics,
     );
     let publicUrl = '';
     // PX_NATS_URL: the shared bus, log stream, blob bucket and placement replace the embedded ones.
@@ -215,15 +152,18 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       // The log stream's max_age: the plugin log retention of the dev policy at start.
       retentionDays: policy.current.retention.logDays,
       url: () => publicUrl,
-      tuning: { ...cluster.tuning, ...options.cluster },
+      tuning: cluster.tuning,
+      auditKey: auditKey.key,
     });
     if (clustered) cleanups.unshift(() => clustered.nats.close());
     // The head of the audit chain is anchored outside the store (audit-anchor.ts): next to the
     // SQLite file, or in NATS for the nodes sharing one PostgreSQL chain.
     const audit = new AuditLog(db, {
+      key: auditKey.key,
       ...(clustered ? { anchor: clustered.auditAnchor } : { anchorFile: join(dataDir, 'audit-head.json') }),
       onAnchorError: (error) =>
         logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
+      adoptUnkeyed: auditKey.generated,
     });
     const bus: EventBus =
       clustered?.bus ??
@@ -234,7 +174,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const tenants = new TenantService(db, () =>
       flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
     );
-    const storage = new PluginStorage(db);
+    const storage = new PluginStorage(db, new StorageMeter(limits));
     const logs =
       clustered?.logs ?? new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
     const blobs = clustered?.blobs ?? new LocalDiskBlobStore(paths.blobs);
@@ -245,9 +185,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const runtime = new Supervisor({
       runDir: paths.run,
       logSink: logs,
-      host: createHostServices(storage, bus),
+      host: createHostServices(storage, bus, limits),
       onEvent: (event: SupervisorEvent) => pipeline.onSupervisorEvent(event),
-      sandbox: env.sandbox,
+      sandbox: config.sandbox,
       ...(options.supervisor ?? {}),
     });
     const supervisor = gateRuntime(runtime, flags);
@@ -282,8 +222,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     });
 
     // Nodes starting together on one store: one bootstraps, the others find its admin and tenants.
-    const runBootstrap = () =>
-      bootstrap(db, identity, tenants, audit, paths, options.adminPassword ?? process.env.PX_ADMIN_PASSWORD);
+    const runBootstrap = () => bootstrap(db, identity, tenants, audit, paths, config.adminPassword);
     const boot = clustered
       ? await clustered.bootstrapLock.run('bootstrap', runBootstrap)
       : await runBootstrap();
@@ -296,6 +235,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
 
     let ready = false;
     const base: CoreServicesWithoutDev = {
+      config,
       db,
       log: logger,
       paths,
@@ -345,11 +285,11 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     }
     ready = true;
 
-    const sweeper = new RetentionSweeper(db, () => policy.current.retention);
+    const sweeper = new RetentionSweeper(db, audit, () => policy.current.retention);
     sweeper.start(3_600_000, (error) => logger.warn({ err: error }, 'retention sweep failed'));
     // Also once now: a core that is restarted more often than hourly still forgets on time.
     void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'));
-    const waitTtlMs = env.awaitingConfigTtlHours * 3_600_000;
+    const waitTtlMs = config.awaitingConfigTtlHours * 3_600_000;
     const expireWaiting = (now?: Date) => pipeline.expireWaiting(waitTtlMs, now);
     const expiryTimer = setInterval(
       () =>
@@ -368,6 +308,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       adminToken: boot.adminToken,
       ...(boot.adminPassword ? { adminPassword: boot.adminPassword } : {}),
       coreVersion: CORE_VERSION,
+      auditKey: { source: auditKey.source, generated: auditKey.generated },
       devMode: policy.current.devMode,
       policy,
       async reloadPolicy() {

@@ -33,7 +33,7 @@ describe('checkManifest', () => {
       args: [],
       health: { path: '/healthz', timeoutMs: 3000 },
     });
-    expect(manifest?.resources).toEqual({ memoryMb: 128, cpuPercent: 50, diskMb: 64 });
+    expect(manifest?.resources).toEqual({ memoryMb: 128, cpuPercent: 50, diskMb: 64, storageMb: 64 });
   });
 
   it('reports schema errors with the field path and stops before semantics', () => {

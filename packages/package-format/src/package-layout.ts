@@ -1,4 +1,4 @@
-/** Paths with a meaning inside a `.pxp` (see ARCHITECTURE.md, "The .pxp package"). */
+/** Paths with a meaning inside a `.pxp` (see docs/architecture.md, "The .pxp package"). */
 export const MANIFEST_PATH = 'manifest.json';
 export const SUMS_PATH = '_pxp/SHA256SUMS';
 export const SIG_PATH = '_pxp/SHA256SUMS.sig';

@@ -14,12 +14,15 @@ export const ErrorBodySchema = Type.Object({
 });
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
-export const PERMISSIONS = ['admin', 'plugin:dev', 'audit:read'] as const;
+// tenant:create: create sandbox tenants (up to maxTenantsPerUser of sandbox_limits.yaml); not part
+// of plugin:dev, so every tenant, and the quota it brings, is one an operator agreed to.
+export const PERMISSIONS = ['admin', 'plugin:dev', 'audit:read', 'tenant:create'] as const;
 // Spelled out so that Static<> infers the literal union (a mapped array infers never).
 export const PermissionNameSchema = Type.Union([
   Type.Literal('admin'),
   Type.Literal('plugin:dev'),
   Type.Literal('audit:read'),
+  Type.Literal('tenant:create'),
 ]);
 
 // --- identity ---
@@ -243,6 +246,8 @@ export const InstalledPluginSchema = Type.Object({
   entryUrl: Type.String(),
   memoryMb: Type.Number(),
   diskMb: Type.Number(),
+  /** ctx.storage: bytes stored now (counted as written) and resources.storageMb. */
+  storage: Type.Optional(Type.Object({ usedBytes: Type.Number(), limitMb: Type.Number() })),
   installedAt: Type.String(),
   updatedAt: Type.String(),
   /** Set when status is `failed`: why the serving version failed (e.g. CRASH_LOOP, QUOTA_MEMORY) and there was no stable version to restore. */

@@ -1,5 +1,5 @@
 /**
- * Dev mode (issue 5): the REST bodies of `/api/plugins/dev/*` and the frames of the WebSocket
+ * Dev mode: the REST bodies of `/api/plugins/dev/*` and the frames of the WebSocket
  * channel `plugin.dev.logs` on `/api/ws`. One source for core's route validation, OpenAPI, the
  * CLI (`px-plugin dev`, `px-plugin logs -f`) and the Admin's live log panel. Add, never rename.
  */

@@ -406,7 +406,7 @@ export const ERROR_CODES = {
   DEV_MODE_DISABLED: spec(
     404,
     'Dev mode is off on this core',
-    'Start core with PX_PLUGIN_DEV_MODE=1 to use dev endpoints.',
+    'Start core with PX_PLUGIN_DEV_MODE=1, or set devMode: true in config/plugins/dev_policy.yaml and send core SIGHUP, to use dev endpoints.',
   ),
   DEV_SESSION_CONFLICT: spec(
     409,
@@ -492,6 +492,52 @@ export const ERROR_CODES = {
     426,
     '{cli} (protocol {cliProtocol}) and {core} (protocol {coreProtocol}) cannot work together: {reason}',
     'Upgrade {side}: {how}',
+  ),
+  // --- host-side limits: outbound HTTP, plugin storage, tenants, entry points, audit key ---
+  OUTBOUND_ADDRESS_BLOCKED: spec(
+    403,
+    'Outbound HTTP to {host} refused: it resolves to {address} ({reason})',
+    'Plugins may only reach public internet addresses. A platform operator can open a network for one tenant with outboundAllowNetworks in config/plugins/sandbox_limits.yaml.',
+  ),
+  OUTBOUND_BODY_TOO_LARGE: spec(
+    502,
+    'The upstream response body is larger than {limit} bytes; the connection was cut',
+    'Ask the upstream for less (paging, ranges), or fetch it outside the plugin.',
+  ),
+  OUTBOUND_HEADERS_TOO_LARGE: spec(
+    502,
+    'The upstream response headers are larger than {limit} bytes',
+    'The upstream sends unusually large headers; check the URL or the upstream.',
+  ),
+  OUTBOUND_TIMEOUT: spec(
+    504,
+    'The upstream did not answer completely within {ms} ms',
+    'Check that the upstream is reachable and fast; retry later.',
+  ),
+  OUTBOUND_FAILED: spec(
+    502,
+    'Outbound HTTP to {host} failed: {detail}',
+    'Check the URL and that the upstream is up.',
+  ),
+  QUOTA_STORAGE: spec(
+    507,
+    'The plugin storage of {plugin} would hold {usedBytes} bytes; its limit is {limitBytes} bytes',
+    'Delete documents the plugin no longer needs, or raise resources.storageMb (within the tenant maximum maxStorageMb).',
+  ),
+  STORAGE_DOC_TOO_LARGE: spec(
+    413,
+    'A document of {size} bytes is larger than the {limit}-byte cap',
+    'Store large data in several documents.',
+  ),
+  TENANT_LIMIT_REACHED: spec(
+    403,
+    'User {user} already created {count} tenants; the limit is {limit}',
+    'Delete a tenant you no longer need, or ask a platform operator to raise maxTenantsPerUser.',
+  ),
+  ENTRY_PLUGIN_NOT_FOUND: spec(
+    404,
+    'No plugin {plugin} serves in tenant {tenant}',
+    'Check the tenant and plugin id in the URL; list plugins with `px-plugin list --tenant {tenant}`.',
   ),
   // --- data folder safety ---
   DISK_FULL: spec(

@@ -7,3 +7,6 @@ export * from './api-schemas.ts';
 export * from './version-handshake.ts';
 export * from './dev-schemas.ts';
 export * from './dev-policy-schemas.ts';
+export * from './audit-actions.ts';
+export * from './bus-events.ts';
+export * from './entry-url.ts';

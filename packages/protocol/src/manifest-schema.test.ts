@@ -22,7 +22,7 @@ describe('manifest schema', () => {
       args: [],
       health: { path: '/healthz', timeoutMs: 3000 },
     });
-    expect(manifest.resources).toEqual({ memoryMb: 128, cpuPercent: 50, diskMb: 64 });
+    expect(manifest.resources).toEqual({ memoryMb: 128, cpuPercent: 50, diskMb: 64, storageMb: 64 });
     expect(manifest.config).toEqual({ env: [], secrets: [], logLevel: 'info' });
     expect(manifest.events).toEqual({ publish: [], subscribe: [] });
     expect(manifest.requires).toEqual({});

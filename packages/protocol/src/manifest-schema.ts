@@ -119,6 +119,8 @@ export const ManifestSchema = Type.Object(
           memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 8192 })),
           cpuPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
           diskMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 102_400 })),
+          // ctx.storage documents, counted as written; the tenant maximum is maxStorageMb.
+          storageMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 102_400 })),
         },
         { additionalProperties: false },
       ),
@@ -180,7 +182,7 @@ export interface Manifest extends Omit<
   conflicts: Record<string, string>;
   permissions: string[];
   events: { publish: string[]; subscribe: string[] };
-  resources: { memoryMb: number; cpuPercent: number; diskMb: number };
+  resources: { memoryMb: number; cpuPercent: number; diskMb: number; storageMb: number };
   config: {
     env: Array<EnvVarSpec & { type: 'string' | 'number' | 'boolean' | 'enum'; required: boolean }>;
     secrets: Array<SecretSpec & { required: boolean }>;
@@ -190,7 +192,7 @@ export interface Manifest extends Omit<
 }
 
 export const RUNTIME_KINDS = ['node', 'process'] as const;
-export const DEFAULT_RESOURCES = { memoryMb: 128, cpuPercent: 50, diskMb: 64 } as const;
+export const DEFAULT_RESOURCES = { memoryMb: 128, cpuPercent: 50, diskMb: 64, storageMb: 64 } as const;
 export const DEFAULT_HEALTH = { path: '/healthz', timeoutMs: 3000 } as const;
 
 /**

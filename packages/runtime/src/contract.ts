@@ -150,6 +150,8 @@ export interface HostServices {
   fetch(
     url: string,
     init: { method?: string; headers?: Record<string, string>; body?: string },
+    /** Whose call it is: core applies that tenant's outbound network policy. */
+    scope: { tenant: string; pluginId: string },
   ): Promise<{ status: number; headers: Record<string, string>; body: string }>;
 }
 

@@ -11,6 +11,7 @@ export { createEntryProxy, type EntryProxy, type EntryResolver, type EntryTarget
 export { generateTestData } from './test-data.ts';
 export type { LogRate } from './log-capture.ts';
 export { probeHostIsolation, type HostIsolation } from './sandbox/host-probe.ts';
+export { releaseStaleDataVolumes } from './sandbox/data-volume.ts';
 export { FORBIDDEN_NODE_FLAGS } from './spawn-plan.ts';
 export { PluginRuntimeError } from '@powerx/protocol';
 export type { TestDataSpec } from '@powerx/protocol';

@@ -113,7 +113,7 @@ export async function serveCall(call: RpcCall, scope: CallScope, host: HostServi
         });
       if (!hostAllowed(manifest.permissions, url))
         throw denied(`fetch ${url.host} (permission "http:${url.hostname}")`);
-      return host.fetch(url.href, call.args.init);
+      return host.fetch(url.href, call.args.init, { tenant, pluginId });
     }
     case 'secrets.get': {
       const declared = manifest.config.secrets.some((s) => s.name === call.args.name);

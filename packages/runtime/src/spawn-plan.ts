@@ -1,6 +1,6 @@
 /**
  * The exact command line of a plugin process. A pure function, so the sandbox can be read and
- * tested in one place (ARCHITECTURE.md, "Runtime"):
+ * tested in one place (docs/architecture.md, "Runtime"):
  * - bubblewrap around every plugin, node and process kind (sandbox/bwrap-args.ts), as the
  *   sandbox uid when core is root, with the seccomp filter, joined to its cgroups first
  *   (sandbox/cgroups.ts) and under `prlimit` (open files, file size, CPU seconds, address space);

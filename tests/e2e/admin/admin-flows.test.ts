@@ -27,6 +27,10 @@ import {
   type E2eCore,
 } from './admin-test-kit.ts';
 
+// Path installs read the developer's folder under the temp folder: a dev root only when listed
+// (the dev policy has none by default).
+process.env.PX_DEV_ROOTS = tmpdir();
+
 let core: E2eCore | undefined;
 let browser: Browser | undefined;
 let context: BrowserContext;
@@ -368,7 +372,7 @@ describe('the web Admin', { timeout: 60_000 }, () => {
   });
 
   it('installs from a local directory (path, then a picked folder) and the reloads show up in the dev sessions page', async () => {
-    // The developer's build folder, under the system temp folder (an allowed dev root by default).
+    // The developer's build folder, under the system temp folder (an allowed dev root here, see above).
     const project = join(tmp, 'dev-hello');
     await cp(fixturePluginDir('hello'), project, { recursive: true });
     await navLink(page, 'Install').click();

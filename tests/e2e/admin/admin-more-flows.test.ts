@@ -29,6 +29,10 @@ import {
   type E2eCore,
 } from './admin-test-kit.ts';
 
+// Path installs read the developer's folder under the temp folder: a dev root only when listed
+// (the dev policy has none by default).
+process.env.PX_DEV_ROOTS = tmpdir();
+
 let core: E2eCore | undefined;
 let browser: Browser | undefined;
 let context: BrowserContext;

@@ -49,6 +49,7 @@ export async function startE2eCore(opts: StartCoreOptions = {}): Promise<E2eCore
       port: 0,
       logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
       platformKeysDir: false,
+      processMetrics: false,
       adminPassword: ADMIN_PASSWORD,
       ...opts,
     });
@@ -87,6 +88,7 @@ export async function restartE2eCore(core: E2eCore, opts: StartCoreOptions = {})
     port: core.port,
     logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
     platformKeysDir: false,
+    processMetrics: false,
     ...opts,
   });
   return Object.assign(next, { tmp: core.tmp, api: core.api });

@@ -36,6 +36,7 @@ export class TestCluster {
   readonly schema: ScratchSchema;
   readonly prefix: string;
   readonly masterKey = randomBytes(32).toString('hex');
+  readonly auditKey = randomBytes(32).toString('hex');
   readonly nodes = new Map<string, ClusterNode>();
 
   private constructor(tmp: string, schema: ScratchSchema, prefix: string) {
@@ -64,6 +65,7 @@ export class TestCluster {
         PX_NATS_URL: TEST_NATS_URL,
         PX_NATS_PREFIX: this.prefix,
         PX_MASTER_KEY: this.masterKey,
+        PX_AUDIT_KEY: this.auditKey,
         PX_LEASE_TTL_MS: String(LEASE_TTL_MS),
         PX_RECONCILE_MS: '250',
         PX_DRAIN_MS: '1000',

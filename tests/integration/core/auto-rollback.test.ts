@@ -19,6 +19,7 @@ import {
   stopTestCore,
   type TestCore,
 } from './core-test-kit.ts';
+import { until } from '../../support/until.ts';
 
 const run = promisify(execFile);
 let core: TestCore;
@@ -45,15 +46,6 @@ async function entry(path = ''): Promise<any> {
   return r.status === 200 ? r.json() : { status: r.status };
 }
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const v = await probe();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 function plugin(): Promise<any> {
   return core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`).then((r) => r.body);
 }
@@ -68,11 +60,11 @@ describe('a serving version that fails is replaced by the last stable one', () =
 
     // Arm it: the process exits, and every restart crashes shortly after start ⇒ CRASH_LOOP.
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
-    const done = await until(
-      'the auto rollback event',
-      () => events.find((e) => e.type === 'plugin.install.auto_rollback'),
-      (e) => !!e,
-    );
+    const done = await until(() => events.find((e) => e.type === 'plugin.install.auto_rollback'), {
+      ok: (e) => !!e,
+      message: 'the auto rollback event',
+      timeoutMs: 30_000,
+    });
     expect(done!.payload).toMatchObject({
       tenant: 'sandbox-dev',
       plugin: HELLO_ID,
@@ -135,11 +127,14 @@ describe('a serving version that fails is replaced by the last stable one', () =
 
     // The plugin's own log feed (px-plugin logs, the Admin) says why.
     const lines = await until(
-      'the log lines',
       async () =>
         (await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?limit=500`)).body
           .lines as any[],
-      (ls) => ls.some((l) => l.msg.includes('serves again')),
+      {
+        ok: (ls) => ls.some((l) => l.msg.includes('serves again')),
+        message: 'the log lines',
+        timeoutMs: 30_000,
+      },
     );
     expect(lines.find((l) => l.msg.includes('rolling back to the last stable version 1.0.0'))).toMatchObject({
       level: 'error',
@@ -154,11 +149,11 @@ describe('a serving version that fails is replaced by the last stable one', () =
     expect(bomb.body).toMatchObject({ state: 'running', version: '2.3.0' });
     expect(await entry()).toMatchObject({ version: '2.3.0' });
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/bomb`, { method: 'POST' });
-    const done = await until(
-      'the auto rollback event',
-      () => events.find((e) => e.type === 'plugin.install.auto_rollback'),
-      (e) => !!e,
-    );
+    const done = await until(() => events.find((e) => e.type === 'plugin.install.auto_rollback'), {
+      ok: (e) => !!e,
+      message: 'the auto rollback event',
+      timeoutMs: 30_000,
+    });
     expect(done!.payload).toMatchObject({
       code: 'QUOTA_MEMORY',
       from: { version: '2.3.0' },
@@ -179,7 +174,11 @@ describe('a serving version that fails is replaced by the last stable one', () =
     const only = await core.api.install(pkgs['hello-crash-loop']);
     expect(only.body.state).toBe('running');
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
-    const p = await until('the plugin to be failed', plugin, (b) => b.status === 'failed' && !!b.failure);
+    const p = await until(plugin, {
+      ok: (b) => b.status === 'failed' && !!b.failure,
+      message: 'the plugin to be failed',
+      timeoutMs: 30_000,
+    });
     expect(p.failure).toMatchObject({
       code: 'CRASH_LOOP',
       stage: 'running',
@@ -188,11 +187,11 @@ describe('a serving version that fails is replaced by the last stable one', () =
       installId: only.body.id,
     });
     // The status is recorded first; the audit entry and the event follow.
-    const failedEvent = await until(
-      'the instance failed event',
-      () => events.find((e) => e.type === 'plugin.instance.failed'),
-      (e) => !!e,
-    );
+    const failedEvent = await until(() => events.find((e) => e.type === 'plugin.instance.failed'), {
+      ok: (e) => !!e,
+      message: 'the instance failed event',
+      timeoutMs: 30_000,
+    });
     expect(failedEvent!.payload).toMatchObject({ code: 'CRASH_LOOP', next: 'none' });
     expect(events.find((e) => e.type === 'plugin.install.auto_rollback')).toBeUndefined();
     expect((await entry()).status).toBeGreaterThanOrEqual(500);

@@ -1,5 +1,5 @@
 /**
- * The px-plugin commands that talk to core (issue 4 part 9), run as real CLI processes against a
+ * The px-plugin commands that talk to core, run as real CLI processes against a
  * real core, with HOME in a temp folder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

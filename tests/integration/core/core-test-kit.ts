@@ -81,6 +81,7 @@ export async function startTestCore(
     logLevel: process.env.PX_TEST_LOG_LEVEL ?? 'silent',
     platformKeys: [publicKeyPem],
     platformKeysDir: false,
+    processMetrics: false,
     ...store.options,
     ...coreOpts,
   }).catch(async (error) => {

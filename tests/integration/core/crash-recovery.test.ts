@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Api, HELLO_ID, keysDir, listFiles, makeTmp, packFixtures, repoRoot } from './core-test-kit.ts';
+import { until } from '../../support/until.ts';
 
 let tmp: string;
 let pkgs: Record<string, string>;
@@ -43,6 +44,11 @@ async function startChild(dataDir: string, keys: string): Promise<{ url: string;
 }
 
 /** Plugin processes of this data dir (their permission flags name its folders); with `brokers`, their IPC brokers too. */
+async function parentPid(pid: string): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
+}
+
 async function pluginProcesses(dataDir: string, brokers = false): Promise<number[]> {
   const pids: number[] = [];
   for (const pid of await readdir('/proc')) {
@@ -51,17 +57,13 @@ async function pluginProcesses(dataDir: string, brokers = false): Promise<number
     if (!brokers && /broker-[0-9a-f]+\.cjs/.test(cmdline)) continue;
     // The PID-namespace wrappers (unshare and sh, named px-pidns) die with the plugin; count the plugin.
     if (cmdline.includes('px-pidns')) continue;
+    // A sandboxed plugin shows as its bubblewrap (whose bind arguments name the data folder) and
+    // bwrap's init, a fork with the same command line: count the sandbox once.
+    if (cmdline === (await readFile(`/proc/${await parentPid(pid)}/cmdline`, 'utf8').catch(() => '')))
+      continue;
     if (cmdline.includes(dataDir) && !cmdline.includes('main.ts')) pids.push(Number(pid));
   }
   return pids;
-}
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -98,10 +100,11 @@ describe('crash recovery', () => {
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     // The plugin processes and their IPC brokers notice their supervisor is gone and exit.
-    await until(
-      () => pluginProcesses(dataDir, true),
-      (p) => p.length === 0,
-    );
+    await until(() => pluginProcesses(dataDir, true), {
+      ok: (p) => p.length === 0,
+      message: 'the plugin processes and their brokers to exit',
+      timeoutMs: 30_000,
+    });
 
     const second = await startChild(dataDir, join(tmp, 'keys'));
     expect(second.out.join('')).toContain('rolled back 1 unfinished install');

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the API under test are checked by assertions, not types */
 /**
- * "Bad input and faults" of issue 4, each against a real core with real plugin processes. After
+ * Bad input and faults of an install, each against a real core with real plugin processes. After
  * each: the right code and hint, nothing half-installed (files, rows, processes), quota back
  * where it was, the previous version serving, and audit entries that tell the story.
  */

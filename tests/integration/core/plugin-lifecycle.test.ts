@@ -248,7 +248,7 @@ describe.each(TEST_STORES)('on %s', (store) => {
     it('stops the plugin and removes its files, data and rows; quota is back to zero', async () => {
       const r = await core.api.delete(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`);
       expect(r.status).toBe(204);
-      expect((await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/`)).status).toBe(502);
+      expect((await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/`)).status).toBe(404);
       expect(await listFiles(join(core.dataDir, 'tenants/sandbox-dev'))).toEqual([]);
       expect(await readdir(join(core.dataDir, 'blobs'))).toEqual([]);
       const usage = (await core.api.get('/api/tenants/sandbox-dev/usage')).body;

@@ -26,7 +26,7 @@ describe.each(TEST_STORES)('on %s', (store) => {
     tmp = await makeTmp();
     pkgs = await packFixtures(join(tmp, 'pkgs'));
     core = await startTestCore({ store });
-    frank = await core.api.user('frank', ['plugin:dev']);
+    frank = await core.api.user('frank', ['plugin:dev', 'tenant:create']);
     expect((await frank.post('/api/tenants', { id: 'team-b', kind: 'sandbox' })).status).toBe(201);
   });
   afterAll(async () => {

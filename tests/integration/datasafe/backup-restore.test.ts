@@ -55,7 +55,9 @@ describe('backup and restore', () => {
     expect((await readdir(restored)).sort()).toEqual(
       expect.arrayContaining(['audit-head.json', 'backup.json', 'blobs', 'core.db', 'master.key', 'tenants']),
     );
-    const second = await startTestCore({ tmp, dataDir: restored });
+    // The audit key is not in the data folder, so not in the backup: the restored core is given
+    // the live core's key (its default file, beside the live data folder).
+    const second = await startTestCore({ tmp, dataDir: restored, auditKeyFile: `${live.dataDir}.audit-key` });
     cores.push(second);
     expect(second.recovery).toMatchObject({ rolledBack: 0, started: 3, failed: 0 });
     await expectAllServing(second);

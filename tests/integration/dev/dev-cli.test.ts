@@ -57,12 +57,9 @@ function cli(args: string[], cwd: string, target: TestCore = core): Cli {
     child,
     output: () => text,
     waitFor: (re, timeoutMs = 30_000) =>
-      until(
-        () => text,
-        (t) => re.test(t),
-        `${re} in:\n${text}`,
-        timeoutMs,
-      ).then(() => undefined),
+      until(() => text, { ok: (t) => re.test(t), message: `${re} in:\n${text}`, timeoutMs: timeoutMs }).then(
+        () => undefined,
+      ),
     exit: () => exited,
   };
 }
@@ -94,6 +91,12 @@ describe('px-plugin dev --watch', () => {
     const dir = await copyProject(join(REPO_ROOT, 'examples/hello'), 'hello-example');
     const dev = cli(['dev', '--watch'], dir);
     await dev.waitFor(/reload #1 ✓ com\.powerx\.plugin\.hello 0\.1\.0 serving/);
+    // Where to look, printed at start before any build: the entry point and the Admin page.
+    expect(dev.output()).toContain(`entry point  ${core.url}/_p/sandbox-dev/com.powerx.plugin.hello/`);
+    expect(dev.output()).toContain(
+      `admin        ${core.url}/admin/t/sandbox-dev/plugins/com.powerx.plugin.hello`,
+    );
+    expect(dev.output().indexOf('entry point')).toBeLessThan(dev.output().indexOf('reload #1'));
     // The effective dev policy, as core serves it, before the first reload.
     expect(dev.output()).toMatch(
       /policy \S+dev_policy\.yaml: unsigned dev builds allowed in sandbox-dev · path installs from \S+ · sessions expire after \d+(\.\d+)? s without heartbeat, 10 per user · logs kept 7 d, dev audit details 7 d · overridden: devMode \(devMode option\), roots \(PX_DEV_ROOTS\)/,
@@ -128,7 +131,7 @@ describe('px-plugin dev --watch', () => {
     dev.child.kill('SIGINT');
     expect(await dev.exit()).toBe(0);
     expect(dev.output()).toContain('dev session ended · plugin uninstalled');
-    expect((await entry(HELLO, 'hello')).status).toBe(502);
+    expect((await entry(HELLO, 'hello')).status).toBe(404);
     expect(await stat(join(dir, '.px-dev')).catch(() => 'removed')).toBe('removed');
   });
 
@@ -140,11 +143,7 @@ describe('px-plugin dev --watch', () => {
     await dev.waitFor(/started with first/);
 
     const follow = cli(['logs', PROJECT, '--tenant', 'sandbox-dev', '-f', '-n', '5'], dir);
-    await until(
-      () => entry(PROJECT, 'hello'),
-      (r) => r.status === 200,
-      'entry',
-    );
+    await until(() => entry(PROJECT, 'hello'), { ok: (r) => r.status === 200, message: 'entry' });
     await follow.waitFor(/hello served/);
 
     await edit(join(dir, 'src/server.ts'), "'first'", "'second'");
@@ -206,19 +205,17 @@ describe('px-plugin dev --watch', () => {
       await writeFile(server, original.replace("'first'", `'save ${i}'`));
       await new Promise((r) => setTimeout(r, 90));
     }
-    await until(
-      () => entry('com.fixture.dev.rapid', 'hello'),
-      (r) => r.text.includes('save 10'),
-      'the last save serving',
-    );
+    await until(() => entry('com.fixture.dev.rapid', 'hello'), {
+      ok: (r) => r.text.includes('save 10'),
+      message: 'the last save serving',
+    });
     const reloads = (dev.output().match(/reload #\d+ ✓/g) ?? []).length;
     expect(reloads).toBeLessThan(11); // coalesced, not one install per save
     await until(
       async () =>
         (await readdir(join(core.dataDir, 'tenants/sandbox-dev/plugins/com.fixture.dev.rapid/versions')))
           .length,
-      (n) => n <= 2,
-      'old versions dropped',
+      { ok: (n) => n <= 2, message: 'old versions dropped' },
     );
     dev.child.kill('SIGINT');
     expect(await dev.exit()).toBe(0);
@@ -259,12 +256,11 @@ describe('px-plugin dev --watch', () => {
       await dev.waitFor(/reload #2 not pushed: .*retrying/);
       own = await startDevCore({ tmp, port });
       const url = `${own.entryUrl('sandbox-dev', PROJECT)}hello`;
-      await until(
-        () => fetch(url).then((r) => r.text()),
-        (t) => t.includes('after restart'),
-        'the saved version serving on the restarted core',
-        20_000,
-      );
+      await until(() => fetch(url).then((r) => r.text()), {
+        ok: (t) => t.includes('after restart'),
+        message: 'the saved version serving on the restarted core',
+        timeoutMs: 20_000,
+      });
       await dev.waitFor(/started with after restart/); // the log stream reconnected on its own
       dev.child.kill('SIGINT');
       expect(await dev.exit()).toBe(0);

@@ -11,6 +11,9 @@ import WebSocket from 'ws';
 import type { BusEvent } from '@powerx/core';
 import { makeTmp, startTestCore, type Api, type TestCore } from '../core/core-test-kit.ts';
 import type { StartCoreOptions } from '@powerx/core';
+import { until } from '../../support/until.ts';
+
+export { until };
 
 export { stopTestCore, type TestCore } from '../core/core-test-kit.ts';
 
@@ -71,10 +74,15 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       // Plugin processes only, not their IPC brokers (packages/runtime/README.md, "IPC broker") nor
       // their PID-namespace wrappers (unshare and sh, both named px-pidns on their command line).
+      // A sandboxed plugin shows as its bubblewrap and bwrap's init (a fork, same command line): once.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const sameAsParent = readFileSync(`/proc/${parent}/cmdline`, 'utf8') === cmdline;
       if (
         cmdline.includes(core.dataDir) &&
         !/broker-[0-9a-f]+\.cjs/.test(cmdline) &&
-        !cmdline.includes('px-pidns')
+        !cmdline.includes('px-pidns') &&
+        !sameAsParent
       )
         n++;
     } catch {
@@ -82,22 +90,6 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
     }
   }
   return n;
-}
-
-export async function until<T>(
-  fn: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** A WebSocket client of /api/ws that records every frame. */
@@ -130,12 +122,11 @@ export class WsClient {
   }
 
   waitFor(pred: (frame: any) => boolean, what: string, timeoutMs = 15_000): Promise<any> {
-    return until(
-      () => this.frames.find(pred),
-      (f) => f !== undefined,
-      what,
-      timeoutMs,
-    );
+    return until(() => this.frames.find(pred), {
+      ok: (f) => f !== undefined,
+      message: what,
+      timeoutMs: timeoutMs,
+    });
   }
 
   close(): void {

@@ -72,12 +72,11 @@ describe('SIGHUP', () => {
     });
     child.stdout!.on('data', (d) => (stdout += String(d)));
     child.stderr!.on('data', (d) => (stderr += String(d)));
-    const url = await until(
-      () => /listening on (http:\/\/\S+)/.exec(stdout)?.[1],
-      (u) => !!u,
-      `core to listen (stderr: ${stderr})`,
-      60_000,
-    );
+    const url = await until(() => /listening on (http:\/\/\S+)/.exec(stdout)?.[1], {
+      ok: (u) => !!u,
+      message: `core to listen (stderr: ${stderr})`,
+      timeoutMs: 60_000,
+    });
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const get = async (path: string) => {
       const r = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
@@ -91,7 +90,7 @@ describe('SIGHUP', () => {
 
     await writeFile(file, 'devMode: true\nsessions: {maxPerUser: 3, idleTimeoutSeconds: 45}\n');
     process.kill(pid, 'SIGHUP');
-    await until(() => stdout.includes('SIGHUP: dev policy re-read'), Boolean, 'the re-read');
+    await until(() => stdout.includes('SIGHUP: dev policy re-read'), { message: 'the re-read' });
     expect(await get('/api/plugins/dev/status')).toMatchObject({
       status: 200,
       body: { sessionTtlMs: 45_000 },
@@ -103,7 +102,7 @@ describe('SIGHUP', () => {
 
     await writeFile(file, 'devMode: false\nsessions: {maxPerUser: many}\n');
     process.kill(pid, 'SIGHUP');
-    await until(() => stderr.includes('SIGHUP: dev policy not changed'), Boolean, 'the refused re-read');
+    await until(() => stderr.includes('SIGHUP: dev policy not changed'), { message: 'the refused re-read' });
     expect(stderr).toMatch(/DEV_POLICY_INVALID: .*sessions\.maxPerUser/);
     const kept = (await get('/api/plugins/dev/policy')).body;
     expect(kept).toMatchObject({ devMode: true, sessions: { maxPerUser: 3 } });
@@ -156,7 +155,7 @@ describe('what the policy says is what core does', () => {
   it('sessions per user: one more than allowed is 429 DEV_SESSION_LIMIT', async () => {
     await write('devMode: true\nsessions: {maxPerUser: 2}\n');
     await core.reloadPolicy();
-    const dana = await core.api.user('dana', ['plugin:dev']);
+    const dana = await core.api.user('dana', ['plugin:dev', 'tenant:create']);
     await newSandbox(dana, 'dana-box');
     expect((await open(dana, 'dana-box', 'com.example.one')).status).toBe(201);
     expect((await open(dana, 'dana-box', 'com.example.two')).status).toBe(201);
@@ -187,7 +186,9 @@ describe('what the policy says is what core does', () => {
     await core.reloadPolicy();
     const day = 86_400_000;
     expect((await core.sweepRetention(new Date(Date.now() + 2 * day))).auditDetailsCleared).toBe(0);
-    expect((await core.sweepRetention(new Date(Date.now() + 4 * day))).auditDetailsCleared).toBeGreaterThan(0);
+    expect((await core.sweepRetention(new Date(Date.now() + 4 * day))).auditDetailsCleared).toBeGreaterThan(
+      0,
+    );
   });
 
   it('dev mode off in the file: the dev endpoints answer DEV_MODE_DISABLED, the policy is still readable', async () => {

@@ -104,11 +104,10 @@ describe('dev sessions list', () => {
     const next = await devInstall(core.api, { tenant, path: await project(core, 'dev-crash-on-request') });
     expect(next.body.result).toBe('running');
     await fetch(`${core.entryUrl(tenant, DEV_ID)}hello`).catch(() => undefined);
-    const r = await until(
-      () => core.api.get(`/api/plugins/dev/sessions?tenant=${tenant}`),
-      (x) => x.body.sessions?.[0]?.reloads?.[0]?.result === 'rolled_back',
-      'crash recorded',
-    );
+    const r = await until(() => core.api.get(`/api/plugins/dev/sessions?tenant=${tenant}`), {
+      ok: (x) => x.body.sessions?.[0]?.reloads?.[0]?.result === 'rolled_back',
+      message: 'crash recorded',
+    });
     const [crashed] = r.body.sessions[0].reloads;
     expect(r.body.sessions[0].reloads).toHaveLength(2);
     expect(crashed.id).toBe(next.body.id);

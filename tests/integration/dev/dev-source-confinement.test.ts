@@ -32,7 +32,7 @@ beforeAll(async () => {
   const versions = join(core.dataDir, 'tenants/tenant-b/plugins', HELLO_ID, 'versions');
   versionDir = join(versions, (await readdir(versions))[0]);
   // Mallory is a developer, not a member of tenant B, with a sandbox of her own.
-  mallory = await core.api.user('mallory', ['plugin:dev']);
+  mallory = await core.api.user('mallory', ['plugin:dev', 'tenant:create']);
   expect((await mallory.post('/api/tenants', { id: 'mallory-box', kind: 'sandbox' })).status).toBe(201);
 });
 afterAll(async () => {

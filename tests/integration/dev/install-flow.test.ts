@@ -125,11 +125,10 @@ describe('a dev install interrupted by a core crash', () => {
     const api = new Api(url, (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim());
     const path = await project({ tmp: home }, 'dev-never-healthy');
     void devInstall(api, { tenant: 'sandbox-dev', path }).catch(() => undefined);
-    const inFlight = await until(
-      () => api.get(`/api/installs?tenant=sandbox-dev&plugin=${DEV_ID}`),
-      (r) => r.body?.installs?.some((i: any) => i.state === 'health_check'),
-      'dev install at the health gate',
-    );
+    const inFlight = await until(() => api.get(`/api/installs?tenant=sandbox-dev&plugin=${DEV_ID}`), {
+      ok: (r) => r.body?.installs?.some((i: any) => i.state === 'health_check'),
+      message: 'dev install at the health gate',
+    });
     const installId = inFlight.body.installs.find((i: any) => i.state === 'health_check').id;
     proc.kill('SIGKILL');
     await new Promise((resolve) => proc.once('exit', resolve));

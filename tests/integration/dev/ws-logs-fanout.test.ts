@@ -95,11 +95,10 @@ describe('plugin.dev.logs fan-out', () => {
     const expected = await restLines(start);
     expect(expected.length).toBeGreaterThan(200);
     const last = expected.at(-1).id;
-    await until(
-      () => watcher.lines().at(-1)?.id ?? 0,
-      (id) => id >= last,
-      `the watcher reaching line ${last}`,
-    );
+    await until(() => watcher.lines().at(-1)?.id ?? 0, {
+      ok: (id) => id >= last,
+      message: `the watcher reaching line ${last}`,
+    });
     const got = watcher.lines().filter((l) => l.id > start && l.id <= last);
     expect(got.map((l) => l.id)).toEqual(expected.map((l) => l.id));
     expect(got.map((l) => l.msg)).toEqual(expected.map((l) => l.msg));

@@ -151,11 +151,10 @@ describe('/api/ws plugin.dev.logs', () => {
   it('sends heartbeats', async () => {
     const ws = client({ authorization: `Bearer ${core.adminToken}` });
     await ws.opened;
-    await until(
-      () => ws.frames.filter((f) => f.type === 'heartbeat').length,
-      (n) => n >= 2,
-      'two heartbeats',
-    );
+    await until(() => ws.frames.filter((f) => f.type === 'heartbeat').length, {
+      ok: (n) => n >= 2,
+      message: 'two heartbeats',
+    });
   });
 
   it('answers a plain GET with 426 so clients can tell the channel exists', async () => {
@@ -191,12 +190,11 @@ describe('/api/ws plugin.dev.logs', () => {
       await spam(400);
       await new Promise((r) => setTimeout(r, 400));
     }
-    await until(
-      () => healthy.lines().length,
-      (n) => n >= 500,
-      'the healthy client keeps getting lines',
-      30_000,
-    );
+    await until(() => healthy.lines().length, {
+      ok: (n) => n >= 500,
+      message: 'the healthy client keeps getting lines',
+      timeoutMs: 30_000,
+    });
     (slow.ws as any)._socket.resume();
     await slow.closed;
     expect([4008, 1006]).toContain(slow.closeCode);

@@ -139,7 +139,7 @@ describe('workflow-metrics.mjs', () => {
   });
 
   it("runs under the system Node (older than 22.5, no node:sqlite) by re-executing with the repository's Node 26", async () => {
-    // The README promises any Node >= 18 on the machine runs the script; issue 7's done-when is `node scripts/qa/workflow-metrics.mjs`.
+    // The README promises any Node >= 18 on the machine runs the script: `node scripts/qa/workflow-metrics.mjs`.
     const systemNode = (await run('which', ['-a', 'node']).catch(() => ({ stdout: '' }))).stdout
       .split('\n')
       .find((p) => p && !p.includes('node_modules'));

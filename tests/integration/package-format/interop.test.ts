@@ -1,5 +1,5 @@
 /**
- * A package is checkable with standard tools, as ARCHITECTURE.md promises: GNU tar lists and
+ * A package is checkable with standard tools, as docs/architecture.md promises: GNU tar lists and
  * extracts it, `sha256sum -c _pxp/SHA256SUMS` passes, `openssl pkeyutl -verify -rawin` accepts the
  * signature. And the other way round: a package re-made with GNU tar still validates.
  */

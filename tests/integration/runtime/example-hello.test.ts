@@ -78,6 +78,16 @@ describe('examples/hello under the runtime', () => {
     await h?.close();
   });
 
+  it('answers its entry URL (/) with an index of its routes, so the URL install prints works', async () => {
+    const reply = await request({ port }, `/_p/sandbox-a/${info.pluginId}/`);
+    expect(reply.status).toBe(200);
+    const body = reply.json<{ plugin: { id: string }; routes: Record<string, string> }>();
+    expect(body.plugin.id).toBe(info.pluginId);
+    expect(Object.keys(body.routes)).toEqual(
+      expect.arrayContaining(['GET /hello?name=Ada', 'GET /customers?limit=10&offset=0', 'GET /healthz']),
+    );
+  });
+
   it('greets through the proxy from its configuration, with its test data and seeded record', async () => {
     const reply = await request({ port }, `/_p/sandbox-a/${info.pluginId}/hello?name=Ada`);
     expect(reply.status).toBe(200);

@@ -4,7 +4,7 @@
  * entry cap, allocated blocks of files and folders, and a file-count limit.
  */
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeHostIsolation, type InstanceFailure } from '@powerx/runtime';
@@ -37,8 +37,12 @@ async function mountedAt(dir: string): Promise<boolean> {
   return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === dir);
 }
 
+/** Loop devices still backed by the image (an emptied volume's image is removed at release). */
 function loopDevicesOf(image: string): string {
-  return execFileSync('losetup', ['-j', image], { encoding: 'utf8' }).trim();
+  return execFileSync('losetup', ['-a'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(image))
+    .join('\n');
 }
 
 describe('disk quotas held by the file system (ext4 image on a loop device)', { timeout: 120_000 }, () => {
@@ -80,6 +84,25 @@ describe('disk quotas held by the file system (ext4 image on a loop device)', { 
     });
   });
 
+  it('grows the volume when a new version raises diskMb, keeping the data', async () => {
+    await beside(async ({ h }) => {
+      const base = await h.spec('neighbour', { tenant: 'sandbox-c' });
+      const sized = (diskMb: number) => ({
+        ...base,
+        manifest: { ...base.manifest, resources: { ...base.manifest.resources, diskMb } },
+      });
+      const small = await h.supervisor.start(sized(8));
+      await writeFile(join(base.dataDir, 'kept.txt'), 'still here');
+      const before = await statfs(base.dataDir);
+      await h.supervisor.stop(small.id);
+      const large = await h.supervisor.start(sized(24));
+      const after = await statfs(base.dataDir);
+      expect(after.blocks * after.bsize).toBeGreaterThan(before.blocks * before.bsize * 2);
+      expect(await readFile(join(base.dataDir, 'kept.txt'), 'utf8')).toBe('still here');
+      await h.supervisor.stop(large.id);
+    });
+  });
+
   it('keeps the volume mounted while another instance of the plugin (blue/green) still uses it', async () => {
     await beside(async ({ h }) => {
       const spec = await h.spec('neighbour', { tenant: 'sandbox-c' });
@@ -118,7 +141,10 @@ describe('disk quotas where only sampling is possible', { timeout: 120_000 }, ()
         const failure = await waitFor(() => failureOf(h.events, info.id), 'QUOTA_DISK', 60_000);
         expect(failure.code).toBe('QUOTA_DISK');
         const failed = h.events.find((e) => e.type === 'instance.failed' && e.instance.id === info.id)!;
-        expect(failed.instance.usage.diskMb > 16 || (failed.instance.usage.diskFiles ?? 0) > 4096).toBe(true);
+        expect(failure.message).toMatch(/holds (\d+ MB|\d+ files); its limit is (16 MB|4096 files)/);
+        expect(failed.instance.usage.diskMb >= 16 || (failed.instance.usage.diskFiles ?? 0) > 4096).toBe(
+          true,
+        );
       },
       { sandbox: { diskImages: false } },
     );

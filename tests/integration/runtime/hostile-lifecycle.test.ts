@@ -74,7 +74,7 @@ describe('plugins that fail to start or keep crashing', () => {
       const error = await h.supervisor.start(await h.spec('never-healthy')).catch((e: unknown) => e);
       expect(error).toMatchObject({
         code: 'HEALTH_TIMEOUT',
-        message: 'The plugin did not answer /healthz within 1500 ms',
+        message: 'The plugin did not answer /healthz within 3000 ms',
       });
       expect(h.supervisor.list()).toHaveLength(1);
       // Killing it after the failed gate is not a crash: no restart is scheduled.

@@ -66,7 +66,8 @@ describe('plugins that abuse the RPC channel', () => {
       expect(result.sdk).toBe('SECRET_NOT_DECLARED');
       expect(result.raw).toEqual({ ok: false, code: 'SECRET_NOT_DECLARED' });
       expect(result.declared).toBe(true);
-      expect([...(result.env as string[])].sort()).toEqual(['LANG', 'PX_INSTANCE', 'TZ']);
+      // PWD is bubblewrap's (/data, where it starts the plugin).
+      expect([...(result.env as string[])].sort()).toEqual(['LANG', 'PWD', 'PX_INSTANCE', 'TZ']);
       const logged = JSON.stringify(h.lines);
       expect(logged).not.toContain('not-yours-9c1');
       expect(logged).not.toContain('declared-value-1');

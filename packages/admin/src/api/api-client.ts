@@ -170,7 +170,7 @@ export class ApiClient {
     });
   }
 
-  // --- dev mode (issue 5): every route answers 404 DEV_MODE_DISABLED with a hint when core is not in dev mode ---
+  // --- dev mode: every route answers 404 DEV_MODE_DISABLED with a hint when core is not in dev mode ---
   devStatus(): Promise<{ devMode: boolean; roots: string[]; sessionTtlMs: number }> {
     return this.request('GET', '/api/plugins/dev/status');
   }

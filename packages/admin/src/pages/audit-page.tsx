@@ -127,7 +127,8 @@ export function AuditPage() {
             head <code>{verify.data.headHash.slice(0, 16)}…</code>
             {!verify.data.ok ? (
               <div>
-                First bad entry #{verify.data.firstBadSeq}: {verify.data.reason}
+                {verify.data.firstBadSeq !== undefined ? `First bad entry #${verify.data.firstBadSeq}: ` : ''}
+                {verify.data.reason}
               </div>
             ) : null}
             <button type="button" onClick={verify.reload}>

@@ -178,6 +178,14 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
           />
           <UsageBar label="Disk" value={p.instance?.usage.diskMb ?? 0} limit={p.diskMb} unit="MB" />
           <UsageBar label="CPU" value={p.instance?.usage.cpuPercent ?? 0} limit={100} unit="%" />
+          {p.storage ? (
+            <UsageBar
+              label="Storage"
+              value={p.storage.usedBytes / 1024 / 1024}
+              limit={p.storage.limitMb}
+              unit="MB"
+            />
+          ) : null}
         </div>
         {menus.length ? (
           <div className="menus">

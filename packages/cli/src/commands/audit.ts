@@ -39,7 +39,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         return out.line(
           result.ok
             ? `${out.style.ok('✓')} audit chain intact: ${result.entries} entries, head ${result.headHash.slice(0, 16)}…`
-            : `${out.style.fail('✗')} audit chain broken at entry ${result.firstBadSeq}: ${result.reason}`,
+            : // No entry to name when the problem is the anchor (missing, edited): the reason says what.
+              `${out.style.fail('✗')} audit chain not intact${result.firstBadSeq !== undefined ? ` at entry ${result.firstBadSeq}` : ''}: ${result.reason}`,
         );
       }
       const q = new URLSearchParams();

@@ -11,6 +11,8 @@ import type { Command } from 'commander';
 import { readManifestSource } from '@powerx/package-format';
 import {
   LOG_LEVELS,
+  adminPluginPath,
+  entryPath,
   PxError,
   type EffectiveDevPolicy,
   type InstalledPlugin,
@@ -87,6 +89,9 @@ async function runDev(dir: string, opts: DevOpts): Promise<void> {
   out.line(
     `${s.ok('●')} dev session for ${s.bold(manifest.id)} in tenant ${s.bold(opts.tenant)} on ${api.url}${opts.watch ? ` — watching ${dir}, Ctrl-C ends it${opts.keep ? ' (--keep: the plugin stays installed)' : ''}` : ''}`,
   );
+  // Where to look, before the first build lands: the entry point answers once a reload serves.
+  out.line(`  entry point  ${s.bold(`${api.url}${entryPath(opts.tenant, manifest.id)}`)}`);
+  out.line(`  admin        ${api.url}${adminPluginPath(opts.tenant, manifest.id)}`);
   const policy = await api.get<EffectiveDevPolicy>('/api/plugins/dev/policy').catch(() => undefined);
   if (policy) out.line(formatPolicy(policy, opts.tenant));
   // A plugin installed before the session (e.g. the quick start's signed hello) is replaced by the

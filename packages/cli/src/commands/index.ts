@@ -31,7 +31,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerSign,
   registerValidate,
   registerInspect,
-  // core (issue 4): talk to a running core
+  // core: talk to a running core
   registerLogin,
   registerInstall,
   registerStatus,

@@ -67,6 +67,10 @@ export function registerStatus(program: Command, _ctx: CliContext): void {
             `  instance      ${p.instance.id} pid ${p.instance.pid ?? '-'} ${p.instance.state}, ${p.instance.usage.rssMb} MB RSS, ${p.instance.usage.cpuPercent}% CPU, restarts ${p.instance.restarts}`,
           );
         if (p.instance) out.line(`  isolation     ${isolationLine(p.instance.isolation)}`);
+        if (p.storage)
+          out.line(
+            `  storage       ${(p.storage.usedBytes / 1024 / 1024).toFixed(1)} of ${p.storage.limitMb} MB (ctx.storage, resources.storageMb)`,
+          );
         out.line('  recent installs:');
         for (const i of installs)
           out.line(

@@ -11,12 +11,17 @@
  * which is harmless (rows after the anchor are still checked by the chain), never ahead (which
  * would look like a truncation).
  *
+ * The anchor carries a MAC under the audit key (`mac`), so it cannot be edited to match a
+ * shortened or rewritten log by someone who can write the data folder but has not the key. An
+ * anchor without a MAC (written by an older, unkeyed core) is read as such (`unkeyed`).
+ *
  * A truncation noticed when core loads the head (before its first append) is recorded in the
  * anchor file itself (`truncations`), so it keeps being reported by `GET /api/audit/verify` even
  * after new entries were appended on top of the shorter chain.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../storage/atomic-file.ts';
+import { valueMac } from './audit-hash.ts';
 
 export interface AuditHead {
   seq: number;
@@ -42,7 +47,9 @@ export interface AnchorState {
 }
 
 export type AnchorRead =
-  { kind: 'ok'; state: AnchorState } | { kind: 'missing' } | { kind: 'unreadable'; reason: string };
+  | { kind: 'ok'; state: AnchorState; unkeyed?: boolean }
+  | { kind: 'missing' }
+  | { kind: 'unreadable'; reason: string };
 
 /** Where the anchor is kept: a file next to the embedded store, a NATS KV key in a cluster. */
 export interface AnchorStore {
@@ -52,9 +59,11 @@ export interface AnchorStore {
 
 export class AuditAnchor implements AnchorStore {
   readonly file: string;
+  readonly #key: Buffer;
 
-  constructor(file: string) {
+  constructor(file: string, key: Buffer) {
     this.file = file;
+    this.#key = key;
   }
 
   async read(): Promise<AnchorRead> {
@@ -66,13 +75,19 @@ export class AuditAnchor implements AnchorStore {
       return { kind: 'unreadable', reason: (error as Error).message };
     }
     try {
-      const state = JSON.parse(text) as AnchorState;
+      const { mac, ...state } = JSON.parse(text) as AnchorState & { mac?: string };
       if (
         typeof state?.head?.seq !== 'number' ||
         typeof state.head.hash !== 'string' ||
         !Array.isArray(state.truncations)
       )
         return { kind: 'unreadable', reason: 'not an audit head anchor' };
+      if (mac === undefined) return { kind: 'ok', state, unkeyed: true };
+      if (mac !== valueMac(this.#key, state))
+        return {
+          kind: 'unreadable',
+          reason: 'its keyed hash does not match: it was edited by someone without the audit key',
+        };
       return { kind: 'ok', state };
     } catch {
       return { kind: 'unreadable', reason: 'not valid JSON' };
@@ -80,6 +95,8 @@ export class AuditAnchor implements AnchorStore {
   }
 
   async write(state: AnchorState): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+    await writeFileAtomic(this.file, `${JSON.stringify({ ...state, mac: valueMac(this.#key, state) })}\n`, {
+      mode: 0o600,
+    });
   }
 }

@@ -1,42 +1,33 @@
 /**
- * The append-only audit log. Each entry is chained to the previous one by hash:
- * hash = sha256(prev_hash | ts | actor | tenant | action | target | outcome | details_hash).
- * Details are hashed separately so the retention sweeper can drop old details without breaking
- * the chain; any other edit, insertion or deletion makes `verify()` fail at that entry.
+ * The append-only audit log. Each entry is chained to the previous one by a keyed hash
+ * (audit-hash.ts: HMAC under the audit key, which is not in the data folder). Details are hashed
+ * separately so retention can clear old details, which it does only after appending a chained
+ * marker entry naming them (retention-sweeper.ts); any other edit, insertion or deletion makes
+ * `verify()` fail at that entry and say what differs (audit-verify.ts).
  * Appends are serialized in-process, and on PostgreSQL across nodes by an advisory lock, so the
  * chain never forks.
  */
-import { createHash } from 'node:crypto';
+import type { AuditAction, AuditEntry } from '@powerx/protocol';
 import { sql } from 'kysely';
 import type { Db } from '../storage/schema.ts';
 import { dialectOf } from '../storage/dialect.ts';
 import { AuditAnchor, type AnchorState, type AnchorStore, type AuditTruncation } from './audit-anchor.ts';
+import { ADOPTED_ACTION, GENESIS_HASH, entryMac, legacyHash, sha256 } from './audit-hash.ts';
+import { verifyChain } from './audit-verify.ts';
 
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_HASH } from './audit-hash.ts';
 /** PostgreSQL advisory lock key of the audit chain (any fixed number unique within core). */
 const AUDIT_LOCK_KEY = 7_301_001;
 
 export interface AuditInput {
   actor: string;
   tenant?: string | null;
-  action: string;
+  /** One of the registry in @powerx/protocol (audit-actions.ts). */
+  action: AuditAction;
   target?: string | null;
   outcome: 'ok' | 'failed' | 'denied' | 'started';
   /** Never put secret values here: callers pass secret names only. */
   details?: Record<string, unknown>;
-}
-
-export interface AuditEntry {
-  seq: number;
-  ts: string;
-  actor: string;
-  tenant: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  details: Record<string, unknown> | null;
-  hash: string;
-  prevHash: string;
 }
 
 export interface AuditQuery {
@@ -71,27 +62,6 @@ export interface AuditVerifyResult {
   truncations?: AuditTruncation[];
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function entryHash(
-  prevHash: string,
-  e: {
-    ts: string;
-    actor: string;
-    tenant: string | null;
-    action: string;
-    target: string | null;
-    outcome: string;
-    details_hash: string;
-  },
-): string {
-  return sha256(
-    [prevHash, e.ts, e.actor, e.tenant ?? '', e.action, e.target ?? '', e.outcome, e.details_hash].join('\n'),
-  );
-}
-
 export class AuditLog {
   readonly #db: Db;
   #tail: Promise<unknown> = Promise.resolve();
@@ -99,20 +69,33 @@ export class AuditLog {
   readonly #anchor: AnchorStore | undefined;
   #anchorState: AnchorState | undefined;
 
+  readonly #key: Buffer;
+  readonly #adoptUnkeyed: boolean;
   readonly #onAnchorError: ((error: unknown) => void) | undefined;
 
   /**
+   * `key`: the audit key (32 bytes, never stored in the data folder).
    * Where the head is anchored outside the database: `anchorFile` (core: `<data dir>/audit-head.json`)
    * or another `anchor` store (a cluster keeps it in NATS, shared by the nodes).
+   * `adoptUnkeyed`: chain a log written by an older, unkeyed core under this key (only on the
+   * start that generated the key: otherwise anyone could turn a rewritten log into an "old" one).
    * `onAnchorError`: told when the anchor could not be written (it catches up on the next append).
    */
   constructor(
     db: Db,
-    opts: { anchorFile?: string; anchor?: AnchorStore; onAnchorError?: (error: unknown) => void } = {},
+    opts: {
+      key: Buffer;
+      anchorFile?: string;
+      anchor?: AnchorStore;
+      adoptUnkeyed?: boolean;
+      onAnchorError?: (error: unknown) => void;
+    },
   ) {
     this.#db = db;
+    this.#key = opts.key;
+    this.#adoptUnkeyed = opts.adoptUnkeyed ?? false;
     this.#onAnchorError = opts.onAnchorError;
-    this.#anchor = opts.anchor ?? (opts.anchorFile ? new AuditAnchor(opts.anchorFile) : undefined);
+    this.#anchor = opts.anchor ?? (opts.anchorFile ? new AuditAnchor(opts.anchorFile, opts.key) : undefined);
   }
 
   /**
@@ -185,6 +168,11 @@ export class AuditLog {
     return undefined;
   }
 
+  /** An anchor file keyed like this log's (backups write one for their snapshot). */
+  anchorAt(file: string): AuditAnchor {
+    return new AuditAnchor(file, this.#key);
+  }
+
   append(input: AuditInput): Promise<void> {
     const run = this.#tail.then(() => this.#append(input));
     this.#tail = run.catch(() => {});
@@ -193,9 +181,31 @@ export class AuditLog {
 
   async #append(input: AuditInput): Promise<void> {
     if (!this.#headLoaded) {
-      await this.#loadHead();
+      const last = await this.#loadHead();
       this.#headLoaded = true;
+      // A log written by an unkeyed (older) core: a keyed entry names its last entry once, so
+      // the unkeyed part cannot be replaced later without breaking that entry.
+      if (last && this.#adoptUnkeyed && (await this.#isLegacyHead(last.seq)))
+        await this.#insert({
+          actor: 'core',
+          action: ADOPTED_ACTION,
+          outcome: 'ok',
+          details: { legacyHead: { seq: last.seq, hash: last.hash } },
+        });
     }
+    await this.#insert(input);
+  }
+
+  async #isLegacyHead(seq: number): Promise<boolean> {
+    const row = await this.#db.selectFrom('audit_log').selectAll().where('seq', '=', seq).executeTakeFirst();
+    return (
+      !!row &&
+      row.hash !== entryMac(this.#key, row.prev_hash, row) &&
+      row.hash === legacyHash(row.prev_hash, row)
+    );
+  }
+
+  async #insert(input: AuditInput): Promise<void> {
     const details = input.details === undefined ? null : JSON.stringify(input.details);
     const postgres = dialectOf(this.#db) === 'postgres';
     const row = await this.#db.transaction().execute(async (trx) => {
@@ -221,7 +231,7 @@ export class AuditLog {
         prev_hash: head?.hash ?? GENESIS_HASH,
         hash: '',
       };
-      entry.hash = entryHash(entry.prev_hash, entry);
+      entry.hash = entryMac(this.#key, entry.prev_hash, entry);
       await trx.insertInto('audit_log').values(entry).execute();
       return entry;
     });
@@ -294,7 +304,7 @@ export class AuditLog {
     await this.flush();
     // Read before walking: entries appended during the walk may be newer than the anchor, never older.
     const anchorRead = this.#anchor ? await this.#anchor.read() : undefined;
-    const chain = await this.#verifyChain();
+    const { keyed, ...chain } = await verifyChain(this.#db, this.#key);
     if (!anchorRead) return chain;
     if (anchorRead.kind !== 'ok') {
       const problem =
@@ -311,6 +321,15 @@ export class AuditLog {
       };
     }
     const state = anchorRead.state;
+    if (anchorRead.unkeyed && keyed)
+      return {
+        ...chain,
+        ok: false,
+        anchor: state.head,
+        reason: chain.ok
+          ? 'the audit head anchor has no keyed hash although the log is keyed: it was replaced'
+          : chain.reason,
+      };
     const result: AuditVerifyResult = {
       ...chain,
       anchor: state.head,
@@ -342,67 +361,5 @@ export class AuditLog {
       firstBadSeq: chain.firstBadSeq ?? known.fromSeq,
       reason: chain.ok ? truncation : `${chain.reason}; and ${truncation}`,
     };
-  }
-
-  /** Every row by ascending seq, read in pages (no driver cursor needed on either dialect). */
-  async *#rowsInOrder() {
-    let after = 0;
-    for (;;) {
-      const page = await this.#db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('seq', '>', after)
-        .orderBy('seq', 'asc')
-        .limit(500)
-        .execute();
-      yield* page;
-      if (page.length < 500) return;
-      after = page[page.length - 1].seq;
-    }
-  }
-
-  /** Walks the whole chain in the table. */
-  async #verifyChain(): Promise<AuditVerifyResult> {
-    let prev = GENESIS_HASH;
-    let count = 0;
-    let lastSeq = 0;
-    for await (const row of this.#rowsInOrder()) {
-      count++;
-      if (row.seq !== lastSeq + 1)
-        return {
-          ok: false,
-          entries: count,
-          headHash: prev,
-          firstBadSeq: row.seq,
-          reason: `entries ${lastSeq + 1}…${row.seq - 1} are missing`,
-        };
-      lastSeq = row.seq;
-      if (row.prev_hash !== prev)
-        return {
-          ok: false,
-          entries: count,
-          headHash: prev,
-          firstBadSeq: row.seq,
-          reason: 'link to the previous entry is broken',
-        };
-      if (row.details !== null && sha256(row.details) !== row.details_hash)
-        return {
-          ok: false,
-          entries: count,
-          headHash: prev,
-          firstBadSeq: row.seq,
-          reason: 'details were altered',
-        };
-      if (entryHash(prev, row) !== row.hash)
-        return {
-          ok: false,
-          entries: count,
-          headHash: prev,
-          firstBadSeq: row.seq,
-          reason: 'entry was altered',
-        };
-      prev = row.hash;
-    }
-    return { ok: true, entries: count, headHash: prev };
   }
 }

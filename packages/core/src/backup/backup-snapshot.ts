@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { backup, DatabaseSync } from 'node:sqlite';
 import { PxError } from '@powerx/protocol';
 import type { CorePaths } from '../config/core-paths.ts';
-import { AuditAnchor } from '../audit/audit-anchor.ts';
+import type { AuditAnchor } from '../audit/audit-anchor.ts';
 import { mapDiskFull } from '../storage/disk-full.ts';
 import { writeFileAtomic } from '../storage/atomic-file.ts';
 
@@ -60,6 +60,8 @@ export async function prepareBackup(opts: {
   database: DatabaseSync;
   paths: CorePaths;
   coreVersion: string;
+  /** An anchor file keyed like the live one (AuditLog.anchorAt): the key is not in the data folder. */
+  anchorAt: (file: string) => AuditAnchor;
 }): Promise<PreparedBackup> {
   const { paths } = opts;
   const dir = join(paths.staging, `backup-${randomUUID()}`);
@@ -162,7 +164,7 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 }
 
 async function finish(
-  opts: { paths: CorePaths; coreVersion: string },
+  opts: { paths: CorePaths; coreVersion: string; anchorAt: (file: string) => AuditAnchor },
   dir: string,
   refs: SnapshotRefs,
 ): Promise<BackupSummary> {
@@ -188,7 +190,7 @@ async function finish(
     await copyFile(join(paths.dataDir, name), join(dir, name)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
-  await writeAnchor(paths, dir, refs.auditHead);
+  await writeAnchor(paths, dir, refs.auditHead, opts.anchorAt);
   const summary: BackupSummary = {
     format: BACKUP_FORMAT,
     coreVersion: opts.coreVersion,
@@ -207,9 +209,10 @@ async function writeAnchor(
   paths: CorePaths,
   dir: string,
   head: { seq: number; hash: string; ts: string } | undefined,
+  anchorAt: (file: string) => AuditAnchor,
 ): Promise<void> {
   if (!head) return;
-  const live = await new AuditAnchor(join(paths.dataDir, 'audit-head.json')).read();
+  const live = await anchorAt(join(paths.dataDir, 'audit-head.json')).read();
   const truncations = live.kind === 'ok' ? live.state.truncations.filter((t) => t.toSeq <= head.seq) : [];
-  await new AuditAnchor(join(dir, 'audit-head.json')).write({ head, truncations });
+  await anchorAt(join(dir, 'audit-head.json')).write({ head, truncations });
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { EntryProxy } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
 import type { CorePaths } from '../config/core-paths.ts';
-import type { ClusterEnv } from '../config/cluster-env.ts';
+import type { ClusterEnv, ClusterTuning } from '../config/cluster-env.ts';
 import type { CoreMetrics } from '../metrics/core-metrics.ts';
 import type { InstallPipeline } from '../install/install-pipeline.ts';
 import { connectNatsCluster, type NatsCluster } from './nats-cluster.ts';
@@ -33,14 +33,7 @@ export interface ClusterServices {
   entryRouter(local: EntryProxy, pipeline: InstallPipeline): EntryProxy;
 }
 
-export interface ClusterTuning {
-  /** Lease TTL (PX_LEASE_TTL_MS): how long a dead node's plugins wait for a new home. Default 3000. */
-  leaseTtlMs?: number;
-  /** How often each node looks for plugins without a home. Default 500. */
-  reconcileMs?: number;
-  /** How long a replaced holder keeps serving after the new one is ready. Default 1500. */
-  drainMs?: number;
-}
+export type { ClusterTuning };
 
 export async function openClusterServices(input: {
   env: ClusterEnv;
@@ -51,6 +44,8 @@ export async function openClusterServices(input: {
   retentionDays: number;
   url: () => string;
   tuning?: ClusterTuning;
+  /** The audit key: the shared anchor carries a keyed hash like the file anchor. */
+  auditKey: Buffer;
 }): Promise<ClusterServices | undefined> {
   const { env } = input;
   if (!env.natsUrl) return undefined;
@@ -89,7 +84,7 @@ export async function openClusterServices(input: {
       tenantLock: new StoreLock(input.db, LOCK_NAMESPACE.tenant),
       bootstrapLock: new StoreLock(input.db, LOCK_NAMESPACE.bootstrap),
       metrics,
-      auditAnchor: new KvAuditAnchor(nats.audit),
+      auditAnchor: new KvAuditAnchor(nats.audit, input.auditKey),
       entryRouter: (local, pipeline) =>
         createEntryRouter({
           nodeId: env.nodeId,

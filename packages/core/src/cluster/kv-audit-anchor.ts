@@ -3,27 +3,37 @@
  * `<prefix>_audit` KV bucket (no TTL), outside PostgreSQL like the file is outside SQLite, and
  * shared by every node appending to the one chain. Writes merge under compare-and-set: the head
  * only moves forward (a node writing late never moves it back) and no node's recorded
- * truncation is ever dropped by another's write.
+ * truncation is ever dropped by another's write. Like the file anchor it carries a MAC under the
+ * audit key, so someone who can write NATS but has not the key cannot move it to match a
+ * shortened log.
  */
 import type { KV } from '@nats-io/kv';
 import type { AnchorRead, AnchorState, AnchorStore } from '../audit/audit-anchor.ts';
+import { valueMac } from '../audit/audit-hash.ts';
 
 const KEY = 'head';
 
 export class KvAuditAnchor implements AnchorStore {
   readonly #kv: KV;
+  readonly #key: Buffer;
 
-  constructor(kv: KV) {
+  constructor(kv: KV, key: Buffer) {
     this.#kv = kv;
+    this.#key = key;
   }
 
   async read(): Promise<AnchorRead> {
     const e = await this.#kv.get(KEY);
     if (!e || e.operation !== 'PUT') return { kind: 'missing' };
     try {
-      const state = e.json<AnchorState>();
+      const { mac, ...state } = e.json<AnchorState & { mac?: string }>();
       if (typeof state?.head?.seq !== 'number' || !Array.isArray(state.truncations))
         return { kind: 'unreadable', reason: 'not an audit head anchor' };
+      if (mac !== valueMac(this.#key, state))
+        return {
+          kind: 'unreadable',
+          reason: 'its keyed hash does not match: it was written by someone without the audit key',
+        };
       return { kind: 'ok', state };
     } catch {
       return { kind: 'unreadable', reason: 'not valid JSON' };
@@ -37,7 +47,9 @@ export class KvAuditAnchor implements AnchorStore {
       if (e && e.operation === 'PUT') {
         let stored: AnchorState | undefined;
         try {
-          stored = e.json<AnchorState>();
+          const { mac, ...value } = e.json<AnchorState & { mac?: string }>();
+          // A forged value is not merged in: this node's own state replaces it.
+          stored = mac === valueMac(this.#key, value) ? value : undefined;
         } catch {
           stored = undefined;
         }
@@ -56,8 +68,9 @@ export class KvAuditAnchor implements AnchorStore {
         }
       }
       try {
-        if (e && e.operation === 'PUT') await this.#kv.update(KEY, JSON.stringify(next), e.revision);
-        else await this.#kv.create(KEY, JSON.stringify(next));
+        const text = JSON.stringify({ ...next, mac: valueMac(this.#key, next) });
+        if (e && e.operation === 'PUT') await this.#kv.update(KEY, text, e.revision);
+        else await this.#kv.create(KEY, text);
         return;
       } catch {
         // another node wrote meanwhile: merge again

@@ -10,6 +10,7 @@
  *   lease, which starts it from the shared blob. Plugins uninstalled elsewhere are stopped here.
  * - On SIGTERM a node offers all its leases and waits until others serve them (drain).
  */
+import type { BusEventName } from '@powerx/protocol';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/schema.ts';
 import type { EventBus } from '../events/event-bus.ts';
@@ -23,7 +24,7 @@ import type { NatsCluster } from './nats-cluster.ts';
 import type { PlacementHooks } from './placement-hooks.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
 
-export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled';
+export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEventName;
 
 export interface PlacementOptions {
   nats: NatsCluster;

@@ -1,10 +1,10 @@
 /**
- * The scaled deployment's settings. All unset ⇒ the embedded default (SQLite, in-process bus,
+ * The scaled deployment's settings, read by core-config.ts (the only reader of process.env). All unset ⇒ the embedded default (SQLite, in-process bus,
  * local disk). PX_DATABASE_URL alone moves the store to PostgreSQL; PX_NATS_URL adds the shared
  * bus, log stream, blob bucket and leases that let several nodes serve together.
  */
 import { hostname } from 'node:os';
-import { coreConfigError, intSetting } from './core-env.ts';
+import { coreConfigError, intSetting } from './settings.ts';
 
 export interface ClusterEnvInput {
   databaseUrl?: string;
@@ -13,7 +13,17 @@ export interface ClusterEnvInput {
   natsPrefix?: string;
   nodeId?: string;
   advertiseUrl?: string;
-  host?: string;
+  /** Cluster timing (lease TTL, reconcile period, drain); wins over the PX_* variables. */
+  cluster?: ClusterTuning;
+}
+
+export interface ClusterTuning {
+  /** Lease TTL (PX_LEASE_TTL_MS): how long a dead node's plugins wait for a new home. Default 3000. */
+  leaseTtlMs?: number;
+  /** How often each node looks for plugins without a home (PX_RECONCILE_MS). Default 500. */
+  reconcileMs?: number;
+  /** How long a replaced holder keeps serving after the new one is ready (PX_DRAIN_MS). Default 1500. */
+  drainMs?: number;
 }
 
 export interface ClusterEnv {
@@ -25,15 +35,13 @@ export interface ClusterEnv {
   nodeId: string;
   /** Where other nodes reach this one (forwarded entry requests); default: the listen address. */
   advertiseUrl: string | undefined;
-  /** Listen address (PX_HOST; 0.0.0.0 to accept other nodes' forwards); default 127.0.0.1. */
-  host: string;
   /** PX_LEASE_TTL_MS, PX_RECONCILE_MS, PX_DRAIN_MS (cluster-services.ts has the defaults). */
-  tuning: { leaseTtlMs?: number; reconcileMs?: number; drainMs?: number };
+  tuning: ClusterTuning;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function readClusterEnv(options: ClusterEnvInput, env: NodeJS.ProcessEnv = process.env): ClusterEnv {
+export function readClusterEnv(options: ClusterEnvInput, env: NodeJS.ProcessEnv): ClusterEnv {
   const databaseUrl = options.databaseUrl ?? (env.PX_DATABASE_URL || undefined);
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl))
     throw coreConfigError(
@@ -89,7 +97,6 @@ export function readClusterEnv(options: ClusterEnvInput, env: NodeJS.ProcessEnv 
     natsPrefix,
     nodeId,
     advertiseUrl: advertiseUrl?.replace(/\/$/, ''),
-    host: options.host ?? (env.PX_HOST || '127.0.0.1'),
     tuning: {
       leaseTtlMs: intSetting(
         'PX_LEASE_TTL_MS',
@@ -112,6 +119,7 @@ export function readClusterEnv(options: ClusterEnvInput, env: NodeJS.ProcessEnv 
         60_000,
         'Set PX_DRAIN_MS to how long a replaced node keeps serving (default 1500).',
       ),
+      ...options.cluster,
     },
   };
 }

@@ -63,7 +63,7 @@ describe('the dev policy file', () => {
     const plain = resolveDevPolicy(file, 'f', { env: {} });
     expect(plain.roots).toEqual([join(homedir(), 'plugins')]);
     expect(plain.retention).toEqual({ logDays: 3, devAuditDays: 7 });
-    const env = { PX_PLUGIN_DEV_MODE: '1', PX_DEV_ROOTS: '/a:/b', PX_DEV_SESSION_TTL_MS: '1500' };
+    const env = { devMode: true, roots: ['/a', '/b'], sessionTtlMs: 1500 };
     const over = resolveDevPolicy(file, 'f', { env, retentionDays: 2 });
     expect(over).toMatchObject({
       devMode: true,
@@ -92,5 +92,14 @@ describe('the dev policy file', () => {
     );
     expect(unsignedAllowed(policy, 'sandbox-dev')).toBe(true);
     expect(unsignedAllowed(policy, 'release-check')).toBe(false);
+  });
+
+  it('PX_DEV_ROOTS gets the checks of the file: absolute, never inside the data folder', async () => {
+    const { DevPolicyStore } = await import('./dev-policy.ts');
+    for (const [roots, says] of [
+      [['relative/dir'], /PX_DEV_ROOTS is invalid: each root must be an absolute path/],
+      [['/home/dev', `${dataDir}/tenants`], /PX_DEV_ROOTS is invalid: lies inside core's data folder/],
+    ] as const)
+      await expect(DevPolicyStore.load(shipped, dataDir, { env: { roots } })).rejects.toThrow(says);
   });
 });

@@ -12,12 +12,13 @@
  * while editing must not switch dev mode off, or on, under running sessions.
  */
 import { readFile } from 'node:fs/promises';
-import { delimiter, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
 import { parse } from 'yaml';
 import { DevPolicyFileSchema, PxError, type DevPolicyFile, type EffectiveDevPolicy } from '@powerx/protocol';
 import { expandRoot, isInside } from '../dev/dev-roots.ts';
 import { firstSchemaError } from './schema-error.ts';
+import { coreConfigError } from './settings.ts';
 
 const check = Compile(DevPolicyFileSchema);
 
@@ -35,7 +36,15 @@ export const DEV_POLICY_DEFAULTS = {
 export interface DevPolicyOverrides {
   devMode?: boolean;
   retentionDays?: number;
-  env?: NodeJS.ProcessEnv;
+  /** PX_PLUGIN_DEV_MODE, PX_DEV_ROOTS, PX_DEV_SESSION_TTL_MS, PX_RETENTION_DAYS as core-config.ts read them. */
+  env?: DevPolicyEnv;
+}
+
+export interface DevPolicyEnv {
+  readonly devMode?: boolean;
+  readonly roots?: readonly string[];
+  readonly sessionTtlMs?: number;
+  readonly retentionDays?: number;
 }
 
 function invalid(file: string, detail: string): PxError {
@@ -70,7 +79,7 @@ export function resolveDevPolicy(
   file: string,
   overrides: DevPolicyOverrides,
 ): EffectiveDevPolicy {
-  const env = overrides.env ?? process.env;
+  const env = overrides.env ?? {};
   const d = DEV_POLICY_DEFAULTS;
   const set: EffectiveDevPolicy['overrides'] = [];
   const pick = <T>(
@@ -86,10 +95,10 @@ export function resolveDevPolicy(
       }
     return fromFile ?? fallback;
   };
-  const envFlag = env.PX_PLUGIN_DEV_MODE ? env.PX_PLUGIN_DEV_MODE === '1' : undefined;
-  const envRoots = env.PX_DEV_ROOTS?.trim() ? env.PX_DEV_ROOTS.split(delimiter).filter(Boolean) : undefined;
-  const envTtl = env.PX_DEV_SESSION_TTL_MS ? Number(env.PX_DEV_SESSION_TTL_MS) / 1000 : undefined;
-  const envRetention = env.PX_RETENTION_DAYS ? Number(env.PX_RETENTION_DAYS) : undefined;
+  const envFlag = env.devMode;
+  const envRoots = env.roots ? [...env.roots] : undefined;
+  const envTtl = env.sessionTtlMs !== undefined ? env.sessionTtlMs / 1000 : undefined;
+  const envRetention = env.retentionDays;
   const retentionOver: Array<[string, number | undefined]> = [
     ['retentionDays option', overrides.retentionDays],
     ['PX_RETENTION_DAYS', envRetention],
@@ -134,6 +143,22 @@ export function resolveDevPolicy(
     },
     overrides: set,
   };
+}
+
+/** PX_DEV_ROOTS gets the same checks as the file's roots, as a CORE_CONFIG_INVALID naming the variable. */
+function checkEnvRoots(env: DevPolicyEnv | undefined, dataDir: string): void {
+  for (const root of env?.roots ?? []) {
+    const fix = `List absolute folders separated by ":", none inside core's data folder (${resolve(dataDir)}).`;
+    if (!isAbsolute(root) && root !== '~' && !root.startsWith('~/'))
+      throw coreConfigError('PX_DEV_ROOTS', root, 'each root must be an absolute path', fix);
+    if (isInside(expandRoot(root), resolve(dataDir)))
+      throw coreConfigError(
+        'PX_DEV_ROOTS',
+        root,
+        "lies inside core's data folder, which is never a dev source",
+        fix,
+      );
+  }
 }
 
 /** May this tenant id be targeted by dev installs under these patterns? */
@@ -187,7 +212,9 @@ export class DevPolicyStore {
     } catch (error) {
       throw invalid(file, `cannot read it: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
-    return resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
+    const policy = resolveDevPolicy(parseDevPolicyFile(text, file, dataDir), file, overrides);
+    checkEnvRoots(overrides.env, dataDir);
+    return policy;
   }
 
   get current(): EffectiveDevPolicy {

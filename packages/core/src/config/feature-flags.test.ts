@@ -6,7 +6,7 @@ describe('feature flags', () => {
     expect(new FeatureFlags().list().every((f) => f.enabled)).toBe(true);
     const flags = FeatureFlags.read(
       { 'plugin-dev-logs': true },
-      { PX_FEATURE_FLAGS: 'plugin-dev-logs=off, plugin-sandbox-mode=off' },
+      'plugin-dev-logs=off, plugin-sandbox-mode=off',
     );
     expect(flags.enabled('plugin-dev-logs')).toBe(true);
     expect(flags.enabled('plugin-sandbox-mode')).toBe(false);

@@ -12,7 +12,7 @@ import {
   type FeatureFlag,
   type FeatureFlagState,
 } from '@powerx/protocol';
-import { coreConfigError } from './core-env.ts';
+import { coreConfigError } from './settings.ts';
 
 export type FeatureFlagSettings = Partial<Record<FeatureFlag, boolean>>;
 
@@ -56,9 +56,9 @@ export class FeatureFlags {
     >;
   }
 
-  /** The option wins over the environment, flag by flag. */
-  static read(option: FeatureFlagSettings | undefined, env: NodeJS.ProcessEnv = process.env): FeatureFlags {
-    return new FeatureFlags({ ...parseFeatureFlagsEnv(env.PX_FEATURE_FLAGS), ...option });
+  /** The option wins over PX_FEATURE_FLAGS, flag by flag. */
+  static read(option: FeatureFlagSettings | undefined, fromEnv: string | undefined): FeatureFlags {
+    return new FeatureFlags({ ...parseFeatureFlagsEnv(fromEnv), ...option });
   }
 
   enabled(flag: FeatureFlag): boolean {

@@ -12,9 +12,9 @@ import type { PluginSupervisor } from '../install/supervisor-port.ts';
 
 export function gateRuntime(supervisor: PluginSupervisor, flags: FeatureFlags): PluginSupervisor {
   return {
-    start(spec) {
+    start(spec, opts) {
       flags.require('px-plugin-runtime-v2', 'starting plugin processes');
-      return supervisor.start(spec);
+      return supervisor.start(spec, opts);
     },
     runSeed(id) {
       // The seed hook fills generated test data: part of sandbox mode.

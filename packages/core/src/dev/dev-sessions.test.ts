@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,15 +28,25 @@ describe('DevSessions', () => {
     await sessions.stop();
   });
 
-  it('expires sessions without heartbeats and reports them once', async () => {
-    const sessions = new DevSessions(join(tmp, 's.json'), 50);
-    const expired: string[] = [];
-    await sessions.open('t', 'p', alice);
-    sessions.startExpiry((s) => expired.push(s.user), 20);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(expired).toEqual(['alice']);
-    expect((await sessions.open('t', 'p', bob)).user).toBe('bob');
-    await sessions.stop();
+  it('expires sessions without heartbeats after their ttl and reports them once', async () => {
+    // Time is the subject: the clock and the expiry timer are fake, the file writes real.
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    try {
+      const sessions = new DevSessions(join(tmp, 's.json'), 50);
+      const expired: string[] = [];
+      await sessions.open('t', 'p', alice);
+      sessions.startExpiry((s) => expired.push(s.user), 20);
+      await vi.advanceTimersByTimeAsync(40);
+      expect(expired).toEqual([]);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(expired).toEqual(['alice']);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(expired).toEqual(['alice']);
+      expect((await sessions.open('t', 'p', bob)).user).toBe('bob');
+      await sessions.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('survives a restart: sessions are read back with a fresh ttl', async () => {
@@ -49,5 +59,22 @@ describe('DevSessions', () => {
     expect(second.heartbeat(s.id).user).toBe('alice');
     await expect(second.open('t', 'p', bob)).rejects.toMatchObject({ code: 'DEV_SESSION_CONFLICT' });
     await second.stop();
+  });
+
+  it('limits the sessions one user holds and reads ttl and limit at each use', async () => {
+    const settings = { ttlMs: 10_000, maxPerUser: 2 };
+    const sessions = new DevSessions(join(tmp, 's.json'), () => settings);
+    await sessions.open('t', 'a', alice);
+    await sessions.open('t', 'b', alice);
+    await expect(sessions.open('t', 'c', alice)).rejects.toMatchObject({
+      code: 'DEV_SESSION_LIMIT',
+      status: 429,
+    });
+    expect((await sessions.open('t', 'c', bob)).user).toBe('bob');
+    settings.maxPerUser = 3;
+    settings.ttlMs = 60_000;
+    const third = await sessions.open('t', 'c2', alice);
+    expect(third.ttlMs).toBe(60_000);
+    await sessions.stop();
   });
 });

@@ -2,6 +2,8 @@
  * The event bus interface. The embedded default is in-process; a NATS JetStream implementation
  * can replace it without touching publishers or subscribers.
  */
+import type { BusEventName, PluginEventName } from '@powerx/protocol';
+
 export interface BusEvent<T = unknown> {
   type: string;
   ts: string;
@@ -11,7 +13,8 @@ export interface BusEvent<T = unknown> {
 export type BusHandler = (event: BusEvent) => void;
 
 export interface EventBus {
-  publish(type: string, payload: unknown): Promise<void>;
+  /** Core's events are in the registry of @powerx/protocol (bus-events.ts); plugins publish under tenant.<id>. */
+  publish(type: BusEventName | PluginEventName, payload: unknown): Promise<void>;
   /** `type` may end in `*` to match a prefix. Returns the unsubscribe function. */
   subscribe(type: string, handler: BusHandler): () => void;
   close(): Promise<void>;

@@ -1,12 +1,10 @@
 /**
- * The test entry point of a plugin: core reverse-proxies `/_p/<tenant>/<plugin>/…` to the
- * instance serving it (server.ts). Every URL or path to it is built here.
+ * The test entry point of a plugin under core's public URL. The path itself is protocol's
+ * (`entryPath`), shared with the CLI.
  */
+import { entryPath } from '@powerx/protocol';
 
-/** `/_p/<tenant>/<plugin>/`, path segments encoded. */
-export function entryPath(tenant: string, pluginId: string): string {
-  return `/_p/${encodeURIComponent(tenant)}/${encodeURIComponent(pluginId)}/`;
-}
+export { entryPath };
 
 /** The absolute entry URL under core's public URL, e.g. http://127.0.0.1:8077/_p/sandbox-dev/com.acme.hello/ */
 export function entryUrl(publicUrl: string, tenant: string, pluginId: string): string {

@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { documentResponses } from './openapi-responses.ts';
 import type { Logger } from 'pino';
 import type { EntryProxy } from '@powerx/runtime';
+import { NotFoundError } from '@powerx/protocol';
 import type { CoreServices } from '../core-services.ts';
 import { frameworkErrors, installErrorHandler } from './error-handler.ts';
 import { installAuthHook } from './auth-hook.ts';
@@ -25,6 +26,16 @@ import { registerAdminStaticRoutes, servePluginAdminPage } from './routes/admin-
 import { applyEntryCors } from './entry-cors.ts';
 import { registerVersionRoutes } from './routes/version-routes.ts';
 import { installRequestLogContext, requestIdOf } from '../logging/request-log-context.ts';
+
+async function isInstalled(s: CoreServices, target: { tenant: string; pluginId: string }): Promise<boolean> {
+  const row = await s.db
+    .selectFrom('plugins')
+    .select('plugin_id')
+    .where('tenant_id', '=', target.tenant)
+    .where('plugin_id', '=', target.pluginId)
+    .executeTakeFirst();
+  return !!row;
+}
 
 const ENTRY = /^\/_p\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 
@@ -74,6 +85,20 @@ export async function buildServer(
           hint: 'Retry; if it persists, check the core log.',
         }),
       );
+      return;
+    }
+    if (!s.pipeline.servingInstance(target.tenant, target.pluginId) && !(await isInstalled(s, target))) {
+      // Nothing by that name: a 404 the caller can act on, not a 502 that reads like an outage.
+      const error = new NotFoundError('ENTRY_PLUGIN_NOT_FOUND', {
+        tenant: target.tenant,
+        plugin: target.pluginId,
+      });
+      const body = JSON.stringify(error.toJSON());
+      reply.raw.writeHead(404, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      reply.raw.end(body);
       return;
     }
     entryProxy(request.raw, reply.raw, target);

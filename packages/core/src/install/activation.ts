@@ -23,7 +23,7 @@ export async function activate(
   const tenant = row.tenant_id;
   const pluginId = row.plugin_id!;
   const config = openConfig(d.secrets, row);
-  const entry: StartingInstance = { tenant, pluginId, version: manifest.version };
+  const entry: StartingInstance = {};
   try {
     await ctx.stages.transition(id, 'starting');
     ctx.starting.set(id, entry);
@@ -40,7 +40,12 @@ export async function activate(
     };
     let info: InstanceInfo;
     try {
-      info = await d.supervisor.start(spec);
+      info = await d.supervisor.start(spec, {
+        onPhase: (phase, instance) => {
+          entry.instanceId = instance.id;
+          if (phase === 'health_check') healthGateEntered(ctx, id, instance);
+        },
+      });
     } finally {
       if (entry.healthSeen) {
         await entry.healthSeen;
@@ -71,11 +76,8 @@ export async function activate(
   }
 }
 
-/**
- * The health gate of an instance being started for an install began: recorded as the
- * health_check stage. Fed by the supervisor bridge (supervisor-bridge.ts).
- */
-export function healthGateEntered(ctx: PipelineContext, installId: string, instance: InstanceInfo): void {
+/** The health gate of an instance being started for an install began: recorded as the health_check stage. */
+function healthGateEntered(ctx: PipelineContext, installId: string, instance: InstanceInfo): void {
   const entry = ctx.starting.get(installId);
   if (!entry) return;
   entry.instanceId = instance.id;

@@ -14,7 +14,7 @@
  *   version-gc.ts           removing version folders nobody needs (version-gc-policy.ts decides)
  *   plugin-operations.ts    reconfigure, roll back to last stable, uninstall
  *   crash-recovery.ts       start-up: roll back unfinished installs, start serving plugins
- *   supervisor-bridge.ts    supervisor events → stages and serving failures
+ *   supervisor-bridge.ts    supervisor events → serving failures
  *   stage-recorder.ts       persisting, timing and auditing each stage (stage-transitions.ts rules)
  *   install-tasks.ts        background work and waiters
  *   flow-policy.ts          what differs between an upload and a dev reload
@@ -89,7 +89,7 @@ export class InstallPipeline {
 
   /** Fed from the Supervisor's onEvent. */
   onSupervisorEvent(event: SupervisorEvent): void {
-    onSupervisorEvent(this.#ctx, this.#failures, event);
+    onSupervisorEvent(this.#failures, event);
   }
 
   /** Creates the install (state received) and runs the pipeline in the background. */

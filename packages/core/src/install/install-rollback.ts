@@ -8,7 +8,7 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PxError } from '@powerx/protocol';
-import { killLeftoverPlugin } from '@powerx/runtime';
+import { killLeftoverPlugin, releaseStaleDataVolumes } from '@powerx/runtime';
 import { StageError, toPxError, type PipelineContext } from './pipeline-context.ts';
 import { flowPolicy } from './flow-policy.ts';
 import { versionDirUsedByOthers } from './version-gc.ts';
@@ -83,8 +83,11 @@ async function undoInstall(ctx: PipelineContext, id: string): Promise<void> {
   }
   if (row.plugin_id) {
     const installed = await d.plugins.get(row.tenant_id, row.plugin_id);
-    if (!installed && row.created_data_dir)
+    if (!installed && row.created_data_dir) {
+      // A core killed mid-way may have left the plugin's data volume mounted.
+      await releaseStaleDataVolumes(d.paths.pluginDataDir(row.tenant_id, row.plugin_id));
       await rm(d.paths.pluginDataDir(row.tenant_id, row.plugin_id), { recursive: true, force: true });
+    }
     // Empty folders this install made (versions/, the plugin and tenant folders) go too.
     await removeEmptyParents(dirname(d.paths.versionDir(row.tenant_id, row.plugin_id, id)), d.paths.tenants);
   }

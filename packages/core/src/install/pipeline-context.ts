@@ -65,11 +65,9 @@ export interface PipelineDeps {
 
 /** An instance being started for an install, until it is switched in or rolled back. */
 export interface StartingInstance {
-  tenant: string;
-  pluginId: string;
-  version: string;
+  /** Known from the start's first phase: rollback stops it. */
   instanceId?: string;
-  /** Set once the instance entered its health gate and the stage was recorded. */
+  /** Set once the instance entered its health gate and the stage is being recorded. */
   healthSeen?: Promise<unknown>;
 }
 

@@ -16,6 +16,7 @@ import { resolveConfig } from './wizard.ts';
 import { configAuditDetails, openConfig, saveConfig } from './stored-config.ts';
 import { activate } from './activation.ts';
 import { removeEmptyParents, rollbackInstall } from './install-rollback.ts';
+import { releaseStaleDataVolumes } from '@powerx/runtime';
 
 /** Restart with new config next to the current instance; switch only when healthy. */
 export async function reconfigure(
@@ -186,6 +187,8 @@ async function cleanUpUninstalled(
   // keepData (dev uninstall without "remove data"): storage and the data folder stay for the next install.
   if (!opts.keepData) await d.storage.dropNamespace(tenant, pluginId);
   for (const i of input.installs) if (i.kind === 'install') await d.blobs.remove(`${i.id}.pxp`);
+  // Stopped already; a data volume a killed core left mounted comes off before the folder goes.
+  if (!opts.keepData) await releaseStaleDataVolumes(d.paths.pluginRoot(tenant, pluginId));
   await rm(
     opts.keepData ? dirname(d.paths.versionDir(tenant, pluginId, 'x')) : d.paths.pluginRoot(tenant, pluginId),
     { recursive: true, force: true },

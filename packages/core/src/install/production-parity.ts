@@ -27,35 +27,23 @@ export async function productionParity(
   const used = await tenantUsage(db, production, { pluginId: manifest.id });
   const r = manifest.resources;
   const exceeded: ProductionParity['exceeded'] = [];
-  const over = (limit: string, needed: number | string, allowed: number | string, breaks: boolean) => {
-    if (breaks) exceeded.push({ limit, needed, allowed });
+  // A sum limit breaks when what the production tenant already holds plus this plugin exceeds it.
+  const atMost = (limit: keyof TenantLimits, needed: number, allowed: number) => {
+    if (needed > allowed) exceeded.push({ limit, needed, allowed });
   };
-  over(
-    'maxMemoryMb',
-    used.memoryMb + r.memoryMb,
-    limits.maxMemoryMb,
-    used.memoryMb + r.memoryMb > limits.maxMemoryMb,
-  );
-  over(
-    'maxCpuPercent',
-    used.cpuPercent + r.cpuPercent,
-    limits.maxCpuPercent,
-    used.cpuPercent + r.cpuPercent > limits.maxCpuPercent,
-  );
-  over('maxDiskMb', used.diskMb + r.diskMb, limits.maxDiskMb, used.diskMb + r.diskMb > limits.maxDiskMb);
-  over('maxPlugins', used.plugins + 1, limits.maxPlugins, used.plugins + 1 > limits.maxPlugins);
-  const packageMb = Math.round((input.packageBytes / MB) * 100) / 100;
-  over('maxPackageMb', packageMb, limits.maxPackageMb, input.packageBytes > limits.maxPackageMb * MB);
-  over(
-    'allowProcessPlugins',
-    'runtime.kind process',
-    'node only',
-    manifest.runtime.kind === 'process' && limits.allowProcessPlugins !== true,
-  );
+  atMost('maxMemoryMb', used.memoryMb + r.memoryMb, limits.maxMemoryMb);
+  atMost('maxCpuPercent', used.cpuPercent + r.cpuPercent, limits.maxCpuPercent);
+  atMost('maxDiskMb', used.diskMb + r.diskMb, limits.maxDiskMb);
+  atMost('maxPlugins', used.plugins + 1, limits.maxPlugins);
+  // Rounded up, so a package a few bytes over the limit is never shown as fitting.
+  atMost('maxPackageMb', Math.ceil((input.packageBytes / MB) * 100) / 100, limits.maxPackageMb);
+  if (manifest.runtime.kind === 'process' && limits.allowProcessPlugins !== true)
+    exceeded.push({ limit: 'allowProcessPlugins', needed: 'runtime.kind process', allowed: 'node only' });
   const names = exceeded.map((e) => e.limit).join(', ');
+  const sandbox = input.fitsSandbox ? 'fits sandbox' : `does not fit sandbox ${input.sandbox}`;
   const summary = exceeded.length
-    ? `${input.fitsSandbox ? 'fits sandbox' : `does not fit sandbox ${input.sandbox} either`}, would not fit ${production}: ${names}`
-    : `${input.fitsSandbox ? 'fits sandbox' : `does not fit sandbox ${input.sandbox}`}, fits ${production} too`;
+    ? `${sandbox}, would not fit ${production}${input.fitsSandbox ? '' : ' either'}: ${names}`
+    : `${sandbox}, fits ${production}`;
   return {
     sandbox: input.sandbox,
     tenant: production,

@@ -22,6 +22,7 @@ const CRASH: InstanceFailure = {
   hint: 'Read the plugin logs.',
 };
 
+const KEY = Buffer.alloc(32, 7);
 let dir: string;
 let db: Db;
 let store: InstallStore;
@@ -96,7 +97,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'px-serving-'));
   db = await openSqliteDatabase(join(dir, 'core.db'));
   store = new InstallStore(db);
-  audit = new AuditLog(db);
+  audit = new AuditLog(db, { key: KEY });
   const bus = new InProcessEventBus(() => {});
   events = [];
   bus.subscribe('plugin.*', (e) => events.push(e));

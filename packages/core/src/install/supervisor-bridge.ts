@@ -1,33 +1,11 @@
 /**
- * What core hears from the supervisor about instances: an instance being started for an install
- * entering its health gate becomes the install's health_check stage; a serving instance that
- * failed (crash loop, quota) goes to serving-failures.ts.
+ * What core hears from the supervisor about instances outside a start: a serving instance that
+ * failed (crash loop, quota) goes to serving-failures.ts. The phases of a start come through the
+ * start's own callback (activation.ts).
  */
 import type { SupervisorEvent } from '@powerx/runtime';
-import type { PipelineContext } from './pipeline-context.ts';
 import type { ServingFailures } from './serving-failures.ts';
-import { healthGateEntered } from './activation.ts';
 
-export function onSupervisorEvent(
-  ctx: PipelineContext,
-  failures: ServingFailures,
-  event: SupervisorEvent,
-): void {
-  const instance = event.instance;
-  if (event.type === 'instance.state') {
-    for (const [installId, s] of ctx.starting) {
-      // The first event of a new instance pins it to the install: another instance of the same
-      // version (the serving one, on a reconfigure) restarting meanwhile is not this install's.
-      if (
-        s.tenant !== instance.tenant ||
-        s.pluginId !== instance.pluginId ||
-        s.version !== instance.version ||
-        (s.instanceId && s.instanceId !== instance.id)
-      )
-        continue;
-      s.instanceId = instance.id;
-      if (instance.state === 'health_check') healthGateEntered(ctx, installId, instance);
-    }
-  }
-  if (event.type === 'instance.failed') failures.onInstanceFailed(instance, event.failure);
+export function onSupervisorEvent(failures: ServingFailures, event: SupervisorEvent): void {
+  if (event.type === 'instance.failed') failures.onInstanceFailed(event.instance, event.failure);
 }

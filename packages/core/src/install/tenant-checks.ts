@@ -7,17 +7,15 @@
 import semver from 'semver';
 import { PxError, type ErrorCode, type Manifest, type ValidationCheck } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
-import type { TenantLimits } from '../limits/sandbox-limits.ts';
+import { DEFAULT_MAX_STORAGE_MB, type TenantLimits } from '../limits/sandbox-limits.ts';
 import { PluginRepository } from '../plugins/plugin-repository.ts';
+import { TERMINAL_STATES } from './install-store.ts';
 
 export interface InstalledPluginRef {
   pluginId: string;
   version: string;
   manifest: Manifest | undefined;
 }
-
-// Installs that reserve nothing any more (an uninstalled plugin's history included).
-const TERMINAL = ['running', 'failed', 'uninstalled'];
 
 function check(
   id: string,
@@ -147,7 +145,7 @@ export async function tenantUsage(
     .select(['id', 'plugin_id', 'manifest'])
     .where('tenant_id', '=', tenant)
     .where('kind', '=', 'install')
-    .where('state', 'not in', TERMINAL)
+    .where('state', 'not in', [...TERMINAL_STATES])
     .where('manifest', 'is not', null)
     .execute();
   const per = new Map<string, { memoryMb: number; diskMb: number; cpuPercent: number }>();
@@ -214,6 +212,14 @@ export async function checkQuota(
     over.push({
       quota: 'cpu',
       detail: `${used.cpuPercent}% used + ${manifest.resources.cpuPercent}% > ${limits.maxCpuPercent}%`,
+    });
+  // One plugin may not claim more than the whole tenant may store; the sum over the tenant's
+  // plugins is enforced as documents are written (plugins/storage-meter.ts).
+  const maxStorageMb = limits.maxStorageMb ?? DEFAULT_MAX_STORAGE_MB;
+  if (manifest.resources.storageMb > maxStorageMb)
+    over.push({
+      quota: 'storage',
+      detail: `resources.storageMb ${manifest.resources.storageMb} MB > the tenant maximum ${maxStorageMb} MB`,
     });
   if (!over.length) return check('tenant.quota', 'Tenant quota allows the plugin', started);
   return check('tenant.quota', 'Tenant quota allows the plugin', started, {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCoreLogger } from './core-logger.ts';
 import { logContext, withLogContext } from './log-context.ts';
 
-function capture(level?: string) {
+function capture(level = 'info') {
   const lines: Array<Record<string, unknown>> = [];
   const raw: string[] = [];
   const { logger, lineCounts } = createCoreLogger({

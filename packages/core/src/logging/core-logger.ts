@@ -1,6 +1,6 @@
 /**
- * Core's own logger: structured JSON lines (pino) on stdout, level from the option, PX_LOG_LEVEL
- * or "info"; request and install ids added to every line from the log context; secrets redacted
+ * Core's own logger: structured JSON lines (pino) on stdout, at the level of the config
+ * (PX_LOG_LEVEL); request and install ids added to every line from the log context; secrets redacted
  * by path; every written line counted by level for px_core_log_lines_total.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
@@ -52,11 +52,9 @@ export interface CoreLogger {
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-export function createCoreLogger(
-  options: { level?: string; destination?: DestinationStream } = {},
-): CoreLogger {
+export function createCoreLogger(options: { level: string; destination?: DestinationStream }): CoreLogger {
   const lineCounts = new LogLineCounts();
-  const level = options.level ?? process.env.PX_LOG_LEVEL ?? 'info';
+  const level = options.level;
   // pino's own message for a bad level is "unknown level"; say which setting and what is allowed.
   if (!LOG_LEVELS.includes(level))
     throw new Error(`Log level "${level}" (PX_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics with the names of ARCHITECTURE.md. Each core has its own registry (tests run
+ * Prometheus metrics with the names of docs/architecture.md. Each core has its own registry (tests run
  * several cores in one process); per-instance resource usage is read from the supervisor at scrape.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -33,7 +33,10 @@ export class CoreMetrics {
 
   constructor(usage: () => UsageSource | undefined, withProcessMetrics = true) {
     const registers = [this.registry];
-    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'px_core_' });
+    if (withProcessMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'px_core_' });
+      dropTotalGauges(this.registry);
+    }
     const buckets = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
     this.installDuration = new Histogram({
       name: 'plugin_install_sandbox_duration_seconds',
@@ -156,4 +159,16 @@ export class CoreMetrics {
   close(): void {
     this.#ops?.close();
   }
+}
+
+/**
+ * prom-client's default metrics include three gauges named *_total (nodejs_active_handles_total,
+ * _requests_total, _resources_total), a suffix Prometheus reserves for counters: `promtool check
+ * metrics` refuses them. Their per-type gauges (nodejs_active_handles{type}, …) stay and sum to
+ * the same number.
+ */
+function dropTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray())
+    if (metric instanceof Gauge && (metric as unknown as { name: string }).name.endsWith('_total'))
+      registry.removeSingleMetric((metric as unknown as { name: string }).name);
 }

@@ -1,16 +1,22 @@
 /**
- * What core offers plugins over the runtime's RPC: storage in SQLite scoped by tenant and plugin,
- * events on the bus (namespaced per tenant), and outbound fetch (the runtime has checked the
- * host allow-list of the manifest before calling).
+ * What core offers plugins over the runtime's RPC: storage in the core database scoped by tenant
+ * and plugin, events on the bus (namespaced per tenant), and outbound fetch. The runtime has
+ * checked the manifest's `http:<host>` allow-list before calling; core then checks the address
+ * really connected to (outbound/address-policy.ts) under the tenant's operator settings.
  */
 import type { HostServices } from '@powerx/runtime';
 import type { EventBus } from '../events/event-bus.ts';
+import type { SandboxLimits } from '../limits/sandbox-limits.ts';
 import type { PluginStorage } from './plugin-storage.ts';
+import { AddressPolicy } from './outbound/address-policy.ts';
+import { DEFAULT_OUTBOUND_LIMITS, outboundFetch, type OutboundLimits } from './outbound/outbound-fetch.ts';
 
-const FETCH_TIMEOUT_MS = 10_000;
-const MAX_FETCH_BODY = 1024 * 1024;
-
-export function createHostServices(storage: PluginStorage, bus: EventBus): HostServices {
+export function createHostServices(
+  storage: PluginStorage,
+  bus: EventBus,
+  limits: SandboxLimits,
+  outbound: OutboundLimits = DEFAULT_OUTBOUND_LIMITS,
+): HostServices {
   return {
     storage,
     events: {
@@ -23,20 +29,9 @@ export function createHostServices(storage: PluginStorage, bus: EventBus): HostS
         );
       },
     },
-    async fetch(url, init) {
-      const response = await fetch(url, {
-        method: init.method ?? 'GET',
-        headers: init.headers,
-        body: init.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        headers: Object.fromEntries(response.headers),
-        body: text.slice(0, MAX_FETCH_BODY),
-      };
+    fetch(url, init, scope) {
+      const policy = new AddressPolicy(limits.forTenant(scope.tenant).outboundAllowNetworks ?? []);
+      return outboundFetch(url, init, policy, outbound);
     },
   };
 }

@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDatabase, TEST_DIALECTS, type TestDatabase } from '../storage/test-databases.ts';
+import { fileURLToPath } from 'node:url';
+import { SandboxLimits } from '../limits/sandbox-limits.ts';
 import { PluginStorage } from './plugin-storage.ts';
+import { StorageMeter } from './storage-meter.ts';
+
+const limitsFile = fileURLToPath(new URL('../../../../config/plugins/sandbox_limits.yaml', import.meta.url));
 
 let store: TestDatabase;
 let storage: PluginStorage;
@@ -8,10 +13,34 @@ let storage: PluginStorage;
 describe.each(TEST_DIALECTS)('plugin storage on %s', (dialect) => {
   beforeEach(async () => {
     store = await openTestDatabase(dialect);
-    storage = new PluginStorage(store.db);
+    storage = new PluginStorage(store.db, new StorageMeter(await SandboxLimits.load(limitsFile)));
   });
   afterEach(async () => {
     await store.close();
+  });
+
+  it('keeps the running byte count exact through inserts, updates, deletes and seeded data', async () => {
+    const bytes = (doc: object) => Buffer.byteLength(JSON.stringify(doc));
+    await storage.insert('t', 'p', 'c', { id: 'a', name: 'Ada', tags: ['x', 'é'] });
+    expect(await storage.usage('t', 'p')).toBe(bytes({ id: 'a', name: 'Ada', tags: ['x', 'é'] }));
+    await storage.update('t', 'p', 'c', 'a', { name: 'Ada Lovelace' });
+    const updated = { id: 'a', name: 'Ada Lovelace', tags: ['x', 'é'] };
+    expect(await storage.usage('t', 'p')).toBe(bytes(updated));
+    await storage.insertMany(
+      't',
+      'p',
+      'c',
+      [
+        { id: 's1', n: 1 },
+        { id: 's2', n: 2 },
+      ],
+      'install-1',
+    );
+    expect(await storage.usage('t', 'p')).toBe(bytes(updated) + bytes({ id: 's1', n: 1 }) * 2);
+    await storage.deleteSeededBy('install-1');
+    expect(await storage.usage('t', 'p')).toBe(bytes(updated));
+    expect(await storage.delete('t', 'p', 'c', 'a')).toBe(true);
+    expect(await storage.usage('t', 'p')).toBe(0);
   });
 
   it('stores documents per tenant and plugin, invisible to the others', async () => {

@@ -2,6 +2,7 @@
  * Plugin collections, persisted in the core database and scoped by (tenant, plugin): a plugin
  * can only ever name its own namespace, because the runtime passes tenant and plugin id from the
  * instance, not from the plugin. Documents are JSON; `where` filters on top-level fields.
+ * Every write goes through the StorageMeter in the same transaction (quota, running byte count).
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -9,11 +10,11 @@ import { InputError } from '@powerx/protocol';
 import type { HostServices } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
 import { dialectOf } from '../storage/dialect.ts';
+import { StorageMeter } from './storage-meter.ts';
 
 type Doc = { id: string; [k: string]: unknown };
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const COLLECTION = /^[a-z][a-z0-9_-]{0,62}$/;
-const MAX_DOC_BYTES = 1024 * 1024;
 
 function checkCollection(name: string): void {
   if (!COLLECTION.test(name))
@@ -24,20 +25,17 @@ function checkCollection(name: string): void {
     );
 }
 
-function encode(doc: Record<string, unknown>): string {
-  const text = JSON.stringify(doc);
-  if (Buffer.byteLength(text) > MAX_DOC_BYTES)
-    throw new InputError(
-      'BAD_REQUEST',
-      { detail: `A document is larger than ${MAX_DOC_BYTES} bytes` },
-      { hint: 'Store large data in several documents.' },
-    );
-  return text;
-}
-
 /** SQLite hands back JSON text, PostgreSQL's jsonb an already parsed value. */
 function decode(doc: unknown): Doc {
   return (typeof doc === 'string' ? JSON.parse(doc) : doc) as Doc;
+}
+
+/**
+ * Bytes a stored document is counted for: its JSON text as written. jsonb keeps no text, so on
+ * PostgreSQL the document is serialized again (same length: only key order may differ).
+ */
+function storedLength(doc: unknown): number {
+  return typeof doc === 'string' ? Buffer.byteLength(doc) : Buffer.byteLength(JSON.stringify(doc));
 }
 
 type HostStorage = HostServices['storage'];
@@ -45,9 +43,24 @@ type HostStorage = HostServices['storage'];
 export class PluginStorage implements HostStorage {
   readonly #db: Db;
   readonly #postgres: boolean;
-  constructor(db: Db) {
+  readonly meter: StorageMeter;
+  constructor(db: Db, meter: StorageMeter) {
     this.#db = db;
     this.#postgres = dialectOf(db) === 'postgres';
+    this.meter = meter;
+  }
+
+  /** Bytes a document takes now (0 when there is none). */
+  async #storedBytes(db: Db, key: { tenant: string; pluginId: string; collection: string; id: string }) {
+    const row = await db
+      .selectFrom('plugin_docs')
+      .select('doc')
+      .where('tenant_id', '=', key.tenant)
+      .where('plugin_id', '=', key.pluginId)
+      .where('collection', '=', key.collection)
+      .where('id', '=', key.id)
+      .executeTakeFirst();
+    return row ? storedLength(row.doc) : 0;
   }
 
   async insert(
@@ -61,19 +74,23 @@ export class PluginStorage implements HostStorage {
     const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
     const stored: Doc = { ...doc, id };
     const now = new Date().toISOString();
-    await this.#db
-      .insertInto('plugin_docs')
-      .values({
-        tenant_id: tenant,
-        plugin_id: pluginId,
-        collection,
-        id,
-        doc: encode(stored),
-        seeded_by: seededBy,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    const { text, bytes } = this.meter.encode(tenant, stored);
+    await this.#db.transaction().execute(async (trx) => {
+      await this.meter.charge(trx, tenant, pluginId, bytes, seededBy);
+      await trx
+        .insertInto('plugin_docs')
+        .values({
+          tenant_id: tenant,
+          plugin_id: pluginId,
+          collection,
+          id,
+          doc: text,
+          seeded_by: seededBy,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    });
     return stored;
   }
 
@@ -87,20 +104,24 @@ export class PluginStorage implements HostStorage {
   ): Promise<number> {
     checkCollection(collection);
     const now = new Date().toISOString();
+    let total = 0;
     const rows = docs.map((doc) => {
       const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
+      const { text, bytes } = this.meter.encode(tenant, { ...doc, id });
+      total += bytes;
       return {
         tenant_id: tenant,
         plugin_id: pluginId,
         collection,
         id,
-        doc: encode({ ...doc, id }),
+        doc: text,
         seeded_by: seededBy,
         created_at: now,
         updated_at: now,
       };
     });
     await this.#db.transaction().execute(async (trx) => {
+      await this.meter.charge(trx, tenant, pluginId, total, seededBy);
       for (let i = 0; i < rows.length; i += 200)
         await trx
           .insertInto('plugin_docs')
@@ -209,27 +230,36 @@ export class PluginStorage implements HostStorage {
     const current = await this.get(tenant, pluginId, collection, id);
     if (!current) return undefined;
     const next: Doc = { ...current, ...patch, id };
-    await this.#db
-      .updateTable('plugin_docs')
-      .set({ doc: encode(next), updated_at: new Date().toISOString() })
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .where('collection', '=', collection)
-      .where('id', '=', id)
-      .execute();
+    const { text, bytes } = this.meter.encode(tenant, next);
+    await this.#db.transaction().execute(async (trx) => {
+      const before = await this.#storedBytes(trx, { tenant, pluginId, collection, id });
+      await this.meter.charge(trx, tenant, pluginId, bytes - before);
+      await trx
+        .updateTable('plugin_docs')
+        .set({ doc: text, updated_at: new Date().toISOString() })
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .where('collection', '=', collection)
+        .where('id', '=', id)
+        .execute();
+    });
     return next;
   }
 
   async delete(tenant: string, pluginId: string, collection: string, id: string): Promise<boolean> {
     checkCollection(collection);
-    const result = await this.#db
-      .deleteFrom('plugin_docs')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .where('collection', '=', collection)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return this.#db.transaction().execute(async (trx) => {
+      const before = await this.#storedBytes(trx, { tenant, pluginId, collection, id });
+      const result = await trx
+        .deleteFrom('plugin_docs')
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .where('collection', '=', collection)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      await this.meter.charge(trx, tenant, pluginId, -before);
+      return result.numDeletedRows > 0n;
+    });
   }
 
   async hasAnyDocs(tenant: string, pluginId: string): Promise<boolean> {
@@ -243,14 +273,38 @@ export class PluginStorage implements HostStorage {
   }
 
   async deleteSeededBy(installId: string): Promise<void> {
-    await this.#db.deleteFrom('plugin_docs').where('seeded_by', '=', installId).execute();
+    await this.#db.transaction().execute(async (trx) => {
+      const seeded = await trx
+        .selectFrom('plugin_docs')
+        .select(['tenant_id', 'plugin_id', 'doc'])
+        .where('seeded_by', '=', installId)
+        .execute();
+      const bytes = new Map<string, { tenant: string; pluginId: string; bytes: number }>();
+      for (const row of seeded) {
+        const key = `${row.tenant_id}\u0000${row.plugin_id}`;
+        const entry = bytes.get(key) ?? { tenant: row.tenant_id, pluginId: row.plugin_id, bytes: 0 };
+        entry.bytes += storedLength(row.doc);
+        bytes.set(key, entry);
+      }
+      await trx.deleteFrom('plugin_docs').where('seeded_by', '=', installId).execute();
+      for (const { tenant, pluginId, bytes: n } of bytes.values())
+        await this.meter.charge(trx, tenant, pluginId, -n);
+    });
   }
 
   async dropNamespace(tenant: string, pluginId: string): Promise<void> {
-    await this.#db
-      .deleteFrom('plugin_docs')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .execute();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('plugin_docs')
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .execute();
+      await this.meter.forget(trx, tenant, pluginId);
+    });
+  }
+
+  /** Bytes stored by a plugin (its running count) and its limit. */
+  async usage(tenant: string, pluginId: string): Promise<number> {
+    return this.meter.usedBytes(this.#db, tenant, pluginId);
   }
 }

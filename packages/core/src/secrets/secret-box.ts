@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { coreConfigError, parseMasterKey } from '../config/core-env.ts';
+import { coreConfigError, parseMasterKey } from '../config/settings.ts';
 import { writeFileAtomic } from '../storage/atomic-file.ts';
 
 export class SecretBox {
@@ -17,7 +17,7 @@ export class SecretBox {
   }
 
   /**
-   * `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-env.ts.
+   * `fromEnv`: PX_MASTER_KEY, a string (checked here) or already parsed by config/core-config.ts.
    * `noSecretsYet`: the data folder has no database yet, so nothing was ever sealed; an empty key
    * file there (left by an older core that hit a full disk on its first start) is replaced.
    */

@@ -5,14 +5,16 @@ import * as initial from './migrations/0001-initial.ts';
 import * as installFlow from './migrations/0002-install-flow.ts';
 import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
 import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
-import * as installNode from './migrations/0005-install-node.ts';
+import * as hostLimits from './migrations/0005-host-limits.ts';
+import * as installNode from './migrations/0006-install-node.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-install-flow': installFlow,
   '0003-data-dir-relative-paths': relativePaths,
   '0004-uninstalled-history': uninstalledHistory,
-  '0005-install-node': installNode,
+  '0005-host-limits': hostLimits,
+  '0006-install-node': installNode,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -31,6 +33,9 @@ export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
   const { error, results } = await new Migrator({
     db: db as unknown as Kysely<unknown>,
     provider: new StaticMigrationProvider(),
+    // Migrations are written on parallel branches and touch different tables: a database that
+    // already ran a later-numbered one still gets an earlier one that arrived with a merge.
+    allowUnorderedMigrations: true,
     ...(schema ? { migrationTableSchema: schema } : {}),
   }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');

@@ -30,6 +30,8 @@ export interface TenantsTable {
   kind: 'sandbox' | 'production';
   allow_unsigned: number;
   created_at: string;
+  /** The user who created it (migration 0003-host-limits); null for tenants made at bootstrap. */
+  created_by: string | null;
 }
 
 export interface TenantMembersTable {
@@ -86,7 +88,7 @@ export interface InstallsTable {
   duration_ms: number | null;
   /** upload | dev: the flow that created it (migration 0002-install-flow). */
   flow: 'upload' | 'dev';
-  /** The node that last moved the install along (migration 0005-install-node); null: single node. */
+  /** The node that last moved the install along (migration 0006-install-node); null: single node. */
   node_id: string | null;
 }
 
@@ -130,6 +132,13 @@ export interface PluginDocsTable {
   updated_at: string;
 }
 
+/** Running byte count of a plugin's ctx.storage documents (kept by PluginStorage, never scanned). */
+export interface PluginStorageUsageTable {
+  tenant_id: string;
+  plugin_id: string;
+  bytes: number;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   ts: string;
@@ -168,6 +177,7 @@ export interface CoreDatabase {
   install_stages: InstallStagesTable;
   plugins: PluginsTable;
   plugin_docs: PluginDocsTable;
+  plugin_storage_usage: PluginStorageUsageTable;
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
 }

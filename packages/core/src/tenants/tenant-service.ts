@@ -68,6 +68,7 @@ export class TenantService {
           kind: input.kind,
           allow_unsigned: input.allowUnsigned ? 1 : 0,
           created_at: now,
+          created_by: ownerId,
         })
         .execute();
       await trx
@@ -76,6 +77,16 @@ export class TenantService {
         .execute();
     });
     return (await this.get(input.id))!;
+  }
+
+  /** Tenants a user created (the per-user cap on tenant creation counts these). */
+  async countCreatedBy(userId: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('tenants')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('created_by', '=', userId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   async addMember(tenantId: string, userId: string, role: string): Promise<void> {

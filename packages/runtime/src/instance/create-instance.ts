@@ -53,6 +53,7 @@ export function createInstance(
     stopRequested: false,
     exitWaiters: [],
     memoryExhausted: false,
+    diskExhausted: false,
     stderrTail: [],
     seeds: new Map(),
     nextSeedId: 1,

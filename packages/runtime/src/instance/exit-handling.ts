@@ -93,7 +93,9 @@ export function handleExit(
   const { cgroup, volume } = inst;
   void Promise.all([
     cgroup && signal === 'SIGKILL' ? cgroup.oomKills().then((n) => n > inst.oomKillsBefore) : false,
-    volume ? volume.full() : false,
+    volume
+      ? volume.full().then((full) => full || (inst.diskExhausted && volume.kind === 'ext4-loop'))
+      : false,
   ]).then(
     ([oom, full]) => judge(oom, full),
     () => judge(false, false),

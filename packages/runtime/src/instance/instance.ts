@@ -43,6 +43,8 @@ export interface Instance {
   stopRequested: boolean;
   exitWaiters: Array<() => void>;
   memoryExhausted: boolean;
+  /** stderr showed ENOSPC: with an ext4 volume, a death then is the disk quota. */
+  diskExhausted: boolean;
   stderrTail: string[];
   seeds: Map<number, { resolve(): void; reject(error: Error): void }>;
   nextSeedId: number;

@@ -29,6 +29,8 @@ import {
   writeConfigFile,
 } from './sandbox-resources.ts';
 
+/** What a process that died of a full data volume says last (Node's and libc's wording). */
+const ENOSPC_PATTERN = /ENOSPC|No space left on device/;
 const OOM_PATTERN =
   /JavaScript heap out of memory|Fatal process out of memory|Array buffer allocation failed|Reached heap limit|ERR_BUFFER_OUT_OF_BOUNDS|Cannot allocate memory/;
 
@@ -96,6 +98,7 @@ export async function spawnInstance(ctx: SupervisorContext, inst: Instance): Pro
   const plan = await planFor(ctx, inst);
   const seccompFile = plan.seccomp ? await seccompProgram(opts.runDir) : undefined;
   inst.memoryExhausted = false;
+  inst.diskExhausted = false;
   inst.stderrTail = [];
   inst.accepting = false;
   inst.lastSample = undefined;
@@ -137,6 +140,7 @@ export async function spawnInstance(ctx: SupervisorContext, inst: Instance): Pro
   inst.logs.attach(child.stdout!, 'stdout');
   inst.logs.attach(child.stderr!, 'stderr', (line) => {
     if (OOM_PATTERN.test(line)) inst.memoryExhausted = true;
+    if (ENOSPC_PATTERN.test(line)) inst.diskExhausted = true;
     inst.stderrTail.push(line.slice(0, 500));
     if (inst.stderrTail.length > 8) inst.stderrTail.shift();
   });

@@ -14,10 +14,11 @@
  * unmounted by the last release. A mount left by a core that died is found and reused.
  */
 import { spawn } from 'node:child_process';
-import { chown, lstat, mkdir, open, readFile, readdir, rmdir, stat, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chown, lstat, mkdir, open, readFile, readdir, rm, rmdir, stat, statfs } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostIsolation } from './host-probe.ts';
+import { maxFilesFor } from '../policy/quota-breach.ts';
 
 export const IMAGE_NAME = '.px-disk.ext4';
 
@@ -36,14 +37,16 @@ const FULL_BLOCKS = 16;
 
 const mounted = new Map<string, { count: number; busy: Promise<unknown> }>();
 
-function run(cmd: string, args: string[]): Promise<void> {
+function run(cmd: string, args: string[], okCodes = [0]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `code ${code}`}`)),
+      okCodes.includes(code ?? -1)
+        ? resolve()
+        : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `code ${code}`}`)),
     );
   });
 }
@@ -56,12 +59,20 @@ export async function isMountPoint(dir: string): Promise<boolean> {
   return text.split('\n').some((line) => decode(line.split(' ')[4] ?? '') === dir);
 }
 
-/** Allocated bytes and entries under a folder: files and folders, no links followed, no cap. */
-export async function folderUsage(dir: string): Promise<{ bytes: number; entries: number }> {
+/**
+ * Allocated bytes and entries under a folder: files and folders, no links followed, no entry cap.
+ * With `stopPast`, the walk ends as soon as either count is past it: the quota is breached
+ * whatever the rest holds, and a walk cut short keeps a hostile writer's head start small.
+ */
+export async function folderUsage(
+  dir: string,
+  stopPast?: { bytes: number; entries: number },
+): Promise<{ bytes: number; entries: number }> {
   let bytes = 0;
   let entries = 0;
   const stack = [dir];
-  while (stack.length) {
+  const past = () => stopPast !== undefined && (bytes > stopPast.bytes || entries > stopPast.entries);
+  while (stack.length && !past()) {
     const current = stack.pop()!;
     let names: string[];
     try {
@@ -70,6 +81,7 @@ export async function folderUsage(dir: string): Promise<{ bytes: number; entries
       continue;
     }
     for (const name of names) {
+      if (past()) break;
       const path = join(current, name);
       try {
         const st = await lstat(path);
@@ -116,6 +128,20 @@ async function makeImage(
   await run(mkfs, [...args, image]);
 }
 
+/** A new version raised diskMb: grow the image (ext4 grows offline; a lower diskMb keeps the image as it is). */
+async function growImage(mkfs: string, image: string, bytes: number): Promise<void> {
+  const tools = dirname(mkfs);
+  const file = await open(image, 'r+');
+  try {
+    await file.truncate(bytes);
+  } finally {
+    await file.close();
+  }
+  // e2fsck: 1 means it corrected something (the size it now sees), which is what we asked for.
+  await run(join(tools, 'e2fsck'), ['-f', '-p', image], [0, 1]);
+  await run(join(tools, 'resize2fs'), [image]);
+}
+
 async function unmount(umount: string, dir: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     try {
@@ -141,10 +167,11 @@ export async function acquireDataVolume(opts: {
   const loop = opts.useImages ? host.loopDisk : undefined;
   if (!loop) {
     if (owner) await chownTree(dataDir, owner.uid, owner.gid);
+    const maxFiles = maxFilesFor(opts.diskMb);
     return {
       kind: 'sampled',
-      maxFiles: Math.max(1024, opts.diskMb * 256),
-      usage: () => folderUsage(dataDir),
+      maxFiles,
+      usage: () => folderUsage(dataDir, { bytes: opts.diskMb * 2 ** 20, entries: maxFiles }),
       full: async () => false,
       release: async () => undefined,
     };
@@ -161,6 +188,7 @@ export async function acquireDataVolume(opts: {
     const bytes = opts.diskMb * 2 ** 20;
     const existing = await stat(image).catch(() => undefined);
     if (!existing) await makeImage(loop.mkfs, image, bytes, owner);
+    else if (existing.size < bytes) await growImage(loop.mkfs, image, bytes);
     await run(loop.mount, ['-o', 'loop,nosuid,nodev,noatime', image, dataDir]);
     await rmdir(join(dataDir, 'lost+found')).catch(() => undefined);
     if (owner) await chown(dataDir, owner.uid, owner.gid);
@@ -194,10 +222,33 @@ export async function acquireDataVolume(opts: {
       const step = e.busy.then(async () => {
         if (e.count > 0) return;
         mounted.delete(dataDir);
+        // A volume the plugin left empty is not kept: the folder then looks, unmounted, as it did
+        // before it had a volume (sweeps and listings see an empty folder); the next start makes a new one.
+        const empty = (await readdir(dataDir).catch(() => ['?'])).length === 0;
         await unmount(loop.umount, dataDir);
+        if (empty) await rm(join(dataDir, IMAGE_NAME), { force: true });
       });
       e.busy = step.catch(() => undefined);
       await step;
     },
   };
+}
+
+/**
+ * Unmounts every data volume under `root` that no instance of this process holds: the mounts a
+ * core killed mid-way left behind. Core calls it before removing a plugin's folders, so an
+ * uninstall or a rollback after a crash leaves neither a mount nor a loop device.
+ */
+export async function releaseStaleDataVolumes(root: string): Promise<void> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const decode = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const points = text
+    .split('\n')
+    .map((line) => decode(line.split(' ')[4] ?? ''))
+    .filter((p) => (p === root || p.startsWith(prefix)) && !mounted.has(p))
+    // Deepest first, so a mount under another comes off before it.
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) await unmount('umount', point);
 }

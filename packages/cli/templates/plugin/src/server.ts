@@ -7,8 +7,18 @@ import { definePlugin, json } from '@powerx/plugin-sdk';
 
 const GREETED_EVENT = '{{slug}}.greeted';
 
+// What the plugin answers, listed on `/`: the entry URL `px-plugin install` prints opens there.
+const ROUTES = {
+  'GET /hello?name=Ada': 'a greeting from GREETING, with a look at the test data',
+  'GET /customers?limit=10&offset=0': 'the generated test customers, paged',
+  'GET /customers/:id': 'one customer',
+  'GET /healthz': 'the health gate',
+};
+
 export default definePlugin({
   routes: {
+    'GET /': (_req, ctx) => ({ plugin: ctx.plugin, routes: ROUTES }),
+
     // The health gate: the plugin receives traffic only after this answers 200.
     'GET /healthz': () => ({ ok: true }),
 

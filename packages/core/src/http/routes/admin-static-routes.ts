@@ -12,8 +12,7 @@
  * server.ts before a request is proxied to the plugin.
  */
 import { access, readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, resolve, sep } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -23,8 +22,6 @@ import { AdminMenuSchema, NotFoundError } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
 import { entryPath } from '../entry-url.ts';
-
-const DEFAULT_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../admin/dist');
 
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>PowerX Admin</title><link rel="icon" href="data:,"></head>
 <body style="font:15px system-ui;margin:3rem"><h1>The Admin is not built</h1>
@@ -39,7 +36,7 @@ export function registerAdminStaticRoutes(
   s: CoreServices,
   opts: { distDir?: string } = {},
 ): void {
-  const distDir = opts.distDir ?? process.env.PX_ADMIN_DIST ?? DEFAULT_DIST;
+  const distDir = opts.distDir ?? s.config.adminDist;
 
   void app.register(
     async (scope) => {

@@ -30,7 +30,12 @@ export function registerBackupRoutes(app: FastifyInstance, s: CoreServices): voi
           detail:
             'this core does not keep its state in the embedded SQLite database (back up PostgreSQL with its own tools)',
         });
-      const prepared = await prepareBackup({ database, paths: s.paths, coreVersion: s.coreVersion });
+      const prepared = await prepareBackup({
+        database,
+        paths: s.paths,
+        coreVersion: s.coreVersion,
+        anchorAt: (file) => s.audit.anchorAt(file),
+      });
       const stream = await archiveStream(prepared.dir).catch(async (error: unknown) => {
         await prepared.remove();
         throw error;

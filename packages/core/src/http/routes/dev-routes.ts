@@ -1,5 +1,5 @@
 /**
- * Dev mode REST (issue 5). Every route answers 404 DEV_MODE_DISABLED (with the hint to set
+ * Dev mode REST. Every route answers 404 DEV_MODE_DISABLED (with the hint to set
  * PX_PLUGIN_DEV_MODE=1) when core is not in dev mode, before looking at the body.
  *
  *   POST   /api/plugins/dev/sessions                  open the (tenant, plugin) session, or 409 naming its holder

@@ -15,6 +15,7 @@ import {
   type InstallConfig,
   type ProductionParity,
   type ValidationCheck,
+  type AuditAction,
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
@@ -64,7 +65,7 @@ export async function installResponse(s: CoreServices, reply: FastifyReply, id: 
   return reply.status(row.state === 'running' ? 200 : 202).send(body);
 }
 
-async function devAccess(s: CoreServices, p: Principal, tenant: string | undefined, action: string) {
+async function devAccess(s: CoreServices, p: Principal, tenant: string | undefined, action: AuditAction) {
   if (!tenant)
     throw new InputError(
       'BAD_REQUEST',
@@ -95,7 +96,7 @@ export function registerInstallRoutes(base: FastifyInstance, s: CoreServices): v
    * Receives the upload; a refused one (over the size limit, bad multipart) is audited with the
    * tenant it was meant for, whether that came as ?tenant= or as the multipart field sent first.
    */
-  const receiveAudited = async (req: FastifyRequest, p: Principal, action: string) => {
+  const receiveAudited = async (req: FastifyRequest, p: Principal, action: AuditAction) => {
     let seen: Record<string, string> = {};
     const track = (fields: Record<string, string>) => {
       seen = fields;

@@ -9,6 +9,7 @@ import {
   LogQuerySchema,
   type Manifest,
   PxError,
+  DEFAULT_RESOURCES,
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import { principalOf } from '../auth-hook.ts';
@@ -31,6 +32,12 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
       .executeTakeFirst();
     const manifest = active?.manifest ? (JSON.parse(active.manifest) as Manifest) : undefined;
     const instance = s.pipeline.servingInstance(row.tenant_id, row.plugin_id);
+    const stored = await s.db
+      .selectFrom('plugin_storage_usage')
+      .select('bytes')
+      .where('tenant_id', '=', row.tenant_id)
+      .where('plugin_id', '=', row.plugin_id)
+      .executeTakeFirst();
     return {
       tenant: row.tenant_id,
       pluginId: row.plugin_id,
@@ -45,6 +52,10 @@ export function registerPluginRoutes(base: FastifyInstance, s: CoreServices): vo
       entryUrl: s.entryUrl(row.tenant_id, row.plugin_id),
       memoryMb: row.memory_mb,
       diskMb: row.disk_mb,
+      storage: {
+        usedBytes: Number(stored?.bytes ?? 0),
+        limitMb: manifest?.resources.storageMb ?? DEFAULT_RESOURCES.storageMb,
+      },
       installedAt: row.installed_at,
       updatedAt: row.updated_at,
       // Why a failed plugin is failed (e.g. CRASH_LOOP / QUOTA_* while serving, with no stable version to restore).

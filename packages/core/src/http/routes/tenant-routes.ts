@@ -28,7 +28,7 @@ export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): vo
       schema: {
         tags: ['tenants'],
         summary:
-          'Create a tenant: admins any kind, developers (plugin:dev) sandbox tenants; the creator becomes owner',
+          'Create a tenant: admins any kind; users with tenant:create sandbox tenants, up to maxTenantsPerUser each; the creator becomes owner',
         body: CreateTenantBodySchema,
         response: { 201: TenantSchema },
       },
@@ -37,9 +37,13 @@ export function registerTenantRoutes(base: FastifyInstance, s: CoreServices): vo
       const p = principalOf(req);
       if (req.body.kind === 'sandbox') s.flags.require('plugin-sandbox-mode', 'creating sandbox tenants');
       if (!hasPermission(p, 'admin')) {
-        s.identity.requirePermission(p, 'plugin:dev');
+        // Every tenant brings a full quota, so creating them is a grant of its own, and counted.
+        s.identity.requirePermission(p, 'tenant:create');
         if (req.body.kind !== 'sandbox')
           throw new AccessError('FORBIDDEN', { action: 'create production tenants' });
+        const count = await s.tenants.countCreatedBy(p.userId);
+        const limit = s.limits.maxTenantsPerUser();
+        if (count >= limit) throw new AccessError('TENANT_LIMIT_REACHED', { user: p.username, count, limit });
       }
       const tenant = await s.tenants.create(req.body, p.userId);
       await s.audit.append({

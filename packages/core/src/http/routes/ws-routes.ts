@@ -48,8 +48,7 @@ interface DropNotice {
 
 export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
   const hub = s.dev.hub;
-  const heartbeatMs = Number(process.env.PX_WS_HEARTBEAT_MS ?? 15_000);
-  const maxBuffered = Number(process.env.PX_WS_MAX_BUFFERED_BYTES ?? 1024 * 1024);
+  const { heartbeatMs, maxBufferedBytes: maxBuffered } = s.config.ws;
   // (user, tenant, plugin) → the last drop, told on the next `subscribed` frame, then forgotten.
   const drops = new Map<string, DropNotice>();
   const rememberDrop = (key: string, notice: DropNotice) => {

@@ -1,0 +1,70 @@
+/**
+ * Vitest global setup: unmounts plugin data volumes (loop-mounted ext4 images) that tests left
+ * under the temp folder. Tests that kill core with SIGKILL, move a data folder or stop a cluster
+ * node leave the plugin's mount behind on purpose (that is what they test); the kernel keeps the
+ * loop device until it is unmounted, and a machine has only a few dozen of them, so a run must
+ * not start short of loop devices because an earlier run leaked them.
+ *
+ * A mount is stale when no process names its test folder (/tmp/<folder>) in its command line or
+ * works inside it: other test runs on the same machine keep theirs.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+function loopMountsUnder(root: string): string[] {
+  const decode = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const points: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const fields = line.split(' ');
+    const sep = fields.indexOf('-');
+    if (sep < 0) continue;
+    const point = decode(fields[4] ?? '');
+    if (
+      fields[sep + 1] === 'ext4' &&
+      fields[sep + 2]?.startsWith('/dev/loop') &&
+      point.startsWith(`${root}/`)
+    )
+      points.push(point);
+  }
+  return points.sort((a, b) => b.length - a.length);
+}
+
+function referenced(folder: string): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`).includes(folder)) return true;
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(folder)) return true;
+    } catch {
+      // the process ended meanwhile, or is not ours to read
+    }
+  }
+  return false;
+}
+
+export function releaseStaleDataVolumes(): string[] {
+  const root = tmpdir();
+  const released: string[] = [];
+  for (const point of loopMountsUnder(root)) {
+    const folder = `${root}/${point.slice(root.length + 1).split('/')[0]}`;
+    if (referenced(folder)) continue;
+    try {
+      execFileSync('umount', [point], { stdio: 'ignore' });
+      released.push(point);
+    } catch {
+      // busy after all: leave it to the next run
+    }
+  }
+  return released;
+}
+
+export function setup(): () => void {
+  const before = releaseStaleDataVolumes();
+  if (before.length) console.warn(`released ${before.length} data volume(s) an earlier run left mounted`);
+  return () => {
+    const after = releaseStaleDataVolumes();
+    if (after.length) console.warn(`released ${after.length} data volume(s) this run left mounted`);
+  };
+}
