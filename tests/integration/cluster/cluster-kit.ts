@@ -100,7 +100,7 @@ export class TestCluster {
   async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const node = this.nodes.get(id)!;
     if (node.proc.exitCode !== null || node.proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => node.proc.once('exit', resolve));
+    const exited = exitOf(node, 30_000);
     node.proc.kill(signal);
     await exited;
   }
@@ -123,6 +123,23 @@ export class TestCluster {
   }
 }
 
+/** The node's exit code once it exits; fails (with its output) when it has not within `timeoutMs`. */
+export function exitOf(node: ClusterNode, timeoutMs: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`node ${node.id} did not exit within ${timeoutMs} ms: ${node.output().slice(-2000)}`),
+        ),
+      timeoutMs,
+    );
+    node.proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
 export async function until<T>(
   fn: () => Promise<T> | T,
   ok: (v: T) => boolean,
@@ -139,10 +156,13 @@ export async function until<T>(
   }
 }
 
-/** GET that never throws: a refused connection is status 0. */
-export async function probe(url: string): Promise<{ status: number; text: string }> {
+/**
+ * GET that never throws and never hangs: a refused connection, or no full answer within
+ * `timeoutMs`, is status 0.
+ */
+export async function probe(url: string, timeoutMs = 5_000): Promise<{ status: number; text: string }> {
   try {
-    const r = await fetch(url);
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: r.status, text: await r.text() };
   } catch (error) {
     return { status: 0, text: String((error as Error).cause ?? error) };

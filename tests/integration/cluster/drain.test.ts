@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { HELLO_ID, packFixtures } from '../core/core-test-kit.ts';
-import { TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';
+import { TestCluster, exitOf, probe, until, type ClusterNode } from './cluster-kit.ts';
 
 let cluster: TestCluster;
 let a: ClusterNode, b: ClusterNode;
@@ -15,12 +15,14 @@ beforeAll(async () => {
   cluster = await TestCluster.create();
   a = await cluster.start('node-a');
   b = await cluster.start('node-b');
-}, 180_000);
+}, 60_000);
 afterAll(async () => {
   await cluster?.close();
-}, 120_000);
+}, 60_000);
 
-describe('draining a node', { timeout: 240_000 }, () => {
+// Every wait below has its own deadline (probes 5 s, the handover 40 s), so a handover that never
+// completes fails the test with what was seen instead of hanging it.
+describe('draining a node', { timeout: 60_000 }, () => {
   it('hands its plugins over on SIGTERM with zero failed requests', async () => {
     const pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
     const r = await a.api.install(pkgs.hello, { config: { secrets: { API_KEY: 'k' } } });
@@ -38,23 +40,28 @@ describe('draining a node', { timeout: 240_000 }, () => {
         if (r.status !== 200) bad.push(`${Date.now()} ${r.status} ${r.text.slice(0, 200)}`);
       }
     })();
-    await until(
-      () => statuses.length,
-      (n) => n >= 10,
-      'load running',
-    );
+    try {
+      await until(
+        () => statuses.length,
+        (n) => n >= 10,
+        'load running',
+      );
 
-    const exited = new Promise<number | null>((resolve) => a.proc.once('exit', resolve));
-    a.proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    const afterExit = statuses.length;
-    await until(
-      () => statuses.length,
-      (n) => n >= afterExit + 20,
-      'requests after node A is gone',
-    );
-    loading = false;
-    await load;
+      const exited = exitOf(a, 40_000);
+      a.proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const afterExit = statuses.length;
+      await until(
+        () => statuses.length,
+        (n) => n >= afterExit + 20,
+        'requests after node A is gone',
+        10_000,
+      );
+    } finally {
+      // Also when a wait above failed: the load loop must not outlive the test.
+      loading = false;
+      await load;
+    }
 
     expect(bad).toEqual([]);
     expect(a.output()).toMatch(/SIGTERM: stopping core/);
