@@ -246,13 +246,21 @@ export class Placement implements PlacementHooks {
     if (!held.length || !others.length) return;
     for (const key of held) await this.#leases.set(key, 'handover');
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const pending = held.filter((key) => {
-        const holder = this.#leases.lookup(key);
-        return !holder || holder.node === this.nodeId || holder.state !== 'ready';
-      });
-      if (!pending.length) break;
+    const taken = (holder: LeaseValue | undefined) =>
+      !!holder && holder.node !== this.nodeId && holder.state === 'ready';
+    let pending = held;
+    while (pending.length && Date.now() < deadline) {
       await sleep(100);
+      // Read the bucket itself, not only the watched copy: a missed watch update must not keep
+      // this node waiting for the whole timeout.
+      const still: string[] = [];
+      for (const key of pending)
+        if (
+          !taken(this.#leases.lookup(key)) &&
+          !taken(await this.#leases.refresh(key).catch(() => undefined))
+        )
+          still.push(key);
+      pending = still;
     }
     // Requests already routed here finish; routers have switched to the new holders.
     await sleep(this.#o.drainMs ?? 1500);
