@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
-    // Plugin data volumes (loop mounts) left by tests that kill core are released before and after.
-    globalSetup: ['tests/support/stale-data-volumes.ts'],
+    // Data volumes (loop mounts) and empty cgroups left by tests that kill core are released before and after.
+    globalSetup: ['tests/support/leftover-host-resources.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -24,8 +24,13 @@ async function api(url: string, token: string, path: string): Promise<any> {
   return r.json();
 }
 
-export async function checkConsistency(dataDir: string, url: string, token: string): Promise<string[]> {
+export async function checkConsistency(
+  dataDir: string,
+  url: string,
+  token: string,
+): Promise<{ problems: string[]; notes: string[] }> {
   const problems: string[] = [];
+  const notes: string[] = [];
   const db = new DatabaseSync(join(dataDir, 'core.db'), { readOnly: true });
   let plugins: Array<{
     plugin_id: string;
@@ -58,11 +63,18 @@ export async function checkConsistency(dataDir: string, url: string, token: stri
     if (row.state === 'running' && row.plugin_id && !installed.has(row.plugin_id))
       problems.push(`install ${row.id} of uninstalled ${row.plugin_id} still says running`);
 
-  // served version
+  // served version (a plugin recorded `failed` — it did not start at core start, e.g. a health
+  // timeout on an overloaded machine — is consistent as long as nothing of it runs: noted, not a problem)
   const listed = await api(url, token, `/api/tenants/${TENANT}/plugins`);
   const list: any[] = Array.isArray(listed) ? listed : (listed.plugins ?? []);
+  const failed = new Set<string>();
   for (const p of plugins) {
     const shown = list.find((l) => l.pluginId === p.plugin_id);
+    if (shown?.status === 'failed') {
+      failed.add(p.plugin_id);
+      notes.push(`${p.plugin_id} recorded failed: ${shown.failure?.code ?? 'did not start'}`);
+      continue;
+    }
     if (shown?.status !== 'running') problems.push(`${p.plugin_id} is ${shown?.status ?? 'not listed'}`);
     const r = await fetch(`${url}/_p/${TENANT}/${p.plugin_id}/`).catch(() => undefined);
     if (r?.status !== 200) {
@@ -76,8 +88,9 @@ export async function checkConsistency(dataDir: string, url: string, token: stri
 
   // processes
   const pids = await pluginProcesses(dataDir);
-  if (pids.length !== plugins.length)
-    problems.push(`${pids.length} plugin process(es) for ${plugins.length} installed plugin(s)`);
+  const serving = plugins.length - failed.size;
+  if (pids.length !== serving)
+    problems.push(`${pids.length} plugin process(es) for ${serving} installed plugin(s) that serve`);
 
   // folders
   const named = new Set(
@@ -114,5 +127,5 @@ export async function checkConsistency(dataDir: string, url: string, token: stri
   // audit
   const verify = await api(url, token, '/api/audit/verify');
   if (!verify.ok) problems.push(`audit does not verify: ${verify.reason ?? JSON.stringify(verify)}`);
-  return problems;
+  return { problems, notes };
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mountsUnder } from '../../packages/core/src/install/leftover-mounts.ts';
 
 export interface ChaosCore {
   url: string;
@@ -65,24 +66,45 @@ export async function killCore(core: ChaosCore, signal: NodeJS.Signals = 'SIGKIL
 }
 
 /**
- * Plugin processes of this data folder (their command lines name its folders). The PID-namespace
- * wrappers (px-pidns) and the per-instance IPC brokers are counted only with `all`.
+ * Plugin processes of this data folder: the outermost process of each plugin (its command line
+ * names the data folder's paths), so a sandbox wrapper and the plugin inside it count once. The
+ * per-instance IPC brokers are counted only with `all`.
  */
 export async function pluginProcesses(dataDir: string, all = false): Promise<number[]> {
-  const pids: number[] = [];
+  const found = new Map<number, number>();
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline.includes(dataDir) || cmdline.includes('main.ts')) continue;
-    if (!all && (/broker-[0-9a-f]+\.cjs/.test(cmdline) || cmdline.includes('px-pidns'))) continue;
-    // A sandboxed plugin shows as its bubblewrap (whose bind arguments name the data folder) and
-    // bwrap's init, a fork with the same command line: count the sandbox once.
-    if (!all) {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-      if ((await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '')) === cmdline) continue;
-    }
-    pids.push(Number(pid));
+    if (!all && /broker-[0-9a-f]+\.cjs/.test(cmdline)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    found.set(Number(pid), ppid);
   }
-  return pids;
+  return [...found].filter(([, ppid]) => all || !found.has(ppid)).map(([pid]) => pid);
+}
+
+/** Plugin data volumes (loop mounts) a killed core left under `dir`: unmounted before the folder goes. */
+export async function unmountUnder(dir: string): Promise<void> {
+  for (const point of await mountsUnder(dir))
+    await new Promise<void>((resolve) =>
+      spawn('umount', ['-l', point], { stdio: 'ignore' }).once('exit', () => resolve()),
+    );
+}
+
+/** Core's warnings and errors since `from` (its JSON log lines), for the report of a failed trial. */
+export function coreComplaints(core: ChaosCore, from = 0): string[] {
+  return core.output
+    .slice(from)
+    .join('')
+    .split('\n')
+    .filter((l) => /"level":(40|50|60)/.test(l))
+    .map((l) => {
+      try {
+        const j = JSON.parse(l) as { msg?: string; code?: string; err?: { message?: string } };
+        return `${j.msg ?? ''}${j.code ? ` (${j.code})` : ''}${j.err?.message ? `: ${j.err.message}` : ''}`;
+      } catch {
+        return l.slice(0, 200);
+      }
+    });
 }

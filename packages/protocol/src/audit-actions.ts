@@ -41,6 +41,8 @@ export const AUDIT_ACTIONS = {
   'plugin.uninstall': 'a plugin was uninstalled',
   // --- serving instances and logs ---
   'plugin.instance.start': 'a plugin did not start at core start',
+  'plugin.recovery.fallback':
+    'the active version did not start at core start; the last stable one serves and is recorded active',
   'plugin.instance.failed': 'a serving instance failed (crash loop, quota)',
   'plugin.logs.read': "a plugin's logs were read",
   // --- dev mode ---

@@ -16,7 +16,7 @@ import {
   TEST_NATS_URL,
   type ScratchSchema,
 } from '@powerx/core';
-import { Api, keysDir, makeTmp, repoRoot } from '../core/core-test-kit.ts';
+import { Api, keysDir, makeTmp, repoRoot } from '../../support/core-kit.ts';
 
 export interface ClusterNode {
   id: string;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { HELLO_ID, packFixtures } from '../core/core-test-kit.ts';
+import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
 import { TestCluster, exitOf, probe, until, type ClusterNode } from './cluster-kit.ts';
 
 let cluster: TestCluster;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HELLO_ID, packFixtures } from '../core/core-test-kit.ts';
+import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
 import { LAUNCHER, shellEnv } from '../cli/run-cli.ts';
 import { FIXTURES, WsClient, type TestCore } from '../dev/dev-kit.ts';
 import { LEASE_TTL_MS, TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';

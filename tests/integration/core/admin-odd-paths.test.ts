@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTmp, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { makeTmp, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 const SECRET = 'outside-the-admin-dist-7f3a';
 let core: TestCore;

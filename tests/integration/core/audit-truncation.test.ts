@@ -10,7 +10,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
-import { makeTmp, repoRoot, startTestCore, type TestCore } from './core-test-kit.ts';
+import { makeTmp, repoRoot, startTestCore, type TestCore } from '../../support/core-kit.ts';
 
 const run = promisify(execFile);
 let core: TestCore | undefined;

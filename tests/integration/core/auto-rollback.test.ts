@@ -18,7 +18,7 @@ import {
   startTestCore,
   stopTestCore,
   type TestCore,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 import { until } from '../../support/until.ts';
 
 const run = promisify(execFile);

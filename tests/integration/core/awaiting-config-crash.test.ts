@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { makeTmp, packFixtures, startTestCore, type TestCore } from './core-test-kit.ts';
+import { makeTmp, packFixtures, startTestCore, type TestCore } from '../../support/core-kit.ts';
 
 const WIZARD_ID = 'com.fixture.core.wizard';
 let tmp: string;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTmp, repoRoot } from './core-test-kit.ts';
+import { makeTmp, repoRoot } from '../../support/core-kit.ts';
 
 const run = promisify(execFile);
 let tmp: string;

@@ -13,7 +13,7 @@ import {
   startTestCore,
   stopTestCore,
   type TestCore,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 
 let tmp: string;
 let pkgs: Record<string, string>;

@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Api, HELLO_ID, keysDir, listFiles, makeTmp, packFixtures, repoRoot } from './core-test-kit.ts';
+import {
+  Api,
+  HELLO_ID,
+  keysDir,
+  listFiles,
+  makeTmp,
+  packFixtures,
+  repoRoot,
+} from '../../support/core-kit.ts';
 import { until } from '../../support/until.ts';
 
 let tmp: string;

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTmp, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { makeTmp, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 let core: TestCore | undefined;
 afterAll(async () => {

@@ -19,7 +19,7 @@ import {
   testKeys,
   type Api,
   type TestCore,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 
 let core: TestCore;
 let pkgs: Record<string, string>;

@@ -4,7 +4,7 @@
  * {code, message, hint, details?} for 4XX and 5XX on every operation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 type Responses = Record<
   string,

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
-import { makeTmp, repoRoot, startTestCore, stopTestCore, testKeys, type TestCore } from './core-test-kit.ts';
+import {
+  makeTmp,
+  repoRoot,
+  startTestCore,
+  stopTestCore,
+  testKeys,
+  type TestCore,
+} from '../../support/core-kit.ts';
 
 // The e2e fixture plugin that ships an admin page (admin/index.html, manifest admin.menus).
 const FIXTURE = join(repoRoot, 'tests/e2e/admin/fixtures/hello-admin');

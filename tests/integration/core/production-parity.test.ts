@@ -17,7 +17,7 @@ import {
   startTestCore,
   stopTestCore,
   type TestCore,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 
 const run = promisify(execFile);
 let core: TestCore;

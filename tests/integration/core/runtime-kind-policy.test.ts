@@ -15,7 +15,7 @@ import {
   stopTestCore,
   testKeys,
   type TestCore,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 
 // The runtime's own process-kind fixture: one copy of that plugin in the repository.
 const PROCESS_FIXTURE = join(repoRoot, 'packages/runtime/fixtures/plugins/process-hello');

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { badPackages, startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { badPackages, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 let core: TestCore;
 beforeAll(async () => {

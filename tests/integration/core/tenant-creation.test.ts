@@ -4,7 +4,7 @@
  * maxTenantsPerUser of them (sandbox_limits.yaml). What a developer can hold is bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore, stopTestCore, type TestCore } from './core-test-kit.ts';
+import { startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 let core: TestCore;
 beforeAll(async () => {

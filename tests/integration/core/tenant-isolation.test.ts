@@ -14,7 +14,7 @@ import {
   type Api,
   type TestCore,
   TEST_STORES,
-} from './core-test-kit.ts';
+} from '../../support/core-kit.ts';
 
 describe.each(TEST_STORES)('on %s', (store) => {
   let core: TestCore;

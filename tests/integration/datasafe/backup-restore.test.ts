@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTmp, packFixtures, repoRoot, startTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, packFixtures, repoRoot, startTestCore, type TestCore } from '../../support/core-kit.ts';
 import { expectAllServing, installSeveral, pluginFolders } from './data-folder-kit.ts';
 
 const run = promisify(execFile);
@@ -39,6 +39,10 @@ describe('backup and restore', () => {
     await installSeveral(live, pkgs);
     await expectAllServing(live);
 
+    // A file in a plugin's own data folder (what a plugin writes there) must come back too.
+    const liveData = join(live.dataDir, 'tenants/sandbox-dev/plugins/com.fixture.core.hello/data');
+    await writeFile(join(liveData, 'note.txt'), 'written before the backup\n');
+
     const archive = join(tmp, 'backup.tar.gz');
     const r = await cli(['backup', '--out', archive], { PX_API_URL: live.url, PX_TOKEN: live.adminToken });
     expect(r.stdout).toContain('backup written to');
@@ -64,6 +68,12 @@ describe('backup and restore', () => {
     // Its plugins run from the restored files.
     const mine = (await pluginFolders(tmp)).filter((f) => f.startsWith(restored));
     expect(mine.length).toBeGreaterThanOrEqual(3);
+    expect(
+      await readFile(
+        join(restored, 'tenants/sandbox-dev/plugins/com.fixture.core.hello/data/note.txt'),
+        'utf8',
+      ),
+    ).toBe('written before the backup\n');
     // Secrets survived (same master key), the audit chain and its anchor agree.
     const hello = (await (await fetch(second.entryUrl('sandbox-dev', 'com.fixture.core.hello'))).json()) as {
       hasApiKey: boolean;

@@ -5,7 +5,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { expect } from 'vitest';
-import { HELLO_ID, type TestCore } from '../core/core-test-kit.ts';
+import { HELLO_ID, type TestCore } from '../../support/core-kit.ts';
 
 export const BASE_ID = 'com.fixture.core.base';
 export const NEEDS_BASE_ID = 'com.fixture.core.needs-base';

@@ -19,7 +19,7 @@ import {
   startTestCore,
   testKeys,
   type TestCore,
-} from '../core/core-test-kit.ts';
+} from '../../support/core-kit.ts';
 import { canMountTmpfs, mountSmallDisk, type SmallDisk } from './tmpfs-kit.ts';
 
 let tmp: string;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTmp, startTestCore } from '../core/core-test-kit.ts';
+import { makeTmp, startTestCore } from '../../support/core-kit.ts';
 
 let tmp: string;
 beforeAll(async () => {

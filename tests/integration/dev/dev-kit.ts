@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
- * Shared set-up of the dev-mode tests: real cores in dev mode (core-test-kit), fixture builds
+ * Shared set-up of the dev-mode tests: real cores in dev mode (tests/support/core-kit.ts), fixture builds
  * copied into temp "projects" (what px-plugin dev hands to core), bus event capture, a
  * WebSocket client, and a count of the plugin processes a core really runs.
  */
@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { BusEvent } from '@powerx/core';
-import { makeTmp, startTestCore, type Api, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, startTestCore, type Api, type TestCore } from '../../support/core-kit.ts';
 import type { StartCoreOptions } from '@powerx/core';
 import { until } from '../../support/until.ts';
 
 export { until };
 
-export { stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+export { stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
 export const DEV_ID = 'com.fixture.dev.hello';

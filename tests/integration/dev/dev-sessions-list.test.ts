@@ -17,7 +17,7 @@ import {
   until,
   type TestCore,
 } from './dev-kit.ts';
-import { startTestCore } from '../core/core-test-kit.ts';
+import { startTestCore } from '../../support/core-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_GRACE_MS = '500';

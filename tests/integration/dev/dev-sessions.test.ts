@@ -18,7 +18,7 @@ import {
   until,
   type TestCore,
 } from './dev-kit.ts';
-import { makeTmp, startTestCore } from '../core/core-test-kit.ts';
+import { makeTmp, startTestCore } from '../../support/core-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_SESSION_TTL_MS = '1200';

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HELLO_ID, packFixtures } from '../core/core-test-kit.ts';
+import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
 import { devInstall, project, startDevCore, stopTestCore, type TestCore } from './dev-kit.ts';
-import type { Api } from '../core/core-test-kit.ts';
+import type { Api } from '../../support/core-kit.ts';
 
 // The data folder of the test core lies under the temp folder, so the roots contain it.
 process.env.PX_DEV_ROOTS = tmpdir();

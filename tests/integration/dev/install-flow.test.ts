@@ -21,7 +21,7 @@ import {
   startTestCore,
   stopTestCore,
   type TestCore,
-} from '../core/core-test-kit.ts';
+} from '../../support/core-kit.ts';
 import { DEV_ID, devInstall, newSandbox, project, setMessage, startDevCore, until } from './dev-kit.ts';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { workflowMetrics } from '../../../scripts/qa/workflow-metrics.mjs';

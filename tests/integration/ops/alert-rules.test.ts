@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { repoRoot } from '../core/core-test-kit.ts';
+import { repoRoot } from '../../support/core-kit.ts';
 
 const run = promisify(execFile);
 const dir = join(repoRoot, 'deploy/prometheus');

@@ -10,7 +10,7 @@ import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { openAsBlob } from 'node:fs';
 import { join } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
-import { fixturePlugins, keysDir, makeTmp, repoRoot } from '../core/core-test-kit.ts';
+import { fixturePlugins, keysDir, makeTmp, repoRoot } from '../../support/core-kit.ts';
 
 const SECRET = 'sk-live-OPS-LOG-SECRET-7f3a9c';
 

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 let core: TestCore;
 let pkgs: Record<string, string>;

@@ -7,7 +7,7 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
-import { fixturePlugins, testKeys, type Api } from '../core/core-test-kit.ts';
+import { fixturePlugins, testKeys, type Api } from '../../support/core-kit.ts';
 
 export interface WorkloadResult {
   succeeded: number;

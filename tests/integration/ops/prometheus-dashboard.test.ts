@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 import { RUNBOOK_BASE, eventually, startPrometheus, type PromServer } from './prometheus-kit.ts';
 import {
   packWorkload,
@@ -17,6 +18,9 @@ import {
   type DevWorkloadResult,
   type WorkloadResult,
 } from './ops-workload.ts';
+
+// The workload's dev installs read builds under the temp folder: a dev root only when listed.
+process.env.PX_DEV_ROOTS = tmpdir();
 
 interface Panel {
   type: string;

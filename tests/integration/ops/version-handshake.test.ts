@@ -19,7 +19,7 @@ import {
   type PeerVersion,
 } from '@powerx/protocol';
 import { cliPeerVersion, versionHandshake } from '../../../packages/cli/src/version-handshake.ts';
-import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 
 const run = promisify(execFile);
 
@@ -69,7 +69,15 @@ describe('version handshake', () => {
     const r = await fetch(`${core.url}/api/version`, {
       headers: { [CLIENT_VERSION_HEADER]: formatVersionHeader(cliPeerVersion()) },
     });
-    expect(await r.json()).toEqual({ core: coreVersion, client: cliPeerVersion(), compatible: true });
+    expect(await r.json()).toEqual({
+      core: coreVersion,
+      client: cliPeerVersion(),
+      compatible: true,
+      // The feature flags, all on by default (tests/integration/core/feature-flags.test.ts).
+      flags: expect.arrayContaining([
+        expect.objectContaining({ name: 'px-plugin-runtime-v2', enabled: true }),
+      ]),
+    });
   });
 
   it('an old CLI fails early and is told to upgrade the CLI', async () => {

@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../core/core-test-kit.ts';
+import { makeTmp, repoRoot, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
 import {
   packWorkload,
   runDevWorkload,
@@ -16,6 +17,9 @@ import {
   type DevWorkloadResult,
   type WorkloadResult,
 } from './ops-workload.ts';
+
+// The workload's dev installs read builds under the temp folder: a dev root only when listed.
+process.env.PX_DEV_ROOTS = tmpdir();
 
 const run = promisify(execFile);
 const script = join(repoRoot, 'scripts/qa/workflow-metrics.mjs');

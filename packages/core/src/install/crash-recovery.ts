@@ -14,10 +14,11 @@ import { flowPolicy } from './flow-policy.ts';
 import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
-import { sweepOrphanVersions, sweepStaging } from './version-gc.ts';
+import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
 import { materializeVersionDir } from '../cluster/version-folders.ts';
 import type { InstallRow } from './install-store.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
+import { detachLeftoverMounts } from './leftover-mounts.ts';
 
 /** Plugins started at once at core start. */
 const START_CONCURRENCY = 4;
@@ -28,6 +29,7 @@ export async function recover(
   const { d } = ctx;
   await rm(d.paths.uploads, { recursive: true, force: true });
   await mkdir(d.paths.uploads, { recursive: true });
+  await detachLeftoverMounts(d.paths.tenants, d.log);
   // Rows in awaiting_config count too unless the pipeline settled them as "waiting" (values
   // missing, blob kept): a crash between entering the stage and markWaiting, or between
   // submitConfig and provisioning, leaves one that nothing would ever finish — it would block
@@ -45,7 +47,7 @@ export async function recover(
   await rollBackInterrupted(ctx, unfinished);
   await sweepStaging(d);
   await sweepOrphanVersions(d);
-  await sweepUninstalledPluginFolders(d.db, d.paths, d.log);
+  await sweepUninstalledPluginFolders(d);
   if (d.placement) return { rolledBack: unfinished.length, started: 0, failed: 0 };
   let started = 0,
     failed = 0;
@@ -92,24 +94,65 @@ async function rollBackInterrupted(ctx: PipelineContext, unfinished: InstallRow[
 
 /**
  * Starts the serving version of an installed plugin on this node (at start, or when this node
- * took the plugin over in a cluster), falling back to the last stable one; false when neither
- * comes up (the plugin is then marked failed).
+ * took the plugin over in a cluster), falling back to the last stable one (recorded and
+ * audited); false when neither comes up (the plugin is then marked failed).
  */
 export async function startServingPlugin(
   ctx: PipelineContext,
   tenant: string,
   pluginId: string,
 ): Promise<boolean> {
-  const plugin = await ctx.d.plugins.get(tenant, pluginId);
+  const { d } = ctx;
+  const plugin = await d.plugins.get(tenant, pluginId);
   if (!plugin) return false;
+  if (await startServing(ctx, tenant, pluginId, plugin.active_install_id)) return true;
   if (
-    (await startServing(ctx, tenant, pluginId, plugin.active_install_id)) ||
-    (plugin.last_stable_install_id &&
-      (await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id)))
-  )
+    plugin.last_stable_install_id &&
+    (await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id))
+  ) {
+    await recordFallback(ctx, tenant, pluginId, plugin.active_version, plugin.last_stable_install_id);
+    // The version that did not start is neither active nor stable any more: its folder goes.
+    await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
+      d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
+    );
     return true;
-  await ctx.d.plugins.setStatus(tenant, pluginId, 'failed');
+  }
+  await d.plugins.setStatus(tenant, pluginId, 'failed');
   return false;
+}
+
+/** The last stable version serves instead of the active one: recorded and audited, never silent. */
+async function recordFallback(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+  failedVersion: string,
+  stableInstallId: string,
+): Promise<void> {
+  const { d } = ctx;
+  const stable = (await d.store.get(stableInstallId))!;
+  const manifest = JSON.parse(stable.manifest!) as Manifest;
+  await d.plugins.recordFallbackToStable(tenant, pluginId, {
+    installId: stable.id,
+    version: manifest.version,
+    resources: manifest.resources,
+    packageBytes: stable.package_bytes,
+  });
+  await d.audit
+    .append({
+      actor: 'system',
+      tenant,
+      action: 'plugin.recovery.fallback',
+      target: pluginId,
+      outcome: 'ok',
+      details: {
+        from: failedVersion,
+        to: manifest.version,
+        installId: stable.id,
+        reason: 'the active version did not start at core start',
+      },
+    })
+    .catch((error: unknown) => d.log.warn({ err: error, tenant, pluginId }, 'fallback not audited'));
 }
 
 async function startServing(

@@ -148,6 +148,19 @@ export async function uninstall(
         .where('plugin_id', '=', pluginId)
         .where('state', '=', 'running')
         .execute();
+      // Finished below; a crash before that is finished at the next start (uninstalled-sweep.ts).
+      await trx
+        .insertInto('uninstall_cleanups')
+        .values({
+          tenant_id: tenant,
+          plugin_id: pluginId,
+          keep_data: opts.keepData ? 1 : 0,
+          created_at: new Date().toISOString(),
+        })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'plugin_id']).doUpdateSet({ keep_data: opts.keepData ? 1 : 0 }),
+        )
+        .execute();
     });
     // Committed: only now is the plugin stopped, so a failed commit (a full disk) leaves it
     // installed and serving. What follows is clean-up: a crash in it is finished by the start-up
@@ -194,6 +207,11 @@ async function cleanUpUninstalled(
     { recursive: true, force: true },
   );
   await removeEmptyParents(dirname(d.paths.pluginRoot(tenant, pluginId)), d.paths.tenants);
+  await d.db
+    .deleteFrom('uninstall_cleanups')
+    .where('tenant_id', '=', tenant)
+    .where('plugin_id', '=', pluginId)
+    .execute();
   // Other nodes stop their copy and drop their local files too.
   await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
   await d.audit.append({

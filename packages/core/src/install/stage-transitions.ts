@@ -3,23 +3,20 @@
  *   received → validating → awaiting_config → provisioning → starting → health_check → seeding → running
  * Any unfinished stage may go to rolling_back (a restart re-enters rolling_back to finish one a
  * crash interrupted), rolling_back ends in failed, and a serving install may fail later (running
- * → failed). Reconfigure and rollback installs walk the same stages.
+ * → failed). Reconfigure and rollback installs walk the same stages. The stage list itself is
+ * protocol's (the API reports it); this file only says which moves between them are legal.
  */
-export const INSTALL_STAGES = [
-  'received',
-  'validating',
-  'awaiting_config',
-  'provisioning',
-  'starting',
-  'health_check',
-  'seeding',
-  'running',
-] as const;
+import { INSTALL_STAGES } from '@powerx/protocol';
+
+export { INSTALL_STAGES };
 
 export type InstallStageName = (typeof INSTALL_STAGES)[number] | 'rolling_back' | 'failed';
 
-/** Terminal states: nothing moves an install out of them but a serving failure (running → failed). */
-export const FINISHED_STAGES: readonly string[] = ['running', 'failed'];
+/**
+ * Terminal states: nothing moves an install out of them but a serving failure (running → failed);
+ * `uninstalled` is the history of a plugin that was removed.
+ */
+export const FINISHED_STAGES: readonly string[] = ['running', 'failed', 'uninstalled'];
 
 export function isFinished(state: string): boolean {
   return FINISHED_STAGES.includes(state);

@@ -145,6 +145,7 @@ export async function tenantUsage(
     .select(['id', 'plugin_id', 'manifest'])
     .where('tenant_id', '=', tenant)
     .where('kind', '=', 'install')
+    // Finished installs (including the history of an uninstalled plugin) hold no reservation.
     .where('state', 'not in', [...TERMINAL_STATES])
     .where('manifest', 'is not', null)
     .execute();

@@ -1,20 +1,48 @@
 /**
- * Start-up sweep of what an uninstall leaves when core dies between its commit and its clean-up:
- * folders of plugins that are no longer installed. Only what is provably left over goes: a plugin
- * folder with no `plugins` row and no install of that plugin still open (in flight or waiting for
- * configuration) loses its empty folders, bottom-up, and the emptied tenant folders with it. A
- * non-empty `data/` folder stays: a dev uninstall keeps the data on purpose, and nothing recorded
- * says which kind of uninstall died. Version folders were already handled by the orphan sweep
- * (no row names them once the uninstall committed).
+ * Start-up sweep of what an uninstall leaves when core dies between its commit and its clean-up.
+ *
+ * - Uninstalls recorded in `uninstall_cleanups` (written in the uninstall's own transaction) are
+ *   finished: the plugin folder goes (only `versions/` when the data was to be kept), with its
+ *   storage documents unless kept, and the row.
+ * - Any other plugin folder with no `plugins` row and no install of that plugin still open loses
+ *   its empty folders, bottom-up, and the emptied tenant folders with it; a non-empty folder there
+ *   is not provably left over and stays.
+ *
+ * Version folders were already handled by the orphan sweep (no row names them once the uninstall
+ * committed), and volumes a killed core left mounted were detached before (leftover-mounts.ts).
  */
-import { readdir, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/schema.ts';
 import type { CorePaths } from '../config/core-paths.ts';
+import type { PluginStorage } from '../plugins/plugin-storage.ts';
 import { TERMINAL_STATES } from './install-store.ts';
 
-export async function sweepUninstalledPluginFolders(db: Db, paths: CorePaths, log: Logger): Promise<void> {
+export async function sweepUninstalledPluginFolders(d: {
+  db: Db;
+  paths: CorePaths;
+  log: Logger;
+  storage: PluginStorage;
+}): Promise<void> {
+  const { db, paths, log } = d;
+  for (const pending of await db.selectFrom('uninstall_cleanups').selectAll().execute()) {
+    const { tenant_id: tenant, plugin_id: plugin } = pending;
+    if (!(await stillInUse(db, tenant, plugin))) {
+      const root = paths.pluginRoot(tenant, plugin);
+      await rm(pending.keep_data ? join(root, 'versions') : root, { recursive: true, force: true });
+      if (!pending.keep_data) await d.storage.dropNamespace(tenant, plugin);
+      log.warn(
+        { dir: root, keepData: !!pending.keep_data },
+        'finished an uninstall a previous run left half-done',
+      );
+    }
+    await db
+      .deleteFrom('uninstall_cleanups')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', plugin)
+      .execute();
+  }
   for (const tenant of await readdir(paths.tenants).catch(() => [] as string[])) {
     const pluginsDir = join(paths.tenants, tenant, 'plugins');
     for (const plugin of await readdir(pluginsDir).catch(() => [] as string[])) {

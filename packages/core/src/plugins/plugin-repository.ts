@@ -58,6 +58,39 @@ export class PluginRepository {
       .execute();
   }
 
+  /**
+   * Crash recovery could not start the active version but the last stable one serves: the row says
+   * so (a failed version is never kept as "stable"), so status, served version and quota agree.
+   */
+  async recordFallbackToStable(
+    tenant: string,
+    pluginId: string,
+    stable: {
+      installId: string;
+      version: string;
+      resources: { memoryMb: number; diskMb: number; cpuPercent: number };
+      packageBytes: number;
+    },
+  ): Promise<void> {
+    await this.#db
+      .updateTable('plugins')
+      .set({
+        active_install_id: stable.installId,
+        active_version: stable.version,
+        last_stable_install_id: null,
+        last_stable_version: null,
+        status: 'running',
+        memory_mb: stable.resources.memoryMb,
+        disk_mb: stable.resources.diskMb,
+        cpu_percent: stable.resources.cpuPercent,
+        package_bytes: stable.packageBytes,
+        updated_at: new Date().toISOString(),
+      })
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .execute();
+  }
+
   /** Part of the switch transaction: the row now points at `values.active_install_id`. */
   async writeActive(
     trx: Executor,

@@ -6,7 +6,8 @@ import * as installFlow from './migrations/0002-install-flow.ts';
 import * as relativePaths from './migrations/0003-data-dir-relative-paths.ts';
 import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
 import * as hostLimits from './migrations/0005-host-limits.ts';
-import * as installNode from './migrations/0006-install-node.ts';
+import * as uninstallCleanups from './migrations/0006-uninstall-cleanups.ts';
+import * as installNode from './migrations/0007-install-node.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
@@ -14,7 +15,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-data-dir-relative-paths': relativePaths,
   '0004-uninstalled-history': uninstalledHistory,
   '0005-host-limits': hostLimits,
-  '0006-install-node': installNode,
+  '0006-uninstall-cleanups': uninstallCleanups,
+  '0007-install-node': installNode,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

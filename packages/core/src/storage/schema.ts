@@ -88,7 +88,7 @@ export interface InstallsTable {
   duration_ms: number | null;
   /** upload | dev: the flow that created it (migration 0002-install-flow). */
   flow: 'upload' | 'dev';
-  /** The node that last moved the install along (migration 0006-install-node); null: single node. */
+  /** The node that last moved the install along (migration 0007-install-node); null: single node. */
   node_id: string | null;
 }
 
@@ -167,6 +167,14 @@ export interface PluginLogsTable {
   source: string;
 }
 
+/** An uninstall committed but not yet cleaned up (storage/migrations/0006-uninstall-cleanups.ts). */
+export interface UninstallCleanupsTable {
+  tenant_id: string;
+  plugin_id: string;
+  keep_data: number;
+  created_at: string;
+}
+
 export interface CoreDatabase {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -180,6 +188,7 @@ export interface CoreDatabase {
   plugin_storage_usage: PluginStorageUsageTable;
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
+  uninstall_cleanups: UninstallCleanupsTable;
 }
 
 export type Db = Kysely<CoreDatabase>;

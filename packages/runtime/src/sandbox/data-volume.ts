@@ -14,7 +14,21 @@
  * unmounted by the last release. A mount left by a core that died is found and reused.
  */
 import { spawn } from 'node:child_process';
-import { chown, lstat, mkdir, open, readFile, readdir, rm, rmdir, stat, statfs } from 'node:fs/promises';
+import {
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  statfs,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostIsolation } from './host-probe.ts';
@@ -128,6 +142,15 @@ async function makeImage(
   await run(mkfs, [...args, image]);
 }
 
+/** Moves the entries of `dir` into a fresh sibling folder (same file system: renames); undefined when empty. */
+async function moveAside(dir: string): Promise<string | undefined> {
+  const names = (await readdir(dir)).filter((n) => n !== IMAGE_NAME);
+  if (!names.length) return undefined;
+  const aside = await mkdtemp(`${dir}.carried-`);
+  for (const name of names) await rename(join(dir, name), join(aside, name));
+  return aside;
+}
+
 /** A new version raised diskMb: grow the image (ext4 grows offline; a lower diskMb keeps the image as it is). */
 async function growImage(mkfs: string, image: string, bytes: number): Promise<void> {
   const tools = dirname(mkfs);
@@ -187,10 +210,18 @@ export async function acquireDataVolume(opts: {
     const image = join(dataDir, IMAGE_NAME);
     const bytes = opts.diskMb * 2 ** 20;
     const existing = await stat(image).catch(() => undefined);
+    // Files already in a folder that has no image yet (a data dir restored from a backup, or one
+    // that was a plain folder before) go into the new volume, not under it where nothing sees them.
+    const carried = existing ? undefined : await moveAside(dataDir);
     if (!existing) await makeImage(loop.mkfs, image, bytes, owner);
     else if (existing.size < bytes) await growImage(loop.mkfs, image, bytes);
     await run(loop.mount, ['-o', 'loop,nosuid,nodev,noatime', image, dataDir]);
     await rmdir(join(dataDir, 'lost+found')).catch(() => undefined);
+    if (carried) {
+      await cp(carried, dataDir, { recursive: true, preserveTimestamps: true });
+      await rm(carried, { recursive: true, force: true });
+      if (owner) await chownTree(dataDir, owner.uid, owner.gid);
+    }
     if (owner) await chown(dataDir, owner.uid, owner.gid);
     else await chown(dataDir, process.getuid!(), process.getgid!());
   });

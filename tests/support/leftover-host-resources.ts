@@ -1,6 +1,6 @@
 /**
- * Vitest global setup: unmounts plugin data volumes (loop-mounted ext4 images) that tests left
- * under the temp folder. Tests that kill core with SIGKILL, move a data folder or stop a cluster
+ * Vitest global setup: unmounts the plugin data volumes (loop-mounted ext4 images) that tests left
+ * under the temp folder, and removes empty plugin cgroups. Tests that kill core with SIGKILL, move a data folder or stop a cluster
  * node leave the plugin's mount behind on purpose (that is what they test); the kernel keeps the
  * loop device until it is unmounted, and a machine has only a few dozen of them, so a run must
  * not start short of loop devices because an earlier run leaked them.
@@ -9,7 +9,7 @@
  * works inside it: other test runs on the same machine keep theirs.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 function loopMountsUnder(root: string): string[] {
@@ -60,11 +60,48 @@ export function releaseStaleDataVolumes(): string[] {
   return released;
 }
 
+/**
+ * Plugin cgroups of cores that were killed stay behind empty. The kernel refuses to remove a
+ * cgroup that still holds a process, so removing the empty ones cannot touch a live plugin; it is
+ * done only before and after a run, never while one of this run's cores may be creating one.
+ */
+function removeEmptyPluginCgroups(): number {
+  let removed = 0;
+  let controllers: string[];
+  try {
+    controllers = readdirSync('/sys/fs/cgroup');
+  } catch {
+    return 0;
+  }
+  for (const controller of controllers) {
+    const group = `/sys/fs/cgroup/${controller}/powerx`;
+    let names: string[];
+    try {
+      names = readdirSync(group, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      try {
+        rmdirSync(`${group}/${name}`);
+        removed++;
+      } catch {
+        // in use, or not ours to remove
+      }
+    }
+  }
+  return removed;
+}
+
 export function setup(): () => void {
+  removeEmptyPluginCgroups();
   const before = releaseStaleDataVolumes();
   if (before.length) console.warn(`released ${before.length} data volume(s) an earlier run left mounted`);
   return () => {
     const after = releaseStaleDataVolumes();
+    removeEmptyPluginCgroups();
     if (after.length) console.warn(`released ${after.length} data volume(s) this run left mounted`);
   };
 }

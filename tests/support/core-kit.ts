@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the API under test are checked by assertions, not types */
 /**
- * Shared set-up of the core integration tests: real core servers on random ports with temp data
+ * The shared core test kit (integration, dev, ops and data-safety tests): real core servers on random ports with temp data
  * dirs, fixture plugins packed into signed .pxp files, and a small HTTP client.
  */
 import { mkdtemp, readFile, rm, readdir, stat } from 'node:fs/promises';
@@ -13,11 +13,11 @@ import { openTestStore, type StoreKind, type TestStore } from './test-stores.ts'
 
 export { TEST_STORES, type StoreKind } from './test-stores.ts';
 
-export const repoRoot = resolve(import.meta.dirname, '../../..');
+export const repoRoot = resolve(import.meta.dirname, '../..');
 export const fixturePlugins = join(repoRoot, 'tests/fixtures/plugins');
 export const keysDir = join(repoRoot, 'packages/package-format/fixtures/keys');
 export const badPackages = join(repoRoot, 'packages/package-format/fixtures/bad');
-export const coreFixtures = join(import.meta.dirname, 'fixtures');
+export const coreFixtures = join(repoRoot, 'tests/integration/core/fixtures');
 
 export const HELLO_ID = 'com.fixture.core.hello';
 
