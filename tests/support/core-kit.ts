@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
 import { startCore, type RunningCore, type StartCoreOptions } from '@powerx/core';
+import { openTestStore, type StoreKind, type TestStore } from './test-stores.ts';
+
+export { TEST_STORES, type StoreKind } from './test-stores.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const fixturePlugins = join(repoRoot, 'tests/fixtures/plugins');
@@ -55,6 +58,9 @@ export async function packFixtures(
 export interface TestCore extends RunningCore {
   api: Api;
   tmp: string;
+  store: TestStore;
+  /** Raw SQL against this core's store (`?` placeholders). */
+  sql(text: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
 }
 
 export async function makeTmp(prefix = 'pxc-'): Promise<string> {
@@ -62,9 +68,13 @@ export async function makeTmp(prefix = 'pxc-'): Promise<string> {
 }
 
 /** A core on a random port, trusting the test key as a platform key unless told otherwise. */
-export async function startTestCore(opts: StartCoreOptions & { tmp?: string } = {}): Promise<TestCore> {
+export async function startTestCore(
+  opts: StartCoreOptions & { tmp?: string; store?: StoreKind } = {},
+): Promise<TestCore> {
   const tmp = opts.tmp ?? (await makeTmp());
   const { publicKeyPem } = await testKeys();
+  const { store: kind, ...coreOpts } = opts;
+  const store = await openTestStore(kind ?? 'sqlite');
   const core = await startCore({
     dataDir: join(tmp, 'data'),
     port: 0,
@@ -72,17 +82,25 @@ export async function startTestCore(opts: StartCoreOptions & { tmp?: string } = 
     platformKeys: [publicKeyPem],
     platformKeysDir: false,
     processMetrics: false,
-    ...opts,
+    ...store.options,
+    ...coreOpts,
   }).catch(async (error) => {
+    await store.drop();
     if (!opts.tmp) await rm(tmp, { recursive: true, force: true });
     throw error;
   });
-  return Object.assign(core, { api: new Api(core.url, core.adminToken), tmp });
+  return Object.assign(core, {
+    api: new Api(core.url, core.adminToken),
+    tmp,
+    store,
+    sql: (text: string, params?: unknown[]) => store.sql(core.dataDir, text, params),
+  });
 }
 
 export async function stopTestCore(core: TestCore | undefined): Promise<void> {
   if (!core) return;
   await core.close();
+  await core.store.drop();
   await rm(core.tmp, { recursive: true, force: true });
 }
 

@@ -9,7 +9,7 @@ import type { SandboxLimits } from './limits/sandbox-limits.ts';
 import type { IdentityService } from './identity/identity-service.ts';
 import type { TenantService } from './tenants/tenant-service.ts';
 import type { InstallPipeline } from './install/install-pipeline.ts';
-import type { PluginLogStore } from './plugins/plugin-log-store.ts';
+import type { PluginLogFeed } from './plugins/plugin-log-feed.ts';
 import type { CorePaths } from './config/core-paths.ts';
 import type { PackageValidator } from './install/package-validator.ts';
 import type { PluginSupervisor } from './install/supervisor-port.ts';
@@ -32,7 +32,7 @@ export interface CoreServices {
   tenants: TenantService;
   pipeline: InstallPipeline;
   plugins: PluginRepository;
-  logs: PluginLogStore;
+  logs: PluginLogFeed;
   validator: PackageValidator;
   supervisor: PluginSupervisor;
   coreVersion: string;

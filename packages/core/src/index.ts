@@ -3,3 +3,5 @@ export { startCore, type StartCoreOptions, type RunningCore } from './start-core
 export { CORE_VERSION } from './version.ts';
 export type { EventBus, BusEvent } from './events/event-bus.ts';
 export { SandboxLimits, type TenantLimits } from './limits/sandbox-limits.ts';
+export { createScratchSchema, TEST_DATABASE_URL, type ScratchSchema } from './storage/scratch-schema.ts';
+export { openTestNats, randomNatsPrefix, TEST_NATS_URL } from './cluster/test-nats.ts';

@@ -14,7 +14,8 @@ import {
   type InstanceInfo,
   type SupervisorEvent,
 } from '@powerx/runtime';
-import { openSqliteDatabase } from './storage/open-database.ts';
+import { openStore } from './storage/open-store.ts';
+import { openClusterServices } from './cluster/cluster-services.ts';
 import { assertDatabaseHealthy } from './storage/database-check.ts';
 import { mapDiskFull } from './storage/disk-full.ts';
 import { assertPortFree, portInUse } from './http/port-check.ts';
@@ -53,7 +54,7 @@ import type { Db } from './storage/schema.ts';
 
 /**
  * Options of startCore. Each setting of CoreConfigOptions wins over its PX_* variable
- * (config/README.md lists them with their defaults).
+ * (config/README.md lists them with their defaults; the cluster's are in cluster-env.ts).
  */
 export interface StartCoreOptions extends CoreConfigOptions {
   /** Platform signing keys (public PEMs), trusted for every tenant, besides the keys folder. */
@@ -86,6 +87,8 @@ export interface RunningCore {
   /** The test entry point of a plugin: <url>/_p/<tenant>/<plugin>/ */
   entryUrl(tenant: string, pluginId: string): string;
   bus: EventBus;
+  /** PX_NODE_ID (meaningful in a cluster). */
+  nodeId: string;
   /** Rolled back / started by crash recovery at this start. */
   recovery: { rolledBack: number; started: number; failed: number };
   /** Runs the retention sweeper now (it also runs hourly). */
@@ -98,7 +101,7 @@ export interface RunningCore {
 export async function startCore(options: StartCoreOptions = {}): Promise<RunningCore> {
   // Config first: a bad PX_* value or limits file must stop core before it touches anything.
   const config = readCoreConfig(options);
-  const { dataDir, port, host } = config;
+  const { dataDir, port, host, cluster } = config;
   const limits = await SandboxLimits.load(config.limitsFile);
   const policy = await DevPolicyStore.load(config.devPolicy.file, dataDir, config.devPolicy.overrides);
   const flags = new FeatureFlags(config.featureFlags);
@@ -125,34 +128,58 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       'generated an audit key beside the data folder; in production give PX_AUDIT_KEY_FILE on storage the data folder is not on',
     );
 
-  const db: Db = await openSqliteDatabase(paths.database);
+  // PX_DATABASE_URL: PostgreSQL (several nodes share it); else the SQLite file in the data dir.
+  const db: Db = await openStore({
+    databaseUrl: cluster.databaseUrl,
+    databaseSchema: cluster.databaseSchema,
+    sqliteFile: paths.database,
+  });
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
-    // The head of the audit chain is anchored outside the database, so deleting the newest entries shows (audit-anchor.ts).
-    const audit = new AuditLog(db, {
-      key: auditKey.key,
-      anchorFile: join(dataDir, 'audit-head.json'),
-      onAnchorError: (error) =>
-        logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
-      adoptUnkeyed: auditKey.generated,
-    });
-    const bus = new InProcessEventBus((error, event) =>
-      logger.warn({ err: error, type: event.type }, 'event handler failed'),
-    );
-    const identity = new IdentityService(db);
-    const tenants = new TenantService(db, () =>
-      flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
-    );
-    const storage = new PluginStorage(db, new StorageMeter(limits));
-    const logs = new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
-    const blobs = new LocalDiskBlobStore(paths.blobs);
-    const store = new InstallStore(db);
-    const plugins = new PluginRepository(db);
     // The closures below run only after start-up, when `supervisor` and `pipeline` exist.
     const metrics = new CoreMetrics(
       () => ({ list: () => supervisor.list().filter((i: InstanceInfo) => i.state === 'ready') }),
       config.processMetrics,
     );
+    let publicUrl = '';
+    // PX_NATS_URL: the shared bus, log stream, blob bucket and placement replace the embedded ones.
+    const clustered = await openClusterServices({
+      env: cluster,
+      db,
+      paths,
+      log: logger,
+      metrics,
+      // The log stream's max_age: the plugin log retention of the dev policy at start.
+      retentionDays: policy.current.retention.logDays,
+      url: () => publicUrl,
+      tuning: cluster.tuning,
+      auditKey: auditKey.key,
+    });
+    if (clustered) cleanups.unshift(() => clustered.nats.close());
+    // The head of the audit chain is anchored outside the store (audit-anchor.ts): next to the
+    // SQLite file, or in NATS for the nodes sharing one PostgreSQL chain.
+    const audit = new AuditLog(db, {
+      key: auditKey.key,
+      ...(clustered ? { anchor: clustered.auditAnchor } : { anchorFile: join(dataDir, 'audit-head.json') }),
+      onAnchorError: (error) =>
+        logger.warn({ err: error }, 'audit head anchor not written (kept one behind)'),
+      adoptUnkeyed: auditKey.generated,
+    });
+    const bus: EventBus =
+      clustered?.bus ??
+      new InProcessEventBus((error, event) =>
+        logger.warn({ err: error, type: event.type }, 'event handler failed'),
+      );
+    const identity = new IdentityService(db);
+    const tenants = new TenantService(db, () =>
+      flags.require('plugin-sandbox-mode', 'sandbox tenants and their installs'),
+    );
+    const storage = new PluginStorage(db, new StorageMeter(limits));
+    const logs =
+      clustered?.logs ?? new PluginLogStore(db, { warn: (details, msg) => logger.warn(details, msg) });
+    const blobs = clustered?.blobs ?? new LocalDiskBlobStore(paths.blobs);
+    const store = new InstallStore(db, clustered ? { nodeId: cluster.nodeId } : {});
+    const plugins = new PluginRepository(db);
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
     const runtime = new Supervisor({
@@ -166,7 +193,6 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const supervisor = gateRuntime(runtime, flags);
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 
-    let publicUrl = '';
     const entryUrl = (tenant: string, pluginId: string) => entryUrlOf(publicUrl, tenant, pluginId);
     const pipeline = new InstallPipeline({
       db,
@@ -192,9 +218,14 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       validator: sharedPackageValidator,
       generateTestData,
       pluginLogs: logs,
+      ...(clustered ? { placement: clustered.placement, tenantLock: clustered.tenantLock } : {}),
     });
 
-    const boot = await bootstrap(db, identity, tenants, audit, paths, config.adminPassword);
+    // Nodes starting together on one store: one bootstraps, the others find its admin and tenants.
+    const runBootstrap = () => bootstrap(db, identity, tenants, audit, paths, config.adminPassword);
+    const boot = clustered
+      ? await clustered.bootstrapLock.run('bootstrap', runBootstrap)
+      : await runBootstrap();
     const recovery = await pipeline.recover();
     if (recovery.rolledBack)
       logger.warn(
@@ -236,7 +267,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     // Sessions and reload history load before the server answers; dev.close() runs at close().
     await dev.start();
     cleanups.unshift(() => dev.close());
-    const entryProxy = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
+    const localEntry = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
+    // In a cluster the entry point of a plugin served by another node is forwarded there.
+    const entryProxy = clustered ? clustered.entryRouter(localEntry, pipeline) : localEntry;
     const app = await buildServer(services, logger, entryProxy);
     await app.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
       // Taken between the start-up check and now.
@@ -245,6 +278,11 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    // Heartbeat, leases and the first reconcile: this node takes the plugins that have no home.
+    if (clustered) {
+      await clustered.placement.start(pipeline);
+      cleanups.unshift(() => clustered.placement.stop());
+    }
     ready = true;
 
     const sweeper = new RetentionSweeper(db, audit, () => policy.current.retention);
@@ -295,6 +333,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       },
       flags,
       entryUrl,
+      nodeId: cluster.nodeId,
       bus,
       recovery,
       sweepRetention: (now?: Date) => sweeper.sweep(now),
@@ -302,15 +341,20 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       close() {
         closed ??= (async () => {
           ready = false;
+          // Cluster: hand every plugin over to other nodes first, still answering what reaches us.
+          await clustered?.placement.drain();
           sweeper.stop();
           clearInterval(expiryTimer);
           await app.close();
           await dev.close();
           entryProxy.close();
           await pipeline.close();
+          await clustered?.placement.stop();
           await logs.flush();
           await audit.flush();
           await bus.close();
+          clustered?.logs.close();
+          await clustered?.nats.close();
           await db.destroy();
         })();
         return closed;

@@ -51,7 +51,13 @@ export type AnchorRead =
   | { kind: 'missing' }
   | { kind: 'unreadable'; reason: string };
 
-export class AuditAnchor {
+/** Where the anchor is kept: a file next to the embedded store, a NATS KV key in a cluster. */
+export interface AnchorStore {
+  read(): Promise<AnchorRead>;
+  write(state: AnchorState): Promise<void>;
+}
+
+export class AuditAnchor implements AnchorStore {
   readonly file: string;
   readonly #key: Buffer;
 

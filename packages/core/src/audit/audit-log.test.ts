@@ -1,24 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { openSqliteDatabase } from '../storage/open-database.ts';
+import { openTestDatabase, TEST_DIALECTS, type TestDatabase } from '../storage/test-databases.ts';
 import type { Db } from '../storage/schema.ts';
 import { AuditLog } from './audit-log.ts';
 
 const KEY = Buffer.alloc(32, 7);
-let dir: string;
+let store: TestDatabase;
 let db: Db;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'px-audit-'));
-  db = await openSqliteDatabase(join(dir, 'core.db'));
-});
-afterEach(async () => {
-  await db.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
 
 /** Entries 0..n-1 (details.i); the ones listed in `dev` are dev reloads, the others install stages. */
 async function fill(audit: AuditLog, n: number, dev: number[] = []): Promise<void> {
@@ -35,7 +23,24 @@ async function fill(audit: AuditLog, n: number, dev: number[] = []): Promise<voi
   );
 }
 
-describe('audit log', () => {
+describe.each(TEST_DIALECTS)('audit log on %s', (dialect) => {
+  beforeEach(async () => {
+    store = await openTestDatabase(dialect);
+    db = store.db;
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('keeps one chain when two nodes append to the same store at once', async () => {
+    const nodeA = new AuditLog(db, { key: KEY });
+    const nodeB = new AuditLog(db, { key: KEY });
+    await nodeA.append({ actor: 'a', action: 'plugin.install.stage', outcome: 'ok' });
+    await nodeB.append({ actor: 'b', action: 'plugin.install.stage', outcome: 'ok' });
+    await Promise.all([fill(nodeA, 15), fill(nodeB, 15)]);
+    expect(await nodeA.verify()).toMatchObject({ ok: true, entries: 32 });
+  });
+
   it('chains concurrent appends in order and verifies', async () => {
     const audit = new AuditLog(db, { key: KEY });
     await fill(audit, 20);

@@ -4,15 +4,20 @@
  * separately so retention can clear old details, which it does only after appending a chained
  * marker entry naming them (retention-sweeper.ts); any other edit, insertion or deletion makes
  * `verify()` fail at that entry and say what differs (audit-verify.ts).
- * Appends are serialized in-process (one core owns a data dir), so the chain never forks.
+ * Appends are serialized in-process, and on PostgreSQL across nodes by an advisory lock, so the
+ * chain never forks.
  */
 import type { AuditAction, AuditEntry } from '@powerx/protocol';
+import { sql } from 'kysely';
 import type { Db } from '../storage/schema.ts';
-import { AuditAnchor, type AnchorState, type AuditTruncation } from './audit-anchor.ts';
+import { dialectOf } from '../storage/dialect.ts';
+import { AuditAnchor, type AnchorState, type AnchorStore, type AuditTruncation } from './audit-anchor.ts';
 import { ADOPTED_ACTION, GENESIS_HASH, entryMac, legacyHash, sha256 } from './audit-hash.ts';
 import { verifyChain } from './audit-verify.ts';
 
 export { GENESIS_HASH } from './audit-hash.ts';
+/** PostgreSQL advisory lock key of the audit chain (any fixed number unique within core). */
+const AUDIT_LOCK_KEY = 7_301_001;
 
 export interface AuditInput {
   actor: string;
@@ -60,8 +65,8 @@ export interface AuditVerifyResult {
 export class AuditLog {
   readonly #db: Db;
   #tail: Promise<unknown> = Promise.resolve();
-  #lastHash: string | undefined;
-  readonly #anchor: AuditAnchor | undefined;
+  #headLoaded = false;
+  readonly #anchor: AnchorStore | undefined;
   #anchorState: AnchorState | undefined;
 
   readonly #key: Buffer;
@@ -70,7 +75,8 @@ export class AuditLog {
 
   /**
    * `key`: the audit key (32 bytes, never stored in the data folder).
-   * `anchorFile`: where the head is anchored outside the database (core: `<data dir>/audit-head.json`).
+   * Where the head is anchored outside the database: `anchorFile` (core: `<data dir>/audit-head.json`)
+   * or another `anchor` store (a cluster keeps it in NATS, shared by the nodes).
    * `adoptUnkeyed`: chain a log written by an older, unkeyed core under this key (only on the
    * start that generated the key: otherwise anyone could turn a rewritten log into an "old" one).
    * `onAnchorError`: told when the anchor could not be written (it catches up on the next append).
@@ -80,6 +86,7 @@ export class AuditLog {
     opts: {
       key: Buffer;
       anchorFile?: string;
+      anchor?: AnchorStore;
       adoptUnkeyed?: boolean;
       onAnchorError?: (error: unknown) => void;
     },
@@ -88,7 +95,7 @@ export class AuditLog {
     this.#key = opts.key;
     this.#adoptUnkeyed = opts.adoptUnkeyed ?? false;
     this.#onAnchorError = opts.onAnchorError;
-    this.#anchor = opts.anchorFile ? new AuditAnchor(opts.anchorFile, opts.key) : undefined;
+    this.#anchor = opts.anchor ?? (opts.anchorFile ? new AuditAnchor(opts.anchorFile, opts.key) : undefined);
   }
 
   /**
@@ -173,9 +180,9 @@ export class AuditLog {
   }
 
   async #append(input: AuditInput): Promise<void> {
-    if (this.#lastHash === undefined) {
+    if (!this.#headLoaded) {
       const last = await this.#loadHead();
-      this.#lastHash = last?.hash ?? GENESIS_HASH;
+      this.#headLoaded = true;
       // A log written by an unkeyed (older) core: a keyed entry names its last entry once, so
       // the unkeyed part cannot be replaced later without breaking that entry.
       if (last && this.#adoptUnkeyed && (await this.#isLegacyHead(last.seq)))
@@ -200,26 +207,39 @@ export class AuditLog {
 
   async #insert(input: AuditInput): Promise<void> {
     const details = input.details === undefined ? null : JSON.stringify(input.details);
-    const row = {
-      ts: new Date().toISOString(),
-      actor: input.actor,
-      tenant: input.tenant ?? null,
-      action: input.action,
-      target: input.target ?? null,
-      outcome: input.outcome,
-      details,
-      details_hash: sha256(details ?? ''),
-      prev_hash: this.#lastHash!,
-      hash: '',
-    };
-    row.hash = entryMac(this.#key, row.prev_hash, row);
-    const inserted = await this.#db.insertInto('audit_log').values(row).executeTakeFirst();
-    this.#lastHash = row.hash;
+    const postgres = dialectOf(this.#db) === 'postgres';
+    const row = await this.#db.transaction().execute(async (trx) => {
+      // Several nodes append to one PostgreSQL log: the head is read and extended under a
+      // transaction-scoped lock, so the chain never forks and sequence numbers have no gaps.
+      if (postgres) await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
+      const head = await trx
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const entry = {
+        seq: (head?.seq ?? 0) + 1,
+        ts: new Date().toISOString(),
+        actor: input.actor,
+        tenant: input.tenant ?? null,
+        action: input.action,
+        target: input.target ?? null,
+        outcome: input.outcome,
+        details,
+        details_hash: sha256(details ?? ''),
+        prev_hash: head?.hash ?? GENESIS_HASH,
+        hash: '',
+      };
+      entry.hash = entryMac(this.#key, entry.prev_hash, entry);
+      await trx.insertInto('audit_log').values(entry).execute();
+      return entry;
+    });
     // After the commit, never before: an anchor behind the table is harmless, one ahead is a false alarm.
     if (this.#anchor && this.#anchorState) {
       this.#anchorState = {
         ...this.#anchorState,
-        head: { seq: Number(inserted.insertId), hash: row.hash, ts: row.ts },
+        head: { seq: row.seq, hash: row.hash, ts: row.ts },
       };
       // The entry is committed: a failed anchor write (full disk) leaves the anchor behind, which is
       // harmless, so it must not turn the caller's committed operation into an error.
@@ -245,7 +265,9 @@ export class AuditLog {
       const { tenants, actor } = q.scope;
       // Members see their tenants' entries and their own actions anywhere.
       query = query.where((eb) =>
-        eb.or([eb('tenant', 'in', tenants.length ? tenants : ['\u0000']), eb('actor', '=', actor)]),
+        tenants.length
+          ? eb.or([eb('tenant', 'in', tenants), eb('actor', '=', actor)])
+          : eb('actor', '=', actor),
       );
     }
     if (q.actor) query = query.where('actor', '=', q.actor);

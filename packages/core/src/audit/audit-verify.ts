@@ -37,6 +37,23 @@ function parseDetails(row: Row): Record<string, unknown> | undefined {
   }
 }
 
+/** Every row by ascending seq, read in pages (no driver cursor needed on either dialect). */
+async function* rowsInOrder(db: Db): AsyncGenerator<Row> {
+  let after = 0;
+  for (;;) {
+    const page = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq', 'asc')
+      .limit(500)
+      .execute();
+    yield* page;
+    if (page.length < 500) return;
+    after = page[page.length - 1].seq;
+  }
+}
+
 export async function verifyChain(db: Db, key: Buffer): Promise<ChainResult> {
   let prev = GENESIS_HASH;
   let count = 0;
@@ -54,7 +71,7 @@ export async function verifyChain(db: Db, key: Buffer): Promise<ChainResult> {
     reason: `${describe(row)}: ${what}`,
     keyed,
   });
-  for await (const row of db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').stream(500)) {
+  for await (const row of rowsInOrder(db)) {
     count++;
     firstRow ??= row;
     if (row.seq !== lastSeq + 1)

@@ -164,4 +164,25 @@ describe('core configuration', () => {
       (c as { port: number }).port = 1;
     }).toThrow(TypeError);
   });
+
+  it('reads the cluster settings here too, and refuses a cluster without one shared audit key', () => {
+    const env = {
+      PX_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      PX_NATS_URL: 'nats://127.0.0.1:4222',
+      PX_MASTER_KEY: 'a'.repeat(64),
+      PX_NODE_ID: 'node-a',
+      PX_DRAIN_MS: '250',
+    };
+    expect(failure(() => readCoreConfig({ dataDir: dir }, env))).toMatchObject({
+      code: 'CORE_CONFIG_INVALID',
+      message: expect.stringContaining('PX_AUDIT_KEY'),
+    });
+    const c = readCoreConfig({ dataDir: dir }, { ...env, PX_AUDIT_KEY: 'b'.repeat(64) });
+    expect(c.cluster).toMatchObject({
+      databaseUrl: env.PX_DATABASE_URL,
+      natsUrl: env.PX_NATS_URL,
+      nodeId: 'node-a',
+      tuning: { drainMs: 250 },
+    });
+  });
 });

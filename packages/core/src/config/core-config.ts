@@ -5,10 +5,12 @@
  * way. See README.md in this folder for the list and for how to add a setting.
  */
 import { auditKeySetting, type AuditKeySetting } from './audit-key.ts';
+import { readClusterEnv, type ClusterEnv, type ClusterEnvInput } from './cluster-env.ts';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkDataDir,
+  coreConfigError,
   flagSetting,
   intSetting,
   oneOfSetting,
@@ -30,7 +32,7 @@ export interface CoreConfig {
   readonly dataDir: string;
   /** PX_PORT, default 8077; 0 picks a free port. */
   readonly port: number;
-  /** PX_HOST, default 127.0.0.1. */
+  /** PX_HOST, default 127.0.0.1 (0.0.0.0 when other cluster nodes forward to this one). */
   readonly host: string;
   /** PX_LOG_LEVEL, default info. */
   readonly logLevel: CoreLogLevel;
@@ -73,6 +75,11 @@ export interface CoreConfig {
     /** PX_DEV_GRACE_MS: crash watch after a dev switch. Default 3000. */
     readonly graceMs: number;
   };
+  /**
+   * The scaled deployment (cluster-env.ts): PX_DATABASE_URL, PX_DATABASE_SCHEMA, PX_NATS_URL,
+   * PX_NATS_PREFIX, PX_NODE_ID, PX_ADVERTISE_URL, PX_LEASE_TTL_MS, PX_RECONCILE_MS, PX_DRAIN_MS.
+   */
+  readonly cluster: ClusterEnv;
   readonly ws: {
     /** PX_WS_HEARTBEAT_MS: WebSocket heartbeat interval. Default 15000. */
     readonly heartbeatMs: number;
@@ -82,7 +89,7 @@ export interface CoreConfig {
 }
 
 /** What startCore's options may set instead of the environment. */
-export interface CoreConfigOptions {
+export interface CoreConfigOptions extends ClusterEnvInput {
   dataDir?: string;
   port?: number;
   host?: string;
@@ -121,6 +128,22 @@ export function readCoreConfig(
     `Set ${name} to an unused unprivileged id from 1000 to 4294967294 (default 59500); plugins run as it when core is root.`;
   const uid =
     intSetting('PX_SANDBOX_UID', env.PX_SANDBOX_UID, 1000, 4_294_967_294, idFix('PX_SANDBOX_UID')) ?? 59_500;
+  const cluster = readClusterEnv(options, env);
+  if (cluster.natsUrl && !masterKey)
+    throw coreConfigError(
+      'PX_MASTER_KEY',
+      undefined,
+      'is required with PX_NATS_URL: every node must open the secrets any other node sealed',
+      'Generate one key (`openssl rand -base64 32`) and give the same PX_MASTER_KEY to every node.',
+    );
+  const auditKey = auditKeySetting(options, env, dataDir);
+  if (cluster.natsUrl && !auditKey.raw && !auditKey.explicit)
+    throw coreConfigError(
+      'PX_AUDIT_KEY',
+      undefined,
+      'is required with PX_NATS_URL: every node chains the one audit log under the same key',
+      'Generate one key (`openssl rand -base64 32`) and give the same PX_AUDIT_KEY (or PX_AUDIT_KEY_FILE) to every node.',
+    );
   const retentionFix =
     'Set PX_RETENTION_DAYS to how many days plugin logs and dev audit details are kept (overrides dev_policy.yaml retention).';
   const config: CoreConfig = {
@@ -142,7 +165,7 @@ export function readCoreConfig(
         'Set PX_LOG_LEVEL to one of the listed levels (default info).',
       ) ?? 'info',
     masterKey: masterKey ? parseMasterKey(masterKey) : undefined,
-    auditKey: auditKeySetting(options, env, dataDir),
+    auditKey,
     adminPassword: textSetting(options.adminPassword ?? env.PX_ADMIN_PASSWORD),
     limitsFile: resolve(
       textSetting(options.limitsFile ?? env.PX_LIMITS_FILE) ??
@@ -195,6 +218,7 @@ export function readCoreConfig(
     dev: {
       graceMs: ms('PX_DEV_GRACE_MS', options.dev?.graceMs ?? env.PX_DEV_GRACE_MS, 3000, 'milliseconds'),
     },
+    cluster,
     ws: {
       heartbeatMs: ms('PX_WS_HEARTBEAT_MS', env.PX_WS_HEARTBEAT_MS, 15_000, 'milliseconds'),
       maxBufferedBytes: ms('PX_WS_MAX_BUFFERED_BYTES', env.PX_WS_MAX_BUFFERED_BYTES, 1024 * 1024, 'bytes'),

@@ -9,6 +9,7 @@ import type { InstanceInfo, StartSpec } from '@powerx/runtime';
 import { StageError, toPxError, type PipelineContext, type StartingInstance } from './pipeline-context.ts';
 import { openConfig } from './stored-config.ts';
 import { switchIn } from './switch-transaction.ts';
+import { materializeVersionDir } from '../cluster/version-folders.ts';
 
 export async function activate(
   ctx: PipelineContext,
@@ -30,7 +31,7 @@ export async function activate(
       tenant,
       pluginId,
       version: manifest.version,
-      versionDir: d.paths.resolve(row.version_dir!),
+      versionDir: await materializeVersionDir(d, row),
       dataDir: d.paths.pluginDataDir(tenant, pluginId),
       manifest,
       config: config.env,

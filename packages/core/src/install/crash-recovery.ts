@@ -2,6 +2,10 @@
  * On start: roll back every install a crash left mid-way (nothing half-installed survives a
  * restart), remove stray uploads, staging and version folders, then start the serving version of
  * every installed plugin (falling back to the last stable one if it does not come up).
+ *
+ * In a cluster only the installs of this node (a restart under the same PX_NODE_ID) or of nodes
+ * that are gone are rolled back — another live node is still running its own — and plugins are
+ * started by the placement as this node takes their leases (cluster/placement.ts).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { PxError, type Manifest } from '@powerx/protocol';
@@ -11,6 +15,8 @@ import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
+import { materializeVersionDir } from '../cluster/version-folders.ts';
+import type { InstallRow } from './install-store.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
 
@@ -35,7 +41,36 @@ export async function recover(
     .where('state', '=', 'awaiting_config')
     .execute())
     if (!(await ctx.stages.isWaitingForConfig(row.id))) unsettled.push(row);
-  const unfinished = [...(await d.store.unfinished()), ...unsettled];
+  const unfinished: InstallRow[] = [];
+  for (const row of [...(await d.store.unfinished()), ...unsettled])
+    if (!d.placement || (await d.placement.abandoned(row.node_id))) unfinished.push(row);
+  await rollBackInterrupted(ctx, unfinished);
+  await sweepStaging(d);
+  await sweepOrphanVersions(d);
+  await sweepUninstalledPluginFolders(d);
+  if (d.placement) return { rolledBack: unfinished.length, started: 0, failed: 0 };
+  let started = 0,
+    failed = 0;
+  await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {
+    if (await startServingPlugin(ctx, plugin.tenant_id, plugin.plugin_id)) started++;
+    else failed++;
+  });
+  return { rolledBack: unfinished.length, started, failed };
+}
+
+/** Cluster: rolls back unfinished installs whose node is gone, so no install stays stuck. */
+export async function rollBackAbandoned(ctx: PipelineContext): Promise<number> {
+  const placement = ctx.d.placement;
+  if (!placement || ctx.closing()) return 0;
+  const rows: InstallRow[] = [];
+  for (const row of await ctx.d.store.unfinished())
+    if (row.node_id !== placement.nodeId && (await placement.abandoned(row.node_id))) rows.push(row);
+  await rollBackInterrupted(ctx, rows);
+  return rows.length;
+}
+
+async function rollBackInterrupted(ctx: PipelineContext, unfinished: InstallRow[]): Promise<void> {
+  const { d } = ctx;
   for (const row of unfinished) {
     const stage = interruptedStage(row.state, row.error_stage);
     const error = new PxError('INSTALL_INTERRUPTED', { stage });
@@ -55,35 +90,35 @@ export async function recover(
         true,
       );
   }
-  await sweepStaging(d);
-  await sweepOrphanVersions(d);
-  await sweepUninstalledPluginFolders(d);
-  let started = 0,
-    failed = 0;
-  await mapLimited(await d.plugins.listAll(), START_CONCURRENCY, async (plugin) => {
-    if (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.active_install_id)) started++;
-    else if (
-      plugin.last_stable_install_id &&
-      (await startServing(ctx, plugin.tenant_id, plugin.plugin_id, plugin.last_stable_install_id))
-    ) {
-      started++;
-      await recordFallback(
-        ctx,
-        plugin.tenant_id,
-        plugin.plugin_id,
-        plugin.active_version,
-        plugin.last_stable_install_id,
-      );
-      // The version that did not start is neither active nor stable any more: its folder goes.
-      await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
-        d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
-      );
-    } else {
-      failed++;
-      await d.plugins.setStatus(plugin.tenant_id, plugin.plugin_id, 'failed');
-    }
-  });
-  return { rolledBack: unfinished.length, started, failed };
+}
+
+/**
+ * Starts the serving version of an installed plugin on this node (at start, or when this node
+ * took the plugin over in a cluster), falling back to the last stable one (recorded and
+ * audited); false when neither comes up (the plugin is then marked failed).
+ */
+export async function startServingPlugin(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+): Promise<boolean> {
+  const { d } = ctx;
+  const plugin = await d.plugins.get(tenant, pluginId);
+  if (!plugin) return false;
+  if (await startServing(ctx, tenant, pluginId, plugin.active_install_id)) return true;
+  if (
+    plugin.last_stable_install_id &&
+    (await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id))
+  ) {
+    await recordFallback(ctx, tenant, pluginId, plugin.active_version, plugin.last_stable_install_id);
+    // The version that did not start is neither active nor stable any more: its folder goes.
+    await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
+      d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
+    );
+    return true;
+  }
+  await d.plugins.setStatus(tenant, pluginId, 'failed');
+  return false;
 }
 
 /** The last stable version serves instead of the active one: recorded and audited, never silent. */
@@ -136,7 +171,7 @@ async function startServing(
       tenant,
       pluginId,
       version: manifest.version,
-      versionDir: d.paths.resolve(row.version_dir),
+      versionDir: await materializeVersionDir(d, row),
       dataDir: d.paths.pluginDataDir(tenant, pluginId),
       manifest,
       config: config.env,

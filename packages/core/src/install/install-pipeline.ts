@@ -40,7 +40,7 @@ import { cancelInstall, expireWaiting, submitWaitingConfig } from './awaiting-co
 import { provisionAndActivate } from './provisioning.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import * as operations from './plugin-operations.ts';
-import { recover } from './crash-recovery.ts';
+import { recover, rollBackAbandoned, startServingPlugin } from './crash-recovery.ts';
 import { onSupervisorEvent } from './supervisor-bridge.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
 
@@ -61,7 +61,7 @@ export class InstallPipeline {
       tasks,
       serving: new ServingTable(),
       starting: new Map<string, StartingInstance>(),
-      tenantLock: new KeyedMutex(),
+      tenantLock: deps.tenantLock ?? new KeyedMutex(),
       closing: () => this.#closing,
     };
     this.#failures = new ServingFailures({
@@ -162,6 +162,28 @@ export class InstallPipeline {
   /** Start-up: see crash-recovery.ts. */
   recover(): Promise<{ rolledBack: number; started: number; failed: number }> {
     return recover(this.#ctx);
+  }
+
+  /** Cluster: rolls back unfinished installs of nodes that are gone. */
+  rollBackAbandoned(): Promise<number> {
+    return rollBackAbandoned(this.#ctx);
+  }
+
+  /** Starts serving a plugin here (active version, else last stable); false if neither starts. */
+  startServingPlugin(tenant: string, pluginId: string): Promise<boolean> {
+    return startServingPlugin(this.#ctx, tenant, pluginId);
+  }
+
+  /** Cluster: stops this node's instance of a plugin another node now serves, or that is gone. */
+  async stopServingPlugin(tenant: string, pluginId: string, reason: string): Promise<void> {
+    const instanceId = this.#ctx.serving.get(tenant, pluginId);
+    this.#ctx.serving.delete(tenant, pluginId);
+    if (instanceId) await this.#ctx.d.supervisor.stop(instanceId, { reason, graceMs: 2000 }).catch(() => {});
+  }
+
+  /** (tenant, plugin) pairs this node serves. */
+  servedPlugins(): Array<{ tenant: string; pluginId: string }> {
+    return this.#ctx.serving.list();
   }
 
   /**

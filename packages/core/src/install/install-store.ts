@@ -14,8 +14,11 @@ export const RESUMABLE_STATES = ['awaiting_config'] as const;
 
 export class InstallStore {
   readonly #db: Db;
-  constructor(db: Db) {
+  readonly #nodeId: string | null;
+  /** `nodeId`: set in a cluster, so each install records the node running it. */
+  constructor(db: Db, opts: { nodeId?: string } = {}) {
     this.#db = db;
+    this.#nodeId = opts.nodeId ?? null;
   }
 
   async create(input: {
@@ -52,6 +55,7 @@ export class InstallStore {
       created_data_dir: 0,
       previous_install_id: input.previousInstallId ?? null,
       flow: input.flow ?? 'upload',
+      node_id: this.#nodeId,
       instance_id: null,
       instance_pid: null,
       error_code: null,
@@ -152,7 +156,7 @@ export class InstallStore {
         .execute();
       await trx
         .updateTable('installs')
-        .set({ state: next, updated_at: now.toISOString() })
+        .set({ state: next, updated_at: now.toISOString(), node_id: this.#nodeId })
         .where('id', '=', id)
         .execute();
     });

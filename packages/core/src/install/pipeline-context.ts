@@ -27,6 +27,7 @@ import type { PackageValidator } from './package-validator.ts';
 import type { KeyedMutex } from './keyed-mutex.ts';
 import type { StageRecorder } from './stage-recorder.ts';
 import type { InstallTasks } from './install-tasks.ts';
+import type { PlacementHooks } from '../cluster/placement-hooks.ts';
 
 export type TestDataGenerator = (
   specs: Manifest['sandbox']['testData'],
@@ -56,6 +57,10 @@ export interface PipelineDeps {
   generateTestData: TestDataGenerator;
   /** The plugin log feed: core writes why a serving version failed / was rolled back there. */
   pluginLogs?: LogSink;
+  /** Cluster only: who serves which plugin (leases); absent on a single node, which serves all. */
+  placement?: PlacementHooks;
+  /** Serializes installs per tenant; in a cluster across nodes (cluster/store-lock.ts). */
+  tenantLock?: Pick<KeyedMutex, 'run'>;
 }
 
 /** An instance being started for an install, until it is switched in or rolled back. */
@@ -85,6 +90,14 @@ export class ServingTable {
   clear(): void {
     this.#ids.clear();
   }
+
+  /** Every (tenant, plugin) this core serves. */
+  list(): Array<{ tenant: string; pluginId: string }> {
+    return [...this.#ids.keys()].map((k) => {
+      const [tenant, pluginId] = k.split('\0');
+      return { tenant, pluginId };
+    });
+  }
 }
 
 function key(tenant: string, pluginId: string): string {
@@ -99,7 +112,7 @@ export interface PipelineContext {
   /** Install id → the instance started for it. */
   readonly starting: Map<string, StartingInstance>;
   /** Tenant checks and claims of a plugin run one at a time per tenant. */
-  readonly tenantLock: KeyedMutex;
+  readonly tenantLock: Pick<KeyedMutex, 'run'>;
   /** Set by close(): an install in flight then fails with INSTALL_INTERRUPTED. */
   closing(): boolean;
 }

@@ -212,6 +212,8 @@ async function cleanUpUninstalled(
     .where('tenant_id', '=', tenant)
     .where('plugin_id', '=', pluginId)
     .execute();
+  // Other nodes stop their copy and drop their local files too.
+  await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
   await d.audit.append({
     actor: input.principal.username,
     tenant,

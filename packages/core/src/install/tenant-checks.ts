@@ -17,7 +17,6 @@ export interface InstalledPluginRef {
   manifest: Manifest | undefined;
 }
 
-
 function check(
   id: string,
   title: string,

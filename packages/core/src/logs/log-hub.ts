@@ -2,7 +2,7 @@
  * The live feed behind `plugin.dev.logs`: fans plugin log lines out to subscribers (the Admin's
  * log panel, `px-plugin dev`, `px-plugin logs -f`) per (tenant, plugin).
  *
- * Lines are read back from the PluginLogStore (SQLite) in id order after each burst of writes,
+ * Lines are read back from the log feed (database or NATS stream) in id order after each burst of writes,
  * so every subscriber — live or resuming with `afterId` — sees the same lines with the same ids
  * as the REST route: no gaps, no duplicates, one source of truth. One read per topic serves all
  * its subscribers; topics without subscribers cost nothing.
@@ -13,7 +13,7 @@
  */
 import type { LogLevel, LogLine, ReloadMarker, WsServerFrame } from '@powerx/protocol';
 import { LOG_CHANNEL } from '@powerx/protocol';
-import type { PluginLogStore } from '../plugins/plugin-log-store.ts';
+import type { PluginLogFeed } from '../plugins/plugin-log-feed.ts';
 
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 const PAGE = 1000;
@@ -50,13 +50,13 @@ export interface SubscribeOptions {
 }
 
 export class LogHub {
-  readonly #store: PluginLogStore;
+  readonly #store: PluginLogFeed;
   readonly #topics = new Map<string, Topic>();
   readonly #delayMs: number;
   #detach: (() => void) | undefined;
   #closed = false;
 
-  constructor(store: PluginLogStore, opts: { delayMs?: number } = {}) {
+  constructor(store: PluginLogFeed, opts: { delayMs?: number } = {}) {
     this.#store = store;
     this.#delayMs = opts.delayMs ?? 25;
   }

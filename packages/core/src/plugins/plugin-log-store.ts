@@ -3,11 +3,11 @@
  * must not turn every line into a transaction), then served by the logs endpoint and followed
  * by `px-plugin logs -f` through the `after` cursor.
  */
-import type { LogSink, PluginLogLine } from '@powerx/runtime';
+import type { PluginLogLine } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
+import { levelsFrom, type LogPage, type LogQueryOptions, type PluginLogFeed } from './plugin-log-feed.ts';
 import { isDiskFull } from '../storage/disk-full.ts';
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** A disk that stays full fails every batch: one warning per interval, with the count of lines lost since the last one. */
 const WARN_INTERVAL_MS = 10_000;
 
@@ -16,7 +16,7 @@ export interface PluginLogStoreOptions {
   warn?: (details: { err: unknown; linesLost: number; code?: string }, msg: string) => void;
 }
 
-export class PluginLogStore implements LogSink {
+export class PluginLogStore implements PluginLogFeed {
   readonly #db: Db;
   #buffer: PluginLogLine[] = [];
   #flushing: Promise<void> = Promise.resolve();
@@ -95,7 +95,7 @@ export class PluginLogStore implements LogSink {
     );
   }
 
-  async query(tenant: string, plugin: string, opts: { after?: number; limit?: number; level?: string }) {
+  async query(tenant: string, plugin: string, opts: LogQueryOptions): Promise<LogPage> {
     await this.flush();
     let query = this.#db
       .selectFrom('plugin_logs')
@@ -103,7 +103,7 @@ export class PluginLogStore implements LogSink {
       .where('tenant', '=', tenant)
       .where('plugin', '=', plugin);
     if (opts.after !== undefined) query = query.where('id', '>', opts.after);
-    if (opts.level) query = query.where('level', 'in', LEVELS.slice(Math.max(LEVELS.indexOf(opts.level), 0)));
+    if (opts.level) query = query.where('level', 'in', levelsFrom(opts.level));
     const limit = opts.limit ?? 500;
     // Without a cursor: the last `limit` lines; with one: the next `limit` lines after it.
     const rows =

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { InputError } from '@powerx/protocol';
 import type { HostServices } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
+import { dialectOf } from '../storage/dialect.ts';
 import { StorageMeter } from './storage-meter.ts';
 
 type Doc = { id: string; [k: string]: unknown };
@@ -24,13 +25,28 @@ function checkCollection(name: string): void {
     );
 }
 
+/** SQLite hands back JSON text, PostgreSQL's jsonb an already parsed value. */
+function decode(doc: unknown): Doc {
+  return (typeof doc === 'string' ? JSON.parse(doc) : doc) as Doc;
+}
+
+/**
+ * Bytes a stored document is counted for: its JSON text as written. jsonb keeps no text, so on
+ * PostgreSQL the document is serialized again (same length: only key order may differ).
+ */
+function storedLength(doc: unknown): number {
+  return typeof doc === 'string' ? Buffer.byteLength(doc) : Buffer.byteLength(JSON.stringify(doc));
+}
+
 type HostStorage = HostServices['storage'];
 
 export class PluginStorage implements HostStorage {
   readonly #db: Db;
+  readonly #postgres: boolean;
   readonly meter: StorageMeter;
   constructor(db: Db, meter: StorageMeter) {
     this.#db = db;
+    this.#postgres = dialectOf(db) === 'postgres';
     this.meter = meter;
   }
 
@@ -38,13 +54,13 @@ export class PluginStorage implements HostStorage {
   async #storedBytes(db: Db, key: { tenant: string; pluginId: string; collection: string; id: string }) {
     const row = await db
       .selectFrom('plugin_docs')
-      .select(StorageMeter.docBytes.as('bytes'))
+      .select('doc')
       .where('tenant_id', '=', key.tenant)
       .where('plugin_id', '=', key.pluginId)
       .where('collection', '=', key.collection)
       .where('id', '=', key.id)
       .executeTakeFirst();
-    return Number(row?.bytes ?? 0);
+    return row ? storedLength(row.doc) : 0;
   }
 
   async insert(
@@ -125,7 +141,7 @@ export class PluginStorage implements HostStorage {
       .where('collection', '=', collection)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row ? (JSON.parse(row.doc) as Doc) : undefined;
+    return row ? decode(row.doc) : undefined;
   }
 
   #filtered(
@@ -147,6 +163,23 @@ export class PluginStorage implements HostStorage {
           { detail: `Filter field "${field.slice(0, 80)}" is not allowed` },
           { hint: 'Filter on top-level fields with plain names.' },
         );
+      if (this.#postgres) {
+        // jsonb: a missing field and JSON null both match null, like json_extract on SQLite.
+        query =
+          value === null
+            ? query.where((eb) =>
+                eb.or([
+                  eb(sql<unknown>`doc -> ${field}::text`, 'is', null),
+                  eb(sql<unknown>`doc -> ${field}::text`, '=', sql<unknown>`'null'::jsonb`),
+                ]),
+              )
+            : query.where(
+                sql<unknown>`doc -> ${field}::text`,
+                '=',
+                sql<unknown>`${JSON.stringify(value)}::jsonb`,
+              );
+        continue;
+      }
       const path = `$.${field}`;
       if (value === null) query = query.where(sql<unknown>`json_extract(doc, ${path})`, 'is', null);
       else if (typeof value === 'boolean')
@@ -172,7 +205,7 @@ export class PluginStorage implements HostStorage {
       .limit(limit)
       .offset(Math.max(opts.offset ?? 0, 0))
       .execute();
-    return rows.map((r) => JSON.parse(r.doc) as Doc);
+    return rows.map((r) => decode(r.doc));
   }
 
   async count(
@@ -243,13 +276,19 @@ export class PluginStorage implements HostStorage {
     await this.#db.transaction().execute(async (trx) => {
       const seeded = await trx
         .selectFrom('plugin_docs')
-        .select(['tenant_id', 'plugin_id', (eb) => eb.fn.sum<number>(StorageMeter.docBytes).as('bytes')])
+        .select(['tenant_id', 'plugin_id', 'doc'])
         .where('seeded_by', '=', installId)
-        .groupBy(['tenant_id', 'plugin_id'])
         .execute();
+      const bytes = new Map<string, { tenant: string; pluginId: string; bytes: number }>();
+      for (const row of seeded) {
+        const key = `${row.tenant_id}\u0000${row.plugin_id}`;
+        const entry = bytes.get(key) ?? { tenant: row.tenant_id, pluginId: row.plugin_id, bytes: 0 };
+        entry.bytes += storedLength(row.doc);
+        bytes.set(key, entry);
+      }
       await trx.deleteFrom('plugin_docs').where('seeded_by', '=', installId).execute();
-      for (const row of seeded)
-        await this.meter.charge(trx, row.tenant_id, row.plugin_id, -Number(row.bytes ?? 0));
+      for (const { tenant, pluginId, bytes: n } of bytes.values())
+        await this.meter.charge(trx, tenant, pluginId, -n);
     });
   }
 

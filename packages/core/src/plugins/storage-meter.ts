@@ -79,13 +79,13 @@ export class StorageMeter {
       .insertInto('plugin_storage_usage')
       .values({ tenant_id: tenant, plugin_id: pluginId, bytes: Math.max(delta, 0) })
       .onConflict((oc) =>
-        oc.columns(['tenant_id', 'plugin_id']).doUpdateSet({ bytes: sql`max(0, bytes + ${delta})` }),
+        // Portable clamp at zero (SQLite has no greatest(), PostgreSQL's max() is an aggregate).
+        oc.columns(['tenant_id', 'plugin_id']).doUpdateSet({
+          bytes: sql`case when plugin_storage_usage.bytes + ${delta} < 0 then 0 else plugin_storage_usage.bytes + ${delta} end`,
+        }),
       )
       .execute();
   }
-
-  /** Bytes of stored documents matching a filter (one row, or one install's test data). */
-  static docBytes = sql<number>`length(cast(doc as blob))`;
 
   async forget(tx: Tx, tenant: string, pluginId: string): Promise<void> {
     await tx

@@ -1,15 +1,18 @@
 /**
  * Package blobs (.pxp files kept for the installs that may serve again: active and last stable).
- * Local disk is the embedded default; an object store can implement the same interface.
+ * Local disk is the embedded default; nats-blob-store.ts keeps them in a NATS object store bucket.
  */
-import { mkdir, rename, rm, copyFile } from 'node:fs/promises';
+import { mkdir, rename, rm, copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface BlobStore {
   /** Moves (or copies) the file into the store under `key`. */
   put(key: string, fromPath: string): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Where the blob is (or would be) on this node's disk. */
   pathOf(key: string): string;
+  /** A local path holding the blob, fetched from the shared store if needed; undefined if there is none. */
+  fetch(key: string): Promise<string | undefined>;
 }
 
 export class LocalDiskBlobStore implements BlobStore {
@@ -33,5 +36,9 @@ export class LocalDiskBlobStore implements BlobStore {
   }
   async remove(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+  async fetch(key: string): Promise<string | undefined> {
+    const path = this.pathOf(key);
+    return (await stat(path).catch(() => undefined)) ? path : undefined;
   }
 }

@@ -88,6 +88,8 @@ export interface InstallsTable {
   duration_ms: number | null;
   /** upload | dev: the flow that created it (migration 0002-install-flow). */
   flow: 'upload' | 'dev';
+  /** The node that last moved the install along (migration 0007-install-node); null: single node. */
+  node_id: string | null;
 }
 
 export interface InstallStagesTable {

@@ -1,7 +1,15 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
+import { dialectOf } from '../dialect.ts';
 
-/** The first schema. Column types are portable between SQLite and PostgreSQL. */
+/**
+ * The first schema, for SQLite and PostgreSQL alike. Two columns differ by dialect: generated
+ * integer keys (SQLite's autoincrement, PostgreSQL's identity) and plugin documents (JSON text
+ * in SQLite, jsonb in PostgreSQL so filters run on the server's JSON operators).
+ */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const postgres = dialectOf(db) === 'postgres';
+  const generatedKey = (c: ColumnDefinitionBuilder) =>
+    postgres ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement();
   await db.schema
     .createTable('users')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -93,7 +101,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema
     .createTable('install_stages')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', generatedKey)
     .addColumn('install_id', 'text', (c) => c.notNull().references('installs.id').onDelete('cascade'))
     .addColumn('stage', 'text', (c) => c.notNull())
     .addColumn('started_at', 'text', (c) => c.notNull())
@@ -126,7 +134,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('plugin_id', 'text', (c) => c.notNull())
     .addColumn('collection', 'text', (c) => c.notNull())
     .addColumn('id', 'text', (c) => c.notNull())
-    .addColumn('doc', 'text', (c) => c.notNull())
+    .addColumn('doc', postgres ? 'jsonb' : 'text', (c) => c.notNull())
     .addColumn('seeded_by', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
@@ -134,7 +142,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema
     .createTable('audit_log')
-    .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('seq', 'integer', generatedKey)
     .addColumn('ts', 'text', (c) => c.notNull())
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('tenant', 'text')
@@ -149,7 +157,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('audit_log_tenant').on('audit_log').columns(['tenant', 'seq']).execute();
   await db.schema
     .createTable('plugin_logs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', generatedKey)
     .addColumn('ts', 'text', (c) => c.notNull())
     .addColumn('tenant', 'text', (c) => c.notNull())
     .addColumn('plugin', 'text', (c) => c.notNull())

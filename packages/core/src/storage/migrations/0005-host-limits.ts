@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { dialectOf } from '../dialect.ts';
 
 /**
  * - `plugin_storage_usage`: the bytes of ctx.storage documents per (tenant, plugin), kept up to
@@ -15,10 +16,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('bytes', 'integer', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('plugin_storage_usage_pk', ['tenant_id', 'plugin_id'])
     .execute();
+  // jsonb keeps no text: its canonical text is the closest count PostgreSQL can give here.
+  const docBytes =
+    dialectOf(db) === 'postgres' ? sql`octet_length(doc::text)` : sql`length(cast(doc as blob))`;
   await sql`insert into plugin_storage_usage (tenant_id, plugin_id, bytes)
-    select tenant_id, plugin_id, sum(length(cast(doc as blob))) from plugin_docs group by tenant_id, plugin_id`.execute(
-    db,
-  );
+    select tenant_id, plugin_id, sum(${docBytes}) from plugin_docs group by tenant_id, plugin_id`.execute(db);
   await db.schema.alterTable('tenants').addColumn('created_by', 'text').execute();
   await sql`update tenants set created_by = (
       select user_id from tenant_members m where m.tenant_id = tenants.id and m.role = 'owner'
