@@ -1,5 +1,5 @@
 /**
- * The cluster (issue 14), on the PostgreSQL and NATS this machine runs, each run in a fresh
+ * The cluster, on the PostgreSQL and NATS this machine runs, each run in a fresh
  * schema and NATS prefix:
  * - entry point request through a node that does not own the plugin vs through its owner
  *   (real core processes; the non-owner forwards to the owner), goal ≤ 1.3× per request;

@@ -81,13 +81,14 @@ describe('plugins that abuse resources', () => {
 
   it('reports resource usage while running', async () => {
     await beside(async ({ h, neighbour }) => {
-      const usage = await waitFor(() => {
-        const u = h.supervisor.usage(neighbour.id);
-        return u.rssMb > 0 ? u : undefined;
-      }, 'a usage sample');
+      // The usage event is sent at the end of a sample, after the disk is measured: wait for it.
+      await waitFor(
+        () => h.events.find((e) => e.type === 'instance.usage' && e.instance.id === neighbour.id),
+        'a usage event',
+      );
+      const usage = h.supervisor.usage(neighbour.id);
       expect(usage.rssMb).toBeGreaterThan(10);
       expect(usage.cpuPercent).toBeGreaterThanOrEqual(0);
-      expect(h.events.some((e) => e.type === 'instance.usage' && e.instance.id === neighbour.id)).toBe(true);
     });
   });
 });

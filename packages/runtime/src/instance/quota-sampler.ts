@@ -3,6 +3,7 @@
  * throttling), the data folder's size, and liveness probes of the health path.
  */
 import { cpuPercent, sampleProcess } from '../proc-stats.ts';
+import { heapLimitMb } from '../spawn-plan.ts';
 import { probeHealth } from '../health-check.ts';
 import { checkDisk, checkMemoryAndCpu } from '../policy/quota-breach.ts';
 import type { SupervisorContext } from './context.ts';
@@ -39,6 +40,10 @@ async function sample(ctx: SupervisorContext, inst: Instance): Promise<void> {
     cpuOverBefore: inst.cpuOver,
     breachSamples: ctx.opts.cpuBreachSamples,
     limits: limitsOf(inst),
+    heapLimitMb:
+      inst.spec.manifest.runtime.kind === 'node'
+        ? heapLimitMb(inst.spec.manifest.resources.memoryMb)
+        : undefined,
   });
   inst.cpuOver = cpuOver;
   if (breach) {

@@ -19,6 +19,16 @@ describe('quota breach', () => {
     });
   });
 
+  it('calls a node plugin that burns its CPU collecting garbage at its heap limit a memory breach', () => {
+    const atHeapLimit = { ...sample, privateMb: 40, cpuPercent: 100, cpuOverBefore: 2, heapLimitMb: 32 };
+    expect(checkMemoryAndCpu(atHeapLimit).breach).toEqual({
+      code: 'QUOTA_MEMORY',
+      params: { usedMb: 40, limitMb: 64 },
+    });
+    expect(checkMemoryAndCpu({ ...atHeapLimit, privateMb: 20 }).breach?.code).toBe('QUOTA_CPU');
+    expect(checkMemoryAndCpu({ ...atHeapLimit, heapLimitMb: undefined }).breach?.code).toBe('QUOTA_CPU');
+  });
+
   it('counts CPU samples over the share and breaches after enough in a row', () => {
     expect(checkMemoryAndCpu({ ...sample, cpuPercent: 80 })).toEqual({ cpuOver: 1 });
     expect(checkMemoryAndCpu({ ...sample, cpuPercent: 80, cpuOverBefore: 2 }).breach?.code).toBe('QUOTA_CPU');

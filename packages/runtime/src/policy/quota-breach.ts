@@ -19,7 +19,9 @@ export interface Breach {
 /**
  * Memory: private resident memory (not the Node binary pages every instance shares).
  * CPU: over the share, or throttled by the kernel, for `breachSamples` samples in a row — a
- * plugin the CPU controller keeps throttling wants more than its share all the time.
+ * plugin the CPU controller keeps throttling wants more than its share all the time. A node
+ * plugin whose heap sits at its V8 limit spends that CPU collecting garbage it cannot free: that
+ * breach is its memory, and is reported as QUOTA_MEMORY so the hint points at memoryMb.
  */
 export function checkMemoryAndCpu(input: {
   privateMb: number;
@@ -28,6 +30,8 @@ export function checkMemoryAndCpu(input: {
   cpuOverBefore: number;
   breachSamples: number;
   limits: QuotaLimits;
+  /** node plugins: the V8 heap limit the process was started with (--max-old-space-size). */
+  heapLimitMb?: number;
 }): { breach?: Breach; cpuOver: number } {
   const { limits } = input;
   if (input.privateMb > limits.memoryMb)
@@ -41,6 +45,18 @@ export function checkMemoryAndCpu(input: {
   if (input.cpuPercent === undefined) return { cpuOver: input.cpuOverBefore };
   const over = input.cpuPercent > limits.cpuPercent || input.throttled;
   const cpuOver = over ? input.cpuOverBefore + 1 : 0;
+  if (
+    cpuOver >= input.breachSamples &&
+    input.heapLimitMb !== undefined &&
+    input.privateMb >= input.heapLimitMb
+  )
+    return {
+      breach: {
+        code: 'QUOTA_MEMORY',
+        params: { usedMb: Math.round(input.privateMb), limitMb: limits.memoryMb },
+      },
+      cpuOver,
+    };
   if (cpuOver >= input.breachSamples)
     return {
       breach: {
