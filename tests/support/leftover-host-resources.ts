@@ -9,7 +9,7 @@
  * works inside it: other test runs on the same machine keep theirs.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 function loopMountsUnder(root: string): string[] {
@@ -61,10 +61,14 @@ export function releaseStaleDataVolumes(): string[] {
 }
 
 /**
- * Plugin cgroups of cores that were killed stay behind empty. The kernel refuses to remove a
- * cgroup that still holds a process, so removing the empty ones cannot touch a live plugin; it is
- * done only before and after a run, never while one of this run's cores may be creating one.
+ * Plugin cgroups of cores that were killed stay behind empty (a core that starts again removes its
+ * own; a killed core a test never restarts does not). The kernel refuses to remove a cgroup that
+ * still holds a process, so removing the empty ones cannot touch a running plugin; only those
+ * older than CGROUP_MIN_AGE_MS go: a young empty one may be another run's, made a moment ago
+ * for a plugin about to join it, or a leftover a test of that run is looking at.
  */
+const CGROUP_MIN_AGE_MS = 10 * 60_000;
+
 function removeEmptyPluginCgroups(): number {
   let removed = 0;
   let controllers: string[];
@@ -85,6 +89,7 @@ function removeEmptyPluginCgroups(): number {
     }
     for (const name of names) {
       try {
+        if (Date.now() - statSync(`${group}/${name}`).mtimeMs < CGROUP_MIN_AGE_MS) continue;
         rmdirSync(`${group}/${name}`);
         removed++;
       } catch {
