@@ -61,13 +61,13 @@ export function releaseStaleDataVolumes(): string[] {
 }
 
 /**
- * Plugin cgroups of cores that were killed stay behind empty. The kernel refuses to remove a
- * cgroup that still holds a process, so removing the empty ones cannot touch a running plugin;
- * but a cgroup is empty for a moment between its creation and the plugin joining it, and another
- * test run on the same machine may be starting a plugin right now: only cgroups older than
- * `MIN_AGE_MS` are removed.
+ * Plugin cgroups of cores that were killed stay behind empty (a core that starts again removes its
+ * own; a killed core a test never restarts does not). The kernel refuses to remove a cgroup that
+ * still holds a process, so removing the empty ones cannot touch a running plugin; only those
+ * older than CGROUP_MIN_AGE_MS go: a young empty one may be another run's, made a moment ago
+ * for a plugin about to join it, or a leftover a test of that run is looking at.
  */
-const MIN_AGE_MS = 120_000;
+const CGROUP_MIN_AGE_MS = 10 * 60_000;
 
 function removeEmptyPluginCgroups(): number {
   let removed = 0;
@@ -89,7 +89,7 @@ function removeEmptyPluginCgroups(): number {
     }
     for (const name of names) {
       try {
-        if (Date.now() - statSync(`${group}/${name}`).ctimeMs < MIN_AGE_MS) continue;
+        if (Date.now() - statSync(`${group}/${name}`).mtimeMs < CGROUP_MIN_AGE_MS) continue;
         rmdirSync(`${group}/${name}`);
         removed++;
       } catch {

@@ -190,6 +190,10 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       sandbox: config.sandbox,
       ...(options.supervisor ?? {}),
     });
+    // A killed predecessor's plugin cgroups, empty once its plugins exited: before any plugin starts.
+    const leftoverCgroups = await runtime.releaseLeftoverCgroups();
+    if (leftoverCgroups.length)
+      logger.info({ cgroups: leftoverCgroups.length }, 'removed plugin cgroups a previous run left behind');
     const supervisor = gateRuntime(runtime, flags);
     cleanups.unshift(() => supervisor.stopAll({ graceMs: 1000 }));
 

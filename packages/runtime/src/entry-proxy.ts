@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { InstanceState } from './contract.ts';
+import { appendForwardedFor, forwardableRawHeaders } from './forwarded-headers.ts';
 
 export type EntryTarget = { tenant: string; pluginId: string; path: string };
 export type EntryResolver = (
@@ -26,44 +27,6 @@ export type EntryProxy = ((req: IncomingMessage, res: ServerResponse, target: En
 
 /** Responses up to this size with a content-length are written in one go; larger ones stream. */
 const SMALL_BODY = 64 * 1024;
-
-/**
- * RFC 9110 §7.6.1 connection-specific headers, never forwarded; plus `expect`, which the front
- * server already answered (100-continue) and undici refuses to send.
- */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-]);
-
-/** Raw header list (name, value, name, value…) without hop-by-hop headers and those named in Connection. */
-function forwardable(raw: readonly (string | Buffer)[], connection: string | string[] | undefined): string[] {
-  const named = connection
-    ? new Set(
-        String(connection)
-          .split(',')
-          .map((h) => h.trim().toLowerCase())
-          .filter(Boolean),
-      )
-    : undefined;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const rawName = typeof raw[i] === 'string' ? (raw[i] as string) : raw[i].toString('latin1');
-    const name = rawName.toLowerCase();
-    if (HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('x-forwarded-')) continue;
-    const value = raw[i + 1];
-    out.push(rawName, typeof value === 'string' ? value : value.toString('latin1'));
-  }
-  return out;
-}
 
 function problem(res: ServerResponse, status: number, state: string, message?: string): void {
   if (res.headersSent) {
@@ -123,7 +86,7 @@ class Relay implements Dispatcher.DispatchHandler {
     const res = this.#res;
     this.#status = statusCode;
     this.#statusMessage = statusMessage || undefined;
-    this.#headers = forwardable(
+    this.#headers = forwardableRawHeaders(
       (controller.rawHeaders as (string | Buffer)[] | null) ?? [],
       headers.connection,
     );
@@ -199,9 +162,7 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
     }
     const path = target.path.startsWith('/') ? target.path : `/${target.path}`;
     // Raw header arrays both ways: no per-request header objects to build (measurably faster).
-    const headers = forwardable(req.rawHeaders, req.headers.connection);
-    const remote = req.socket.remoteAddress;
-    const forwardedFor = req.headers['x-forwarded-for'];
+    const headers = forwardableRawHeaders(req.rawHeaders, req.headers.connection);
     headers.push(
       'x-forwarded-prefix',
       `/_p/${encodeURIComponent(target.tenant)}/${encodeURIComponent(target.pluginId)}`,
@@ -209,7 +170,8 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
       (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
     );
     if (req.headers.host) headers.push('x-forwarded-host', req.headers.host);
-    if (remote) headers.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote);
+    const forwardedFor = appendForwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress);
+    if (forwardedFor) headers.push('x-forwarded-for', forwardedFor);
 
     // No body (no length, no chunking): nothing to stream upstream.
     const hasBody =

@@ -8,6 +8,12 @@ export {
   type StartPhase,
 } from './supervisor.ts';
 export { createEntryProxy, type EntryProxy, type EntryResolver, type EntryTarget } from './entry-proxy.ts';
+export {
+  HOP_BY_HOP_HEADERS,
+  appendForwardedFor,
+  forwardableHeaders,
+  forwardableRawHeaders,
+} from './forwarded-headers.ts';
 export { generateTestData } from './test-data.ts';
 export type { LogRate } from './log-capture.ts';
 export { probeHostIsolation, type HostIsolation } from './sandbox/host-probe.ts';

@@ -42,6 +42,8 @@ import { createInstance } from './instance/create-instance.ts';
 import { seedInProcess } from './instance/seed.ts';
 import { handleExit } from './instance/exit-handling.ts';
 import { BrokerPool } from './instance/spare-broker.ts';
+import { removeLeftoverCgroups } from './sandbox/cgroups.ts';
+import { probeHostIsolation } from './sandbox/host-probe.ts';
 
 export type { StartPhase } from './instance/instance.ts';
 
@@ -139,6 +141,15 @@ export class Supervisor {
     };
     // Build the runner bundle early; start() awaits it.
     runnerBundle(join(this.#opts.runDir, 'runner')).catch(() => undefined);
+  }
+
+  /**
+   * Removes the empty plugin cgroups a killed supervisor on this run folder left behind (its
+   * plugins exit when it dies, their cgroups stay). Call it before the first start.
+   */
+  async releaseLeftoverCgroups(): Promise<string[]> {
+    const host = probeHostIsolation();
+    return host.cgroup ? removeLeftoverCgroups(host.cgroup, this.#opts.runDir) : [];
   }
 
   get(id: string): InstanceInfo | undefined {

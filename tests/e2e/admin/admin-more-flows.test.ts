@@ -9,22 +9,21 @@
  * Screenshots go to test-artifacts/admin/ (prefix `more-`).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, readFile } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  ADMIN_PASSWORD,
   HELLO_ID,
-  ensureAdminBuilt,
+  TENANT,
   fixturePluginDir,
-  launchChromium,
+  navLink,
   newAdminPage,
   packFixture,
   screenshot,
-  startE2eCore,
-  stopE2eCore,
+  signIn,
+  useAdminSuite,
   type ConsoleWatch,
   type E2eCore,
 } from './admin-test-kit.ts';
@@ -33,31 +32,18 @@ import {
 // (the dev policy has none by default).
 process.env.PX_DEV_ROOTS = tmpdir();
 
-let core: E2eCore | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext;
+const suite = useAdminSuite({ tmpPrefix: 'px-admin-more-', core: { devMode: true }, signedIn: false });
+const url = suite.url;
+let core: E2eCore;
+let browser: Browser;
 let page: Page;
-let consoleWatch: ConsoleWatch;
+let tmp: string;
 const others: { context: BrowserContext; console: ConsoleWatch }[] = [];
 let hello: string;
-let tmp: string;
 
-const TENANT = 'sandbox-dev';
 const DEV_PLUGIN = 'com.fixture.core.hello';
 const VIEWER = 'viewer';
 const VIEWER_PASSWORD = 'viewer-password-e2e';
-
-const url = (path: string) => core!.url + path;
-const navLink = (p: Page, name: string) =>
-  p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-
-async function signIn(p: Page, user = 'admin', password = ADMIN_PASSWORD): Promise<void> {
-  await p.goto(url('/admin/'));
-  await p.getByLabel('User', { exact: true }).fill(user);
-  await p.getByLabel('Password').fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.getByRole('heading', { name: 'Plugins' }).waitFor();
-}
 
 /** A `<input type=datetime-local>` value in this machine's time zone (the browser's too). */
 function localMinute(d: Date): string {
@@ -66,30 +52,21 @@ function localMinute(d: Date): string {
 }
 
 beforeAll(async () => {
-  await ensureAdminBuilt();
-  tmp = await mkdtemp(join(tmpdir(), 'px-admin-more-'));
+  ({ core, browser, page, tmp } = suite);
   hello = await packFixture('hello-admin', tmp);
-  core = await startE2eCore({ devMode: true });
-  browser = await launchChromium();
-  ({ context, page, console: consoleWatch } = await newAdminPage(browser));
-}, 120_000);
+}, 60_000);
 
 afterEach(() => {
-  expect(consoleWatch.take()).toEqual([]);
   for (const o of others) expect(o.console.take()).toEqual([]);
 });
 
 afterAll(async () => {
   for (const o of others) await o.context.close().catch(() => {});
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await stopE2eCore(core);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, 60_000);
+});
 
 describe('the web Admin, more flows', { timeout: 60_000 }, () => {
   it('a stale tenant URL shows one clear "tenant not found" state with a way back, and no failed calls', async () => {
-    await signIn(page);
+    await signIn(page, core.url);
     await page.goto(url('/admin/t/nope/plugins'));
     const state = page.locator('[data-state="tenant-not-found"]');
     await state.waitFor();
@@ -126,21 +103,19 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Install', exact: true }).click();
     await page.locator('[data-install-state="running"]').waitFor({ timeout: 45_000 });
     await screenshot(page, 'more-02-installed-by-drop');
-    expect((await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).body.status).toBe(
-      'running',
-    );
+    expect((await core.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).body.status).toBe('running');
   });
 
   it('tells dev reloads apart in the version history, shows log fields under the message, and marks a reload from the WebSocket frame', async () => {
     const project = join(tmp, 'dev-hello');
     await cp(fixturePluginDir('hello'), project, { recursive: true });
     expect(
-      (await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
+      (await core.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
     ).toBe('running');
     // Same version, new content: what a save during `px-plugin dev --watch` makes.
     await appendFile(join(project, 'dist/server.js'), '\n// a save\n');
     expect(
-      (await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
+      (await core.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
     ).toBe('running');
 
     await page.goto(url(`/admin/t/${TENANT}/plugins/${DEV_PLUGIN}`));
@@ -163,7 +138,7 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     const markers = await page.locator('[data-reload]').count();
     await appendFile(join(project, 'dist/server.js'), '\n// another save\n');
     expect(
-      (await core!.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
+      (await core.api('POST', '/api/plugins/dev/install', { tenant: TENANT, path: project })).body.result,
     ).toBe('running');
     await page.locator('[data-reload]').nth(markers).waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-reload]').nth(markers).textContent()).toMatch(/1\.0\.0/);
@@ -172,7 +147,7 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
   it('hides dev actions from a member without plugin:dev', async () => {
     expect(
       (
-        await core!.api('POST', '/api/users', {
+        await core.api('POST', '/api/users', {
           username: VIEWER,
           password: VIEWER_PASSWORD,
           permissions: [],
@@ -180,11 +155,11 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
       ).status,
     ).toBe(201);
     expect(
-      (await core!.api('POST', `/api/tenants/${TENANT}/members`, { username: VIEWER })).status,
+      (await core.api('POST', `/api/tenants/${TENANT}/members`, { username: VIEWER })).status,
     ).toBeLessThan(300);
-    const viewer = await newAdminPage(browser!);
+    const viewer = await newAdminPage(browser);
     others.push(viewer);
-    await signIn(viewer.page, VIEWER, VIEWER_PASSWORD);
+    await signIn(viewer.page, core.url, VIEWER, VIEWER_PASSWORD);
     expect(viewer.page.url()).toBe(url(`/admin/t/${TENANT}/plugins`));
     expect(await navLink(viewer.page, 'Install').count()).toBe(0);
     expect(await navLink(viewer.page, 'Dev sessions').count()).toBe(0);
@@ -214,9 +189,9 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
       expect(r.status).toBe(200);
     }
     for (let i = 0; i < 5; i++)
-      await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}/logs?limit=1`);
+      await core.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}/logs?limit=1`);
     const expected = (
-      await core!.api('GET', `/api/audit?tenant=${TENANT}&actor=${VIEWER}&limit=1000`)
+      await core.api('GET', `/api/audit?tenant=${TENANT}&actor=${VIEWER}&limit=1000`)
     ).body.entries.map((e: { seq: number }) => e.seq);
     expect(expected.length).toBeGreaterThanOrEqual(120);
 
@@ -263,7 +238,7 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
   it('names the first bad entry when a row was tampered with in the SQLite file', async () => {
     await page.goto(url('/admin/audit'));
     await page.locator('[data-chain="ok"]').waitFor();
-    const db = new DatabaseSync(join(core!.dataDir, 'core.db'));
+    const db = new DatabaseSync(join(core.dataDir, 'core.db'));
     try {
       const row = db
         .prepare("SELECT seq FROM audit_log WHERE action = 'plugin.logs.read' ORDER BY seq LIMIT 1 OFFSET 3")
@@ -289,10 +264,10 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     await screenshot(page, 'more-07-uninstall-confirm');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    expect((await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).status).toBe(200);
+    expect((await core.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).status).toBe(200);
     await page.getByRole('button', { name: 'Uninstall' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Uninstall' }).click();
     await page.waitForURL(url(`/admin/t/${TENANT}/plugins`));
-    expect((await core!.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).status).toBe(404);
+    expect((await core.api('GET', `/api/tenants/${TENANT}/plugins/${HELLO_ID}`)).status).toBe(404);
   });
 });

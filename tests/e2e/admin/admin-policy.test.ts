@@ -5,67 +5,41 @@
  * sandbox and production limits side by side, and the production-parity warning in the
  * validation report. No console error on any page. Screenshots: test-artifacts/admin/policy-*.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
-  ADMIN_PASSWORD,
-  ensureAdminBuilt,
-  launchChromium,
-  newAdminPage,
+  dropPackage,
+  navLink,
   packFixture,
   screenshot,
-  startE2eCore,
-  stopE2eCore,
-  type ConsoleWatch,
+  useAdminSuite,
   type E2eCore,
 } from './admin-test-kit.ts';
 
-let core: E2eCore | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext;
-let page: Page;
-let consoleWatch: ConsoleWatch;
-let tmp: string;
 let policyFile: string;
 let hello: string;
 
-const url = (path: string) => core!.url + path;
-const navLink = (p: Page, name: string) =>
-  p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const suite = useAdminSuite({
+  tmpPrefix: 'px-admin-policy-',
+  core: async (tmp) => {
+    policyFile = join(tmp, 'dev_policy.yaml');
+    await writeFile(policyFile, 'devMode: true\nsessions: {maxPerUser: 4}\nretention: {logDays: 3}\n');
+    return {
+      devPolicyFile: policyFile,
+      limitsFile: join(import.meta.dirname, 'fixtures/parity_limits.yaml'),
+      flags: { 'plugin-dev-logs': false },
+    };
+  },
+});
+let core: E2eCore;
+let page: Page;
 
 beforeAll(async () => {
-  await ensureAdminBuilt();
-  tmp = await mkdtemp(join(tmpdir(), 'px-admin-policy-'));
-  hello = await packFixture('hello-admin', tmp);
-  policyFile = join(tmp, 'dev_policy.yaml');
-  await writeFile(policyFile, 'devMode: true\nsessions: {maxPerUser: 4}\nretention: {logDays: 3}\n');
-  core = await startE2eCore({
-    devPolicyFile: policyFile,
-    limitsFile: join(import.meta.dirname, 'fixtures/parity_limits.yaml'),
-    flags: { 'plugin-dev-logs': false },
-  });
-  browser = await launchChromium();
-  ({ context, page, console: consoleWatch } = await newAdminPage(browser));
-  await page.goto(url('/admin/'));
-  await page.getByLabel('User', { exact: true }).fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Plugins' }).waitFor();
-}, 120_000);
-
-afterEach(() => {
-  expect(consoleWatch.take()).toEqual([]);
-});
-
-afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await stopE2eCore(core);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+  ({ core, page } = suite);
+  hello = await packFixture('hello-admin', suite.tmp);
+}, 60_000);
 
 describe('the Admin shows the configuration in force', () => {
   it('lists the feature flags, on and off, in the navigation', async () => {
@@ -112,7 +86,7 @@ describe('the Admin shows the configuration in force', () => {
       policyFile,
       'devMode: true\nsessions: {maxPerUser: 6}\nunsignedDevBuilds: {default: false}\n',
     );
-    await core!.reloadPolicy();
+    await core.reloadPolicy();
     await page.getByRole('button', { name: 'Refresh' }).click();
     await card.locator('[data-policy-field="sessions"]', { hasText: 'at most 6 per user' }).waitFor();
     expect(await card.locator('[data-policy-field="unsignedDevBuilds"]').textContent()).toContain('refused');
@@ -121,7 +95,7 @@ describe('the Admin shows the configuration in force', () => {
 
   it('marks production parity as a warning in the validation report; the package still installs', async () => {
     await navLink(page, 'Install').click();
-    await page.locator('[data-dropzone] input[type=file]').setInputFiles(hello);
+    await dropPackage(page, hello);
     await page.getByRole('heading', { name: /Validation report/ }).waitFor();
     const parity = page.locator('[data-check="production.parity"]');
     expect(await parity.getAttribute('class')).toBe('check-warn');

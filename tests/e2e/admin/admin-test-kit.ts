@@ -7,9 +7,18 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type ConsoleMessage,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { packDirectory } from '@powerx/package-format';
 import { startCore, type RunningCore, type StartCoreOptions } from '@powerx/core';
+import { Api } from '../../support/core-kit.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
 export const artifactsDir = join(repoRoot, 'test-artifacts/admin');
@@ -28,9 +37,12 @@ export const CHROMIUM_ARGS = [
 ];
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 export const HELLO_ID = 'com.fixture.admin.hello';
+/** The sandbox tenant every core starts with. */
+export const TENANT = 'sandbox-dev';
 
 /** Builds packages/admin when dist/ is missing or older than its sources: the same check `npm start` runs. */
-export { ensureAdminBuilt } from '../../../packages/admin/scripts/ensure-built.ts';
+import { ensureAdminBuilt } from '../../../packages/admin/scripts/ensure-built.ts';
+export { ensureAdminBuilt };
 
 export interface E2eCore extends RunningCore {
   tmp: string;
@@ -165,4 +177,100 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(artifactsDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** Signs in on the Admin's sign-in page with user and password and waits for the plugins list. */
+export async function signIn(
+  page: Page,
+  base: string,
+  user = 'admin',
+  password = ADMIN_PASSWORD,
+): Promise<void> {
+  await page.goto(`${base}/admin/`);
+  await page.getByLabel('User', { exact: true }).fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Plugins' }).waitFor();
+}
+
+/** A link of the Admin's main navigation. */
+export function navLink(page: Page, name: string): Locator {
+  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+}
+
+/** Hands a `.pxp` to the install page's drop zone (through its file input). */
+export async function dropPackage(page: Page, file: string): Promise<void> {
+  await page.locator('[data-dropzone] input[type=file]').setInputFiles(file);
+}
+
+/** Installs a `.pxp` through the API and waits until it runs: set-up for tests of what follows an install. */
+export async function installThroughApi(
+  core: E2eCore,
+  file: string,
+  config: { env?: Record<string, string | number>; secrets?: Record<string, string>; logLevel?: string },
+  tenant = TENANT,
+): Promise<void> {
+  const installed = await new Api(core.url, core.adminToken).install(file, { tenant, config });
+  if (installed.body?.state !== 'running')
+    throw new Error(`installing ${file} failed: ${JSON.stringify(installed.body)}`);
+}
+
+/** What one Admin suite works with; filled in before its first test. */
+export interface AdminSuite {
+  /** The suite's core (a test that restarts it puts the new one here, so it is the one stopped). */
+  core: E2eCore;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  console: ConsoleWatch;
+  /** A temporary folder of the suite (packed fixtures, downloads), removed after it. */
+  tmp: string;
+  url(path: string): string;
+}
+
+export interface AdminSuiteOptions {
+  /** Prefix of the suite's temporary folder. */
+  tmpPrefix: string;
+  /** Options of the suite's core, or a function of the temporary folder that makes them. */
+  core?: StartCoreOptions | ((tmp: string) => Promise<StartCoreOptions>);
+  /** Signed in as admin before the first test (default true). */
+  signedIn?: boolean;
+  /** Fail every test after which the page logged a console error (default true). */
+  failOnConsoleErrors?: boolean;
+}
+
+/**
+ * Registers the hooks of one Admin suite: before all, the Admin built, a temporary folder, a real
+ * core, Chromium and one page (signed in as admin unless told otherwise); after each test, no
+ * console error on that page; after all, everything closed and removed.
+ */
+export function useAdminSuite(opts: AdminSuiteOptions): AdminSuite {
+  const suite = {
+    url: (path: string) => suite.core.url + path,
+  } as AdminSuite;
+  beforeAll(async () => {
+    await ensureAdminBuilt();
+    suite.tmp = await mkdtemp(join(tmpdir(), opts.tmpPrefix));
+    const coreOptions = typeof opts.core === 'function' ? await opts.core(suite.tmp) : opts.core;
+    suite.core = await startE2eCore(coreOptions);
+    suite.browser = await launchChromium();
+    ({
+      context: suite.context,
+      page: suite.page,
+      console: suite.console,
+    } = await newAdminPage(suite.browser));
+    if (opts.signedIn !== false) await signIn(suite.page, suite.core.url);
+  }, 120_000);
+  if (opts.failOnConsoleErrors !== false)
+    afterEach(() => {
+      // No console error on any page of the Admin, whatever the test did.
+      expect(suite.console.take()).toEqual([]);
+    });
+  afterAll(async () => {
+    await suite.context?.close().catch(() => {});
+    await suite.browser?.close().catch(() => {});
+    await stopE2eCore(suite.core);
+    if (suite.tmp) await rm(suite.tmp, { recursive: true, force: true });
+  }, 60_000);
+  return suite;
 }

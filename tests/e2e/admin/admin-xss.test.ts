@@ -6,32 +6,30 @@
  * list, the plugin detail with its logs, the plugin's own admin page and the audit log. Every
  * payload would set `window.__pwned` or open an alert; neither may ever happen.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
-  ADMIN_PASSWORD,
-  ensureAdminBuilt,
-  launchChromium,
-  newAdminPage,
+  TENANT,
+  dropPackage,
   packFixture,
   screenshot,
-  startE2eCore,
-  stopE2eCore,
+  signIn,
+  useAdminSuite,
   type E2eCore,
 } from './admin-test-kit.ts';
 
-const TENANT = 'sandbox-dev';
 const XSS_ID = 'com.fixture.admin.xss';
 const NAME = `<img src=x onerror="window.__pwned='name';alert('name')">Evil`;
 
-let core: E2eCore | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext;
+// Console errors are expected here (the payloads' broken images); what may never happen is checked below.
+const suite = useAdminSuite({
+  tmpPrefix: 'px-admin-xss-',
+  core: { devMode: true },
+  signedIn: false,
+  failOnConsoleErrors: false,
+});
+let core: E2eCore;
 let page: Page;
-let tmp: string;
 const dialogs: string[] = [];
 const packages: Record<string, string> = {};
 
@@ -49,36 +47,23 @@ async function expectNothingRan(p: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  await ensureAdminBuilt();
-  tmp = await mkdtemp(join(tmpdir(), 'px-admin-xss-'));
-  packages.xss = await packFixture('xss-plugin', tmp);
-  packages.invalid = await packFixture('xss-invalid', tmp);
-  core = await startE2eCore({ devMode: true });
-  browser = await launchChromium();
-  ({ context, page } = await newAdminPage(browser));
+  ({ core, page } = suite);
+  packages.xss = await packFixture('xss-plugin', suite.tmp);
+  packages.invalid = await packFixture('xss-invalid', suite.tmp);
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
-  context.on('page', (other) => other.on('dialog', (d) => (dialogs.push(d.message()), void d.dismiss())));
-  await page.goto(`${core.url}/admin/`);
-  await page.getByLabel('User', { exact: true }).fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Plugins' }).waitFor();
-}, 120_000);
-
-afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await stopE2eCore(core);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+  suite.context.on('page', (other) =>
+    other.on('dialog', (d) => (dialogs.push(d.message()), void d.dismiss())),
+  );
+  await signIn(page, core.url);
+}, 60_000);
 
 describe('plugin-controlled text in the Admin', () => {
   it('shows validation messages quoting a payload as text', async () => {
-    await page.goto(`${core!.url}/admin/t/${TENANT}/install`);
-    await page.locator('[data-dropzone] input[type=file]').setInputFiles(packages.invalid);
+    await page.goto(`${core.url}/admin/t/${TENANT}/install`);
+    await dropPackage(page, packages.invalid);
     await page.getByRole('heading', { name: /Validation report/ }).waitFor();
     const failed = page.locator('.checks li.check-bad');
     await failed.first().waitFor();
@@ -91,7 +76,7 @@ describe('plugin-controlled text in the Admin', () => {
 
   it('installs the hostile plugin through the wizard without running its payloads', async () => {
     await page.getByRole('button', { name: 'Choose another' }).click();
-    await page.locator('[data-dropzone] input[type=file]').setInputFiles(packages.xss);
+    await dropPackage(page, packages.xss);
     await page.getByRole('heading', { name: /Validation report/ }).waitFor();
     await page.getByLabel(/^LABEL/).waitFor();
     expect(await page.content()).toContain("window.__pwned='env-description'");
@@ -103,15 +88,15 @@ describe('plugin-controlled text in the Admin', () => {
   });
 
   it('lists it and shows its detail, menus and log lines as text', async () => {
-    await page.goto(`${core!.url}/admin/t/${TENANT}/plugins`);
+    await page.goto(`${core.url}/admin/t/${TENANT}/plugins`);
     await page.getByText(NAME).first().waitFor();
     await expectNothingRan(page);
-    await page.goto(`${core!.url}/admin/t/${TENANT}/plugins/${XSS_ID}`);
+    await page.goto(`${core.url}/admin/t/${TENANT}/plugins/${XSS_ID}`);
     await page.getByRole('heading', { name: NAME }).waitFor();
     // ctx.storage usage sits beside memory, disk and CPU.
     expect(await page.locator('.quota').textContent()).toMatch(/Storage\s*0 \/ 64 MB/);
     // A request makes the plugin log the payload again while the page is open (live feed).
-    await fetch(`${core!.entryUrl(TENANT, XSS_ID)}`);
+    await fetch(`${core.entryUrl(TENANT, XSS_ID)}`);
     await page
       .locator('[data-log-line]', { hasText: `window.__pwned='log'` })
       .first()
@@ -132,7 +117,7 @@ describe('plugin-controlled text in the Admin', () => {
   });
 
   it('shows audit entries about it as text', async () => {
-    await page.goto(`${core!.url}/admin/audit`);
+    await page.goto(`${core.url}/admin/audit`);
     await page.getByText(XSS_ID).first().waitFor();
     await expectNothingRan(page);
     await screenshot(page, 'xss-04-audit');

@@ -4,74 +4,19 @@
  * (nothing half-installed, quota back, no leftover process) and the previous version serves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  Api,
-  HELLO_ID,
-  keysDir,
-  listFiles,
-  makeTmp,
-  packFixtures,
-  repoRoot,
-} from '../../support/core-kit.ts';
+import { HELLO_ID, keysDir, listFiles, makeTmp, packFixtures } from '../../support/core-kit.ts';
+import { pluginProcesses, startCoreProcess, type CoreProcess } from '../../support/core-process.ts';
 import { until } from '../../support/until.ts';
 
 let tmp: string;
 let pkgs: Record<string, string>;
-let child: ChildProcess | undefined;
+let child: CoreProcess | undefined;
 
-async function startChild(dataDir: string, keys: string): Promise<{ url: string; api: Api; out: string[] }> {
-  const proc = spawn(process.execPath, [join(repoRoot, 'packages/core/src/main.ts')], {
-    env: {
-      ...process.env,
-      PX_DATA_DIR: dataDir,
-      PX_PORT: '0',
-      PX_PLATFORM_KEYS_DIR: keys,
-      PX_LOG_LEVEL: 'debug',
-      HOME: tmp,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = proc;
-  const out: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      out.push(chunk.toString());
-      const m = /listening on (http:\/\/\S+)/.exec(buffer);
-      if (m) resolve(m[1]);
-    });
-    proc.stderr!.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-    proc.once('exit', (code) => reject(new Error(`core exited with ${code}: ${out.join('')}`)));
-  });
-  const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  return { url, api: new Api(url, token), out };
-}
-
-/** Plugin processes of this data dir (their permission flags name its folders); with `brokers`, their IPC brokers too. */
-async function parentPid(pid: string): Promise<string> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
-}
-
-async function pluginProcesses(dataDir: string, brokers = false): Promise<number[]> {
-  const pids: number[] = [];
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (!brokers && /broker-[0-9a-f]+\.cjs/.test(cmdline)) continue;
-    // The PID-namespace wrappers (unshare and sh, named px-pidns) die with the plugin; count the plugin.
-    if (cmdline.includes('px-pidns')) continue;
-    // A sandboxed plugin shows as its bubblewrap (whose bind arguments name the data folder) and
-    // bwrap's init, a fork with the same command line: count the sandbox once.
-    if (cmdline === (await readFile(`/proc/${await parentPid(pid)}/cmdline`, 'utf8').catch(() => '')))
-      continue;
-    if (cmdline.includes(dataDir) && !cmdline.includes('main.ts')) pids.push(Number(pid));
-  }
-  return pids;
+async function startChild(dataDir: string, keys: string): Promise<CoreProcess> {
+  child = await startCoreProcess({ dataDir, platformKeysDir: keys, home: tmp });
+  return child;
 }
 
 beforeAll(async () => {
@@ -82,10 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  await child?.stop();
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -105,8 +47,7 @@ describe('crash recovery', () => {
     await first.api.waitInstall(started.body.id, (s) => s === 'seeding');
     expect((await pluginProcesses(dataDir)).length).toBe(2);
 
-    child!.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
+    await first.kill();
     // The plugin processes and their IPC brokers notice their supervisor is gone and exit.
     await until(() => pluginProcesses(dataDir, true), {
       ok: (p) => p.length === 0,

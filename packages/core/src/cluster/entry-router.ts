@@ -10,7 +10,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
-import type { EntryProxy, EntryTarget, InstanceInfo } from '@powerx/runtime';
+import {
+  appendForwardedFor,
+  forwardableHeaders,
+  type EntryProxy,
+  type EntryTarget,
+  type InstanceInfo,
+} from '@powerx/runtime';
 import type { LeaseValue } from './leases.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
 
@@ -27,19 +33,8 @@ export interface EntryRouterDeps {
   takeoverSeconds: number;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-  'host',
-]);
+/** `host` too: the pool sets the receiving node's. */
+const ALSO_DROPPED = ['host'];
 
 export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
   const pools = new Map<string, Pool>();
@@ -80,15 +75,10 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
     origin: string,
     retry: boolean,
   ): void => {
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers))
-      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    const headers = forwardableHeaders(req.headers, ALSO_DROPPED);
     headers[FORWARDED_HEADER] = deps.nodeId;
-    const remote = req.socket.remoteAddress;
-    if (remote) {
-      const prior = req.headers['x-forwarded-for'];
-      headers['x-forwarded-for'] = prior ? `${String(prior)}, ${remote}` : remote;
-    }
+    const forwardedFor = appendForwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress);
+    if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     if (!hasBody) req.resume();
@@ -96,10 +86,7 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
       .stream(
         { path: req.url ?? '/', method: (req.method ?? 'GET') as never, headers, body: hasBody ? req : null },
         ({ statusCode, headers: answer }) => {
-          const out: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(answer))
-            if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-          res.writeHead(statusCode, out);
+          res.writeHead(statusCode, forwardableHeaders(answer, ALSO_DROPPED));
           return res;
         },
       )

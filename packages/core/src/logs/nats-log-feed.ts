@@ -8,38 +8,47 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import type { PluginLogLine } from '@powerx/runtime';
 import type { NatsCluster } from '../cluster/nats-cluster.ts';
+import { LogLineBatcher } from '../plugins/log-line-batcher.ts';
 import {
   levelsFrom,
+  toStoredLine,
   type LogPage,
   type LogQueryOptions,
   type PluginLogFeed,
   type StoredLogLine,
 } from '../plugins/plugin-log-feed.ts';
 
-const MAX_MSG = 16_384;
 const READ_CHUNK = 1000;
 
 type WireLine = Omit<StoredLogLine, 'id'>;
 
 export class NatsLogFeed implements PluginLogFeed {
   readonly #nats: NatsCluster;
-  #buffer: PluginLogLine[] = [];
-  #flushing: Promise<void> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #batcher: LogLineBatcher;
   readonly #listeners = new Set<(line: PluginLogLine) => void>();
   #live: Subscription | undefined;
 
   constructor(nats: NatsCluster) {
     this.#nats = nats;
+    this.#batcher = new LogLineBatcher({
+      delayMs: 20,
+      // Published back to back on one connection: the server stores them in this order.
+      store: async (batch) => {
+        await Promise.all(
+          batch.map((l) =>
+            this.#nats.js.publish(
+              this.#nats.names.logSubject(l.tenant, l.plugin),
+              JSON.stringify(toStoredLine(l) satisfies WireLine),
+            ),
+          ),
+        );
+      },
+      failed: () => {},
+    });
   }
 
   write(line: PluginLogLine): void {
-    this.#buffer.push(line);
-    if (this.#buffer.length >= 500) void this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), 20);
-      this.#timer.unref();
-    }
+    this.#batcher.add(line);
   }
 
   /** Lines of every node, as they are stored (a plain subscription on the stream's subjects). */
@@ -70,36 +79,7 @@ export class NatsLogFeed implements PluginLogFeed {
   }
 
   flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#buffer;
-    this.#buffer = [];
-    this.#flushing = this.#flushing
-      .then(async () => {
-        if (!batch.length) return;
-        // Published back to back on one connection: the server stores them in this order.
-        await Promise.all(
-          batch.map((l) => {
-            const wire: WireLine = {
-              ts: l.ts,
-              tenant: l.tenant,
-              plugin: l.plugin,
-              version: l.version,
-              instance: l.instance,
-              level: l.level,
-              msg: l.msg.slice(0, MAX_MSG),
-              source: l.source,
-              ...(l.fields ? { fields: l.fields } : {}),
-            };
-            return this.#nats.js.publish(
-              this.#nats.names.logSubject(l.tenant, l.plugin),
-              JSON.stringify(wire),
-            );
-          }),
-        );
-      })
-      .catch(() => {});
-    return this.#flushing;
+    return this.#batcher.flush();
   }
 
   async query(tenant: string, plugin: string, opts: LogQueryOptions): Promise<LogPage> {

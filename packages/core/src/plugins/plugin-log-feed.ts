@@ -45,3 +45,21 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 export function levelsFrom(level: string | undefined): string[] {
   return level ? LOG_LEVELS.slice(Math.max(LOG_LEVELS.indexOf(level), 0)) : LOG_LEVELS;
 }
+
+/** The longest message a feed keeps of a line (longer ones are cut), on every feed alike. */
+export const MAX_STORED_MESSAGE = 16_384;
+
+/** A line as every feed stores it (before the feed gives it an id): message capped, fields only when set. */
+export function toStoredLine(line: PluginLogLine): Omit<StoredLogLine, 'id'> {
+  return {
+    ts: line.ts,
+    tenant: line.tenant,
+    plugin: line.plugin,
+    version: line.version,
+    instance: line.instance,
+    level: line.level,
+    msg: line.msg.slice(0, MAX_STORED_MESSAGE),
+    source: line.source,
+    ...(line.fields ? { fields: line.fields } : {}),
+  };
+}

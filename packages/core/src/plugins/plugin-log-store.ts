@@ -5,7 +5,14 @@
  */
 import type { PluginLogLine } from '@powerx/runtime';
 import type { Db } from '../storage/schema.ts';
-import { levelsFrom, type LogPage, type LogQueryOptions, type PluginLogFeed } from './plugin-log-feed.ts';
+import {
+  levelsFrom,
+  toStoredLine,
+  type LogPage,
+  type LogQueryOptions,
+  type PluginLogFeed,
+} from './plugin-log-feed.ts';
+import { LogLineBatcher } from './log-line-batcher.ts';
 import { isDiskFull } from '../storage/disk-full.ts';
 
 /** A disk that stays full fails every batch: one warning per interval, with the count of lines lost since the last one. */
@@ -18,9 +25,7 @@ export interface PluginLogStoreOptions {
 
 export class PluginLogStore implements PluginLogFeed {
   readonly #db: Db;
-  #buffer: PluginLogLine[] = [];
-  #flushing: Promise<void> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #batcher: LogLineBatcher;
   readonly #listeners = new Set<(line: PluginLogLine) => void>();
   readonly #warn: PluginLogStoreOptions['warn'];
   #lostSinceWarning = 0;
@@ -29,16 +34,16 @@ export class PluginLogStore implements PluginLogFeed {
   constructor(db: Db, opts: PluginLogStoreOptions = {}) {
     this.#db = db;
     this.#warn = opts.warn;
+    this.#batcher = new LogLineBatcher({
+      delayMs: 100,
+      store: (batch) => this.#store(batch),
+      failed: (error, batch) => this.#writeFailed(error, batch.length),
+    });
   }
 
   write(line: PluginLogLine): void {
-    this.#buffer.push(line);
+    this.#batcher.add(line);
     for (const listener of this.#listeners) listener(line);
-    if (this.#buffer.length >= 500) void this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), 100);
-      this.#timer.unref();
-    }
   }
 
   onLine(listener: (line: PluginLogLine) => void): () => void {
@@ -47,36 +52,23 @@ export class PluginLogStore implements PluginLogFeed {
   }
 
   flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#buffer;
-    this.#buffer = [];
-    this.#flushing = this.#flushing
-      .then(async () => {
-        if (!batch.length) return;
-        await this.#db.transaction().execute(async (trx) => {
-          for (let i = 0; i < batch.length; i += 200) {
-            await trx
-              .insertInto('plugin_logs')
-              .values(
-                batch.slice(i, i + 200).map((l) => ({
-                  ts: l.ts,
-                  tenant: l.tenant,
-                  plugin: l.plugin,
-                  version: l.version,
-                  instance: l.instance,
-                  level: l.level,
-                  msg: l.msg.slice(0, 16_384),
-                  fields: l.fields ? JSON.stringify(l.fields) : null,
-                  source: l.source,
-                })),
-              )
-              .execute();
-          }
-        });
-      })
-      .catch((error: unknown) => this.#writeFailed(error, batch.length));
-    return this.#flushing;
+    return this.#batcher.flush();
+  }
+
+  async #store(batch: PluginLogLine[]): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      for (let i = 0; i < batch.length; i += 200) {
+        await trx
+          .insertInto('plugin_logs')
+          .values(
+            batch.slice(i, i + 200).map((l) => {
+              const { fields, ...line } = toStoredLine(l);
+              return { ...line, fields: fields ? JSON.stringify(fields) : null };
+            }),
+          )
+          .execute();
+      }
+    });
   }
 
   /** Plugin logs are best effort (a plugin must not stall on core's disk), but never silently. */
@@ -110,17 +102,9 @@ export class PluginLogStore implements PluginLogFeed {
       opts.after === undefined
         ? (await query.orderBy('id', 'desc').limit(limit).execute()).reverse()
         : await query.orderBy('id', 'asc').limit(limit).execute();
-    const lines = rows.map((r) => ({
-      id: r.id,
-      ts: r.ts,
-      tenant: r.tenant,
-      plugin: r.plugin,
-      version: r.version,
-      instance: r.instance,
-      level: r.level,
-      msg: r.msg,
-      source: r.source,
-      ...(r.fields ? { fields: JSON.parse(r.fields) as Record<string, unknown> } : {}),
+    const lines = rows.map(({ fields, ...line }) => ({
+      ...line,
+      ...(fields ? { fields: JSON.parse(fields) as Record<string, unknown> } : {}),
     }));
     return { lines, lastId: lines.length ? lines[lines.length - 1].id : (opts.after ?? 0) };
   }

@@ -8,7 +8,7 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PluginRuntimeError } from '@powerx/protocol';
-import { createCgroup } from '../sandbox/cgroups.ts';
+import { cgroupName, createCgroup } from '../sandbox/cgroups.ts';
 import { acquireDataVolume } from '../sandbox/data-volume.ts';
 import { librariesOf, probeHostIsolation, type HostIsolation } from '../sandbox/host-probe.ts';
 import { seccompFilterX86_64 } from '../sandbox/seccomp-bpf.ts';
@@ -49,7 +49,7 @@ export async function prepareSandbox(
     });
   }
   if (!inst.cgroup && host.cgroup && host.bwrap)
-    inst.cgroup = await createCgroup(host.cgroup, inst.info.id, resources);
+    inst.cgroup = await createCgroup(host.cgroup, cgroupName(opts.runDir, inst.info.id), resources);
   if (inst.cgroup) inst.oomKillsBefore = await inst.cgroup.oomKills();
   inst.throttledBefore = (await inst.cgroup?.throttledPeriods()) ?? 0;
   const { cgroup, volume } = inst;

@@ -10,7 +10,8 @@
  * - cpu: CFS quota = cpuPercent of one CPU per period: the plugin is throttled, never above.
  * - pids: a fork bomb stops at PIDS_MAX tasks.
  */
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CgroupHost } from './host-probe.ts';
@@ -56,6 +57,51 @@ async function removeDir(dir: string): Promise<void> {
       await sleep(20);
     }
   }
+}
+
+/**
+ * A cgroup's name: the instance id, then a tag of the run folder of the supervisor that made it.
+ * Several cores (cluster nodes, test runs) can share a machine and its `powerx` cgroups; the tag
+ * tells a core which leftovers there are its own (removeLeftoverCgroups).
+ */
+export function cgroupName(runDir: string, instanceId: string): string {
+  return `${instanceId}-${runDirTag(runDir)}`;
+}
+
+function runDirTag(runDir: string): string {
+  return createHash('sha256').update(runDir).digest('hex').slice(0, 12);
+}
+
+function groupDirs(host: CgroupHost): string[] {
+  return host.version === 1
+    ? Object.values(host.roots).map((root) => join(root, GROUP))
+    : [join(host.root, GROUP)];
+}
+
+/**
+ * Removes the cgroups a killed supervisor on the same run folder left behind, once empty (its
+ * plugins exit when it dies). Only this run folder's: a cgroup another core has just made is
+ * empty too until its plugin joins it. Call it before this supervisor starts anything. A cgroup
+ * with a process in it is never removed (checked, and the kernel refuses the rmdir anyway).
+ */
+export async function removeLeftoverCgroups(host: CgroupHost, runDir: string): Promise<string[]> {
+  const suffix = `-${runDirTag(runDir)}`;
+  const removed: string[] = [];
+  for (const group of groupDirs(host)) {
+    const names = await readdir(group, { withFileTypes: true }).catch(() => []);
+    for (const entry of names) {
+      if (!entry.isDirectory() || !entry.name.endsWith(suffix)) continue;
+      const dir = join(group, entry.name);
+      if ((await read(join(dir, 'cgroup.procs'))).trim()) continue;
+      try {
+        await rmdir(dir);
+        removed.push(dir);
+      } catch {
+        // a process joined meanwhile, or it went already
+      }
+    }
+  }
+  return removed;
 }
 
 export async function createCgroup(

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeManifest, type ManifestSource } from '@powerx/protocol';
 import { Supervisor, type HostServices, type SupervisorEvent } from '@powerx/runtime';
-import type { BenchContext } from './run.ts';
+import type { BenchContext } from '../run.ts';
 
 async function pssMb(pid: number): Promise<number> {
   const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
