@@ -12,7 +12,11 @@ let nats: Awaited<ReturnType<typeof openTestNats>>;
 let now: number;
 const clock = () => now;
 let settings: SessionSettings;
-const user = (n: number) => ({ userId: `u${n}`, username: `dev${n}`, client: `px-plugin dev on laptop-${n}` });
+const user = (n: number) => ({
+  userId: `u${n}`,
+  username: `dev${n}`,
+  client: `px-plugin dev on laptop-${n}`,
+});
 const [alice, bob] = [user(1), user(2)];
 
 beforeEach(async () => {

@@ -110,7 +110,12 @@ export function sessionConflict(s: DevSession): ConflictError {
 }
 
 /** A session id sent for another plugin than the operation's. */
-export function wrongPlugin(sessionId: string, s: DevSession, tenant: string, pluginId: string): ConflictError {
+export function wrongPlugin(
+  sessionId: string,
+  s: DevSession,
+  tenant: string,
+  pluginId: string,
+): ConflictError {
   return new ConflictError(
     'BAD_REQUEST',
     { detail: `Session ${sessionId} is for ${s.pluginId} in ${s.tenant}, not ${pluginId} in ${tenant}` },
