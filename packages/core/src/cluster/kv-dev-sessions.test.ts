@@ -24,19 +24,36 @@ beforeEach(async () => {
   now = Date.parse('2026-01-01T00:00:00Z');
   settings = { ttlMs: 30_000, maxPerUser: 10 };
 });
+const stores: KvDevSessions[] = [];
 afterEach(async () => {
+  for (const s of stores.splice(0)) await s.stop();
   await nats.close();
 });
 
-/** The stores of node B and node C. */
-function nodes(): [KvDevSessions, KvDevSessions] {
-  const store = (i: number) => new KvDevSessions(nats.nodes[i].devSessions, () => settings, clock);
-  return [store(0), store(1)];
+/** The stores of node B and node C, watching the bucket. */
+async function nodes(): Promise<[KvDevSessions, KvDevSessions]> {
+  const store = async (i: number) => {
+    const s = new KvDevSessions(nats.nodes[i].devSessions, () => settings, clock);
+    await s.load();
+    stores.push(s);
+    return s;
+  };
+  return [await store(0), await store(1)];
+}
+
+/** Until every store's watch has brought this state of the session (the sweep works from what the watch saw). */
+async function seenByAll(tenant: string, session: { id: string; expiresAt: string }): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const s of stores)
+    while (!(await s.list(tenant)).some((x) => x.id === session.id && x.expiresAt === session.expiresAt)) {
+      if (Date.now() > deadline) throw new Error(`session ${session.id} not seen by every node`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
 }
 
 describe('dev sessions in NATS KV', () => {
   it('grants a plugin to one session cluster-wide; the other node names its holder and serves it', async () => {
-    const [b, c] = nodes();
+    const [b, c] = await nodes();
     const s = await b.open('t', 'p', alice);
     await expect(c.open('t', 'p', bob)).rejects.toMatchObject({
       code: 'DEV_SESSION_CONFLICT',
@@ -60,7 +77,7 @@ describe('dev sessions in NATS KV', () => {
   });
 
   it('lets exactly one of two opens at once win, on either node', async () => {
-    const [b, c] = nodes();
+    const [b, c] = await nodes();
     for (let round = 0; round < 8; round++) {
       const plugin = `p${round}`;
       const results = await Promise.allSettled([b.open('t', plugin, alice), c.open('t', plugin, bob)]);
@@ -75,7 +92,7 @@ describe('dev sessions in NATS KV', () => {
   });
 
   it('takes over an expired session with one winner and reports the expiry once', async () => {
-    const [b, c] = nodes();
+    const [b, c] = await nodes();
     const expired: string[] = [];
     b.startExpiry((s) => expired.push(`b:${s.user}`), 60_000);
     c.startExpiry((s) => expired.push(`c:${s.user}`), 60_000);
@@ -91,13 +108,13 @@ describe('dev sessions in NATS KV', () => {
   });
 
   it('expires a session after the idle timeout in force when it was last seen, once across the nodes', async () => {
-    const [b, c] = nodes();
+    const [b, c] = await nodes();
     settings.ttlMs = 120_000; // longer than any lease TTL: the bucket keeps it, the value says when it ends
     const s = await b.open('t', 'p', alice);
     settings.ttlMs = 10_000; // the policy changes: the next heartbeat uses it
     now += 60_000;
     expect([...(await b.sweep()), ...(await c.sweep())]).toEqual([]);
-    await c.heartbeat(s.id);
+    await seenByAll('t', await c.heartbeat(s.id));
     now += 9_999;
     expect([...(await b.sweep()), ...(await c.sweep())]).toEqual([]);
     now += 1;
@@ -108,7 +125,7 @@ describe('dev sessions in NATS KV', () => {
   });
 
   it('counts the per-user limit across nodes, also for opens at once', async () => {
-    const [b, c] = nodes();
+    const [b, c] = await nodes();
     settings.maxPerUser = 1;
     for (let round = 0; round < 5; round++) {
       const results = await Promise.allSettled([
@@ -126,6 +143,8 @@ describe('dev sessions in NATS KV', () => {
     const s = await b.open('t', 'p', alice);
     await expect(c.open('t', 'q', alice)).rejects.toMatchObject({ code: 'DEV_SESSION_LIMIT', status: 429 });
     const other = await c.open('t', 'q', bob);
+    await seenByAll('t', s);
+    await seenByAll('t', other);
     // An expired session frees its slot, swept or not.
     now += 30_001;
     expect((await c.open('t', 'q2', alice)).user).toBe('dev1');
@@ -133,7 +152,7 @@ describe('dev sessions in NATS KV', () => {
   });
 
   it('lives on when the node that opened it is gone', async () => {
-    const [c, b] = nodes(); // B is the second connection: the first one cleans the bucket up afterwards
+    const [c, b] = await nodes(); // B is the second connection: the first one cleans the bucket up afterwards
     const s = await b.open('t', 'p', alice);
     await b.stop();
     await nats.nodes[1].close(); // like kill -9 of B: its connection is gone

@@ -3,25 +3,21 @@
  * `<prefix>_devsessions` KV bucket every node shares: a session opened through node B is
  * heartbeated, claimed and ended through node C, and lives on when B dies.
  *
- * Keys (ids base64url-encoded, see leaseKey):
- * - `lock.<tenant>.<plugin>` → the session holding the plugin. The bucket has no TTL: the idle
- *   timeout comes from the dev policy, may change at runtime and is longer than the lease TTL, so
- *   the value carries `expiresAt` and an entry past it counts as free. Every write is a
- *   compare-and-set on the revision that was read, so two nodes never both grant the plugin.
- * - `user.<userId>` → the sessions a user holds, for the per-user limit across the cluster. An
- *   open reserves its session there (compare-and-set) before it writes the lock; the reservation
- *   counts while its lock holds that session — or, for RESERVE_GRACE_MS, while the lock write is
- *   still on its way. End and expiry take it out again.
+ * `lock.<tenant>.<plugin>` (ids base64url-encoded, see leaseKey) holds the session that has the
+ * plugin. The bucket has no TTL: the idle timeout comes from the dev policy, may change at
+ * runtime and is longer than the lease TTL, so the value carries `expiresAt` and an entry past it
+ * counts as free. Every write is a compare-and-set on the revision that was read, so two nodes
+ * never both grant the plugin. The per-user limit is kept beside it (kv-dev-session-quota.ts).
  *
- * Expiry: every node sweeps the locks; the one whose compare-and-set delete of an expired lock
- * succeeds reports it, so the audit entry and bus event come once per cluster. A heartbeat racing
- * the sweep either lands first (the delete then fails on the revision) or finds the session gone.
- * Expiry compares `expiresAt` with each node's own clock: nodes need their clocks in step (NTP).
+ * Expiry: every node watches the locks and sweeps the expired ones; the node whose
+ * compare-and-set delete wins reports it, so the audit entry and bus event come once per cluster.
+ * A heartbeat racing the sweep either lands first (the delete then fails on the revision) or finds
+ * the session gone. Expiry compares `expiresAt` with each node's own clock: nodes need their
+ * clocks in step (NTP).
  */
 import { randomUUID } from 'node:crypto';
-import type { KV } from '@nats-io/kv';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { NotFoundError, PxError, type DevSession } from '@powerx/protocol';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { NotFoundError, type DevSession } from '@powerx/protocol';
 import {
   isLive,
   newSession,
@@ -36,11 +32,8 @@ import {
   type StoredSession,
 } from '../dev/dev-session-store.ts';
 import { leaseKey } from './leases.ts';
-
-/** How long a reservation counts before its lock is written (one round trip normally). */
-const RESERVE_GRACE_MS = 15_000;
-/** Compare-and-set retries before giving up on a key other nodes keep writing. */
-const ATTEMPTS = 20;
+import { CAS_ATTEMPTS, isCasFailure } from './kv-cas.ts';
+import { KvSessionQuota } from './kv-dev-session-quota.ts';
 
 interface Lock {
   key: string;
@@ -48,17 +41,16 @@ interface Lock {
   revision: number;
 }
 
-interface UserSessions {
-  /** session id → its lock key and when it was reserved (ms). */
-  sessions: Record<string, { key: string; at: number }>;
-}
-
 export class KvDevSessions implements DevSessionStore {
   readonly #kv: KV;
   readonly #settings: () => SessionSettings;
   readonly #now: () => number;
-  /** Session id → its lock key, as this node last saw it: a hint, always checked against the bucket. */
+  readonly #quota: KvSessionQuota;
+  /** Every lock as the watch last saw it (for the sweep, lists and finding a session by id). */
+  readonly #seen = new Map<string, Lock>();
+  /** Session id → its lock key: a hint, always checked against the bucket. */
   readonly #keyOf = new Map<string, string>();
+  #watch: { stop(): void } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #onExpired: ((session: DevSession) => void) | undefined;
   #sweeping: Promise<unknown> = Promise.resolve();
@@ -67,14 +59,21 @@ export class KvDevSessions implements DevSessionStore {
     this.#kv = kv;
     this.#settings = settingsReader(settings);
     this.#now = now;
+    this.#quota = new KvSessionQuota(kv, (key, id) => this.#holds(key, id), now);
   }
 
   get ttlMs(): number {
     return this.#settings().ttlMs;
   }
 
-  /** Nothing to read: the bucket is the state, shared with the other nodes. */
-  async load(): Promise<void> {}
+  /** Starts watching the locks (the bucket is the state, shared with the other nodes). */
+  async load(): Promise<void> {
+    const watch = await this.#kv.watch({ key: 'lock.>' });
+    this.#watch = watch;
+    void (async () => {
+      for await (const e of watch) this.#saw(e);
+    })().catch(() => {});
+  }
 
   startExpiry(onExpired: (session: DevSession) => void, everyMs = 1000): void {
     this.#onExpired = onExpired;
@@ -94,18 +93,20 @@ export class KvDevSessions implements DevSessionStore {
   /** Deletes the expired locks this node wins the delete of, and returns their sessions. */
   async sweep(): Promise<DevSession[]> {
     const expired: DevSession[] = [];
-    for (const key of await this.#keys('lock.>')) {
-      const lock = await this.#read(key);
+    for (const seen of [...this.#seen.values()]) {
+      if (isLive(seen.session, this.#now())) continue;
+      const lock = await this.#read(seen.key); // the watched copy may be behind a heartbeat
       if (!lock || isLive(lock.session, this.#now())) continue;
       if (!(await this.#delete(lock))) continue; // another node expired it, or a heartbeat came
       expired.push(publicView(lock.session));
-      await this.#unreserve(lock.session.userId, lock.session.id);
+      await this.#quota.release(lock.session.userId, lock.session.id);
     }
     return expired;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#watch?.stop();
     await this.#sweeping;
   }
 
@@ -115,12 +116,11 @@ export class KvDevSessions implements DevSessionStore {
   }
 
   async list(tenant: string): Promise<DevSession[]> {
-    const sessions: DevSession[] = [];
-    for (const key of await this.#keys(`${leaseKey('lock', tenant)}.*`)) {
-      const lock = await this.#read(key);
-      if (lock && isLive(lock.session, this.#now())) sessions.push(publicView(lock.session));
-    }
-    return sessions.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return [...this.#seen.values()]
+      .map((lock) => lock.session)
+      .filter((s) => s.tenant === tenant && isLive(s, this.#now()))
+      .map(publicView)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   async get(id: string): Promise<(DevSession & { userId: string }) | undefined> {
@@ -141,16 +141,17 @@ export class KvDevSessions implements DevSessionStore {
         ttlMs,
       );
       // A new session counts against the user's limit; re-opening one's own is a heartbeat.
-      if (!live) await this.#reserve(holder.userId, session.id, key, maxPerUser);
+      if (!live) await this.#quota.reserve(holder.userId, session.id, key, maxPerUser);
       try {
         await this.#write(key, session, current?.revision);
-        if (current && !live) await this.#expiredBy(current);
-        return publicView(session);
       } catch (error) {
-        if (!live) await this.#unreserve(holder.userId, session.id);
+        if (!live) await this.#quota.release(holder.userId, session.id);
         // Someone wrote the lock since we read it: read again (a conflict, or a heartbeat of ours).
-        if (!isCasFailure(error) || attempt >= ATTEMPTS) throw error;
+        if (!isCasFailure(error) || attempt >= CAS_ATTEMPTS) throw error;
+        continue;
       }
+      if (current && !live) await this.#expiredBy(current);
+      return publicView(session);
     }
   }
 
@@ -159,8 +160,7 @@ export class KvDevSessions implements DevSessionStore {
    * over the sweeps, so it reports the expiry (once, like a sweep would).
    */
   async #expiredBy(replaced: Lock): Promise<void> {
-    this.#keyOf.delete(replaced.session.id);
-    await this.#unreserve(replaced.session.userId, replaced.session.id);
+    await this.#quota.release(replaced.session.userId, replaced.session.id);
     this.#onExpired?.(publicView(replaced.session));
   }
 
@@ -174,7 +174,7 @@ export class KvDevSessions implements DevSessionStore {
         return publicView(next);
       } catch (error) {
         // Another heartbeat of the same session (through another node), or the sweep deleted it.
-        if (!isCasFailure(error) || attempt >= ATTEMPTS) throw error;
+        if (!isCasFailure(error) || attempt >= CAS_ATTEMPTS) throw error;
       }
     }
   }
@@ -201,11 +201,11 @@ export class KvDevSessions implements DevSessionStore {
   }
 
   async end(id: string): Promise<DevSession | undefined> {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const lock = await this.#find(id, { expiredToo: true });
       if (!lock) return undefined;
       if (await this.#delete(lock)) {
-        await this.#unreserve(lock.session.userId, id);
+        await this.#quota.release(lock.session.userId, id);
         return publicView(lock.session);
       }
     }
@@ -217,7 +217,7 @@ export class KvDevSessions implements DevSessionStore {
     if (s) await this.end(s.id);
   }
 
-  /** The lock holding session `id` (live only, unless `expiredToo`). */
+  /** The lock holding session `id` (live only, unless `expiredToo`), read from the bucket. */
   async #find(id: string, opts: { expiredToo?: boolean } = {}): Promise<Lock | undefined> {
     const matches = (lock: Lock | undefined): lock is Lock =>
       !!lock && lock.session.id === id && (!!opts.expiredToo || isLive(lock.session, this.#now()));
@@ -226,8 +226,11 @@ export class KvDevSessions implements DevSessionStore {
       const lock = await this.#read(hint);
       if (matches(lock)) return lock;
     }
-    // Opened through another node (or the hint is stale): look through the locks.
-    for (const key of await this.#keys('lock.>')) {
+    // Opened through another node a moment ago, before the watch brought it: look through the
+    // bucket. (Rare — an unknown id is mostly a session that is gone — and it costs a consumer.)
+    const keys: string[] = [];
+    for await (const key of await this.#kv.keys('lock.>')) keys.push(key);
+    for (const key of keys) {
       if (key === hint) continue;
       const lock = await this.#read(key);
       if (matches(lock)) return lock;
@@ -236,15 +239,16 @@ export class KvDevSessions implements DevSessionStore {
     return undefined;
   }
 
+  async #holds(key: string, id: string): Promise<boolean> {
+    const lock = await this.#read(key);
+    return !!lock && lock.session.id === id && isLive(lock.session, this.#now());
+  }
+
   async #read(key: string): Promise<Lock | undefined> {
     const e = await this.#kv.get(key);
     if (!e || e.operation !== 'PUT') return undefined;
-    let session: StoredSession;
-    try {
-      session = e.json<StoredSession>();
-    } catch {
-      return undefined;
-    }
+    const session = parse(e);
+    if (!session) return undefined;
     this.#keyOf.set(session.id, key);
     return { key, session, revision: e.revision };
   }
@@ -269,67 +273,17 @@ export class KvDevSessions implements DevSessionStore {
     }
   }
 
-  async #keys(filter: string): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await this.#kv.keys(filter)) keys.push(key);
-    return keys;
-  }
-
-  /** Adds a session to its user's list, refusing beyond `maxPerUser` live ones across the cluster. */
-  async #reserve(userId: string, id: string, key: string, maxPerUser: number): Promise<void> {
-    await this.#updateUser(userId, async (held) => {
-      const now = this.#now();
-      const kept: UserSessions['sessions'] = {};
-      for (const [other, r] of Object.entries(held.sessions)) {
-        if (other === id) continue;
-        if (now - r.at < RESERVE_GRACE_MS || (await this.#holds(r.key, other))) kept[other] = r;
-      }
-      const count = Object.keys(kept).length;
-      if (count >= maxPerUser) throw new PxError('DEV_SESSION_LIMIT', { count, limit: maxPerUser });
-      kept[id] = { key, at: now };
-      return { sessions: kept };
-    });
-  }
-
-  /** Takes a session off its user's list (best effort: a leftover stops counting once its lock is gone). */
-  async #unreserve(userId: string, id: string): Promise<void> {
-    await this.#updateUser(userId, async (held) => {
-      if (!held.sessions[id]) return undefined;
-      const { [id]: _gone, ...rest } = held.sessions;
-      return { sessions: rest };
-    }).catch(() => {});
-  }
-
-  async #holds(key: string, id: string): Promise<boolean> {
-    const lock = await this.#read(key);
-    return !!lock && lock.session.id === id && isLive(lock.session, this.#now());
-  }
-
-  /** Read, change, compare-and-set the user's list; `change` returning undefined writes nothing. */
-  async #updateUser(
-    userId: string,
-    change: (held: UserSessions) => Promise<UserSessions | undefined>,
-  ): Promise<void> {
-    const key = leaseKey('user', userId);
-    for (let attempt = 0; ; attempt++) {
-      const e = await this.#kv.get(key);
-      const exists = !!e && e.operation === 'PUT';
-      let held: UserSessions = { sessions: {} };
-      try {
-        if (exists) held = e.json<UserSessions>();
-      } catch {
-        // unreadable: start the list again (its locks still say who holds what)
-      }
-      const next = await change(held);
-      if (!next) return;
-      try {
-        if (exists) await this.#kv.update(key, JSON.stringify(next), e.revision);
-        else await this.#kv.create(key, JSON.stringify(next));
-        return;
-      } catch (error) {
-        if (!isCasFailure(error) || attempt >= ATTEMPTS) throw error;
-      }
+  #saw(e: KvEntry): void {
+    const prior = this.#seen.get(e.key);
+    if (prior && prior.revision > e.revision) return;
+    const session = e.operation === 'PUT' ? parse(e) : undefined;
+    if (!session) {
+      if (prior && this.#keyOf.get(prior.session.id) === e.key) this.#keyOf.delete(prior.session.id);
+      this.#seen.delete(e.key);
+      return;
     }
+    this.#seen.set(e.key, { key: e.key, session, revision: e.revision });
+    this.#keyOf.set(session.id, e.key);
   }
 }
 
@@ -337,12 +291,10 @@ function lockKey(tenant: string, pluginId: string): string {
   return leaseKey('lock', tenant, pluginId);
 }
 
-/** The write lost a compare-and-set: the key changed since it was read. */
-function isCasFailure(error: unknown): boolean {
-  if (error instanceof JetStreamApiError)
-    return (
-      error.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown
-    );
-  return /wrong last sequence/i.test((error as Error)?.message ?? '');
+function parse(e: KvEntry): StoredSession | undefined {
+  try {
+    return e.json<StoredSession>();
+  } catch {
+    return undefined;
+  }
 }
