@@ -142,6 +142,16 @@ describe('dev sessions across cluster nodes', { timeout: 240_000 }, () => {
     // Not before its time: the idle timeout counts from the last heartbeat.
     expect(Date.now() - beat.lastSentAt()).toBeGreaterThanOrEqual(IDLE_TIMEOUT_S * 1000);
     expect(taken.body.user).toBe('dev2');
+    // Developer 2's session, opened through C, ends through B.
+    const dev2ViaB = new Api(b.url, dev2.token);
+    expect(
+      (await dev2ViaB.req('DELETE', `/api/plugins/dev/sessions/${taken.body.id}?keep=true`)).status,
+    ).toBe(200);
+    await until(
+      () => c.api.get(`/api/plugins/dev/sessions?tenant=${TENANT}`),
+      (r) => r.body.sessions?.length === 0,
+      'C listing no session once it ended',
+    );
     expect((await dev1ViaC.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).body.code).toBe(
       'DEV_SESSION_NOT_FOUND',
     );
