@@ -1,7 +1,8 @@
 /**
  * The scaled deployment's parts, built when PX_NATS_URL is set: the shared bus, log feed, blob
- * bucket, placement (leases, heartbeats, takeovers), the entry router and the dev sessions. start-core.ts swaps
- * them in for the embedded ones; everything else in core is the same code on one node or many.
+ * bucket, placement (leases, heartbeats, takeovers), the entry router and the dev sessions.
+ * start-core.ts swaps them in for the embedded ones; everything else in core is the same code on
+ * one node or many.
  */
 import type { Logger } from 'pino';
 import type { EntryProxy } from '@powerx/runtime';
