@@ -31,7 +31,7 @@ export class KvSessionQuota {
     this.#now = now;
   }
 
-  /** Adds session `id` (for lock `key`) to the user's list; DEV_SESSION_LIMIT beyond `maxPerUser` live ones. */
+  /** Adds session `id` (for lock `key`) to the user's list; DEV_SESSION_LIMIT beyond `maxPerUser`. */
   async reserve(userId: string, id: string, key: string, maxPerUser: number): Promise<void> {
     await this.#update(userId, async (held) => {
       const now = this.#now();

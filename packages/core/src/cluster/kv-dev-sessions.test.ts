@@ -41,7 +41,7 @@ async function nodes(): Promise<[KvDevSessions, KvDevSessions]> {
   return [await store(0), await store(1)];
 }
 
-/** Until every store's watch has brought this state of the session (the sweep works from what the watch saw). */
+/** Until every store's watch has brought this state of the session (the sweep reads the watched copy). */
 async function seenByAll(tenant: string, session: { id: string; expiresAt: string }): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (const s of stores)
@@ -52,7 +52,7 @@ async function seenByAll(tenant: string, session: { id: string; expiresAt: strin
 }
 
 describe('dev sessions in NATS KV', () => {
-  it('grants a plugin to one session cluster-wide; the other node names its holder and serves it', async () => {
+  it('grants a plugin to one session cluster-wide; the other node names its holder, serves it', async () => {
     const [b, c] = await nodes();
     const s = await b.open('t', 'p', alice);
     await expect(c.open('t', 'p', bob)).rejects.toMatchObject({
@@ -107,7 +107,7 @@ describe('dev sessions in NATS KV', () => {
     await c.stop();
   });
 
-  it('expires a session after the idle timeout in force when it was last seen, once across the nodes', async () => {
+  it('expires a session one idle timeout (as at its last heartbeat) after it, once across nodes', async () => {
     const [b, c] = await nodes();
     settings.ttlMs = 120_000; // longer than any lease TTL: the bucket keeps it, the value says when it ends
     const s = await b.open('t', 'p', alice);

@@ -253,7 +253,7 @@ export class KvDevSessions implements DevSessionStore {
     return { key, session, revision: e.revision };
   }
 
-  /** Compare-and-set: creates the lock when `revision` is undefined (none read), else replaces that revision. */
+  /** Compare-and-set: creates the lock if none was read, else replaces the revision read. */
   async #write(key: string, session: StoredSession, revision: number | undefined): Promise<void> {
     const text = JSON.stringify(session);
     if (revision === undefined) await this.#kv.create(key, text);

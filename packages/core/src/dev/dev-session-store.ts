@@ -39,7 +39,7 @@ export interface DevSessionStore {
   /** The live sessions of a tenant, oldest first. */
   list(tenant: string): Promise<DevSession[]>;
   get(id: string): Promise<(DevSession & { userId: string }) | undefined>;
-  /** Opens a session, or refuses naming the holder of the live one. Re-opening your own session id is a heartbeat. */
+  /** Opens a session, or refuses naming the holder of the live one; re-opening one's own is a heartbeat. */
   open(tenant: string, pluginId: string, holder: SessionHolder, id?: string): Promise<DevSession>;
   /** Keeps a live session alive; DEV_SESSION_NOT_FOUND when it is gone or expired. */
   heartbeat(id: string): Promise<DevSession>;
