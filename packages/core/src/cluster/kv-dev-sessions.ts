@@ -150,7 +150,7 @@ export class KvDevSessions implements DevSessionStore {
         if (!isCasFailure(error) || attempt >= CAS_ATTEMPTS) throw error;
         continue;
       }
-      if (current && !live) await this.#expiredBy(current);
+      if (current && !live) await this.#expiredBy(current, session.id);
       return publicView(session);
     }
   }
@@ -159,8 +159,9 @@ export class KvDevSessions implements DevSessionStore {
    * An open that replaced an expired lock before any sweep deleted it: its compare-and-set won
    * over the sweeps, so it reports the expiry (once, like a sweep would).
    */
-  async #expiredBy(replaced: Lock): Promise<void> {
-    await this.#quota.release(replaced.session.userId, replaced.session.id);
+  async #expiredBy(replaced: Lock, by: string): Promise<void> {
+    // (An expired session re-opened under its own id keeps the reservation just made.)
+    if (replaced.session.id !== by) await this.#quota.release(replaced.session.userId, replaced.session.id);
     this.#onExpired?.(publicView(replaced.session));
   }
 
