@@ -265,7 +265,8 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       entryUrl,
       ready: () => ready,
     };
-    const dev = new DevService(base);
+    // In a cluster dev sessions are shared in NATS, so any node serves a session of any other.
+    const dev = new DevService(base, clustered ? { sessionStore: clustered.devSessions } : {});
     // Object.assign, not a spread: a spread would freeze the devMode getter at today's policy.
     const services: CoreServices = Object.assign(base, { dev });
     // Sessions and reload history load before the server answers; dev.close() runs at close().

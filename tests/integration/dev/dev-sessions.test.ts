@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   DEV_ID,
   devInstall,
@@ -21,13 +22,36 @@ import {
 import { makeTmp, startTestCore } from '../../support/core-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
-process.env.PX_DEV_SESSION_TTL_MS = '1200';
 process.env.PX_DEV_GRACE_MS = '500';
 
+/**
+ * The idle timeout comes from the dev policy file, re-read at run time: a long one by default, so
+ * no session expires because a loaded machine was slow; the expiry and heartbeat tests shorten it
+ * where time is what they check.
+ */
+const LONG_IDLE_TIMEOUT_S = 300;
+let policyDir: string;
+let policyFile: string;
 let core: TestCore;
 let bobToken: string;
+
+async function writePolicy(idleTimeoutSeconds: number): Promise<void> {
+  await writeFile(policyFile, `sessions:\n  idleTimeoutSeconds: ${idleTimeoutSeconds}\n`);
+}
+
+/** Sets the idle timeout of the running core (the next open or heartbeat uses it). */
+async function setIdleTimeout(seconds: number): Promise<void> {
+  await writePolicy(seconds);
+  await core.reloadPolicy();
+}
+
+const startCore = (opts: { tmp?: string } = {}) => startDevCore({ devPolicyFile: policyFile, ...opts });
+
 beforeAll(async () => {
-  core = await startDevCore();
+  policyDir = await makeTmp('pxdev-policy-');
+  policyFile = join(policyDir, 'dev_policy.yaml');
+  await writePolicy(LONG_IDLE_TIMEOUT_S);
+  core = await startCore();
   await core.api.post('/api/users', {
     username: 'bob',
     password: 'bob-password',
@@ -38,6 +62,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stopTestCore(core);
+  await rm(policyDir, { recursive: true, force: true });
 });
 
 async function sharedSandbox(id: string): Promise<string> {
@@ -80,13 +105,24 @@ describe('dev sessions', () => {
       (await devInstall(core.api, { tenant, path: await project(core, 'dev-hello'), sessionId: session.id }))
         .body.result,
     ).toBe('running');
-    // No heartbeats: after the ttl (1.2 s here) someone else may take it.
     const bob = core.api.as(bobToken);
-    const taken = await until(() => bob.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID }), {
-      ok: (r) => r.status === 201,
-      message: 'session expiry',
-    });
-    expect(taken.body.user).toBe('bob');
+    try {
+      // The policy's idle timeout shrinks to 1 s; the CLI's last heartbeat takes it, then it goes away.
+      await setIdleTimeout(1);
+      const last = Date.now();
+      expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).body.ttlMs).toBe(
+        1000,
+      );
+      const taken = await until(() => bob.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID }), {
+        ok: (r) => r.status === 201,
+        message: 'session expiry',
+      });
+      // Not before its time: one idle timeout after the last heartbeat at the earliest.
+      expect(Date.now() - last).toBeGreaterThanOrEqual(1000);
+      expect(taken.body.user).toBe('bob');
+    } finally {
+      await setIdleTimeout(LONG_IDLE_TIMEOUT_S);
+    }
     expect((await hello(core, tenant)).status).toBe(200);
     expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).body.code).toBe(
       'DEV_SESSION_NOT_FOUND',
@@ -99,14 +135,23 @@ describe('dev sessions', () => {
 
   it('heartbeats keep a session alive beyond its ttl', async () => {
     const tenant = await sharedSandbox('sess-alive');
-    const session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body;
-    for (let i = 0; i < 8; i++) {
-      await new Promise((r) => setTimeout(r, 300));
-      expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).status).toBe(200);
+    // 3 s: ten heartbeat periods, so only a heartbeat that stalls for seconds could miss it.
+    await setIdleTimeout(3);
+    try {
+      const session = (await core.api.post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body;
+      expect(session.ttlMs).toBe(3000);
+      const end = Date.now() + 4500; // well beyond the ttl
+      while (Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await core.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).status).toBe(200);
+      }
+      expect(
+        (await core.api.as(bobToken).post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body
+          .code,
+      ).toBe('DEV_SESSION_CONFLICT');
+    } finally {
+      await setIdleTimeout(LONG_IDLE_TIMEOUT_S);
     }
-    expect(
-      (await core.api.as(bobToken).post('/api/plugins/dev/sessions', { tenant, pluginId: DEV_ID })).body.code,
-    ).toBe('DEV_SESSION_CONFLICT');
   });
 
   it('ending a session uninstalls the plugin, unless keep=true', async () => {
@@ -184,7 +229,7 @@ describe('dev mode off', () => {
 describe('core restarted during a session', () => {
   it('brings the plugin back, keeps the session (heartbeats and reloads go on) and its lock', async () => {
     const tmp = await makeTmp('pxdev-restart-');
-    let first: TestCore | undefined = await startDevCore({ tmp });
+    let first: TestCore | undefined = await startCore({ tmp });
     let second: TestCore | undefined;
     try {
       const dir = await project(first, 'dev-hello');
@@ -202,7 +247,7 @@ describe('core restarted during a session', () => {
       await first.close();
       first = undefined;
 
-      second = await startDevCore({ tmp });
+      second = await startCore({ tmp });
       expect(second.recovery.started).toBe(1);
       expect(JSON.parse((await hello(second, 'sandbox-dev')).text).message).toBe('one');
       expect((await second.api.post(`/api/plugins/dev/sessions/${session.id}/heartbeat`)).status).toBe(200);

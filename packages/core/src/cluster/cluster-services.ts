@@ -1,7 +1,8 @@
 /**
  * The scaled deployment's parts, built when PX_NATS_URL is set: the shared bus, log feed, blob
- * bucket, placement (leases, heartbeats, takeovers) and the entry router. start-core.ts swaps
- * them in for the embedded ones; everything else in core is the same code on one node or many.
+ * bucket, placement (leases, heartbeats, takeovers), the entry router and the dev sessions.
+ * start-core.ts swaps them in for the embedded ones; everything else in core is the same code on
+ * one node or many.
  */
 import type { Logger } from 'pino';
 import type { EntryProxy } from '@powerx/runtime';
@@ -19,6 +20,8 @@ import { Placement } from './placement.ts';
 import { createEntryRouter } from './entry-router.ts';
 import { LOCK_NAMESPACE, StoreLock } from './store-lock.ts';
 import { KvAuditAnchor } from './kv-audit-anchor.ts';
+import { KvDevSessions } from './kv-dev-sessions.ts';
+import type { DevSessionStore, SessionSettings } from '../dev/dev-session-store.ts';
 
 export interface ClusterServices {
   nats: NatsCluster;
@@ -30,6 +33,8 @@ export interface ClusterServices {
   bootstrapLock: StoreLock;
   metrics: ClusterMetrics;
   auditAnchor: KvAuditAnchor;
+  /** Dev sessions shared by every node (kv-dev-sessions.ts); `settings` reads the dev policy. */
+  devSessions(settings: () => SessionSettings): DevSessionStore;
   entryRouter(local: EntryProxy, pipeline: InstallPipeline): EntryProxy;
 }
 
@@ -85,6 +90,7 @@ export async function openClusterServices(input: {
       bootstrapLock: new StoreLock(input.db, LOCK_NAMESPACE.bootstrap),
       metrics,
       auditAnchor: new KvAuditAnchor(nats.audit, input.auditKey),
+      devSessions: (settings) => new KvDevSessions(nats.devSessions, settings),
       entryRouter: (local, pipeline) =>
         createEntryRouter({
           nodeId: env.nodeId,

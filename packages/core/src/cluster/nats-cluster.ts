@@ -5,7 +5,9 @@
  * - `<prefix>_events`  stream of bus events, every node consumes all of them;
  * - `<prefix>_logs`    stream of plugin and dev log lines, one subject per (tenant, plugin),
  *                      `max_age` = the log retention (the retention is a property of the stream);
- * - `<prefix>_leases`  KV bucket of leases (instance placement, dev-session locks), TTL = lease TTL;
+ * - `<prefix>_leases`  KV bucket of instance placement leases, TTL = lease TTL;
+ * - `<prefix>_devsessions` KV bucket of dev sessions (no TTL: their idle timeout is the dev
+ *                      policy's, kept in each value; kv-dev-sessions.ts);
  * - `<prefix>_nodes`   KV bucket of node heartbeats (who is alive, where to reach it);
  * - `<prefix>_blobs`   object store of package blobs, so any node can rebuild a version folder;
  * - `<prefix>_audit`   KV bucket (no TTL) holding the audit head anchor (kv-audit-anchor.ts).
@@ -36,6 +38,7 @@ export interface NatsCluster {
   nodes: KV;
   blobs: ObjectStore;
   audit: KV;
+  devSessions: KV;
   leaseTtlMs: number;
   close(): Promise<void>;
   /** Deletes every stream and bucket of the prefix (tests and CI clean-up only). */
@@ -71,6 +74,7 @@ export async function connectNatsCluster(options: NatsClusterOptions): Promise<N
     const nodes = await kvm.create(names.nodesBucket, { ttl: options.leaseTtlMs, history: 1 });
     const blobs = await new Objm(nc).create(names.blobsBucket);
     const audit = await kvm.create(names.auditBucket, { history: 1 });
+    const devSessions = await kvm.create(names.devSessionsBucket, { history: 1 });
     return {
       nc,
       js,
@@ -80,6 +84,7 @@ export async function connectNatsCluster(options: NatsClusterOptions): Promise<N
       nodes,
       blobs,
       audit,
+      devSessions,
       leaseTtlMs: options.leaseTtlMs,
       async close() {
         await nc.drain().catch(() => nc.close());
@@ -89,6 +94,7 @@ export async function connectNatsCluster(options: NatsClusterOptions): Promise<N
         await nodes.destroy().catch(() => {});
         await blobs.destroy().catch(() => {});
         await audit.destroy().catch(() => {});
+        await devSessions.destroy().catch(() => {});
         for (const stream of [names.eventsStream, names.logsStream])
           await jsm.streams.delete(stream).catch(() => {});
       },

@@ -56,6 +56,9 @@ export class NatsNames {
   get nodesBucket(): string {
     return `${this.prefix}_nodes`;
   }
+  get devSessionsBucket(): string {
+    return `${this.prefix}_devsessions`;
+  }
   get auditBucket(): string {
     return `${this.prefix}_audit`;
   }

@@ -32,7 +32,8 @@ import { LogHub } from '../logs/log-hub.ts';
 import { resolveAllowedPath } from './dev-roots.ts';
 import { assertDevPolicy } from './dev-policy-gate.ts';
 import { unsignedAllowed } from '../config/dev-policy.ts';
-import { DevSessions, type SessionHolder } from './dev-sessions.ts';
+import { FileDevSessions } from './dev-sessions.ts';
+import type { DevSessionStore, SessionHolder, SessionSettings } from './dev-session-store.ts';
 import { DevReloadHistory } from './dev-reload-history.ts';
 import { snapshotBuild } from './snapshot-build.ts';
 import { ReloadLanes } from './reload-lanes.ts';
@@ -45,10 +46,12 @@ export type DevSource = { path: string } | { uploadPath: string; bytes: number }
 export interface DevServiceOptions {
   /** Crash watch after a switch. Default: config.dev.graceMs (PX_DEV_GRACE_MS). */
   graceMs?: number;
+  /** Where sessions live: a cluster shares them in NATS; default <dataDir>/dev-sessions.json. */
+  sessionStore?: (settings: () => SessionSettings) => DevSessionStore;
 }
 
 export class DevService {
-  readonly sessions: DevSessions;
+  readonly sessions: DevSessionStore;
   readonly hub: LogHub;
   /** Reload history per plugin for GET /api/plugins/dev/sessions (dev-reload-history.ts). */
   readonly reloads: DevReloadHistory;
@@ -60,10 +63,13 @@ export class DevService {
   constructor(s: CoreServicesWithoutDev, opts: DevServiceOptions = {}) {
     this.#s = s;
     // Read from the policy at each use, so a re-read policy applies to the next heartbeat.
-    this.sessions = new DevSessions(join(s.paths.dataDir, 'dev-sessions.json'), () => ({
+    const settings = () => ({
       ttlMs: s.policy.current.sessions.idleTimeoutSeconds * 1000,
       maxPerUser: s.policy.current.sessions.maxPerUser,
-    }));
+    });
+    this.sessions =
+      opts.sessionStore?.(settings) ??
+      new FileDevSessions(join(s.paths.dataDir, 'dev-sessions.json'), settings);
     this.hub = new LogHub(s.logs);
     this.reloads = new DevReloadHistory(join(s.paths.dataDir, 'dev-reloads.json'));
     this.#report = new ReloadReporter(s, this.hub, this.reloads);
@@ -159,9 +165,9 @@ export class DevService {
     }
   }
 
-  heartbeat(p: Principal, id: string): DevSession {
+  async heartbeat(p: Principal, id: string): Promise<DevSession> {
     this.requireDevMode();
-    const session = this.sessions.get(id);
+    const session = await this.sessions.get(id);
     if (!session || session.userId !== p.userId) throw new PxError('DEV_SESSION_NOT_FOUND', { session: id });
     return this.sessions.heartbeat(id);
   }
@@ -173,7 +179,7 @@ export class DevService {
     opts: { keep?: boolean; removeData?: boolean },
   ): Promise<{ uninstalled: boolean }> {
     this.requireDevMode();
-    const session = this.sessions.get(id);
+    const session = await this.sessions.get(id);
     if (!session || session.userId !== p.userId) throw new PxError('DEV_SESSION_NOT_FOUND', { session: id });
     let uninstalled = false;
     if (!opts.keep)
@@ -225,7 +231,7 @@ export class DevService {
   async listSessions(p: Principal, tenant: string): Promise<DevSessionsList> {
     this.requireDevMode();
     await this.#s.tenants.assertReadAccess(p, tenant);
-    const sessions = this.sessions.list(tenant).map((x) => ({
+    const sessions = (await this.sessions.list(tenant)).map((x) => ({
       id: x.id,
       tenant: x.tenant,
       pluginId: x.pluginId,
@@ -289,7 +295,7 @@ export class DevService {
   /** A build error on the developer's side: nothing was pushed, the running version stays; the Admin hears it too. */
   async reportBuildError(p: Principal, sessionId: string, error: { message: string }): Promise<void> {
     this.requireDevMode();
-    const session = this.sessions.get(sessionId);
+    const session = await this.sessions.get(sessionId);
     if (!session || session.userId !== p.userId)
       throw new PxError('DEV_SESSION_NOT_FOUND', { session: sessionId });
     await this.#report.buildFailed(session.tenant, session.pluginId, error.message.slice(0, 4000));

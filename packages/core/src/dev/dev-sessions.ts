@@ -1,45 +1,42 @@
 /**
- * Dev sessions: at most one per (tenant, plugin). A session belongs to whoever opened it (a
- * `px-plugin dev` process, identified by the session id it holds) and lives as long as its
- * heartbeats come; when the CLI goes away (killed, laptop closed) it expires after `ttlMs`
- * and frees the plugin for someone else. Expiry does not uninstall: the last version keeps
- * serving (an explicit end without --keep does uninstall; see dev-service.ts).
- *
- * Sessions are written to <dataDir>/dev-sessions.json on open and end, so a core restart during
- * a session does not break it: on start each one gets a fresh ttl, and a CLI that is still
- * there resumes with its heartbeats; one that is gone expires as usual.
+ * The embedded default's dev sessions (dev-session-store.ts says what a session is): in memory,
+ * written to <dataDir>/dev-sessions.json on open and end, so a core restart during a session
+ * does not break it: on start each one gets a fresh ttl, and a CLI that is still there resumes
+ * with its heartbeats; one that is gone expires as usual. Expiry does not uninstall: the last
+ * version keeps serving (an explicit end without --keep does uninstall; see dev-service.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { ConflictError, NotFoundError, PxError, type DevSession } from '@powerx/protocol';
+import { NotFoundError, PxError, type DevSession } from '@powerx/protocol';
+import {
+  isLive,
+  newSession,
+  publicView,
+  refreshed,
+  sessionConflict,
+  settingsReader,
+  wrongPlugin,
+  type DevSessionStore,
+  type SessionHolder,
+  type SessionSettings,
+  type StoredSession,
+} from './dev-session-store.ts';
 
-export interface SessionHolder {
-  userId: string;
-  username: string;
-  client: string;
-}
+export type { SessionHolder, SessionSettings } from './dev-session-store.ts';
 
-interface StoredSession extends DevSession {
-  userId: string;
-}
-
-/** From the dev policy, read at each use so a re-read policy applies without a restart. */
-export interface SessionSettings {
-  ttlMs: number;
-  maxPerUser: number;
-}
-
-export class DevSessions {
+export class FileDevSessions implements DevSessionStore {
   readonly #file: string;
   readonly #settings: () => SessionSettings;
+  readonly #now: () => number;
   readonly #sessions = new Map<string, StoredSession>();
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(file: string, settings: number | (() => SessionSettings)) {
+  /** `now`: the clock (tests pass their own). */
+  constructor(file: string, settings: number | (() => SessionSettings), now: () => number = Date.now) {
     this.#file = file;
-    this.#settings =
-      typeof settings === 'number' ? () => ({ ttlMs: settings, maxPerUser: Infinity }) : settings;
+    this.#settings = settingsReader(settings);
+    this.#now = now;
   }
 
   get ttlMs(): number {
@@ -50,26 +47,31 @@ export class DevSessions {
     const text = await readFile(this.#file, 'utf8').catch(() => undefined);
     if (!text) return;
     try {
-      for (const s of JSON.parse(text) as StoredSession[]) this.#sessions.set(s.id, this.#refresh(s));
+      for (const s of JSON.parse(text) as StoredSession[])
+        this.#sessions.set(s.id, refreshed(s, this.#now(), this.ttlMs));
     } catch {
       // a torn file from a crash: sessions are re-opened by their CLIs
     }
   }
 
-  /** Calls onExpired for every session whose CLI stopped sending heartbeats. */
   startExpiry(onExpired: (session: DevSession) => void, everyMs = 1000): void {
     this.#timer = setInterval(() => {
-      const now = Date.now();
-      let changed = false;
-      for (const s of this.#sessions.values()) {
-        if (Date.parse(s.expiresAt) > now) continue;
-        this.#sessions.delete(s.id);
-        changed = true;
-        onExpired(publicView(s));
-      }
-      if (changed) void this.#persist();
+      for (const s of this.sweep()) onExpired(s);
     }, everyMs);
     this.#timer.unref();
+  }
+
+  /** Removes the sessions past their expiry and returns them (the expiry timer calls it). */
+  sweep(): DevSession[] {
+    const now = this.#now();
+    const expired: DevSession[] = [];
+    for (const s of this.#sessions.values()) {
+      if (isLive(s, now)) continue;
+      this.#sessions.delete(s.id);
+      expired.push(publicView(s));
+    }
+    if (expired.length) void this.#persist();
+    return expired;
   }
 
   stop(): Promise<void> {
@@ -77,69 +79,51 @@ export class DevSessions {
     return this.#writing;
   }
 
-  holderOf(tenant: string, pluginId: string): DevSession | undefined {
-    for (const s of this.#sessions.values())
-      if (s.tenant === tenant && s.pluginId === pluginId && Date.parse(s.expiresAt) > Date.now())
-        return publicView(s);
-    return undefined;
+  async holderOf(tenant: string, pluginId: string): Promise<DevSession | undefined> {
+    const s = this.#holder(tenant, pluginId);
+    return s && publicView(s);
   }
 
-  /** The live sessions of a tenant, oldest first. */
-  list(tenant: string): DevSession[] {
-    const now = Date.now();
+  async list(tenant: string): Promise<DevSession[]> {
+    const now = this.#now();
     return [...this.#sessions.values()]
-      .filter((s) => s.tenant === tenant && Date.parse(s.expiresAt) > now)
+      .filter((s) => s.tenant === tenant && isLive(s, now))
       .map(publicView)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  get(id: string): (DevSession & { userId: string }) | undefined {
-    const s = this.#sessions.get(id);
-    return s && Date.parse(s.expiresAt) > Date.now() ? { ...publicView(s), userId: s.userId } : undefined;
+  async get(id: string): Promise<(DevSession & { userId: string }) | undefined> {
+    const s = this.#live(id);
+    return s && { ...publicView(s), userId: s.userId };
   }
 
-  /** Opens a session, or refuses naming the holder of the live one. Re-opening your own session id is a heartbeat. */
   async open(tenant: string, pluginId: string, holder: SessionHolder, id?: string): Promise<DevSession> {
-    const current = this.holderOf(tenant, pluginId);
-    if (current && current.id !== id) throw conflict(current);
+    const current = this.#holder(tenant, pluginId);
+    if (current && current.id !== id) throw sessionConflict(publicView(current));
     const { ttlMs, maxPerUser } = this.#settings();
+    const now = this.#now();
     if (!current) {
       const held = [...this.#sessions.values()].filter(
-        (s) => s.userId === holder.userId && Date.parse(s.expiresAt) > Date.now(),
+        (s) => s.userId === holder.userId && isLive(s, now),
       ).length;
       if (held >= maxPerUser) throw new PxError('DEV_SESSION_LIMIT', { count: held, limit: maxPerUser });
     }
-    const now = new Date();
-    const session: StoredSession = {
-      id: id ?? `ds_${randomUUID()}`,
-      tenant,
-      pluginId,
-      user: holder.username,
-      userId: holder.userId,
-      client: holder.client,
-      createdAt: current?.createdAt ?? now.toISOString(),
-      lastSeenAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+    const session = newSession(
+      { id: id ?? `ds_${randomUUID()}`, tenant, pluginId, holder, createdAt: current?.createdAt },
+      now,
       ttlMs,
-    };
+    );
     this.#sessions.set(session.id, session);
     await this.#persist();
     return publicView(session);
   }
 
-  heartbeat(id: string): DevSession {
-    const s = this.#sessions.get(id);
-    if (!s || Date.parse(s.expiresAt) <= Date.now())
-      throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: id });
-    this.#refresh(s);
-    return publicView(s);
+  async heartbeat(id: string): Promise<DevSession> {
+    const s = this.#live(id);
+    if (!s) throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: id });
+    return publicView(this.#refresh(s));
   }
 
-  /**
-   * The session a dev operation on (tenant, plugin) runs under: the caller's own (by id), or —
-   * for API callers that send no session id — an implicit one of the caller. Someone else's live
-   * session is a conflict that names its holder.
-   */
   async claim(
     tenant: string,
     pluginId: string,
@@ -147,28 +131,16 @@ export class DevSessions {
     sessionId?: string,
   ): Promise<DevSession> {
     if (sessionId) {
-      const s = this.#sessions.get(sessionId);
-      if (!s || Date.parse(s.expiresAt) <= Date.now())
-        throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: sessionId });
-      if (s.tenant !== tenant || s.pluginId !== pluginId) {
-        throw new ConflictError(
-          'BAD_REQUEST',
-          {
-            detail: `Session ${sessionId} is for ${s.pluginId} in ${s.tenant}, not ${pluginId} in ${tenant}`,
-          },
-          { hint: 'Open a session for this plugin (px-plugin dev does it from plugin.yaml).' },
-        );
-      }
-      this.#refresh(s);
-      return publicView(s);
+      const s = this.#live(sessionId);
+      if (!s) throw new NotFoundError('DEV_SESSION_NOT_FOUND', { session: sessionId });
+      if (s.tenant !== tenant || s.pluginId !== pluginId)
+        throw wrongPlugin(sessionId, publicView(s), tenant, pluginId);
+      return publicView(this.#refresh(s));
     }
-    const current = this.holderOf(tenant, pluginId);
-    if (
-      current &&
-      !(current.client === holder.client && this.#sessions.get(current.id)?.userId === holder.userId)
-    )
-      throw conflict(current);
-    if (current) return this.heartbeat(current.id);
+    const current = this.#holder(tenant, pluginId);
+    if (current && !(current.client === holder.client && current.userId === holder.userId))
+      throw sessionConflict(publicView(current));
+    if (current) return publicView(this.#refresh(current));
     return this.open(tenant, pluginId, holder);
   }
 
@@ -181,17 +153,26 @@ export class DevSessions {
   }
 
   async endFor(tenant: string, pluginId: string): Promise<void> {
-    const s = this.holderOf(tenant, pluginId);
+    const s = this.#holder(tenant, pluginId);
     if (s) await this.end(s.id);
   }
 
+  #holder(tenant: string, pluginId: string): StoredSession | undefined {
+    const now = this.#now();
+    for (const s of this.#sessions.values())
+      if (s.tenant === tenant && s.pluginId === pluginId && isLive(s, now)) return s;
+    return undefined;
+  }
+
+  #live(id: string): StoredSession | undefined {
+    const s = this.#sessions.get(id);
+    return s && isLive(s, this.#now()) ? s : undefined;
+  }
+
   #refresh(s: StoredSession): StoredSession {
-    const now = Date.now();
-    const { ttlMs } = this.#settings();
-    s.lastSeenAt = new Date(now).toISOString();
-    s.expiresAt = new Date(now + ttlMs).toISOString();
-    s.ttlMs = ttlMs;
-    return s;
+    const next = refreshed(s, this.#now(), this.ttlMs);
+    this.#sessions.set(s.id, next);
+    return next;
   }
 
   #persist(): Promise<void> {
@@ -205,26 +186,4 @@ export class DevSessions {
       .catch(() => {});
     return this.#writing;
   }
-}
-
-function publicView(s: StoredSession): DevSession {
-  return {
-    id: s.id,
-    tenant: s.tenant,
-    pluginId: s.pluginId,
-    user: s.user,
-    client: s.client,
-    createdAt: s.createdAt,
-    lastSeenAt: s.lastSeenAt,
-    expiresAt: s.expiresAt,
-    ttlMs: s.ttlMs,
-  };
-}
-
-function conflict(s: DevSession): ConflictError {
-  return new ConflictError('DEV_SESSION_CONFLICT', {
-    plugin: s.pluginId,
-    tenant: s.tenant,
-    holder: `${s.user} (${s.client}, since ${s.createdAt}, expires ${s.expiresAt} without heartbeats)`,
-  });
 }
