@@ -18,19 +18,25 @@ export interface ProgressDeps {
   log: Logger;
 }
 
-/** The persisted state of an install as a progress payload. */
-export async function progressOf(d: ProgressDeps, row: InstallRow): Promise<InstallProgress> {
-  const stages = await d.store.stages(row.id);
+/**
+ * The persisted state of an install as a progress payload. The stages are read first and the
+ * stage is their last one, so a change committed meanwhile never tears the two apart (the row,
+ * read after them, is at least as new: a failure's error is there once its stage is).
+ */
+export async function progressOf(d: ProgressDeps, install: InstallRow): Promise<InstallProgress> {
+  const stages = await d.store.stages(install.id);
+  const row = (await d.store.get(install.id)) ?? install;
+  const stage = row.state === 'uninstalled' ? row.state : (stages.at(-1)?.stage ?? row.state);
   return {
     installId: row.id,
     tenant: row.tenant_id,
     ...(row.plugin_id ? { pluginId: row.plugin_id } : {}),
     ...(row.version ? { version: row.version } : {}),
     kind: await kindOf(d, row),
-    stage: row.state,
-    state: stateOf(row.state, stages),
+    stage,
+    state: stateOf(stage, stages),
     stages,
-    ...(row.error_code && row.state === 'failed'
+    ...(row.error_code && stage === 'failed'
       ? {
           error: {
             code: row.error_code,

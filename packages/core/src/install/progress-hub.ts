@@ -5,8 +5,9 @@
  *
  * A subscription starts with a snapshot (the installs in flight in the tenant, or the one install
  * asked for in whatever state): live events are held while the snapshot is read, then sent unless
- * the snapshot already covers them (by `seq`), so a late subscriber misses nothing and sees each
- * install's stages in order.
+ * the snapshot already covers them; after that, nothing older than what a subscriber already got
+ * for an install is sent (by `seq`), so a late subscriber misses nothing and sees each install's
+ * stages once, in order.
  */
 import type { InstallProgress } from '@powerx/protocol';
 import { NotFoundError, PROGRESS_CHANNEL, type WsServerFrame } from '@powerx/protocol';
@@ -30,7 +31,12 @@ interface Subscriber {
   sink: ProgressSink;
   /** Events that arrived while the snapshot was read; null once live. */
   held: InstallProgress[] | null;
+  /** Per install, the last seq this subscriber got: nothing older or repeated is sent. */
+  sentSeq: Map<string, number>;
 }
+
+/** Installs remembered per subscriber for ordering (a socket outliving this many forgets the oldest). */
+const SENT_SEQ_MAX = 10_000;
 
 export class ProgressHub {
   readonly #d: ProgressDeps & { db: Db };
@@ -46,7 +52,13 @@ export class ProgressHub {
 
   /** Sends the snapshot frame, then live progress frames until the returned function is called. */
   async subscribe(tenant: string, installId: string | undefined, sink: ProgressSink): Promise<() => void> {
-    const sub: Subscriber = { tenant, ...(installId ? { installId } : {}), sink, held: [] };
+    const sub: Subscriber = {
+      tenant,
+      ...(installId ? { installId } : {}),
+      sink,
+      held: [],
+      sentSeq: new Map(),
+    };
     let set = this.#byTenant.get(tenant);
     if (!set) this.#byTenant.set(tenant, (set = new Set()));
     set.add(sub);
@@ -56,7 +68,7 @@ export class ProgressHub {
     };
     try {
       const installs = await this.#snapshot(tenant, installId);
-      const seen = new Map(installs.map((p) => [p.installId, p.seq]));
+      for (const p of installs) sub.sentSeq.set(p.installId, p.seq);
       const held = sub.held!;
       sub.held = null;
       if (
@@ -69,8 +81,7 @@ export class ProgressHub {
         })
       )
         sink.drop('slow consumer: the progress snapshot did not fit');
-      for (const progress of held)
-        if (progress.seq > (seen.get(progress.installId) ?? 0)) this.#send(sub, progress);
+      for (const progress of held) this.#send(sub, progress);
     } catch (error) {
       unsubscribe();
       throw error;
@@ -109,6 +120,12 @@ export class ProgressHub {
   }
 
   #send(sub: Subscriber, progress: InstallProgress): void {
+    // Events of one install are published in order, but the snapshot (or a held event) may already
+    // have covered this one.
+    if (progress.seq <= (sub.sentSeq.get(progress.installId) ?? 0)) return;
+    sub.sentSeq.delete(progress.installId);
+    sub.sentSeq.set(progress.installId, progress.seq);
+    if (sub.sentSeq.size > SENT_SEQ_MAX) sub.sentSeq.delete(sub.sentSeq.keys().next().value!);
     if (!sub.sink.send({ type: 'progress', channel: PROGRESS_CHANNEL, tenant: sub.tenant, progress }))
       sub.sink.drop('slow consumer: install progress');
   }
