@@ -2,12 +2,13 @@
 /**
  * Live install progress across nodes: two real core processes on PostgreSQL and NATS; a
  * WebSocket on C subscribed to `plugin.install.progress` sees, live and in order, every stage of
- * an install, a failed upgrade and an uninstall made through A.
+ * an install, a failed upgrade, dev reloads (one whose start throws), an upgrade, a rollback and an
+ * uninstall made through A.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
-import { WsClient, type TestCore } from '../dev/dev-kit.ts';
+import { DEV_ID, WsClient, project, type TestCore } from '../dev/dev-kit.ts';
 import { TestCluster, type ClusterNode } from './cluster-kit.ts';
 
 const TENANT = 'sandbox-dev';
@@ -84,6 +85,39 @@ describe('install progress across core nodes', { timeout: 180_000 }, () => {
     expect(failed.error.hint.length).toBeGreaterThan(0);
     // The same error as the install record, read through C.
     expect(failed.error).toEqual((await c.api.get(`/api/installs/${r.body.id}`)).body.error);
+  });
+
+  it('shows on C dev reloads through A: one that serves, and one whose start throws, with its code and hint', async () => {
+    const served = await a.api.post('/api/plugins/dev/install', {
+      tenant: TENANT,
+      path: await project({ tmp: cluster.tmp }, 'dev-hello'),
+    });
+    expect(served.body.result, JSON.stringify(served.body)).toBe('running');
+    const ok = await seenOnC(served.body.installId, 'running');
+    expect(ok.map((f) => f.progress.stage)).toEqual(PIPELINE);
+    expect(ok.every((f) => f.progress.kind === 'dev_reload')).toBe(true);
+    expect(ok.at(-1).progress).toMatchObject({ pluginId: DEV_ID, version: '0.1.0' });
+
+    const broken = await a.api.post('/api/plugins/dev/install', {
+      tenant: TENANT,
+      path: await project({ tmp: cluster.tmp }, 'dev-throws-at-start'),
+    });
+    expect(broken.body.result, JSON.stringify(broken.body)).toBe('failed');
+    const failed = (await seenOnC(broken.body.installId, 'failed')).at(-1).progress;
+    expect(failed).toMatchObject({ kind: 'dev_reload', stage: 'failed', version: '0.2.0' });
+    expect(failed.error).toMatchObject({ code: broken.body.error.code, hint: broken.body.error.hint });
+    expect(failed.error.hint.length).toBeGreaterThan(0);
+  });
+
+  it('shows on C an upgrade and a rollback to the last stable version made through A', async () => {
+    const upgrade = await a.api.install(pkgs['hello-v2'], { wait: false });
+    const up = await seenOnC(upgrade.body.id, 'running');
+    expect(up.at(-1).progress).toMatchObject({ kind: 'upgrade', version: '2.0.0' });
+    const rollback = await a.api.post(`/api/tenants/${TENANT}/plugins/${HELLO_ID}/rollback`);
+    expect(rollback.status, JSON.stringify(rollback.body)).toBeLessThan(300);
+    const back = await seenOnC(rollback.body.id, 'running');
+    expect(back.map((f) => f.progress.stage)).toEqual(PIPELINE);
+    expect(back.at(-1).progress).toMatchObject({ kind: 'rollback', version: '1.0.0' });
   });
 
   it('shows on C an uninstall made through A', async () => {
