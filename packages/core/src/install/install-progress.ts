@@ -52,14 +52,25 @@ export async function progressOf(d: ProgressDeps, install: InstallRow): Promise<
   };
 }
 
-/** Publishes the install's current state. Never fails the install: a lost frame is logged. */
+/**
+ * Publishes the install's current state. The payload is read before this returns (the pipeline
+ * awaits it, so no later stage can overtake it); the publish itself is not awaited — on NATS that
+ * would put a network round trip into every stage — and publishes leave in call order. Never
+ * fails the install: a lost frame is logged.
+ */
 export async function announceProgress(d: ProgressDeps, installId: string): Promise<void> {
   try {
     const row = await d.store.get(installId);
-    if (row) await d.bus.publish('plugin.install.progress', await progressOf(d, row));
+    if (row) publish(d, installId, await progressOf(d, row));
   } catch (error) {
     d.log.warn({ err: error, installId }, 'install progress not announced');
   }
+}
+
+function publish(d: ProgressDeps, installId: string, progress: InstallProgress): void {
+  d.bus
+    .publish('plugin.install.progress', progress)
+    .catch((error: unknown) => d.log.warn({ err: error, installId }, 'install progress not announced'));
 }
 
 /**
@@ -100,7 +111,7 @@ export async function announceUninstall(
       at: stages.at(-1)!.startedAt,
     };
     delete progress.error;
-    await d.bus.publish('plugin.install.progress', progress);
+    publish(d, installId, progress);
   } catch (error) {
     d.log.warn({ err: error, installId }, 'uninstall progress not announced');
   }
