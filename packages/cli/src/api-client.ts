@@ -68,6 +68,11 @@ export class ApiClient {
     this.#token = token;
   }
 
+  /** The bearer token, for the WebSocket channels (they authenticate with an auth frame). */
+  get token(): string | undefined {
+    return this.#token;
+  }
+
   /** From env (PX_API_URL, PX_TOKEN), then the credentials file, then the default URL. */
   static async fromEnvironment(opts: { url?: string; requireToken?: boolean } = {}): Promise<ApiClient> {
     const stored = await storedCredentials();

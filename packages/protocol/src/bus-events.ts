@@ -6,6 +6,8 @@
 export const BUS_EVENTS = {
   'plugin.install.sandbox_completed': 'an upload install is running: tenant, plugin, version, durationMs',
   'plugin.install.failed': 'an upload install was rolled back: code, stage, durationMs',
+  'plugin.install.progress':
+    'a stage change of an install, upgrade, dev reload, reconfigure, rollback or uninstall (InstallProgress, install-progress-schemas.ts)',
   'plugin.install.auto_rollback': 'the last stable version was restored after the serving one failed',
   'plugin.instance.failed': 'a serving instance failed: code, message, hint, what happens next',
   'plugin.dev.session.opened': 'a dev session was opened',

@@ -5,6 +5,13 @@
  */
 import Type, { type Static } from 'typebox';
 import { LogLineSchema } from './api-schemas.ts';
+import {
+  ProgressFrameSchema,
+  ProgressSnapshotFrameSchema,
+  ProgressSubscribeFrameSchema,
+  ProgressUnsubscribeFrameSchema,
+  ProgressUnsubscribedFrameSchema,
+} from './install-progress-schemas.ts';
 
 // --- sessions: one per (tenant, plugin), kept alive by heartbeats of its CLI ---
 
@@ -174,7 +181,7 @@ export const DevSessionsListSchema = Type.Object({
 });
 export type DevSessionsList = Static<typeof DevSessionsListSchema>;
 
-// --- WebSocket /api/ws, channel plugin.dev.logs ---
+// --- WebSocket /api/ws: channel plugin.dev.logs (and plugin.install.progress, see install-progress-schemas.ts) ---
 
 /** Log levels spelled out, so the frame types carry the union (a mapped Type.Union loses it). */
 const LevelSchema = Type.Union([
@@ -207,6 +214,8 @@ export const WsClientFrameSchema = Type.Union([
     tenant: Type.String(),
     plugin: Type.String(),
   }),
+  ProgressSubscribeFrameSchema,
+  ProgressUnsubscribeFrameSchema,
   Type.Object({ type: Type.Literal('ping') }),
 ]);
 export type WsClientFrame = Static<typeof WsClientFrameSchema>;
@@ -266,5 +275,9 @@ export const WsServerFrameSchema = Type.Union([
     message: Type.String(),
     hint: Type.Optional(Type.String()),
   }),
+  // channel plugin.install.progress (install-progress-schemas.ts)
+  ProgressSnapshotFrameSchema,
+  ProgressFrameSchema,
+  ProgressUnsubscribedFrameSchema,
 ]);
 export type WsServerFrame = Static<typeof WsServerFrameSchema>;

@@ -6,6 +6,7 @@ export * from './runtime-rpc.ts';
 export * from './api-schemas.ts';
 export * from './version-handshake.ts';
 export * from './dev-schemas.ts';
+export * from './install-progress-schemas.ts';
 export * from './dev-policy-schemas.ts';
 export * from './audit-actions.ts';
 export * from './bus-events.ts';

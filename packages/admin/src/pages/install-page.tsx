@@ -213,7 +213,7 @@ function PackageInstall({ tenant }: { tenant: string }) {
       ) : null}
       {state.step === 'installing' && current ? (
         <>
-          <InstallProgress install={current} error={progress.error} title="Installing" />
+          <InstallProgress install={current} error={progress.error} title="Installing" feed={progress.feed} />
           {isWaitingForConfig(current) && current.wizard ? (
             <ConfigWizard
               wizard={current.wizard}

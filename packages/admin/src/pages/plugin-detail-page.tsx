@@ -231,7 +231,12 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
       </section>
 
       {operation && progress.install ? (
-        <InstallProgress install={progress.install} error={progress.error} title={operation.title} />
+        <InstallProgress
+          install={progress.install}
+          error={progress.error}
+          title={operation.title}
+          feed={progress.feed}
+        />
       ) : null}
 
       <section className="card" aria-labelledby="config-title">

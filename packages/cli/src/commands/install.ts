@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { PxError, isErrorCode, type Install, type InstallConfig } from '@powerx/protocol';
+import { PxError, isErrorCode, type Install, type InstallConfig, type InstallStage } from '@powerx/protocol';
 import { ApiClient } from '../api-client.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatMs, out } from '../output.ts';
 import { ask, canAsk } from '../wizard-prompt.ts';
 import { parseLogLevel, readInstallConfigFile } from '../install-config-file.ts';
+import { followInstallProgress } from '../progress-stream.ts';
 
 interface InstallOpts {
   tenant: string;
@@ -54,24 +55,50 @@ function failure(install: Install): PxError {
   );
 }
 
-/** Polls the install and prints each stage once it finished; resolves when running, failed or waiting for config. */
-export async function followInstall(api: ApiClient, installId: string, print: boolean): Promise<Install> {
+/** Prints each stage of an install once, when it finished (from live progress or a polled install). */
+function stagePrinter(print: boolean): (stages: InstallStage[]) => void {
   const shown = new Set<number>();
+  return (stages) => {
+    if (!print) return;
+    stages.forEach((s, i) => {
+      if (shown.has(i) || (s.outcome === 'running' && !s.finishedAt)) return;
+      if (s.outcome === 'waiting') return;
+      shown.add(i);
+      const mark = s.outcome === 'failed' ? out.style.fail('✗') : out.style.ok('✓');
+      out.line(
+        `  ${mark} ${s.stage.padEnd(16)} ${out.style.dim(s.durationMs !== undefined ? formatMs(s.durationMs) : '')}`,
+      );
+    });
+  };
+}
+
+/**
+ * Follows an install until it is running, failed or waiting for config, printing each stage as it
+ * finishes: live from the channel plugin.install.progress of /api/ws (progress-stream.ts), else
+ * (an older core, no WebSocket on the way) by polling the install. Returns the install as REST has it.
+ */
+export async function followInstall(
+  api: ApiClient,
+  install: Pick<Install, 'id' | 'tenant'>,
+  print: boolean,
+): Promise<Install> {
+  const printStages = stagePrinter(print);
+  if (api.token)
+    await followInstallProgress({
+      url: api.url,
+      token: api.token,
+      tenant: install.tenant,
+      installId: install.id,
+      onProgress: (progress) => {
+        printStages(progress.stages);
+        return progress.state !== 'in_progress';
+      },
+    });
   for (;;) {
-    const install = await api.get<Install>(`/api/installs/${installId}`);
-    if (print) {
-      install.stages.forEach((s, i) => {
-        if (shown.has(i) || (s.outcome === 'running' && !s.finishedAt)) return;
-        if (s.outcome === 'waiting') return;
-        shown.add(i);
-        const mark = s.outcome === 'failed' ? out.style.fail('✗') : out.style.ok('✓');
-        out.line(
-          `  ${mark} ${s.stage.padEnd(16)} ${out.style.dim(s.durationMs !== undefined ? formatMs(s.durationMs) : '')}`,
-        );
-      });
-    }
-    const waiting = install.state === 'awaiting_config' && install.stages.at(-1)?.outcome === 'waiting';
-    if (install.state === 'running' || install.state === 'failed' || waiting) return install;
+    const current = await api.get<Install>(`/api/installs/${install.id}`);
+    printStages(current.stages);
+    const waiting = current.state === 'awaiting_config' && current.stages.at(-1)?.outcome === 'waiting';
+    if (current.state === 'running' || current.state === 'failed' || waiting) return current;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -141,7 +168,7 @@ export function registerInstall(program: Command, _ctx: CliContext): void {
           : out.line(
               `  accepted: install ${accepted.id} (${accepted.state}); follow it with px-plugin status --install ${accepted.id}`,
             );
-      let install = await followInstall(api, accepted.id, human);
+      let install = await followInstall(api, accepted, human);
       while (install.state === 'awaiting_config') {
         const missing = install.missingConfig ?? [];
         if (!canAsk() || opts.json) {
@@ -155,7 +182,7 @@ export function registerInstall(program: Command, _ctx: CliContext): void {
         }
         out.line(`  ${out.style.warn('?')} the plugin needs: ${missing.join(', ')}`);
         await api.post(`/api/installs/${install.id}/config`, await askMissing(install));
-        install = await followInstall(api, install.id, human);
+        install = await followInstall(api, install, human);
       }
       if (install.state === 'failed') throw failure(install);
       if (opts.json) return out.json(install);

@@ -17,7 +17,7 @@ export function registerRollback(program: Command, _ctx: CliContext): void {
       const accepted = await api.post<Install>(
         `/api/tenants/${encodeURIComponent(opts.tenant)}/plugins/${encodeURIComponent(plugin)}/rollback`,
       );
-      const install = await followInstall(api, accepted.id, !opts.json);
+      const install = await followInstall(api, accepted, !opts.json);
       if (install.state === 'failed' && install.error) {
         throw new PxError(
           isErrorCode(install.error.code) ? install.error.code : 'INTERNAL',

@@ -65,8 +65,4 @@ export class NatsNames {
   get blobsBucket(): string {
     return `${this.prefix}_blobs`;
   }
-  /** Plain (non-stream) subject on which install progress is broadcast to every node. */
-  get progressSubject(): string {
-    return `${this.prefix}.progress`;
-  }
 }

@@ -16,6 +16,7 @@ import { resolveConfig } from './wizard.ts';
 import { configAuditDetails, openConfig, saveConfig } from './stored-config.ts';
 import { activate } from './activation.ts';
 import { removeEmptyParents, rollbackInstall } from './install-rollback.ts';
+import { announceUninstall } from './install-progress.ts';
 import { releaseStaleDataVolumes } from '@powerx/runtime';
 
 /** Restart with new config next to the current instance; switch only when healthy. */
@@ -132,6 +133,8 @@ export async function uninstall(
     }
     const instanceId = ctx.serving.get(tenant, pluginId);
     const installs = await d.store.ofPlugin(tenant, pluginId);
+    const startedAt = new Date().toISOString();
+    await announceUninstall(d, plugin.active_install_id, 'uninstalling', startedAt);
     await d.db.transaction().execute(async (trx) => {
       await d.plugins.remove(trx, tenant, pluginId);
       await trx
@@ -181,6 +184,7 @@ export async function uninstall(
         'uninstalled; clean-up incomplete (finished at next start)',
       ),
     );
+    await announceUninstall(d, plugin.active_install_id, 'uninstalled', startedAt);
   });
 }
 
@@ -255,6 +259,7 @@ function runActivation(ctx: PipelineContext, id: string, actor: string): void {
   ctx.tasks.track(
     withLogContext({ installId: id }, async () => {
       try {
+        await ctx.stages.announce(id); // received
         await ctx.stages.transition(id, 'validating');
         await ctx.stages.transition(id, 'awaiting_config');
         await ctx.stages.transition(id, 'provisioning');

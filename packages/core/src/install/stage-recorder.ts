@@ -1,27 +1,26 @@
 /**
  * Every stage change of an install is persisted (install-store.ts), timed (the stage duration
- * histogram), logged, audited and announced to the waiters. The awaiting_config stage has a
+ * histogram), logged, audited, announced to the waiters and published as live progress on the
+ * event bus (install-progress.ts). The awaiting_config stage has a
  * sub-state: "waiting" once the pipeline found values missing and parked the install there.
  */
-import type { Logger } from 'pino';
 import { PxError } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CoreMetrics } from '../metrics/core-metrics.ts';
 import type { InstallStore } from './install-store.ts';
 import { canEnter } from './stage-transitions.ts';
+import { announceProgress, type ProgressDeps } from './install-progress.ts';
 
 type TransitionOptions = Parameters<InstallStore['transition']>[2];
+type RecorderDeps = ProgressDeps & { db: Db; audit: AuditLog; metrics: CoreMetrics };
 
 export class StageRecorder {
-  readonly #d: { db: Db; store: InstallStore; audit: AuditLog; metrics: CoreMetrics; log: Logger };
+  readonly #d: RecorderDeps;
   readonly #changed: (installId: string) => void;
   readonly #actorNames = new Map<string, string>();
 
-  constructor(
-    deps: { db: Db; store: InstallStore; audit: AuditLog; metrics: CoreMetrics; log: Logger },
-    changed: (installId: string) => void,
-  ) {
+  constructor(deps: RecorderDeps, changed: (installId: string) => void) {
     this.#d = deps;
     this.#changed = changed;
   }
@@ -68,12 +67,22 @@ export class StageRecorder {
         },
       });
     }
+    await this.announce(id);
     this.#changed(id);
+  }
+
+  /**
+   * Publishes the install's persisted state as live progress: done by transition(), and by the
+   * two changes that are no transition — the creation (received) and the switch (running).
+   */
+  announce(id: string): Promise<void> {
+    return announceProgress(this.#d, id);
   }
 
   /** Parks the install in awaiting_config until someone submits the missing values. */
   async markWaiting(id: string): Promise<void> {
     await this.#setAwaitingConfigOutcome(id, 'waiting');
+    await this.announce(id);
     this.#changed(id);
   }
 

@@ -68,6 +68,7 @@ export async function switchIn(
   ctx.serving.set(tenant, pluginId, (await d.store.get(id))!.instance_id!);
   // In a cluster this node now serves the plugin: it takes the lease, the previous owner drains.
   await d.placement?.serving(tenant, pluginId);
+  await ctx.stages.announce(id);
   ctx.tasks.changed(id);
   // Requests the entry proxy routed to the old instance just before the switch are still on their
   // way to its socket: let them land, then stop it (in-flight ones finish within the grace).

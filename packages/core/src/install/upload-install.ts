@@ -48,6 +48,7 @@ export async function startUploadInstall(
     outcome: 'ok',
     details: { bytes: input.packageBytes },
   });
+  await ctx.stages.announce(row.id);
   ctx.tasks.track(
     withLogContext({ installId: row.id }, () => runUpload(ctx, row, input)),
     row.id,

@@ -1,7 +1,9 @@
 /**
  * WebSocket `/api/ws` — channel `plugin.dev.logs` (frames: @powerx/protocol dev-schemas.ts,
  * documented in docs/websocket.md). Used by the Admin's live log panel, `px-plugin dev` and
- * `px-plugin logs -f`: the same lines, from the same hub.
+ * `px-plugin logs -f`: the same lines, from the same hub. Channel `plugin.install.progress`:
+ * stage changes of the installs of a tenant (install/progress-hub.ts), for the Admin's install
+ * progress and `px-plugin install`.
  *
  * - Auth: `Authorization: Bearer …` on the upgrade request, or (browsers cannot set headers)
  *   a first frame `{type:"auth", token}` within 10 s. Tokens in URLs are not accepted: URLs
@@ -25,6 +27,7 @@ import type { WebSocket } from 'ws';
 import { Compile } from 'typebox/compile';
 import {
   LOG_CHANNEL,
+  PROGRESS_CHANNEL,
   PxError,
   WsClientFrameSchema,
   isPxError,
@@ -33,6 +36,7 @@ import {
 } from '@powerx/protocol';
 import type { CoreServices } from '../../core-services.ts';
 import type { Principal } from '../../identity/principal.ts';
+import { ProgressHub } from '../../install/progress-hub.ts';
 
 const clientFrame = Compile(WsClientFrameSchema);
 const AUTH_TIMEOUT_MS = 10_000;
@@ -65,6 +69,14 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
     registers: [s.metrics.registry],
   });
   let bufferedHighWater = 0;
+  const progressHub = new ProgressHub({
+    db: s.db,
+    store: s.pipeline.store,
+    plugins: s.plugins,
+    bus: s.bus,
+    log: s.log,
+  });
+  base.addHook('onClose', async () => progressHub.close());
 
   void base.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -73,7 +85,7 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
       url: '/api/ws',
       schema: {
         tags: ['logs'],
-        summary: `WebSocket: channel ${LOG_CHANNEL} (live plugin logs and reload markers); see docs/websocket.md`,
+        summary: `WebSocket: channels ${LOG_CHANNEL} (live plugin logs and reload markers) and ${PROGRESS_CHANNEL} (live install progress); see docs/websocket.md`,
       },
       handler: async (_req, reply) =>
         reply
@@ -82,7 +94,7 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           .send({
             code: 'UPGRADE_REQUIRED',
             message: 'This is a WebSocket endpoint',
-            hint: `Connect with a WebSocket client and subscribe to ${LOG_CHANNEL}; see docs/websocket.md.`,
+            hint: `Connect with a WebSocket client and subscribe to ${LOG_CHANNEL} or ${PROGRESS_CHANNEL}; see docs/websocket.md.`,
           }),
       wsHandler: (socket: WebSocket, req) => {
         let principal: Principal | undefined;
@@ -191,6 +203,7 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           if (frame.type === 'auth') return authenticate(frame.token);
           if (frame.type === 'ping') return void raw({ type: 'heartbeat', ts: new Date().toISOString() });
           if (!principal) throw new PxError('AUTH_REQUIRED');
+          if (frame.channel === PROGRESS_CHANNEL) return progress(principal, frame);
           const key = `${frame.tenant}\0${frame.plugin}`;
           if (frame.type === 'unsubscribe') {
             subscriptions.get(key)?.();
@@ -233,6 +246,27 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
             lastId: sub.lastId,
             ...(dropped ? { dropped } : {}),
           });
+        }
+
+        /** Channel plugin.install.progress: authorized per tenant like the logs, snapshot first. */
+        async function progress(
+          who: Principal,
+          frame: Extract<WsClientFrame, { channel: typeof PROGRESS_CHANNEL }>,
+        ): Promise<void> {
+          const key = `\u0001progress\0${frame.tenant}\0${frame.installId ?? ''}`;
+          const topic = { channel: PROGRESS_CHANNEL, tenant: frame.tenant } as const;
+          const only = frame.installId ? { installId: frame.installId } : {};
+          if (frame.type === 'unsubscribe') {
+            subscriptions.get(key)?.();
+            subscriptions.delete(key);
+            return void raw({ type: 'progress_unsubscribed', ...topic, ...only });
+          }
+          await s.tenants.assertReadAccess(who, frame.tenant);
+          subscriptions.get(key)?.();
+          subscriptions.delete(key);
+          const unsubscribe = await progressHub.subscribe(frame.tenant, frame.installId, sink);
+          if (closed) return unsubscribe();
+          subscriptions.set(key, unsubscribe);
         }
       },
     });

@@ -1,0 +1,132 @@
+/**
+ * Live install progress: each stage change of an install (upload, upgrade, dev reload,
+ * reconfigure, rollback) and of an uninstall is published on the event bus as
+ * `plugin.install.progress`, built from what was just persisted. On NATS every node receives it,
+ * so the channel `plugin.install.progress` of `/api/ws` (progress-hub.ts) shows an install made
+ * through any node. The same builder gives the snapshot a late subscriber starts from.
+ */
+import type { Logger } from 'pino';
+import type { InstallProgress, InstallStage, ProgressKind, ProgressState } from '@powerx/protocol';
+import type { EventBus } from '../events/event-bus.ts';
+import type { PluginRepository } from '../plugins/plugin-repository.ts';
+import type { InstallRow, InstallStore } from './install-store.ts';
+
+export interface ProgressDeps {
+  store: InstallStore;
+  plugins: Pick<PluginRepository, 'get'>;
+  bus: EventBus;
+  log: Logger;
+}
+
+/**
+ * The persisted state of an install as a progress payload. The stages are read first and the
+ * stage is their last one, so a change committed meanwhile never tears the two apart (the row,
+ * read after them, is at least as new: a failure's error is there once its stage is).
+ */
+export async function progressOf(d: ProgressDeps, install: InstallRow): Promise<InstallProgress> {
+  const stages = await d.store.stages(install.id);
+  const row = (await d.store.get(install.id)) ?? install;
+  const stage = row.state === 'uninstalled' ? row.state : (stages.at(-1)?.stage ?? row.state);
+  return {
+    installId: row.id,
+    tenant: row.tenant_id,
+    ...(row.plugin_id ? { pluginId: row.plugin_id } : {}),
+    ...(row.version ? { version: row.version } : {}),
+    kind: await kindOf(d, row),
+    stage,
+    state: stateOf(stage, stages),
+    stages,
+    ...(row.error_code && stage === 'failed'
+      ? {
+          error: {
+            code: row.error_code,
+            stage: row.error_stage ?? 'unknown',
+            message: row.error_message ?? '',
+            hint: row.error_hint ?? '',
+          },
+        }
+      : {}),
+    seq: Math.max(1, stages.length),
+    at: stages.at(-1)?.startedAt ?? row.updated_at,
+    ...(row.node_id ? { node: row.node_id } : {}),
+  };
+}
+
+/**
+ * Publishes the install's current state. The payload is read before this returns (the pipeline
+ * awaits it, so no later stage can overtake it); the publish itself is not awaited — on NATS that
+ * would put a network round trip into every stage — and publishes leave in call order. Never
+ * fails the install: a lost frame is logged.
+ */
+export async function announceProgress(d: ProgressDeps, installId: string): Promise<void> {
+  try {
+    const row = await d.store.get(installId);
+    if (row) publish(d, installId, await progressOf(d, row));
+  } catch (error) {
+    d.log.warn({ err: error, installId }, 'install progress not announced');
+  }
+}
+
+function publish(d: ProgressDeps, installId: string, progress: InstallProgress): void {
+  d.bus
+    .publish('plugin.install.progress', progress)
+    .catch((error: unknown) => d.log.warn({ err: error, installId }, 'install progress not announced'));
+}
+
+/**
+ * An uninstall has no install row of its own: it is told on the install that was serving, as
+ * `uninstalling` (started) then `uninstalled`, after that install's own stages.
+ */
+export async function announceUninstall(
+  d: ProgressDeps,
+  installId: string,
+  stage: 'uninstalling' | 'uninstalled',
+  startedAt: string,
+): Promise<void> {
+  try {
+    const row = await d.store.get(installId);
+    if (!row) return;
+    const recorded = await d.store.stages(installId);
+    const now = new Date().toISOString();
+    const stages: InstallStage[] =
+      stage === 'uninstalling'
+        ? [{ stage, outcome: 'running', startedAt }]
+        : [
+            {
+              stage: 'uninstalling',
+              outcome: 'ok',
+              startedAt,
+              finishedAt: now,
+              durationMs: Date.parse(now) - Date.parse(startedAt),
+            },
+            { stage, outcome: 'ok', startedAt: now, finishedAt: now, durationMs: 0 },
+          ];
+    const progress: InstallProgress = {
+      ...(await progressOf(d, row)),
+      kind: 'uninstall',
+      stage,
+      state: stage === 'uninstalled' ? 'uninstalled' : 'in_progress',
+      stages,
+      seq: recorded.length + stages.length,
+      at: stages.at(-1)!.startedAt,
+    };
+    delete progress.error;
+    publish(d, installId, progress);
+  } catch (error) {
+    d.log.warn({ err: error, installId }, 'uninstall progress not announced');
+  }
+}
+
+function stateOf(state: string, stages: InstallStage[]): ProgressState {
+  if (state === 'running' || state === 'failed' || state === 'uninstalled') return state;
+  if (state === 'awaiting_config' && stages.at(-1)?.outcome === 'waiting') return 'waiting';
+  return 'in_progress';
+}
+
+async function kindOf(d: ProgressDeps, row: InstallRow): Promise<ProgressKind> {
+  if (row.kind !== 'install') return row.kind;
+  if (row.flow === 'dev') return 'dev_reload';
+  if (row.previous_install_id) return 'upgrade';
+  const active = row.plugin_id ? await d.plugins.get(row.tenant_id, row.plugin_id) : undefined;
+  return active && active.active_install_id !== row.id ? 'upgrade' : 'install';
+}

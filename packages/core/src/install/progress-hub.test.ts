@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { InstallProgress, WsServerFrame } from '@powerx/protocol';
+import { openSqliteDatabase } from '../storage/open-database.ts';
+import type { Db } from '../storage/schema.ts';
+import { InProcessEventBus } from '../events/in-process-event-bus.ts';
+import { PluginRepository } from '../plugins/plugin-repository.ts';
+import { InstallStore } from './install-store.ts';
+import { announceProgress, progressOf, type ProgressDeps } from './install-progress.ts';
+import { ProgressHub } from './progress-hub.ts';
+
+let dir: string;
+let db: Db;
+let deps: ProgressDeps & { db: Db };
+let hub: ProgressHub;
+
+function sink(): { frames: WsServerFrame[]; send(f: WsServerFrame): boolean; drop(): void } {
+  const frames: WsServerFrame[] = [];
+  return { frames, send: (f) => (frames.push(f), true), drop: () => {} };
+}
+
+const seqs = (frames: WsServerFrame[]) =>
+  frames.flatMap((f) =>
+    f.type === 'progress_snapshot'
+      ? f.installs.map((p) => `snapshot ${p.stage} ${p.seq}`)
+      : f.type === 'progress'
+        ? [`live ${f.progress.stage} ${f.progress.seq}`]
+        : [],
+  );
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'px-progress-'));
+  db = await openSqliteDatabase(join(dir, 'core.db'));
+  deps = {
+    db,
+    store: new InstallStore(db),
+    plugins: new PluginRepository(db),
+    bus: new InProcessEventBus(),
+    log: pino({ level: 'silent' }),
+  };
+  hub = new ProgressHub(deps);
+});
+afterEach(async () => {
+  hub.close();
+  await db.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('install progress hub', () => {
+  it('sends the snapshot, then only the changes the snapshot does not cover, in order', async () => {
+    const row = await deps.store.create({ kind: 'install', tenant: 't1', actorId: 'u' });
+    await deps.store.transition(row.id, 'validating');
+    const inFlight = await progressOf(deps, (await deps.store.get(row.id))!);
+    const s = sink();
+    // Events that arrive while the snapshot is read: one it already covers, one after it.
+    const subscribed = hub.subscribe('t1', undefined, s);
+    await deps.bus.publish('plugin.install.progress', inFlight);
+    await deps.store.transition(row.id, 'awaiting_config');
+    await announceProgress(deps, row.id);
+    await subscribed;
+    await deps.store.transition(row.id, 'provisioning');
+    await announceProgress(deps, row.id);
+    const shown = seqs(s.frames);
+    expect(shown[0]).toMatch(/^snapshot (validating 2|awaiting_config 3)$/);
+    expect(shown.slice(1)).toEqual(
+      shown[0] === 'snapshot validating 2'
+        ? ['live awaiting_config 3', 'live provisioning 4']
+        : ['live provisioning 4'],
+    );
+  });
+
+  it('keeps tenants apart and narrows to one install when asked', async () => {
+    const mine = await deps.store.create({ kind: 'install', tenant: 't1', actorId: 'u' });
+    const other = await deps.store.create({ kind: 'install', tenant: 't1', actorId: 'u' });
+    const foreign = await deps.store.create({ kind: 'install', tenant: 't2', actorId: 'u' });
+    const all = sink();
+    const one = sink();
+    await hub.subscribe('t1', undefined, all);
+    await hub.subscribe('t1', mine.id, one);
+    for (const id of [mine.id, other.id, foreign.id]) {
+      await deps.store.transition(id, 'validating');
+      await announceProgress(deps, id);
+    }
+    const ids = (frames: WsServerFrame[]) =>
+      frames.flatMap((f) => (f.type === 'progress' ? [f.progress.installId] : []));
+    expect(ids(all.frames)).toEqual([mine.id, other.id]);
+    expect(ids(one.frames)).toEqual([mine.id]);
+    const snapshot = one.frames[0] as Extract<WsServerFrame, { type: 'progress_snapshot' }>;
+    expect(snapshot.installs.map((p: InstallProgress) => p.installId)).toEqual([mine.id]);
+  });
+
+  it('refuses a snapshot of an install of another tenant', async () => {
+    const foreign = await deps.store.create({ kind: 'install', tenant: 't2', actorId: 'u' });
+    await expect(hub.subscribe('t1', foreign.id, sink())).rejects.toMatchObject({
+      code: 'INSTALL_NOT_FOUND',
+    });
+  });
+});
