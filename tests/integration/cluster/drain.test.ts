@@ -49,7 +49,11 @@ describe('draining a node', { timeout: 60_000 }, () => {
 
       const exited = exitOf(a, 40_000);
       a.proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(
+        await exited.catch((e: Error) => {
+          throw new Error(`${e.message}\nB: ${b.output().slice(-3000)}`);
+        }),
+      ).toBe(0);
       const afterExit = statuses.length;
       await until(
         () => statuses.length,

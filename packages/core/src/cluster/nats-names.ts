@@ -62,6 +62,10 @@ export class NatsNames {
   get blobsBucket(): string {
     return `${this.prefix}_blobs`;
   }
+  /** Plain subject a node answers pings on while it runs (node-liveness.ts). */
+  nodeAliveSubject(nodeId: string): string {
+    return `${this.prefix}.node.${subjectToken(nodeId)}.alive`;
+  }
   /** Plain (non-stream) subject on which install progress is broadcast to every node. */
   get progressSubject(): string {
     return `${this.prefix}.progress`;
