@@ -221,7 +221,10 @@ export class Placement implements PlacementHooks {
       return;
     }
     if (await this.#claimIfGone(key, tenant, pluginId, lease, 'liveness')) return;
-    if (holder!.state === 'handover' && (await this.#leases.replace(key, lease.revision, 'starting', holder!.url)))
+    if (
+      holder!.state === 'handover' &&
+      (await this.#leases.replace(key, lease.revision, 'starting', holder!.url))
+    )
       await this.#takeOver(key, tenant, pluginId, 'handover', holder);
   }
 
@@ -243,7 +246,10 @@ export class Placement implements PlacementHooks {
     const prevUrl = lease.value.state === 'starting' ? lease.value.prevUrl : undefined;
     if (!(await this.#leases.replace(key, lease.revision, 'starting', prevUrl))) return false;
     this.#o.metrics.failoverDetections.inc({ reason: detection });
-    this.#o.log.warn({ tenant, pluginId, gone: lease.value.node, detection }, 'the node serving a plugin is gone');
+    this.#o.log.warn(
+      { tenant, pluginId, gone: lease.value.node, detection },
+      'the node serving a plugin is gone',
+    );
     await this.#takeOver(key, tenant, pluginId, 'failover');
     return true;
   }
@@ -267,7 +273,10 @@ export class Placement implements PlacementHooks {
       this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
       const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy });
       if (!ok && offeredBy) {
-        this.#o.log.warn({ tenant, pluginId, from: offeredBy.node }, 'handover start failed: lease given back');
+        this.#o.log.warn(
+          { tenant, pluginId, from: offeredBy.node },
+          'handover start failed: lease given back',
+        );
         await this.#leases.giveBack(key, offeredBy);
         return;
       }
@@ -306,7 +315,8 @@ export class Placement implements PlacementHooks {
       for (;;) {
         const holder = this.#leases.lookup(key) ?? (await this.#leases.refresh(key).catch(() => undefined));
         if (this.#leases.holds(key)) return; // taken back meanwhile
-        if ((holder && holder.node !== this.nodeId && holder.state === 'ready') || Date.now() > deadline) break;
+        if ((holder && holder.node !== this.nodeId && holder.state === 'ready') || Date.now() > deadline)
+          break;
         // Given back (the taker's start failed) or let go with nobody serving (the taker died
         // before its lease was written ready): hold it again and keep serving.
         if ((holder?.node === this.nodeId || !holder) && (await this.#reclaim(key, served, holder))) return;
