@@ -34,6 +34,12 @@ export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEvent
 /** How long a node must stay gone before its unfinished installs are rolled back (a reconnect blip is not a death). */
 const INSTALL_ROLLBACK_CONFIRM_MS = 1000;
 
+/**
+ * Plugins one node starts at once when taking over; beyond, it claims no more and leaves them to
+ * the other survivors (or its next reconcile), so a dead node's plugins spread over the cluster.
+ */
+const TAKEOVER_CONCURRENCY = 4;
+
 /** How a dead holder was noticed (px_cluster_failover_detections_total{reason}). */
 type Detection = 'liveness' | 'entry_unreachable' | 'lease_expired';
 
@@ -67,6 +73,8 @@ export class Placement implements PlacementHooks {
   #stopping = false;
   /** Keys whose instance is being started here (takeover), so a reconcile does not start it twice. */
   readonly #starting = new Set<string>();
+  /** Takeovers running (started in the background so one slow plugin start delays no other). */
+  readonly #takeovers = new Set<Promise<void>>();
   #alive = new Map<string, unknown>();
   #aliveAt = 0;
 
@@ -202,7 +210,7 @@ export class Placement implements PlacementHooks {
   /** One plugin at a reconcile: start it here if its lease is ours without an instance, free, offered or its holder gone. */
   async #place(tenant: string, pluginId: string, failed: boolean): Promise<void> {
     const key = leaseKey('serve', tenant, pluginId);
-    if (this.#starting.has(key)) return;
+    if (this.#starting.has(key) || this.#starting.size >= TAKEOVER_CONCURRENCY) return;
     const lease = await this.#leases.read(key);
     const holder = lease?.value;
     if (holder?.node === this.nodeId) {
@@ -210,13 +218,13 @@ export class Placement implements PlacementHooks {
       // runs here: start it.
       if (this.#pipeline!.servingInstance(tenant, pluginId)) return;
       if (this.#leases.holds(key) || (await this.#leases.acquire(key, 'starting')))
-        await this.#takeOver(key, tenant, pluginId, 'restart');
+        this.#launch(key, tenant, pluginId, 'restart');
       return;
     }
     if (!lease) {
       if (!failed && (await this.#leases.acquire(key, 'starting'))) {
         this.#o.metrics.failoverDetections.inc({ reason: 'lease_expired' });
-        await this.#takeOver(key, tenant, pluginId, 'failover');
+        this.#launch(key, tenant, pluginId, 'failover');
       }
       return;
     }
@@ -225,7 +233,7 @@ export class Placement implements PlacementHooks {
       holder!.state === 'handover' &&
       (await this.#leases.replace(key, lease.revision, 'starting', holder!.url))
     )
-      await this.#takeOver(key, tenant, pluginId, 'handover', holder);
+      this.#launch(key, tenant, pluginId, 'handover', holder);
   }
 
   /**
@@ -241,7 +249,8 @@ export class Placement implements PlacementHooks {
     detection: Detection,
   ): Promise<boolean> {
     if ((await this.#liveness.probe(lease.value.node)) !== 'gone') return false;
-    if (this.#stopping || this.#starting.has(key)) return false;
+    if (this.#stopping || this.#starting.has(key) || this.#starting.size >= TAKEOVER_CONCURRENCY)
+      return false;
     // A dead holder that was itself taking over still has its predecessor serving: keep routing there.
     const prevUrl = lease.value.state === 'starting' ? lease.value.prevUrl : undefined;
     if (!(await this.#leases.replace(key, lease.revision, 'starting', prevUrl))) return false;
@@ -250,8 +259,21 @@ export class Placement implements PlacementHooks {
       { tenant, pluginId, gone: lease.value.node, detection },
       'the node serving a plugin is gone',
     );
-    await this.#takeOver(key, tenant, pluginId, 'failover');
+    this.#launch(key, tenant, pluginId, 'failover');
     return true;
+  }
+
+  #launch(key: string, tenant: string, pluginId: string, reason: string, offeredBy?: LeaseValue): void {
+    this.#starting.add(key);
+    const run: Promise<void> = this.#takeOver(key, tenant, pluginId, reason, offeredBy)
+      .catch((error: unknown) =>
+        this.#o.log.warn({ err: error, tenant, pluginId }, 'taking a plugin over failed'),
+      )
+      .finally(() => {
+        this.#starting.delete(key);
+        this.#takeovers.delete(run);
+      });
+    this.#takeovers.add(run);
   }
 
   /**
@@ -268,29 +290,23 @@ export class Placement implements PlacementHooks {
     offeredBy?: LeaseValue,
   ): Promise<void> {
     const started = performance.now();
-    this.#starting.add(key);
-    try {
-      this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
-      const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy });
-      if (!ok && offeredBy) {
-        this.#o.log.warn(
-          { tenant, pluginId, from: offeredBy.node },
-          'handover start failed: lease given back',
-        );
-        await this.#leases.giveBack(key, offeredBy);
-        return;
-      }
-      if (ok && (await this.#leases.set(key, 'ready'))) {
-        const seconds = (performance.now() - started) / 1000;
-        this.#o.metrics.takeovers.inc({ reason });
-        this.#o.metrics.takeoverSeconds.observe(seconds);
-        this.#o.log.info({ tenant, pluginId, reason, seconds }, 'took a plugin over');
-      } else if (!ok) {
-        // Marked failed by the pipeline; keep nobody waiting on a lease no instance backs.
-        await this.#leases.release(key);
-      }
-    } finally {
-      this.#starting.delete(key);
+    this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
+    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy });
+    if (!ok && offeredBy) {
+      this.#o.log.warn({ tenant, pluginId, from: offeredBy.node }, 'handover start failed: lease given back');
+      await this.#leases.giveBack(key, offeredBy);
+      return;
+    }
+    if (!ok) {
+      // Marked failed by the pipeline; keep nobody waiting on a lease no instance backs.
+      await this.#leases.release(key);
+      return;
+    }
+    if (await this.#leases.set(key, 'ready')) {
+      const seconds = (performance.now() - started) / 1000;
+      this.#o.metrics.takeovers.inc({ reason });
+      this.#o.metrics.takeoverSeconds.observe(seconds);
+      this.#o.log.info({ tenant, pluginId, reason, seconds }, 'took a plugin over');
     }
   }
 
@@ -376,6 +392,8 @@ export class Placement implements PlacementHooks {
     this.#stopping = true;
     clearInterval(this.#timer);
     await this.#reconciling;
+    // A takeover in flight finishes first: its lease is then offered like the others.
+    await Promise.all(this.#takeovers);
     const held = this.#leases.heldKeys();
     // Heartbeats outlive a killed node by a TTL: ask each one, or this node waits for a dead taker.
     const others: string[] = [];
@@ -409,6 +427,7 @@ export class Placement implements PlacementHooks {
     clearInterval(this.#timer);
     this.#unsubscribe?.();
     await this.#reconciling;
+    await Promise.all(this.#takeovers);
     await this.#leases.stop();
     await this.#nodes.stop();
     this.#liveness.stop();
