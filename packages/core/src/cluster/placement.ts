@@ -335,7 +335,7 @@ export class Placement implements PlacementHooks {
           break;
         // Given back (the taker's start failed) or let go with nobody serving (the taker died
         // before its lease was written ready): hold it again and keep serving.
-        if ((holder?.node === this.nodeId || !holder) && (await this.#reclaim(key, served, holder))) return;
+        if ((holder?.node === this.nodeId || !holder) && (await this.#reclaim(key, served))) return;
         await sleep(100);
       }
       await sleep(this.#o.drainMs ?? 1500);
@@ -345,12 +345,12 @@ export class Placement implements PlacementHooks {
     })().catch((error: unknown) => this.#o.log.warn({ err: error, key }, 'handing a plugin over failed'));
   }
 
-  /** Holds a lease again that came back to this node while it still serves the plugin; false if it is uninstalled. */
-  async #reclaim(
-    key: string,
-    served: { tenant: string; pluginId: string },
-    holder: LeaseValue | undefined,
-  ): Promise<boolean> {
+  /**
+   * Holds a lease again that came back to this node (given back, or let go with nobody serving)
+   * while it still serves the plugin; false if the plugin is uninstalled or another node has it.
+   * Compare-and-set on what was read: a new taker that wrote meanwhile keeps it.
+   */
+  async #reclaim(key: string, served: { tenant: string; pluginId: string }): Promise<boolean> {
     const plugin = await this.#o.db
       .selectFrom('plugins')
       .select('plugin_id')
@@ -359,7 +359,10 @@ export class Placement implements PlacementHooks {
       .executeTakeFirst();
     if (!plugin) return false;
     const state = this.#stopping ? 'handover' : 'ready';
-    const ok = holder ? await this.#leases.steal(key, state) : await this.#leases.acquire(key, state);
+    const lease = await this.#leases.read(key);
+    const ok = !lease
+      ? await this.#leases.acquire(key, state)
+      : lease.value.node === this.nodeId && (await this.#leases.replace(key, lease.revision, state));
     if (ok) this.#o.log.warn({ ...served, state }, 'lease back on this node: serving on');
     return ok;
   }
