@@ -51,7 +51,7 @@ describe('draining a node', { timeout: 60_000 }, () => {
       a.proc.kill('SIGTERM');
       expect(
         await exited.catch((e: Error) => {
-          throw new Error(`${e.message}\nB: ${b.output().slice(-3000)}`);
+          throw new Error(`${e.message}\nB: ${b.output().slice(-4000)}`);
         }),
       ).toBe(0);
       const afterExit = statuses.length;

@@ -291,7 +291,18 @@ export class Placement implements PlacementHooks {
   ): Promise<void> {
     const started = performance.now();
     this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
-    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy });
+    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy }).catch(
+      (error: unknown) => {
+        // Not a verdict on the plugin (the store or NATS failed us): free the lease for another try.
+        this.#o.log.warn({ err: error, tenant, pluginId, reason }, 'could not start a plugin taken over');
+        return undefined;
+      },
+    );
+    if (ok === undefined) {
+      if (offeredBy) await this.#leases.giveBack(key, offeredBy);
+      else await this.#leases.release(key);
+      return;
+    }
     if (!ok && offeredBy) {
       this.#o.log.warn({ tenant, pluginId, from: offeredBy.node }, 'handover start failed: lease given back');
       await this.#leases.giveBack(key, offeredBy);
