@@ -25,6 +25,7 @@ import { dirname } from 'node:path';
 import { LeaseTable, leaseKey, type LeaseValue } from './leases.ts';
 import { NodeRegistry } from './node-registry.ts';
 import { NodeLiveness } from './node-liveness.ts';
+import { offerLeases, sleep, untilServedElsewhere } from './handover.ts';
 import type { NatsCluster } from './nats-cluster.ts';
 import type { PlacementHooks } from './placement-hooks.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
@@ -338,17 +339,8 @@ export class Placement implements PlacementHooks {
       return;
     }
     void (async () => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const holder = this.#leases.lookup(key) ?? (await this.#leases.refresh(key).catch(() => undefined));
-        if (this.#leases.holds(key)) return; // taken back meanwhile
-        if ((holder && holder.node !== this.nodeId && holder.state === 'ready') || Date.now() > deadline)
-          break;
-        // Given back (the taker's start failed) or let go with nobody serving (the taker died
-        // before its lease was written ready): hold it again and keep serving.
-        if ((holder?.node === this.nodeId || !holder) && (await this.#reclaim(key, served))) return;
-        await sleep(100);
-      }
+      if ((await untilServedElsewhere(this.#leases, key, () => this.#reclaim(key, served))) === 'kept')
+        return;
       await sleep(this.#o.drainMs ?? 1500);
       if (this.#leases.holds(key)) return;
       await this.#pipeline?.stopServingPlugin(served.tenant, served.pluginId, 'served by another node');
@@ -399,8 +391,8 @@ export class Placement implements PlacementHooks {
 
   /**
    * SIGTERM: offer every lease (`handover`), wait until other nodes serve them (their instances
-   * ready, routers caught up), then stop. Alone in the cluster, nothing can take over: stop.
-   * The wait is bounded (a taker whose plugin never comes up must not keep this node forever).
+   * ready, routers caught up), then stop (handover.ts). Alone in the cluster, nothing can take
+   * over: stop at once.
    */
   async drain(timeoutMs = 90_000): Promise<void> {
     this.#stopping = true;
@@ -414,24 +406,7 @@ export class Placement implements PlacementHooks {
     for (const node of (await this.#aliveNodes(true)).keys())
       if (node !== this.nodeId && (await this.#liveness.probe(node)) !== 'gone') others.push(node);
     if (!held.length || !others.length) return;
-    for (const key of held) await this.#leases.set(key, 'handover');
-    const deadline = Date.now() + timeoutMs;
-    const taken = (holder: LeaseValue | undefined) =>
-      !!holder && holder.node !== this.nodeId && holder.state === 'ready';
-    let pending = held;
-    while (pending.length && Date.now() < deadline) {
-      await sleep(100);
-      // Read the bucket itself, not only the watched copy: a missed watch update must not keep
-      // this node waiting for the whole timeout.
-      const still: string[] = [];
-      for (const key of pending)
-        if (
-          !taken(this.#leases.lookup(key)) &&
-          !taken(await this.#leases.refresh(key).catch(() => undefined))
-        )
-          still.push(key);
-      pending = still;
-    }
+    await offerLeases(this.#leases, held, timeoutMs);
     // Requests already routed here finish; routers have switched to the new holders.
     await sleep(this.#o.drainMs ?? 1500);
   }
@@ -446,8 +421,4 @@ export class Placement implements PlacementHooks {
     await this.#nodes.stop();
     this.#liveness.stop();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
