@@ -24,7 +24,7 @@ export class ClusterMetrics {
     });
     this.nodesAlive = new Gauge({
       name: 'px_cluster_nodes_alive',
-      help: 'Nodes with a live heartbeat, as this node sees them',
+      help: 'Nodes with a heartbeat whose liveness subject still has a responder, as this node sees them',
       registers,
     });
     this.takeovers = new Counter({

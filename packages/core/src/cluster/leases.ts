@@ -105,8 +105,9 @@ export class LeaseTable {
       return undefined;
     }
     this.#seen(e);
+    // The watch may be ahead of this read: the newer revision is the one to compare-and-set on.
     const known = this.#known.get(key);
-    return known && known.revision === e.revision ? { ...known } : undefined;
+    return known ? { value: known.value, revision: known.revision } : undefined;
   }
 
   /**

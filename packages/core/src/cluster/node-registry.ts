@@ -1,7 +1,9 @@
 /**
- * Which nodes are alive: each node writes its own key in the `<prefix>_nodes` KV bucket (same
- * TTL as leases) and renews it; a node that stops renewing drops out after one TTL. Unfinished
- * installs of a node no longer listed are rolled back by the survivors.
+ * Which nodes are there: each node writes its own key in the `<prefix>_nodes` KV bucket (same
+ * TTL as leases) and renews it; a node that stops renewing drops out after one TTL. A killed
+ * node is known gone long before that by its liveness subject (node-liveness.ts); this list is
+ * who to ask, and the backstop. Unfinished installs of a gone node are rolled back by the
+ * survivors (placement.ts `abandoned`).
  */
 import type { KV } from '@nats-io/kv';
 

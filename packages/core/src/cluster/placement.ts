@@ -183,8 +183,11 @@ export class Placement implements PlacementHooks {
   async #reconcileOnce(): Promise<void> {
     const pipeline = this.#pipeline;
     if (!pipeline || this.#stopping) return;
-    const alive = await this.#aliveNodes(true);
-    this.#o.metrics.nodesAlive.set(alive.size);
+    // Heartbeats outlive a killed node by a TTL; its liveness subject does not.
+    let alive = 0;
+    for (const node of (await this.#aliveNodes(true)).keys())
+      if ((await this.#liveness.probe(node)) !== 'gone') alive++;
+    this.#o.metrics.nodesAlive.set(alive);
     await pipeline.rollBackAbandoned().then(
       (n) => this.#o.metrics.installsRolledBack.inc(n),
       (error: unknown) => this.#o.log.warn({ err: error }, 'rolling back installs of a gone node failed'),
