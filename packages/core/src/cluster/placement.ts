@@ -76,8 +76,6 @@ export class Placement implements PlacementHooks {
   readonly #starting = new Set<string>();
   /** Takeovers running (started in the background so one slow plugin start delays no other). */
   readonly #takeovers = new Set<Promise<void>>();
-  #alive = new Map<string, unknown>();
-  #aliveAt = 0;
 
   constructor(options: PlacementOptions) {
     this.#o = options;
@@ -90,7 +88,11 @@ export class Placement implements PlacementHooks {
       ttlMs: options.nats.leaseTtlMs,
       onLost: (key, now, expired) => this.#lost(key, now, expired),
     });
-    this.#nodes = new NodeRegistry(options.nats.nodes, { node: options.nodeId, url: options.url });
+    this.#nodes = new NodeRegistry(
+      options.nats.nodes,
+      { node: options.nodeId, url: options.url },
+      options.nats.leaseTtlMs,
+    );
     this.#liveness = new NodeLiveness(options.nats.nc, options.nats.names, options.nodeId);
   }
 
@@ -145,8 +147,7 @@ export class Placement implements PlacementHooks {
   async abandoned(nodeId: string | null): Promise<boolean> {
     if (nodeId === null || nodeId === this.nodeId) return true;
     return (
-      (await this.#liveness.goneFor(nodeId, INSTALL_ROLLBACK_CONFIRM_MS)) ||
-      !(await this.#aliveNodes()).has(nodeId)
+      (await this.#liveness.goneFor(nodeId, INSTALL_ROLLBACK_CONFIRM_MS)) || !this.#nodes.alive().has(nodeId)
     );
   }
 
@@ -185,8 +186,7 @@ export class Placement implements PlacementHooks {
     if (!pipeline || this.#stopping) return;
     // Heartbeats outlive a killed node by a TTL; its liveness subject does not.
     let alive = 0;
-    for (const node of (await this.#aliveNodes(true)).keys())
-      if ((await this.#liveness.probe(node)) !== 'gone') alive++;
+    for (const node of this.#nodes.alive().keys()) if ((await this.#liveness.probe(node)) !== 'gone') alive++;
     this.#o.metrics.nodesAlive.set(alive);
     await pipeline.rollBackAbandoned().then(
       (n) => this.#o.metrics.installsRolledBack.inc(n),
@@ -382,14 +382,6 @@ export class Placement implements PlacementHooks {
     });
   }
 
-  async #aliveNodes(fresh = false): Promise<Map<string, unknown>> {
-    if (fresh || Date.now() - this.#aliveAt > 1000) {
-      this.#alive = await this.#nodes.alive();
-      this.#aliveAt = Date.now();
-    }
-    return this.#alive;
-  }
-
   // ------------------------------------------------------------------ shutdown
 
   /**
@@ -406,7 +398,7 @@ export class Placement implements PlacementHooks {
     const held = this.#leases.heldKeys();
     // Heartbeats outlive a killed node by a TTL: ask each one, or this node waits for a dead taker.
     const others: string[] = [];
-    for (const node of (await this.#aliveNodes(true)).keys())
+    for (const node of this.#nodes.alive().keys())
       if (node !== this.nodeId && (await this.#liveness.probe(node)) !== 'gone') others.push(node);
     if (!held.length || !others.length) return;
     await offerLeases(this.#leases, held, timeoutMs);
