@@ -109,7 +109,8 @@ export class Placement implements PlacementHooks {
     });
     await this.reconcile();
     const every = this.#o.reconcileMs ?? 500;
-    this.#timer = setInterval(() => void this.reconcile(), every);
+    // A tick while a pass runs is skipped (not queued): a slow pass must not turn into a busy loop.
+    this.#timer = setInterval(() => void (this.#reconciling ?? this.reconcile()), every);
     this.#timer.unref();
   }
 
