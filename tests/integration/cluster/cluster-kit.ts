@@ -28,7 +28,7 @@ export interface ClusterNode {
   output(): string;
 }
 
-/** Lease TTL of the test cluster: a killed node's plugins move within about this plus a start. */
+/** Default lease TTL of a test cluster (the backstop: a killed node is found gone without it). */
 export const LEASE_TTL_MS = 2000;
 
 export class TestCluster {
@@ -38,18 +38,25 @@ export class TestCluster {
   readonly masterKey = randomBytes(32).toString('hex');
   readonly auditKey = randomBytes(32).toString('hex');
   readonly nodes = new Map<string, ClusterNode>();
+  readonly leaseTtlMs: number;
 
-  private constructor(tmp: string, schema: ScratchSchema, prefix: string) {
+  private constructor(tmp: string, schema: ScratchSchema, prefix: string, leaseTtlMs: number) {
     this.tmp = tmp;
     this.schema = schema;
     this.prefix = prefix;
+    this.leaseTtlMs = leaseTtlMs;
   }
 
-  static async create(): Promise<TestCluster> {
+  static async create(opts: { leaseTtlMs?: number } = {}): Promise<TestCluster> {
     const tmp = await makeTmp('pxcl-');
     await mkdir(join(tmp, 'keys'));
     await copyFile(join(keysDir, 'test.pub.pem'), join(tmp, 'keys', 'test.pub.pem'));
-    return new TestCluster(tmp, await createScratchSchema(), randomNatsPrefix());
+    return new TestCluster(
+      tmp,
+      await createScratchSchema(),
+      randomNatsPrefix(),
+      opts.leaseTtlMs ?? LEASE_TTL_MS,
+    );
   }
 
   async start(id: string, extraEnv: Record<string, string> = {}): Promise<ClusterNode> {
@@ -66,7 +73,7 @@ export class TestCluster {
         PX_NATS_PREFIX: this.prefix,
         PX_MASTER_KEY: this.masterKey,
         PX_AUDIT_KEY: this.auditKey,
-        PX_LEASE_TTL_MS: String(LEASE_TTL_MS),
+        PX_LEASE_TTL_MS: String(this.leaseTtlMs),
         PX_RECONCILE_MS: '250',
         PX_DRAIN_MS: '1000',
         PX_PLATFORM_KEYS_DIR: join(this.tmp, 'keys'),

@@ -12,14 +12,20 @@ import { join } from 'node:path';
 import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
 import { LAUNCHER, shellEnv } from '../cli/run-cli.ts';
 import { FIXTURES, WsClient, type TestCore } from '../dev/dev-kit.ts';
-import { LEASE_TTL_MS, TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';
+import { TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';
 
 /**
- * The failover bound this test holds the cluster to: lease TTL (2 s here) + one heartbeat TTL for
- * the dead node's installs + reconcile + plugin start, with room for a machine shared by parallel
- * test runs. `npm run bench` measures the real figure (goal ≤ 5 s with the default 3 s TTL).
+ * The lease TTL is set far above the failover bound: a killed node must be found gone by asking
+ * it (its liveness subject has no responders once its NATS connection closed), not by waiting
+ * for its leases to expire.
  */
-const FAILOVER_BOUND_MS = LEASE_TTL_MS + 10_000;
+const LEASE_TTL_MS = 30_000;
+/**
+ * The failover bound this test holds the cluster to: the stated 5 s (detection at the next
+ * reconcile or the first failed forward, then the plugin's start) plus room for a machine shared
+ * by parallel test runs — still well under the lease TTL. `npm run bench` measures the real figure.
+ */
+const FAILOVER_BOUND_MS = 5_000 + 7_000;
 const DEV_PLUGIN = 'com.fixture.dev.project';
 
 let cluster: TestCluster;
@@ -37,7 +43,7 @@ async function leasesHeld(node: ClusterNode): Promise<number> {
 }
 
 beforeAll(async () => {
-  cluster = await TestCluster.create();
+  cluster = await TestCluster.create({ leaseTtlMs: LEASE_TTL_MS });
   pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
   a = await cluster.start('node-a');
   [b, c] = await Promise.all([cluster.start('node-b'), cluster.start('node-c')]);
@@ -189,8 +195,8 @@ describe('three core nodes on PostgreSQL and NATS', { timeout: 240_000 }, () => 
     await a.api.waitInstall(slow.body.id, (s) => s === 'seeding');
     const auditBefore = (await b.api.get('/api/audit?limit=1000')).body.entries.length;
 
-    await cluster.kill(a.id);
     const killedAt = Date.now();
+    await cluster.kill(a.id);
     const served = await until(
       () => entry(c),
       (r) => r.status === 200,
@@ -202,7 +208,18 @@ describe('three core nodes on PostgreSQL and NATS', { timeout: 240_000 }, () => 
     const failoverMs = Date.now() - killedAt;
     expect(failoverMs).toBeLessThanOrEqual(FAILOVER_BOUND_MS);
     expect(JSON.parse(served.text)).toMatchObject({ version: '1.0.0', hasApiKey: true, customers: 5 });
-    expect((await entry(b)).status).toBe(200);
+    // Every survivor answers within the bound (B's view of the new lease may trail C's by a moment).
+    const viaB = await until(
+      () => entry(b),
+      (r) => r.status === 200,
+      'B answering through the new owner',
+      Math.max(1000, FAILOVER_BOUND_MS - (Date.now() - killedAt)),
+    ).catch((e) => {
+      throw new Error(
+        `${(e as Error).message}\nB: ${b.output().slice(-3000)}\nC: ${c.output().slice(-3000)}`,
+      );
+    });
+    expect(viaB.status).toBe(200);
 
     const install = await until(
       async () => (await c.api.get(`/api/installs/${slow.body.id}`)).body,

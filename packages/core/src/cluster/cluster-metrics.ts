@@ -10,6 +10,8 @@ export class ClusterMetrics {
   readonly takeovers: Counter<'reason'>;
   readonly takeoverSeconds: Histogram;
   readonly leasesLost: Counter;
+  readonly failoverDetections: Counter<'reason'>;
+  readonly installsRolledBack: Counter;
   readonly forwarded: Counter<'result'>;
 
   constructor(registry: Registry, nodeId: string) {
@@ -22,7 +24,7 @@ export class ClusterMetrics {
     });
     this.nodesAlive = new Gauge({
       name: 'px_cluster_nodes_alive',
-      help: 'Nodes with a live heartbeat, as this node sees them',
+      help: 'Nodes with a heartbeat whose liveness subject still has a responder, as this node sees them',
       registers,
     });
     this.takeovers = new Counter({
@@ -33,13 +35,24 @@ export class ClusterMetrics {
     });
     this.takeoverSeconds = new Histogram({
       name: 'px_cluster_takeover_duration_seconds',
-      help: 'From taking a lease over to the instance serving on this node',
+      help: 'From taking a lease over (failover or handover) to the instance serving on this node',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
     this.leasesLost = new Counter({
       name: 'px_cluster_leases_lost_total',
       help: 'Leases this node lost to another node (upgrade elsewhere, or a stall longer than the TTL)',
+      registers,
+    });
+    this.failoverDetections = new Counter({
+      name: 'px_cluster_failover_detections_total',
+      help: 'Plugins whose node this node found gone, by how: liveness (its ping subject had no responders, at a reconcile), entry_unreachable (the same, asked after a forward failed), lease_expired (the TTL backstop)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.installsRolledBack = new Counter({
+      name: 'px_cluster_installs_rolled_back_total',
+      help: 'Unfinished installs of gone nodes this node rolled back',
       registers,
     });
     this.forwarded = new Counter({

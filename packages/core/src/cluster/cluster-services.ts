@@ -40,6 +40,9 @@ export interface ClusterServices {
 
 export type { ClusterTuning };
 
+/** What the cluster promises after a node dies (kill -9, crash): another node serves within this. */
+export const FAILOVER_BOUND_SECONDS = 5;
+
 export async function openClusterServices(input: {
   env: ClusterEnv;
   db: Db;
@@ -98,8 +101,10 @@ export async function openClusterServices(input: {
           servingInstance: (t, p) => pipeline.servingInstance(t, p),
           owner: (t, p) => placement.owner(t, p),
           refreshOwner: (t, p) => placement.refreshOwner(t, p),
+          ownerUnreachable: (t, p) => placement.ownerUnreachable(t, p),
           metrics,
-          takeoverSeconds: (leaseTtlMs + reconcileMs) / 1000 + 1,
+          // A killed node is found gone at once (node-liveness.ts); the TTL only bounds partitions.
+          takeoverSeconds: FAILOVER_BOUND_SECONDS,
         }),
     };
   } catch (error) {

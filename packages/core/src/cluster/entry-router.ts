@@ -5,8 +5,10 @@
  * the receiving node never forwards it again, so a stale view can never loop.
  *
  * A holder that is `starting` (taking over) is skipped for the previous holder while that one
- * still serves; a node that does not answer (killed) gets one retry through a fresh lease read
- * for requests without a body, else a 503 that says another node takes over shortly.
+ * still serves; a node that does not answer (killed) is reported to the placement, which asks
+ * whether the node is gone and takes its plugin over at once, and the request gets one retry
+ * through a fresh lease read when it has no body, else a 503 that says another node takes over
+ * shortly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
@@ -28,6 +30,8 @@ export interface EntryRouterDeps {
   servingInstance(tenant: string, pluginId: string): InstanceInfo | undefined;
   owner(tenant: string, pluginId: string): LeaseValue | undefined;
   refreshOwner(tenant: string, pluginId: string): Promise<LeaseValue | undefined>;
+  /** A forward to the holder failed: find out whether its node is gone and take over if so. */
+  ownerUnreachable(tenant: string, pluginId: string): Promise<void>;
   metrics: ClusterMetrics;
   /** Told in the 503 hint: how soon another node takes over a dead one's plugins. */
   takeoverSeconds: number;
@@ -94,6 +98,7 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
         () => deps.metrics.forwarded.inc({ result: 'ok' }),
         async (error: Error & { code?: string }) => {
           deps.metrics.forwarded.inc({ result: 'unreachable' });
+          void deps.ownerUnreachable(entry.tenant, entry.pluginId).catch(() => undefined);
           if (res.headersSent || res.destroyed) {
             res.destroy();
             return;

@@ -7,6 +7,11 @@
  * A lease's value says where its holder is reached and how far it is: `starting` (taken, the
  * instance not ready yet; `prevUrl` still serves), `ready`, `handover` (holder is shutting down
  * and wants someone to take over).
+ *
+ * The TTL is the backstop, not the usual way a dead holder is noticed: other nodes ask the holder
+ * itself (node-liveness.ts) and `replace` the lease of one that is gone, compare-and-set on the
+ * revision they read before asking. A holder that cannot renew for a whole TTL (cut off from
+ * NATS) must assume another node took over: the lease is reported lost (`expired`).
  */
 import type { KV, KvEntry } from '@nats-io/kv';
 import { KeyedMutex } from '../install/keyed-mutex.ts';
@@ -33,7 +38,10 @@ export interface LeaseTableOptions {
   url: () => string;
   /** Renewal period; well under the bucket's TTL. */
   renewMs: number;
-  onLost?: (key: string, now: LeaseValue | undefined) => void;
+  /** The bucket's TTL: a held lease not renewed for this long is reported lost (`expired`). */
+  ttlMs?: number;
+  /** `expired`: not renewed for a TTL (this node is cut off from NATS); nobody can say who holds it. */
+  onLost?: (key: string, now: LeaseValue | undefined, expired: boolean) => void;
   onChange?: (key: string, value: LeaseValue | undefined) => void;
 }
 
@@ -42,8 +50,8 @@ export class LeaseTable {
   readonly #o: LeaseTableOptions;
   /** Last value seen per key (the watch keeps it current; expiries are not announced, see lookup). */
   readonly #known = new Map<string, { value: LeaseValue; revision: number }>();
-  /** Keys this node holds → the revision of its last write. */
-  readonly #held = new Map<string, { value: LeaseValue; revision: number }>();
+  /** Keys this node holds → the revision of its last write and when it was made (performance.now()). */
+  readonly #held = new Map<string, { value: LeaseValue; revision: number; at: number }>();
   #timer: NodeJS.Timeout | undefined;
   #watch: { stop(): void } | undefined;
   #renewing = false;
@@ -87,6 +95,35 @@ export class LeaseTable {
     }
     this.#seen(e);
     return this.#known.get(key)?.value;
+  }
+
+  /** The lease as the server has it now, with the revision a `replace` must name. */
+  async read(key: string): Promise<{ value: LeaseValue; revision: number } | undefined> {
+    const e = await this.#kv.get(key);
+    if (!e || e.operation !== 'PUT') {
+      this.#known.delete(key);
+      return undefined;
+    }
+    this.#seen(e);
+    // The watch may be ahead of this read: the newer revision is the one to compare-and-set on.
+    const known = this.#known.get(key);
+    return known ? { value: known.value, revision: known.revision } : undefined;
+  }
+
+  /**
+   * Takes the lease if it is still at `revision` (read before its holder was found gone); false
+   * when anything wrote it meanwhile — the holder renewed (it was not gone) or another node won.
+   */
+  replace(key: string, revision: number, state: LeaseState, prevUrl?: string): Promise<boolean> {
+    return this.#writes.run(key, async () => {
+      const value = this.#value(state, prevUrl);
+      try {
+        this.#mine(key, value, await this.#kv.update(key, JSON.stringify(value), revision));
+        return true;
+      } catch {
+        return false;
+      }
+    });
   }
 
   holds(key: string): boolean {
@@ -157,6 +194,25 @@ export class LeaseTable {
     });
   }
 
+  /**
+   * Hands a lease we took back to its previous holder's value (a handover whose start failed
+   * here: the draining node keeps serving and waits for another taker). False if it was not ours.
+   */
+  giveBack(key: string, previous: LeaseValue): Promise<boolean> {
+    return this.#writes.run(key, async () => {
+      const held = this.#held.get(key);
+      this.#held.delete(key);
+      if (!held) return false;
+      try {
+        const revision = await this.#kv.update(key, JSON.stringify(previous), held.revision);
+        this.#known.set(key, { value: previous, revision });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** Gives a lease up (only if still ours). */
   release(key: string): Promise<void> {
     return this.#writes.run(key, async () => {
@@ -185,7 +241,7 @@ export class LeaseTable {
   }
 
   #mine(key: string, value: LeaseValue, revision: number): void {
-    this.#held.set(key, { value, revision });
+    this.#held.set(key, { value, revision, at: performance.now() });
     this.#known.set(key, { value, revision });
   }
 
@@ -211,9 +267,9 @@ export class LeaseTable {
     this.#o.onChange?.(e.key, value);
   }
 
-  #lost(key: string): void {
+  #lost(key: string, expired = false): void {
     if (!this.#held.delete(key)) return;
-    this.#o.onLost?.(key, this.#known.get(key)?.value);
+    this.#o.onLost?.(key, expired ? undefined : this.#known.get(key)?.value, expired);
   }
 
   async #renewAll(): Promise<void> {
@@ -221,26 +277,35 @@ export class LeaseTable {
     this.#renewing = true;
     try {
       for (const key of [...this.#held.keys()])
-        await this.#writes.run(key, async () => {
-          const held = this.#held.get(key);
-          if (!held) return;
-          try {
-            const revision = await this.#kv.update(key, JSON.stringify(held.value), held.revision);
-            this.#held.set(key, { value: held.value, revision });
-          } catch {
-            const current = await this.refresh(key).catch(() => undefined);
-            // Expired while we were stalled and nobody took it: take it again.
-            if (!current && (await this.#acquire(key, held.value.state, held.value.prevUrl))) return;
-            if (
-              current?.node === this.#o.nodeId &&
-              (await this.#steal(key, held.value.state, held.value.prevUrl))
-            )
-              return;
-            this.#lost(key);
-          }
-        });
+        await this.#writes.run(key, () => this.#renew(key)).catch(() => {});
     } finally {
       this.#renewing = false;
     }
+  }
+
+  async #renew(key: string): Promise<void> {
+    const held = this.#held.get(key);
+    if (!held) return;
+    try {
+      const revision = await this.#kv.update(key, JSON.stringify(held.value), held.revision);
+      this.#held.set(key, { value: held.value, revision, at: performance.now() });
+      return;
+    } catch {
+      // A conflict (someone else wrote it) or NATS out of reach: told apart below.
+    }
+    let current: LeaseValue | undefined;
+    try {
+      current = await this.refresh(key);
+    } catch {
+      // NATS out of reach. Past one TTL the server may have let the lease go and another node
+      // taken the plugin: stop counting on it.
+      if (this.#o.ttlMs !== undefined && performance.now() - held.at >= this.#o.ttlMs) this.#lost(key, true);
+      return;
+    }
+    // Expired while we were stalled and nobody took it: take it again.
+    if (!current && (await this.#acquire(key, held.value.state, held.value.prevUrl))) return;
+    if (current?.node === this.#o.nodeId && (await this.#steal(key, held.value.state, held.value.prevUrl)))
+      return;
+    this.#lost(key);
   }
 }

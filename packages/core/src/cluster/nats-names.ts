@@ -65,4 +65,8 @@ export class NatsNames {
   get blobsBucket(): string {
     return `${this.prefix}_blobs`;
   }
+  /** Plain subject a node answers pings on while it runs (node-liveness.ts). */
+  nodeAliveSubject(nodeId: string): string {
+    return `${this.prefix}.node.${subjectToken(nodeId)}.alive`;
+  }
 }

@@ -5,9 +5,13 @@
  * - A node that switches a plugin to a new instance (install, upgrade, dev reload, rollback,
  *   reconfigure — through whichever node got the request) takes the lease; the previous holder
  *   is told, keeps serving what reaches it until the new holder is `ready`, then drains and stops.
- * - Every node reconciles every `reconcileMs`: a plugin whose lease is gone (its node died: the
- *   lease expired after one TTL) or offered (`handover`) is taken by the first node to write the
- *   lease, which starts it from the shared blob. Plugins uninstalled elsewhere are stopped here.
+ * - Every node reconciles every `reconcileMs`: a plugin whose holder is gone, or that is offered
+ *   (`handover`), is taken by the first node to write the lease, which starts it from the shared
+ *   blob. Plugins uninstalled elsewhere are stopped here.
+ * - A dead holder is found by asking it (node-liveness.ts: "no responders" the moment its NATS
+ *   connection closed) at each reconcile, and at once when a forward to it fails; the lease is
+ *   then replaced compare-and-set on the revision read before asking. The lease TTL is the
+ *   backstop for what the probe cannot tell (a partition, a host gone without closing sockets).
  * - On SIGTERM a node offers all its leases and waits until others serve them (drain).
  */
 import type { BusEventName } from '@powerx/protocol';
@@ -20,11 +24,25 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LeaseTable, leaseKey, type LeaseValue } from './leases.ts';
 import { NodeRegistry } from './node-registry.ts';
+import { NodeLiveness } from './node-liveness.ts';
+import { offerLeases, sleep, untilServedElsewhere } from './handover.ts';
 import type { NatsCluster } from './nats-cluster.ts';
 import type { PlacementHooks } from './placement-hooks.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
 
 export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEventName;
+
+/** How long a node must stay gone before its unfinished installs are rolled back (a reconnect blip is not a death). */
+const INSTALL_ROLLBACK_CONFIRM_MS = 1000;
+
+/**
+ * Plugins one node starts at once when taking over; beyond, it claims no more and leaves them to
+ * the other survivors (or its next reconcile), so a dead node's plugins spread over the cluster.
+ */
+const TAKEOVER_CONCURRENCY = 4;
+
+/** How a dead holder was noticed (px_cluster_failover_detections_total{reason}). */
+type Detection = 'liveness' | 'entry_unreachable' | 'lease_expired';
 
 export interface PlacementOptions {
   nats: NatsCluster;
@@ -46,15 +64,18 @@ export class Placement implements PlacementHooks {
   readonly #o: PlacementOptions;
   readonly #leases: LeaseTable;
   readonly #nodes: NodeRegistry;
+  readonly #liveness: NodeLiveness;
   #pipeline: InstallPipeline | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
+  /** A reconcile was asked for while one ran: run another after it (it may have passed the key). */
+  #reconcileAgain = false;
   #unsubscribe: (() => void) | undefined;
   #stopping = false;
   /** Keys whose instance is being started here (takeover), so a reconcile does not start it twice. */
   readonly #starting = new Set<string>();
-  #alive = new Map<string, unknown>();
-  #aliveAt = 0;
+  /** Takeovers running (started in the background so one slow plugin start delays no other). */
+  readonly #takeovers = new Set<Promise<void>>();
 
   constructor(options: PlacementOptions) {
     this.#o = options;
@@ -64,14 +85,22 @@ export class Placement implements PlacementHooks {
       nodeId: options.nodeId,
       url: options.url,
       renewMs,
-      onLost: (key, now) => this.#lost(key, now),
+      ttlMs: options.nats.leaseTtlMs,
+      onLost: (key, now, expired) => this.#lost(key, now, expired),
     });
-    this.#nodes = new NodeRegistry(options.nats.nodes, { node: options.nodeId, url: options.url });
+    this.#nodes = new NodeRegistry(
+      options.nats.nodes,
+      { node: options.nodeId, url: options.url },
+      options.nats.leaseTtlMs,
+    );
+    this.#liveness = new NodeLiveness(options.nats.nc, options.nats.names, options.nodeId);
   }
 
   /** Starts heartbeats, lease renewals and reconciling; the pipeline must be recovered first. */
   async start(pipeline: InstallPipeline): Promise<void> {
     this.#pipeline = pipeline;
+    // Answer pings before holding anything: others must never find a holder without a responder.
+    await this.#liveness.serve();
     await this.#leases.start();
     await this.#nodes.start(Math.max(100, Math.floor(this.#o.nats.leaseTtlMs / 4)));
     this.#unsubscribe = this.#o.bus.subscribe(UNINSTALLED_EVENT, (event) => {
@@ -80,7 +109,8 @@ export class Placement implements PlacementHooks {
     });
     await this.reconcile();
     const every = this.#o.reconcileMs ?? 500;
-    this.#timer = setInterval(() => void this.reconcile(), every);
+    // A tick while a pass runs is skipped (not queued): a slow pass must not turn into a busy loop.
+    this.#timer = setInterval(() => void (this.#reconciling ?? this.reconcile()), every);
     this.#timer.unref();
   }
 
@@ -117,28 +147,52 @@ export class Placement implements PlacementHooks {
 
   async abandoned(nodeId: string | null): Promise<boolean> {
     if (nodeId === null || nodeId === this.nodeId) return true;
-    return !(await this.#aliveNodes()).has(nodeId);
+    return (
+      (await this.#liveness.goneFor(nodeId, INSTALL_ROLLBACK_CONFIRM_MS)) || !this.#nodes.alive().has(nodeId)
+    );
+  }
+
+  /**
+   * The entry router could not reach the plugin's holder: ask the holder's node whether it is
+   * still there, and take the plugin over at once if not (instead of at the next reconcile).
+   */
+  async ownerUnreachable(tenant: string, pluginId: string): Promise<void> {
+    const key = leaseKey('serve', tenant, pluginId);
+    if (this.#stopping || !this.#pipeline || this.#starting.has(key)) return;
+    const lease = await this.#leases.read(key);
+    if (lease && lease.value.node !== this.nodeId)
+      await this.#claimIfGone(key, tenant, pluginId, lease, 'entry_unreachable');
   }
 
   // ------------------------------------------------------------------ reconciling
 
   reconcile(): Promise<void> {
-    this.#reconciling ??= this.#reconcileOnce()
-      .catch((error: unknown) => this.#o.log.warn({ err: error }, 'cluster reconcile failed'))
-      .finally(() => (this.#reconciling = undefined));
+    if (this.#reconciling) {
+      this.#reconcileAgain = true;
+      return this.#reconciling;
+    }
+    this.#reconciling = (async () => {
+      do {
+        this.#reconcileAgain = false;
+        await this.#reconcileOnce().catch((error: unknown) =>
+          this.#o.log.warn({ err: error }, 'cluster reconcile failed'),
+        );
+      } while (this.#reconcileAgain && !this.#stopping);
+    })().finally(() => (this.#reconciling = undefined));
     return this.#reconciling;
   }
 
   async #reconcileOnce(): Promise<void> {
     const pipeline = this.#pipeline;
     if (!pipeline || this.#stopping) return;
-    const alive = await this.#aliveNodes(true);
-    this.#o.metrics.nodesAlive.set(alive.size);
-    await pipeline
-      .rollBackAbandoned()
-      .catch((error: unknown) =>
-        this.#o.log.warn({ err: error }, 'rolling back installs of a gone node failed'),
-      );
+    // Heartbeats outlive a killed node by a TTL; its liveness subject does not.
+    let alive = 0;
+    for (const node of this.#nodes.alive().keys()) if ((await this.#liveness.probe(node)) !== 'gone') alive++;
+    this.#o.metrics.nodesAlive.set(alive);
+    await pipeline.rollBackAbandoned().then(
+      (n) => this.#o.metrics.installsRolledBack.inc(n),
+      (error: unknown) => this.#o.log.warn({ err: error }, 'rolling back installs of a gone node failed'),
+    );
     const plugins = await this.#o.db
       .selectFrom('plugins')
       .select(['tenant_id', 'plugin_id', 'status'])
@@ -146,21 +200,7 @@ export class Placement implements PlacementHooks {
     const installed = new Set(plugins.map((p) => `${p.tenant_id}\0${p.plugin_id}`));
     for (const p of plugins) {
       if (this.#stopping) return;
-      const key = leaseKey('serve', p.tenant_id, p.plugin_id);
-      if (this.#starting.has(key)) continue;
-      const holder = await this.#leases.refresh(key);
-      const servedHere = pipeline.servingInstance(p.tenant_id, p.plugin_id);
-      if (holder?.node === this.nodeId) {
-        // Ours (e.g. this node restarted under the same id) but nothing runs here: start it.
-        if (!servedHere && this.#leases.holds(key))
-          await this.#takeOver(key, p.tenant_id, p.plugin_id, 'restart');
-        continue;
-      }
-      if (p.status === 'failed' && !holder) continue;
-      if (!holder && (await this.#leases.acquire(key, 'starting')))
-        await this.#takeOver(key, p.tenant_id, p.plugin_id, 'failover');
-      else if (holder?.state === 'handover' && (await this.#leases.steal(key, 'starting', holder.url)))
-        await this.#takeOver(key, p.tenant_id, p.plugin_id, 'handover');
+      await this.#place(p.tenant_id, p.plugin_id, p.status === 'failed');
     }
     // Served here but uninstalled meanwhile (the uninstall event may have been missed).
     for (const { tenant, pluginId } of pipeline.servedPlugins())
@@ -172,45 +212,166 @@ export class Placement implements PlacementHooks {
     this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
   }
 
-  async #takeOver(key: string, tenant: string, pluginId: string, reason: string): Promise<void> {
-    const started = performance.now();
-    this.#starting.add(key);
-    try {
-      this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
-      const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId);
-      if (ok && (await this.#leases.set(key, 'ready'))) {
-        this.#o.metrics.takeovers.inc({ reason });
-        this.#o.metrics.takeoverSeconds.observe((performance.now() - started) / 1000);
-      } else if (!ok) {
-        // Marked failed by the pipeline; keep nobody waiting on a lease no instance backs.
-        await this.#leases.release(key);
+  /** One plugin at a reconcile: start it here if its lease is ours without an instance, free, offered or its holder gone. */
+  async #place(tenant: string, pluginId: string, failed: boolean): Promise<void> {
+    const key = leaseKey('serve', tenant, pluginId);
+    if (this.#starting.has(key) || this.#starting.size >= TAKEOVER_CONCURRENCY) return;
+    const lease = await this.#leases.read(key);
+    const holder = lease?.value;
+    if (holder?.node === this.nodeId) {
+      // Ours (this node restarted under the same id, or renewals resumed after a cut) but nothing
+      // runs here: start it.
+      if (this.#pipeline!.servingInstance(tenant, pluginId)) return;
+      if (this.#leases.holds(key) || (await this.#leases.acquire(key, 'starting')))
+        this.#launch(key, tenant, pluginId, 'restart');
+      return;
+    }
+    if (!lease) {
+      if (!failed && (await this.#leases.acquire(key, 'starting'))) {
+        this.#o.metrics.failoverDetections.inc({ reason: 'lease_expired' });
+        this.#launch(key, tenant, pluginId, 'failover');
       }
-    } finally {
-      this.#starting.delete(key);
+      return;
+    }
+    if (await this.#claimIfGone(key, tenant, pluginId, lease, 'liveness')) return;
+    if (
+      holder!.state === 'handover' &&
+      (await this.#leases.replace(key, lease.revision, 'starting', holder!.url))
+    )
+      this.#launch(key, tenant, pluginId, 'handover', holder);
+  }
+
+  /**
+   * Takes the plugin over if the lease's holder is gone: compare-and-set on the revision read
+   * before the probe, so a holder that renewed meanwhile (it was alive) or another node that
+   * claimed it first wins. True when this node took it.
+   */
+  async #claimIfGone(
+    key: string,
+    tenant: string,
+    pluginId: string,
+    lease: { value: LeaseValue; revision: number },
+    detection: Detection,
+  ): Promise<boolean> {
+    if ((await this.#liveness.probe(lease.value.node)) !== 'gone') return false;
+    if (this.#stopping || this.#starting.has(key) || this.#starting.size >= TAKEOVER_CONCURRENCY)
+      return false;
+    // A dead holder that was itself taking over still has its predecessor serving: keep routing there.
+    const prevUrl = lease.value.state === 'starting' ? lease.value.prevUrl : undefined;
+    if (!(await this.#leases.replace(key, lease.revision, 'starting', prevUrl))) return false;
+    this.#o.metrics.failoverDetections.inc({ reason: detection });
+    this.#o.log.warn(
+      { tenant, pluginId, gone: lease.value.node, detection },
+      'the node serving a plugin is gone',
+    );
+    this.#launch(key, tenant, pluginId, 'failover');
+    return true;
+  }
+
+  #launch(key: string, tenant: string, pluginId: string, reason: string, offeredBy?: LeaseValue): void {
+    this.#starting.add(key);
+    const run: Promise<void> = this.#takeOver(key, tenant, pluginId, reason, offeredBy)
+      .catch((error: unknown) =>
+        this.#o.log.warn({ err: error, tenant, pluginId }, 'taking a plugin over failed'),
+      )
+      .finally(() => {
+        this.#starting.delete(key);
+        this.#takeovers.delete(run);
+      });
+    this.#takeovers.add(run);
+  }
+
+  /**
+   * Starts the plugin here under the lease just taken. A handover (`offeredBy`, the draining
+   * holder, still serves the active version) starts that version only; if it does not come up
+   * here (a loaded machine missing the health deadline), the lease goes back to the draining
+   * node, which keeps serving until another attempt succeeds — the plugin is not marked failed.
+   */
+  async #takeOver(
+    key: string,
+    tenant: string,
+    pluginId: string,
+    reason: string,
+    offeredBy?: LeaseValue,
+  ): Promise<void> {
+    const started = performance.now();
+    this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
+    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy }).catch(
+      (error: unknown) => {
+        // Not a verdict on the plugin (the store or NATS failed us): free the lease for another try.
+        this.#o.log.warn({ err: error, tenant, pluginId, reason }, 'could not start a plugin taken over');
+        return undefined;
+      },
+    );
+    if (ok === undefined) {
+      if (offeredBy) await this.#leases.giveBack(key, offeredBy);
+      else await this.#leases.release(key);
+      return;
+    }
+    if (!ok && offeredBy) {
+      this.#o.log.warn({ tenant, pluginId, from: offeredBy.node }, 'handover start failed: lease given back');
+      await this.#leases.giveBack(key, offeredBy);
+      return;
+    }
+    if (!ok) {
+      // Marked failed by the pipeline; keep nobody waiting on a lease no instance backs.
+      await this.#leases.release(key);
+      return;
+    }
+    if (await this.#leases.set(key, 'ready')) {
+      const seconds = (performance.now() - started) / 1000;
+      this.#o.metrics.takeovers.inc({ reason });
+      this.#o.metrics.takeoverSeconds.observe(seconds);
+      this.#o.log.info({ tenant, pluginId, reason, seconds }, 'took a plugin over');
     }
   }
 
-  /** Another node took the lease: keep serving until it is ready, give routers time, then stop. */
-  #lost(key: string, _now: LeaseValue | undefined): void {
+  /**
+   * Another node took the lease: keep serving until it is ready, give routers time, then stop.
+   * Expired (no renewal reached NATS for a TTL): another node may run the plugin already and this
+   * one cannot tell — stop at once, a reconcile takes it again once NATS is back and nobody has it.
+   */
+  #lost(key: string, _now: LeaseValue | undefined, expired: boolean): void {
     this.#o.metrics.leasesLost.inc();
     const served = this.#pipeline
       ?.servedPlugins()
       .find((p) => leaseKey('serve', p.tenant, p.pluginId) === key);
     if (!served) return;
+    if (expired) {
+      this.#o.log.warn({ ...served }, 'lease not renewed for a TTL (NATS out of reach): stopping the plugin');
+      void this.#pipeline?.stopServingPlugin(served.tenant, served.pluginId, 'lease expired');
+      return;
+    }
     void (async () => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const holder = this.#leases.lookup(key) ?? (await this.#leases.refresh(key).catch(() => undefined));
-        if (this.#leases.holds(key)) return; // taken back meanwhile
-        if (!holder || (holder.node !== this.nodeId && holder.state === 'ready') || Date.now() > deadline)
-          break;
-        await sleep(100);
-      }
+      if ((await untilServedElsewhere(this.#leases, key, () => this.#reclaim(key, served))) === 'kept')
+        return;
       await sleep(this.#o.drainMs ?? 1500);
       if (this.#leases.holds(key)) return;
       await this.#pipeline?.stopServingPlugin(served.tenant, served.pluginId, 'served by another node');
       this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
     })().catch((error: unknown) => this.#o.log.warn({ err: error, key }, 'handing a plugin over failed'));
+  }
+
+  /**
+   * Holds a lease again that came back to this node (given back, or let go with nobody serving)
+   * while it still serves the plugin; false if the plugin is uninstalled or another node has it.
+   * Compare-and-set on what was read: a new taker that wrote meanwhile keeps it.
+   */
+  async #reclaim(key: string, served: { tenant: string; pluginId: string }): Promise<boolean> {
+    const plugin = await this.#o.db
+      .selectFrom('plugins')
+      .select('plugin_id')
+      .where('tenant_id', '=', served.tenant)
+      .where('plugin_id', '=', served.pluginId)
+      .executeTakeFirst();
+    if (!plugin) return false;
+    const state = this.#stopping ? 'handover' : 'ready';
+    const lease = await this.#leases.read(key);
+    const ok = !lease
+      ? await this.#leases.acquire(key, state)
+      : lease.value.node === this.nodeId && (await this.#leases.replace(key, lease.revision, state));
+    if (ok) this.#o.log.warn({ ...served, state }, 'lease back on this node: serving on');
+    return ok;
   }
 
   async #dropLocal(tenant: string, pluginId: string, keepData: boolean): Promise<void> {
@@ -222,46 +383,26 @@ export class Placement implements PlacementHooks {
     });
   }
 
-  async #aliveNodes(fresh = false): Promise<Map<string, unknown>> {
-    if (fresh || Date.now() - this.#aliveAt > 1000) {
-      this.#alive = await this.#nodes.alive();
-      this.#aliveAt = Date.now();
-    }
-    return this.#alive;
-  }
-
   // ------------------------------------------------------------------ shutdown
 
   /**
    * SIGTERM: offer every lease (`handover`), wait until other nodes serve them (their instances
-   * ready, routers caught up), then stop. Alone in the cluster, nothing can take over: stop.
-   * The wait is bounded (a taker whose plugin never comes up must not keep this node forever).
+   * ready, routers caught up), then stop (handover.ts). Alone in the cluster, nothing can take
+   * over: stop at once.
    */
   async drain(timeoutMs = 90_000): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
     await this.#reconciling;
+    // A takeover in flight finishes first: its lease is then offered like the others.
+    await Promise.all(this.#takeovers);
     const held = this.#leases.heldKeys();
-    const others = [...(await this.#aliveNodes(true)).keys()].filter((n) => n !== this.nodeId);
+    // Heartbeats outlive a killed node by a TTL: ask each one, or this node waits for a dead taker.
+    const others: string[] = [];
+    for (const node of this.#nodes.alive().keys())
+      if (node !== this.nodeId && (await this.#liveness.probe(node)) !== 'gone') others.push(node);
     if (!held.length || !others.length) return;
-    for (const key of held) await this.#leases.set(key, 'handover');
-    const deadline = Date.now() + timeoutMs;
-    const taken = (holder: LeaseValue | undefined) =>
-      !!holder && holder.node !== this.nodeId && holder.state === 'ready';
-    let pending = held;
-    while (pending.length && Date.now() < deadline) {
-      await sleep(100);
-      // Read the bucket itself, not only the watched copy: a missed watch update must not keep
-      // this node waiting for the whole timeout.
-      const still: string[] = [];
-      for (const key of pending)
-        if (
-          !taken(this.#leases.lookup(key)) &&
-          !taken(await this.#leases.refresh(key).catch(() => undefined))
-        )
-          still.push(key);
-      pending = still;
-    }
+    await offerLeases(this.#leases, held, timeoutMs);
     // Requests already routed here finish; routers have switched to the new holders.
     await sleep(this.#o.drainMs ?? 1500);
   }
@@ -271,11 +412,9 @@ export class Placement implements PlacementHooks {
     clearInterval(this.#timer);
     this.#unsubscribe?.();
     await this.#reconciling;
+    await Promise.all(this.#takeovers);
     await this.#leases.stop();
     await this.#nodes.stop();
+    this.#liveness.stop();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

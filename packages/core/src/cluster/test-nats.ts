@@ -34,7 +34,8 @@ export async function openTestNats(
     prefix,
     nodes: conns,
     async close() {
-      await conns[0]?.destroy();
+      // Through a connection still open (a test may have closed some, like a killed node's).
+      await conns.find((c) => !c.nc.isClosed())?.destroy();
       for (const c of conns) await c.close();
     },
   };

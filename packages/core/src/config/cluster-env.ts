@@ -18,7 +18,7 @@ export interface ClusterEnvInput {
 }
 
 export interface ClusterTuning {
-  /** Lease TTL (PX_LEASE_TTL_MS): how long a dead node's plugins wait for a new home. Default 3000. */
+  /** Lease TTL (PX_LEASE_TTL_MS): how long a node cut off from NATS keeps its plugins (a killed node is found gone at once, node-liveness.ts). Default 3000. */
   leaseTtlMs?: number;
   /** How often each node looks for plugins without a home (PX_RECONCILE_MS). Default 500. */
   reconcileMs?: number;
@@ -103,7 +103,7 @@ export function readClusterEnv(options: ClusterEnvInput, env: NodeJS.ProcessEnv)
         env.PX_LEASE_TTL_MS,
         500,
         600_000,
-        'Set PX_LEASE_TTL_MS to how long a dead node keeps its plugins (default 3000).',
+        'Set PX_LEASE_TTL_MS to how long a node cut off from NATS keeps its plugins (default 3000).',
       ),
       reconcileMs: intSetting(
         'PX_RECONCILE_MS',

@@ -96,16 +96,21 @@ async function rollBackInterrupted(ctx: PipelineContext, unfinished: InstallRow[
  * Starts the serving version of an installed plugin on this node (at start, or when this node
  * took the plugin over in a cluster), falling back to the last stable one (recorded and
  * audited); false when neither comes up (the plugin is then marked failed).
+ *
+ * `activeOnly` (a cluster handover: the active version still runs on the draining node): no
+ * fallback and no failed mark — a start that fails here says nothing about the version.
  */
 export async function startServingPlugin(
   ctx: PipelineContext,
   tenant: string,
   pluginId: string,
+  opts: { activeOnly?: boolean } = {},
 ): Promise<boolean> {
   const { d } = ctx;
   const plugin = await d.plugins.get(tenant, pluginId);
   if (!plugin) return false;
   if (await startServing(ctx, tenant, pluginId, plugin.active_install_id)) return true;
+  if (opts.activeOnly) return false;
   if (
     plugin.last_stable_install_id &&
     (await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id))

@@ -170,8 +170,8 @@ export class InstallPipeline {
   }
 
   /** Starts serving a plugin here (active version, else last stable); false if neither starts. */
-  startServingPlugin(tenant: string, pluginId: string): Promise<boolean> {
-    return startServingPlugin(this.#ctx, tenant, pluginId);
+  startServingPlugin(tenant: string, pluginId: string, opts?: { activeOnly?: boolean }): Promise<boolean> {
+    return startServingPlugin(this.#ctx, tenant, pluginId, opts);
   }
 
   /** Cluster: stops this node's instance of a plugin another node now serves, or that is gone. */
