@@ -17,7 +17,7 @@ import {
   stopTestCore,
   type TestCore,
 } from './dev-kit.ts';
-import { TEST_STORES } from '../../support/core-kit.ts';
+import { startTestCore, TEST_STORES } from '../../support/core-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
 process.env.PX_DEV_GRACE_MS = '300';
@@ -38,7 +38,7 @@ afterEach(async () => {
 
 describe.each(TEST_STORES)('on %s', (store) => {
   it('keeps the reload history across a core restart and imports the dev-reloads.json of an older core', async () => {
-    core = await startDevCore({ store });
+    core = await startTestCore({ devMode: true, store });
     const tenant = await newSandbox(core.api, 'history-restart');
     const reload = await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') });
     expect(reload.body.result).toBe('running');
