@@ -163,4 +163,21 @@ describe.each(TEST_DIALECTS)('dev reload history on %s', (dialect) => {
       'dev-reloads.json.imported',
     ]);
   });
+
+  it('skips entries of the file that are not reloads, and keeps the valid ones', async () => {
+    const history = new DevReloadHistory(store.db, silent);
+    const file = join(store.dir, 'dev-reloads.json');
+    const valid = { ...running('dr_ok', '2026-01-01T00:00:01.000Z'), durationMs: 12.6 };
+    await writeFile(
+      file,
+      JSON.stringify({
+        [`t\0${P}`]: [{ id: 'dr_bad', at: 5 }, valid],
+        'no-separator': [valid],
+        [`t\0q`]: 'x',
+      }),
+    );
+    await history.importLegacyFile(file);
+    expect(await history.list('t', P)).toEqual([{ ...valid, durationMs: 13 }]);
+    expect(await history.pluginsOf('t')).toEqual([P]);
+  });
 });

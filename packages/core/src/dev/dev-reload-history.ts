@@ -19,7 +19,8 @@
 import { readFile, rename } from 'node:fs/promises';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { DevReloadEntry } from '@powerx/protocol';
+import { Compile } from 'typebox/compile';
+import { DevReloadEntrySchema, type DevReloadEntry } from '@powerx/protocol';
 import type { Db, DevReloadsTable } from '../storage/schema.ts';
 
 export const MAX_PER_PLUGIN = 50;
@@ -87,30 +88,21 @@ export class DevReloadHistory {
   /**
    * Moves an older core's <dataDir>/dev-reloads.json into the table (entries already there are
    * left as they are, so several nodes or a repeated start import nothing twice) and renames the
-   * file to `dev-reloads.json.imported`. A torn file is renamed too: the audit log has everything.
+   * file to `dev-reloads.json.imported`. A torn file is renamed too, and entries that do not match
+   * DevReloadEntry are skipped: the audit log has everything. Never fails the start: when the
+   * database refuses the rows, the file stays for the next start.
    */
   async importLegacyFile(file: string): Promise<void> {
     const text = await readFile(file, 'utf8').catch(() => undefined);
     if (text === undefined) return;
-    let saved: Record<string, DevReloadEntry[]> | undefined;
+    let saved: unknown;
     try {
-      saved = JSON.parse(text) as Record<string, DevReloadEntry[]>;
+      saved = JSON.parse(text);
     } catch (error) {
       this.#log.warn({ err: error, file }, 'dev reload history file unreadable; not imported');
     }
-    if (saved && typeof saved === 'object') {
-      // `seq` must keep the file's orders: a plugin's entries (newest first) go in oldest first, and
-      // the plugins in the order of their newest reload (as the file-based history sorted them).
-      const rows = Object.entries(saved)
-        .filter(([key, entries]) => key.includes('\0') && Array.isArray(entries) && entries.length)
-        .sort((a, b) => a[1][0].at.localeCompare(b[1][0].at))
-        .flatMap(([key, entries]) => {
-          const [tenant, pluginId] = key.split('\0');
-          return entries
-            .slice(0, MAX_PER_PLUGIN)
-            .reverse()
-            .map((e) => rowOf(tenant, pluginId, e));
-        });
+    try {
+      const rows = legacyRows(saved);
       await this.#db.transaction().execute(async (tx) => {
         for (const row of rows)
           await tx
@@ -119,8 +111,13 @@ export class DevReloadHistory {
             .onConflict((oc) => oc.column('id').doNothing())
             .execute();
       });
+      await rename(file, `${file}.imported`);
+    } catch (error) {
+      this.#log.warn(
+        { err: error, file },
+        'dev reload history file not imported; tried again at the next start',
+      );
     }
-    await rename(file, `${file}.imported`);
   }
 
   /** Keeps the newest MAX_PER_PLUGIN of the plugin. */
@@ -143,6 +140,28 @@ export class DevReloadHistory {
 
 type Row = Omit<DevReloadsTable, 'seq'>;
 
+const isEntry = Compile(DevReloadEntrySchema);
+
+/**
+ * The rows of the file's `{ "<tenant>\0<plugin>": entries newest first }`. `seq` must keep its
+ * orders: a plugin's entries go in oldest first, and the plugins in the order of their newest
+ * reload (as the file-based history sorted them).
+ */
+function legacyRows(saved: unknown): Row[] {
+  if (!saved || typeof saved !== 'object') return [];
+  return Object.entries(saved as Record<string, unknown>)
+    .map(([key, list]) => ({
+      key,
+      entries: (Array.isArray(list) ? list : []).filter((e) => isEntry.Check(e)).slice(0, MAX_PER_PLUGIN),
+    }))
+    .filter(({ key, entries }) => key.includes('\0') && entries.length)
+    .sort((a, b) => a.entries[0].at.localeCompare(b.entries[0].at))
+    .flatMap(({ key, entries }) => {
+      const [tenant, pluginId] = key.split('\0');
+      return entries.reverse().map((e) => rowOf(tenant, pluginId, e));
+    });
+}
+
 function rowOf(tenant: string, pluginId: string, e: DevReloadEntry): Row {
   return {
     id: e.id,
@@ -151,7 +170,7 @@ function rowOf(tenant: string, pluginId: string, e: DevReloadEntry): Row {
     at: e.at,
     version: e.version ?? null,
     install_id: e.installId ?? null,
-    duration_ms: e.durationMs ?? null,
+    duration_ms: e.durationMs === undefined ? null : Math.round(e.durationMs),
     result: e.result,
     rollback: e.rollback ? JSON.stringify(e.rollback) : null,
   };
