@@ -135,7 +135,7 @@ describe('dev sessions list', () => {
       { pluginId: DEV_ID, reloads: [expect.objectContaining({ result: 'running' })] },
     ]);
 
-    // A restart (same data folder): the history was saved beside dev-sessions.json.
+    // A restart (same data folder): the history is kept in core's database.
     const tmp = core.tmp;
     await core.close();
     core = await startDevCore({ tmp });

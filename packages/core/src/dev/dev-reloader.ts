@@ -104,7 +104,7 @@ export class DevReloader {
         result: 'running',
         durationMs: Math.round(totalMs),
       });
-      this.#reloads.record(tenant, pluginId, {
+      await this.#reloads.record(tenant, pluginId, {
         id: r.id,
         at: r.at,
         version: r.version,

@@ -71,7 +71,7 @@ export class DevService {
       opts.sessionStore?.(settings) ??
       new FileDevSessions(join(s.paths.dataDir, 'dev-sessions.json'), settings);
     this.hub = new LogHub(s.logs);
-    this.reloads = new DevReloadHistory(join(s.paths.dataDir, 'dev-reloads.json'));
+    this.reloads = new DevReloadHistory(s.db, s.log);
     this.#report = new ReloadReporter(s, this.hub, this.reloads);
     this.#reloader = new DevReloader({
       s,
@@ -89,7 +89,7 @@ export class DevService {
 
   async start(): Promise<void> {
     await this.sessions.load();
-    await this.reloads.load();
+    await this.reloads.importLegacyFile(join(this.#s.paths.dataDir, 'dev-reloads.json'));
     this.sessions.startExpiry((session) => void this.#expired(session));
   }
 
@@ -97,7 +97,6 @@ export class DevService {
     this.#lanes.close();
     await this.#reloader.settled();
     await this.sessions.stop();
-    await this.reloads.stop();
     this.hub.close();
   }
 
@@ -231,22 +230,25 @@ export class DevService {
   async listSessions(p: Principal, tenant: string): Promise<DevSessionsList> {
     this.requireDevMode();
     await this.#s.tenants.assertReadAccess(p, tenant);
-    const sessions = (await this.sessions.list(tenant)).map((x) => ({
-      id: x.id,
-      tenant: x.tenant,
-      pluginId: x.pluginId,
-      user: x.user,
-      client: x.client,
-      startedAt: x.createdAt,
-      lastSeenAt: x.lastSeenAt,
-      expiresAt: x.expiresAt,
-      reloads: this.reloads.list(tenant, x.pluginId),
-    }));
+    const sessions = await Promise.all(
+      (await this.sessions.list(tenant)).map(async (x) => ({
+        id: x.id,
+        tenant: x.tenant,
+        pluginId: x.pluginId,
+        user: x.user,
+        client: x.client,
+        startedAt: x.createdAt,
+        lastSeenAt: x.lastSeenAt,
+        expiresAt: x.expiresAt,
+        reloads: await this.reloads.list(tenant, x.pluginId),
+      })),
+    );
     const held = new Set(sessions.map((x) => x.pluginId));
-    const recent = this.reloads
-      .pluginsOf(tenant)
-      .filter((id) => !held.has(id))
-      .map((pluginId) => ({ pluginId, reloads: this.reloads.list(tenant, pluginId) }));
+    const recent = await Promise.all(
+      (await this.reloads.pluginsOf(tenant))
+        .filter((id) => !held.has(id))
+        .map(async (pluginId) => ({ pluginId, reloads: await this.reloads.list(tenant, pluginId) })),
+    );
     return { tenant, sessions, recent };
   }
 

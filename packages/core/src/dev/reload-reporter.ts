@@ -54,7 +54,7 @@ export class ReloadReporter {
       durationMs: Math.round(f.totalMs),
       reason,
     });
-    this.#reloads.record(tenant, pluginId, {
+    await this.#reloads.record(tenant, pluginId, {
       id: f.id,
       at: new Date().toISOString(),
       version: f.version,
@@ -162,7 +162,7 @@ export class ReloadReporter {
       ...(serving ? { version: serving.version } : {}),
     });
     const servingRow = await this.servingView(tenant, pluginId);
-    this.#reloads.record(tenant, pluginId, {
+    await this.#reloads.record(tenant, pluginId, {
       id: `dr_${randomUUID().slice(0, 12)}`,
       at: new Date().toISOString(),
       result: 'build_failed',

@@ -8,6 +8,7 @@ import * as uninstalledHistory from './migrations/0004-uninstalled-history.ts';
 import * as hostLimits from './migrations/0005-host-limits.ts';
 import * as uninstallCleanups from './migrations/0006-uninstall-cleanups.ts';
 import * as installNode from './migrations/0007-install-node.ts';
+import * as devReloads from './migrations/0008-dev-reloads.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-host-limits': hostLimits,
   '0006-uninstall-cleanups': uninstallCleanups,
   '0007-install-node': installNode,
+  '0008-dev-reloads': devReloads,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -175,6 +175,23 @@ export interface UninstallCleanupsTable {
   created_at: string;
 }
 
+/** One dev reload (migration 0008-dev-reloads); the last 50 per plugin are kept. */
+export interface DevReloadsTable {
+  /** Order of recording: a plugin's newest reload has the highest. */
+  seq: Generated<number>;
+  /** The reload id (`dr_…`): a crash in the grace window updates the row with this id. */
+  id: string;
+  tenant_id: string;
+  plugin_id: string;
+  at: string;
+  version: string | null;
+  install_id: string | null;
+  duration_ms: number | null;
+  result: string;
+  /** JSON of DevReloadEntry.rollback; null for a reload that serves. */
+  rollback: string | null;
+}
+
 export interface CoreDatabase {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -189,6 +206,7 @@ export interface CoreDatabase {
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
   uninstall_cleanups: UninstallCleanupsTable;
+  dev_reloads: DevReloadsTable;
 }
 
 export type Db = Kysely<CoreDatabase>;
