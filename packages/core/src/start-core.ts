@@ -269,7 +269,8 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const dev = new DevService(base, clustered ? { sessionStore: clustered.devSessions } : {});
     // Object.assign, not a spread: a spread would freeze the devMode getter at today's policy.
     const services: CoreServices = Object.assign(base, { dev });
-    // Sessions and reload history load before the server answers; dev.close() runs at close().
+    // Sessions load (and an older core's reload history file is imported) before the server
+    // answers; dev.close() runs at close().
     await dev.start();
     cleanups.unshift(() => dev.close());
     const localEntry = createEntryProxy((tenant, pluginId) => pipeline.servingInstance(tenant, pluginId));
