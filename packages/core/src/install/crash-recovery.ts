@@ -183,7 +183,7 @@ async function startServing(
     return true;
   } catch (error) {
     d.log.warn(
-      { tenant, pluginId, installId, code: (error as PxError).code },
+      { tenant, pluginId, installId, code: (error as PxError).code, detail: (error as Error).message },
       'plugin did not start at core start',
     );
     await d.audit.append({
