@@ -3,7 +3,9 @@
  *
  * - Uninstalls recorded in `uninstall_cleanups` (written in the uninstall's own transaction) are
  *   finished: the plugin folder goes (only `versions/` when the data was to be kept), with its
- *   storage documents unless kept, and the row.
+ *   storage documents unless kept, and the row. In a cluster the other nodes are told again (the
+ *   lease goes, each node drops its copy): the node that uninstalled may have died before it told
+ *   them, and the one serving it would go on serving an uninstalled plugin.
  * - Any other plugin folder with no `plugins` row and no install of that plugin still open loses
  *   its empty folders, bottom-up, and the emptied tenant folders with it; a non-empty folder there
  *   is not provably left over and stays.
@@ -18,12 +20,14 @@ import type { Db } from '../storage/schema.ts';
 import type { CorePaths } from '../config/core-paths.ts';
 import type { PluginStorage } from '../plugins/plugin-storage.ts';
 import { TERMINAL_STATES } from './install-store.ts';
+import type { PlacementHooks } from '../cluster/placement-hooks.ts';
 
 export async function sweepUninstalledPluginFolders(d: {
   db: Db;
   paths: CorePaths;
   log: Logger;
   storage: PluginStorage;
+  placement?: PlacementHooks;
 }): Promise<void> {
   const { db, paths, log } = d;
   for (const pending of await db.selectFrom('uninstall_cleanups').selectAll().execute()) {
@@ -32,6 +36,7 @@ export async function sweepUninstalledPluginFolders(d: {
       const root = paths.pluginRoot(tenant, plugin);
       await rm(pending.keep_data ? join(root, 'versions') : root, { recursive: true, force: true });
       if (!pending.keep_data) await d.storage.dropNamespace(tenant, plugin);
+      await d.placement?.uninstalled(tenant, plugin, !!pending.keep_data);
       log.warn(
         { dir: root, keepData: !!pending.keep_data },
         'finished an uninstall a previous run left half-done',
