@@ -162,13 +162,14 @@ export class Placement implements PlacementHooks {
       else if (holder?.state === 'handover' && (await this.#leases.steal(key, 'starting', holder.url)))
         await this.#takeOver(key, p.tenant_id, p.plugin_id, 'handover');
     }
-    // Served here but uninstalled meanwhile (the uninstall event may have been missed).
+    // Served here but uninstalled meanwhile (the uninstall event may have been missed, or never
+    // sent: its node died first). Even under a lease held here; asked again, as a switch-in may
+    // have installed it since the read above.
     for (const { tenant, pluginId } of pipeline.servedPlugins())
-      if (
-        !installed.has(`${tenant}\0${pluginId}`) &&
-        !this.#leases.holds(leaseKey('serve', tenant, pluginId))
-      )
+      if (!installed.has(`${tenant}\0${pluginId}`) && !(await this.#installed(tenant, pluginId))) {
+        await this.#leases.release(leaseKey('serve', tenant, pluginId));
         await this.#dropLocal(tenant, pluginId, true);
+      }
     this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
   }
 
@@ -184,6 +185,10 @@ export class Placement implements PlacementHooks {
       } else if (!ok) {
         // Marked failed by the pipeline; keep nobody waiting on a lease no instance backs.
         await this.#leases.release(key);
+      } else if (!this.#leases.holds(key)) {
+        // Taken meanwhile (the node that switched a new version in): nobody routes here, and the
+        // loss was announced before this instance served, so nothing else would stop it.
+        await this.#pipeline!.stopServingPlugin(tenant, pluginId, 'served by another node');
       }
     } finally {
       this.#starting.delete(key);
@@ -211,6 +216,16 @@ export class Placement implements PlacementHooks {
       await this.#pipeline?.stopServingPlugin(served.tenant, served.pluginId, 'served by another node');
       this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
     })().catch((error: unknown) => this.#o.log.warn({ err: error, key }, 'handing a plugin over failed'));
+  }
+
+  async #installed(tenant: string, pluginId: string): Promise<boolean> {
+    const row = await this.#o.db
+      .selectFrom('plugins')
+      .select('plugin_id')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
+    return !!row;
   }
 
   async #dropLocal(tenant: string, pluginId: string, keepData: boolean): Promise<void> {
