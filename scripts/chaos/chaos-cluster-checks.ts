@@ -62,6 +62,17 @@ async function processesByPlugin(dataDir: string): Promise<Map<string, number>> 
   return out;
 }
 
+/** What a folder holds, relative, a few levels deep (for the report). */
+async function listTree(dir: string, depth = 3): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    out.push(e.isDirectory() ? `${e.name}/` : e.name);
+    if (e.isDirectory() && depth > 1)
+      out.push(...(await listTree(join(dir, e.name), depth - 1)).map((x) => `${e.name}/${x}`));
+  }
+  return out;
+}
+
 async function leaseOf(leases: KV, pluginId: string): Promise<LeaseValue | undefined> {
   const e = await leases.get(leaseKey('serve', TENANT, pluginId));
   return e?.operation === 'PUT' ? e.json<LeaseValue>() : undefined;
@@ -101,7 +112,10 @@ export async function checkCluster(
         const folders = await readdir(join(node.dataDir, 'tenants', TENANT, 'plugins')).catch(
           () => [] as string[],
         );
-        if (folders.includes(pluginId)) problems.push(`folder of uninstalled ${pluginId} left on ${node.id}`);
+        if (folders.includes(pluginId))
+          problems.push(
+            `folder of uninstalled ${pluginId} left on ${node.id}: ${(await listTree(join(node.dataDir, 'tenants', TENANT, 'plugins', pluginId))).join(' ')}`,
+          );
       }
       continue;
     }

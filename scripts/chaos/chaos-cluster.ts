@@ -7,6 +7,8 @@
  * start it again (same node id, or a new one on the same data folder), and check the cluster once
  * it settles" (chaos-cluster-checks.ts), within SETTLE_BOUND_MS. Seeded: --seed repeats a run.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KV } from '@nats-io/kv';
 import { openTestNats } from '@powerx/core';
@@ -152,9 +154,11 @@ export async function runClusterChaos(opts: ChaosOptions): Promise<ClusterChaosR
       audit = Math.max(audit, result.auditEntries);
       problems.push(...result.problems);
       trials.push({ ...plan(), restartedAs, settledMs, problems, notes: result.notes });
-      if (problems.length || result.notes.length)
+      if (problems.length || result.notes.length) {
         for (const s of slots)
           for (const c of complaintsIn(s.node.output()).slice(-5)) log(`    ${s.node.id}: ${c}`);
+        log(`    full node logs: ${await saveLogs(seed, trial, cluster)}`);
+      }
       log(
         `trial ${String(trial).padStart(3)}: ${operation.padEnd(10)} via ${viaId}, killed ${killed} (${role}) after ${String(killAfterMs).padStart(4)} ms, back as ${restartedAs} after ${restartAfterMs} ms: ${problems.length ? `${problems.length} problem(s) after ${(settledMs / 1000).toFixed(1)} s\n    ${problems.join('\n    ')}` : `consistent after ${(settledMs / 1000).toFixed(1)} s`}${result.notes.length ? ` (${result.notes.join('; ')})` : ''}`,
       );
@@ -170,6 +174,14 @@ export async function runClusterChaos(opts: ChaosOptions): Promise<ClusterChaosR
     await cluster.close();
   }
   return summarize(seed, trials, started);
+}
+
+/** Every node's output so far (the killed ones' too), kept after the run for a failed trial. */
+async function saveLogs(seed: number, trial: number, cluster: TestCluster): Promise<string> {
+  const dir = join(tmpdir(), `px-chaos-cluster-${seed}`, `trial-${trial}`);
+  await mkdir(dir, { recursive: true });
+  for (const node of cluster.nodes.values()) await writeFile(join(dir, `${node.id}.log`), node.output());
+  return dir;
 }
 
 /** The node to kill for the drawn role, as the cluster is at the moment of the kill. */
