@@ -9,7 +9,7 @@
  * works inside it: other test runs on the same machine keep theirs.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 function loopMountsUnder(root: string): string[] {
@@ -62,9 +62,13 @@ export function releaseStaleDataVolumes(): string[] {
 
 /**
  * Plugin cgroups of cores that were killed stay behind empty. The kernel refuses to remove a
- * cgroup that still holds a process, so removing the empty ones cannot touch a live plugin; it is
- * done only before and after a run, never while one of this run's cores may be creating one.
+ * cgroup that still holds a process, so removing the empty ones cannot touch a running plugin;
+ * but a cgroup is empty for a moment between its creation and the plugin joining it, and another
+ * test run on the same machine may be starting a plugin right now: only cgroups older than
+ * `MIN_AGE_MS` are removed.
  */
+const MIN_AGE_MS = 120_000;
+
 function removeEmptyPluginCgroups(): number {
   let removed = 0;
   let controllers: string[];
@@ -85,6 +89,7 @@ function removeEmptyPluginCgroups(): number {
     }
     for (const name of names) {
       try {
+        if (Date.now() - statSync(`${group}/${name}`).ctimeMs < MIN_AGE_MS) continue;
         rmdirSync(`${group}/${name}`);
         removed++;
       } catch {
