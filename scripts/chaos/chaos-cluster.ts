@@ -22,6 +22,8 @@ import {
   HELLO,
   TENANT,
   begin,
+  deletePlugin,
+  installed,
   packChaosFixtures,
   pick,
   random,
@@ -89,12 +91,7 @@ export async function runClusterChaos(opts: ChaosOptions): Promise<ClusterChaosR
     slots.push({ name: 'a', dataDir: join(cluster.tmp, 'node-a'), node: await cluster.start('node-a') });
     for (const node of await Promise.all([cluster.start('node-b'), cluster.start('node-c')]))
       slots.push({ name: node.id.slice(-1), dataDir: node.dataDir, node });
-    // The bystander; a health timeout on a loaded machine is retried, it is not what is tested.
-    for (let attempt = 1; ; attempt++) {
-      const base = await upload(slots[0].node, '/api/plugins/install/local', pkgs.base, true);
-      if (base.status === 200) break;
-      if (attempt === 3) throw new Error(`installing the bystander failed: ${await base.text()}`);
-    }
+    await installBystander(slots[0].node, pkgs.base);
     const checked = (s: Slot) => ({ ...s.node, dataDir: s.dataDir });
     let audit = (await checkCluster(slots.map(checked), nats.leases, 0)).auditEntries;
 
@@ -109,6 +106,9 @@ export async function runClusterChaos(opts: ChaosOptions): Promise<ClusterChaosR
       const spare = rnd();
 
       const viaId = via.node.id;
+      // A bystander recorded failed (a takeover missed its health deadline on a loaded machine)
+      // is installed again, so every trial has one that must keep serving.
+      if ((await installed(via.node, BASE))?.status === 'failed') await installBystander(via.node, pkgs.base);
       const pending = await begin(via.node, operation, pkgs);
       pending.done.then(
         (r) => void r.body?.cancel().catch(() => {}),
@@ -174,6 +174,16 @@ export async function runClusterChaos(opts: ChaosOptions): Promise<ClusterChaosR
     await cluster.close();
   }
   return summarize(seed, trials, started);
+}
+
+/** The base fixture, installed afresh; a health timeout on a loaded machine is retried, it is not what is tested. */
+async function installBystander(node: ClusterNode, pxp: string): Promise<void> {
+  await (await deletePlugin(node, BASE)).text();
+  for (let attempt = 1; ; attempt++) {
+    const base = await upload(node, '/api/plugins/install/local', pxp, true);
+    if (base.status === 200) return;
+    if (attempt === 3) throw new Error(`installing the bystander failed: ${await base.text()}`);
+  }
 }
 
 /** Every node's output so far (the killed ones' too), kept after the run for a failed trial. */

@@ -86,11 +86,13 @@ export async function installed(
 const installLocal = async (to: Target, pxp: string) =>
   void (await (await upload(to, '/api/plugins/install/local', pxp, true)).text());
 
-const uninstall = (to: Target) =>
-  fetch(`${to.url}/api/tenants/${TENANT}/plugins/${HELLO}`, {
+export const deletePlugin = (to: Target, pluginId: string) =>
+  fetch(`${to.url}/api/tenants/${TENANT}/plugins/${pluginId}`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${to.token}` },
   });
+
+const uninstall = (to: Target) => deletePlugin(to, HELLO);
 
 /** Starts the operation and returns its promise (it is expected to be cut off by the kill). */
 export async function begin(
