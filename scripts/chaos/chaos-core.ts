@@ -94,15 +94,24 @@ export async function unmountUnder(dir: string): Promise<void> {
 
 /** Core's warnings and errors since `from` (its JSON log lines), for the report of a failed trial. */
 export function coreComplaints(core: ChaosCore, from = 0): string[] {
-  return core.output
-    .slice(from)
-    .join('')
+  return complaintsIn(core.output.slice(from).join(''));
+}
+
+/** The warnings and errors among core's JSON log lines in `text`, one short sentence each. */
+export function complaintsIn(text: string): string[] {
+  return text
     .split('\n')
     .filter((l) => /"level":(40|50|60)/.test(l))
     .map((l) => {
       try {
-        const j = JSON.parse(l) as { msg?: string; code?: string; err?: { message?: string } };
-        return `${j.msg ?? ''}${j.code ? ` (${j.code})` : ''}${j.err?.message ? `: ${j.err.message}` : ''}`;
+        const j = JSON.parse(l) as {
+          msg?: string;
+          code?: string;
+          detail?: string;
+          err?: { message?: string };
+        };
+        const why = j.err?.message ?? j.detail;
+        return `${j.msg ?? ''}${j.code ? ` (${j.code})` : ''}${why ? `: ${why.slice(0, 300)}` : ''}`;
       } catch {
         return l.slice(0, 200);
       }

@@ -6,25 +6,21 @@
  * Random moments come from a seeded generator, so a failing run can be repeated with --seed.
  */
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { openAsBlob } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { packDirectory } from '@powerx/package-format';
-import {
-  coreComplaints,
-  killCore,
-  pluginProcesses,
-  startChaosCore,
-  unmountUnder,
-  type ChaosCore,
-} from './chaos-core.ts';
+import { join } from 'node:path';
+import { coreComplaints, killCore, pluginProcesses, startChaosCore, unmountUnder } from './chaos-core.ts';
 import { checkConsistency } from './chaos-checks.ts';
+import {
+  begin,
+  packChaosFixtures,
+  random,
+  repoRoot,
+  until,
+  upload,
+  type Operation,
+} from './chaos-operations.ts';
 
-export const repoRoot = resolve(import.meta.dirname, '../..');
-const HELLO = 'com.fixture.core.hello';
-const TENANT = 'sandbox-dev';
-export const OPERATIONS = ['install', 'upgrade', 'dev-reload', 'uninstall'] as const;
-export type Operation = (typeof OPERATIONS)[number];
+export const OPERATIONS = ['install', 'upgrade', 'dev-reload', 'uninstall'] as const satisfies Operation[];
 
 export interface ChaosOptions {
   trials: number;
@@ -53,79 +49,6 @@ export interface ChaosResult {
   summary: string;
 }
 
-/** mulberry32: small, seedable, good enough to pick moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function upload(core: ChaosCore, path: string, pxp: string, wait: boolean): Promise<Response> {
-  const form = new FormData();
-  form.append('tenant', TENANT);
-  form.append('package', await openAsBlob(pxp), 'package.pxp');
-  return fetch(`${core.url}${path}${wait ? '?wait=true' : ''}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${core.token}` },
-    body: form,
-  });
-}
-
-async function installedVersion(core: ChaosCore): Promise<string | undefined> {
-  const r = await fetch(`${core.url}/api/tenants/${TENANT}/plugins/${HELLO}`, {
-    headers: { authorization: `Bearer ${core.token}` },
-  });
-  if (r.status !== 200) return undefined;
-  return ((await r.json()) as { version: string }).version;
-}
-
-/** Starts the operation and returns its promise (it is expected to be cut off by the kill). */
-async function begin(
-  core: ChaosCore,
-  op: Operation,
-  pkgs: Record<string, string>,
-): Promise<{ done: Promise<Response> }> {
-  const version = await installedVersion(core);
-  const other = version === '1.0.0' ? pkgs['hello-v2'] : pkgs.hello;
-  switch (op) {
-    case 'install':
-      if (version)
-        await fetch(`${core.url}/api/tenants/${TENANT}/plugins/${HELLO}`, {
-          method: 'DELETE',
-          headers: { authorization: `Bearer ${core.token}` },
-        });
-      return { done: upload(core, '/api/plugins/install/local', pkgs.hello, true) };
-    case 'upgrade':
-      if (!version) await (await upload(core, '/api/plugins/install/local', pkgs.hello, true)).text();
-      return { done: upload(core, '/api/plugins/install/local', version ? other : pkgs['hello-v2'], true) };
-    case 'dev-reload':
-      if (!version) await (await upload(core, '/api/plugins/install/local', pkgs.hello, true)).text();
-      return { done: upload(core, '/api/plugins/dev/install', version ? other : pkgs['hello-v2'], false) };
-    case 'uninstall':
-      if (!version) await (await upload(core, '/api/plugins/install/local', pkgs.hello, true)).text();
-      return {
-        done: fetch(`${core.url}/api/tenants/${TENANT}/plugins/${HELLO}`, {
-          method: 'DELETE',
-          headers: { authorization: `Bearer ${core.token}` },
-        }),
-      };
-  }
-}
-
-async function until(fn: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
   const rnd = random(seed);
@@ -138,15 +61,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   await mkdir(keysDir);
   const keys = join(repoRoot, 'packages/package-format/fixtures/keys');
   await copyFile(join(keys, 'test.pub.pem'), join(keysDir, 'test.pub.pem'));
-  const { readFile } = await import('node:fs/promises');
-  const privateKeyPem = await readFile(join(keys, 'test.key.pem'), 'utf8');
-  const pkgs: Record<string, string> = {};
-  for (const name of ['hello', 'hello-v2', 'base'])
-    pkgs[name] = (
-      await packDirectory(join(repoRoot, 'tests/fixtures/plugins', name), join(tmp, `${name}.pxp`), {
-        privateKeyPem,
-      })
-    ).file;
+  const pkgs = await packChaosFixtures(tmp);
   const coreOpts = { repoRoot, dataDir, keysDir, home: tmp };
   log(`chaos: seed ${seed}, data folder ${dataDir}`);
 
@@ -160,7 +75,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       if (attempt === 3) throw new Error(`installing the bystander failed: ${await base.text()}`);
     }
     for (let trial = 1; trial <= opts.trials; trial++) {
-      const operation = OPERATIONS[Math.floor(rnd() * OPERATIONS.length)];
+      const operation: Operation = OPERATIONS[Math.floor(rnd() * OPERATIONS.length)];
       // Skewed towards early moments, where an operation has the most half-done state.
       const killAfterMs = Math.round(rnd() ** 1.5 * maxDelay);
       const pending = await begin(core, operation, pkgs);

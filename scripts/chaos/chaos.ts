@@ -1,10 +1,13 @@
 /**
  * `npm run chaos -- --trials 50 [--seed N] [--max-delay-ms 2500] [--keep]`: kill -9 a real core at
  * random moments of install, upgrade, dev reload and uninstall, restart it, check consistency
- * (chaos-run.ts, chaos-checks.ts). Ends with one summary line; exit code 1 on any inconsistency.
+ * (chaos-run.ts, chaos-checks.ts). With `--cluster`: three nodes on PostgreSQL and NATS, a random
+ * node killed during operations through a random node (chaos-cluster.ts, chaos-cluster-checks.ts).
+ * Ends with one summary line; exit code 1 on any inconsistency.
  */
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos-run.ts';
+import { runClusterChaos } from './chaos-cluster.ts';
 
 const { values } = parseArgs({
   options: {
@@ -12,9 +15,10 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'max-delay-ms': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
   },
 });
-const result = await runChaos({
+const result = await (values.cluster ? runClusterChaos : runChaos)({
   trials: Number(values.trials),
   ...(values.seed ? { seed: Number(values.seed) } : {}),
   ...(values['max-delay-ms'] ? { maxDelayMs: Number(values['max-delay-ms']) } : {}),

@@ -59,8 +59,12 @@ export class TestCluster {
     );
   }
 
-  async start(id: string, extraEnv: Record<string, string> = {}): Promise<ClusterNode> {
-    const dataDir = join(this.tmp, id);
+  /** `dataDir` defaults to `<tmp>/<id>`; a node restarted under another id may keep its old one. */
+  async start(
+    id: string,
+    extraEnv: Record<string, string> = {},
+    dataDir = join(this.tmp, id),
+  ): Promise<ClusterNode> {
     const proc = spawn(process.execPath, [join(repoRoot, 'packages/core/src/main.ts')], {
       env: {
         ...process.env,
@@ -90,12 +94,23 @@ export class TestCluster {
     proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     const url = await new Promise<string>((resolve, reject) => {
+      // Generous: a node starting on a machine loaded by parallel runs; a hang must still end.
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`node ${id} did not listen within 120 s: ${text}`));
+      }, 120_000);
       const onData = () => {
         const m = /listening on (http:\/\/\S+)/.exec(text);
-        if (m) resolve(m[1]);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
       };
       proc.stdout!.on('data', onData);
-      proc.once('exit', (code) => reject(new Error(`node ${id} exited with ${code}: ${text}`)));
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`node ${id} exited with ${code}: ${text}`));
+      });
     });
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const node: ClusterNode = { id, url, dataDir, api: new Api(url, token), token, proc, output: () => text };

@@ -202,13 +202,14 @@ export class Placement implements PlacementHooks {
       if (this.#stopping) return;
       await this.#place(p.tenant_id, p.plugin_id, p.status === 'failed');
     }
-    // Served here but uninstalled meanwhile (the uninstall event may have been missed).
+    // Served here but uninstalled meanwhile (the uninstall event may have been missed, or never
+    // sent: its node died first). Even under a lease held here; asked again, as a switch-in may
+    // have installed it since the read above.
     for (const { tenant, pluginId } of pipeline.servedPlugins())
-      if (
-        !installed.has(`${tenant}\0${pluginId}`) &&
-        !this.#leases.holds(leaseKey('serve', tenant, pluginId))
-      )
+      if (!installed.has(`${tenant}\0${pluginId}`) && !(await this.#installed(tenant, pluginId))) {
+        await this.#leases.release(leaseKey('serve', tenant, pluginId));
         await this.#dropLocal(tenant, pluginId, true);
+      }
     this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
   }
 
@@ -323,6 +324,10 @@ export class Placement implements PlacementHooks {
       this.#o.metrics.takeovers.inc({ reason });
       this.#o.metrics.takeoverSeconds.observe(seconds);
       this.#o.log.info({ tenant, pluginId, reason, seconds }, 'took a plugin over');
+    } else if (!this.#leases.holds(key)) {
+      // Taken meanwhile (the node that switched a new version in): nobody routes here, and the
+      // loss was announced before this instance served, so nothing else would stop it.
+      await this.#pipeline!.stopServingPlugin(tenant, pluginId, 'served by another node');
     }
   }
 
@@ -358,13 +363,7 @@ export class Placement implements PlacementHooks {
    * Compare-and-set on what was read: a new taker that wrote meanwhile keeps it.
    */
   async #reclaim(key: string, served: { tenant: string; pluginId: string }): Promise<boolean> {
-    const plugin = await this.#o.db
-      .selectFrom('plugins')
-      .select('plugin_id')
-      .where('tenant_id', '=', served.tenant)
-      .where('plugin_id', '=', served.pluginId)
-      .executeTakeFirst();
-    if (!plugin) return false;
+    if (!(await this.#installed(served.tenant, served.pluginId))) return false;
     const state = this.#stopping ? 'handover' : 'ready';
     const lease = await this.#leases.read(key);
     const ok = !lease
@@ -372,6 +371,16 @@ export class Placement implements PlacementHooks {
       : lease.value.node === this.nodeId && (await this.#leases.replace(key, lease.revision, state));
     if (ok) this.#o.log.warn({ ...served, state }, 'lease back on this node: serving on');
     return ok;
+  }
+
+  async #installed(tenant: string, pluginId: string): Promise<boolean> {
+    const row = await this.#o.db
+      .selectFrom('plugins')
+      .select('plugin_id')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
+    return !!row;
   }
 
   async #dropLocal(tenant: string, pluginId: string, keepData: boolean): Promise<void> {

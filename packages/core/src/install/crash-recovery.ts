@@ -171,6 +171,9 @@ async function startServing(
   if (!row?.manifest || !row.version_dir) return false;
   const manifest = JSON.parse(row.manifest) as Manifest;
   const config = openConfig(d.secrets, row);
+  // A switch on this node (an install, upgrade or rollback through it) may put its own instance
+  // in while this one starts: that one is newer and serves, this one must not replace it.
+  const before = ctx.serving.get(tenant, pluginId);
   try {
     const info = await d.supervisor.start({
       tenant,
@@ -183,12 +186,21 @@ async function startServing(
       secrets: config.secrets,
       logLevel: config.logLevel,
     });
+    if (ctx.serving.get(tenant, pluginId) !== before) {
+      await d.supervisor
+        .stop(info.id, { reason: 'another version was switched in meanwhile', graceMs: 1000 })
+        .catch(() => {});
+      return true;
+    }
     ctx.serving.set(tenant, pluginId, info.id);
+    // One instance per plugin and node: one this node already served is replaced, not left running.
+    if (before)
+      await d.supervisor.stop(before, { reason: 'replaced by a new start', graceMs: 2000 }).catch(() => {});
     await d.plugins.setStatus(tenant, pluginId, 'running');
     return true;
   } catch (error) {
     d.log.warn(
-      { tenant, pluginId, installId, code: (error as PxError).code },
+      { tenant, pluginId, installId, code: (error as PxError).code, detail: (error as Error).message },
       'plugin did not start at core start',
     );
     await d.audit.append({

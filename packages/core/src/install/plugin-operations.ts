@@ -211,13 +211,14 @@ async function cleanUpUninstalled(
     { recursive: true, force: true },
   );
   await removeEmptyParents(dirname(d.paths.pluginRoot(tenant, pluginId)), d.paths.tenants);
+  // Other nodes stop their copy and drop their local files too — before the pending clean-up row
+  // goes, so a crash before they were told is told again by the start-up sweep.
+  await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
   await d.db
     .deleteFrom('uninstall_cleanups')
     .where('tenant_id', '=', tenant)
     .where('plugin_id', '=', pluginId)
     .execute();
-  // Other nodes stop their copy and drop their local files too.
-  await d.placement?.uninstalled(tenant, pluginId, !!opts.keepData);
   await d.audit.append({
     actor: input.principal.username,
     tenant,
