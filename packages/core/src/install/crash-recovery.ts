@@ -15,7 +15,7 @@ import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
-import { materializeVersionDir } from '../cluster/version-folders.ts';
+import { startSpecOf } from './start-spec.ts';
 import type { InstallRow } from './install-store.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
@@ -167,17 +167,7 @@ async function startServing(
   const manifest = JSON.parse(row.manifest) as Manifest;
   const config = openConfig(d.secrets, row);
   try {
-    const info = await d.supervisor.start({
-      tenant,
-      pluginId,
-      version: manifest.version,
-      versionDir: await materializeVersionDir(d, row),
-      dataDir: d.paths.pluginDataDir(tenant, pluginId),
-      manifest,
-      config: config.env,
-      secrets: config.secrets,
-      logLevel: config.logLevel,
-    });
+    const info = await d.supervisor.start(await startSpecOf(d, row, manifest, config));
     ctx.serving.set(tenant, pluginId, info.id);
     await d.plugins.setStatus(tenant, pluginId, 'running');
     return true;
