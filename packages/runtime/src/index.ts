@@ -1,12 +1,11 @@
 export * from './contract.ts';
+export { Supervisor, type StartPhase } from './supervisor.ts';
 export {
-  Supervisor,
   DEFAULT_SANDBOX_UID,
   type SupervisorOptions,
   type SandboxOptions,
   type StartOptions,
-  type StartPhase,
-} from './supervisor.ts';
+} from './supervisor-options.ts';
 export { createEntryProxy, type EntryProxy, type EntryResolver, type EntryTarget } from './entry-proxy.ts';
 export {
   HOP_BY_HOP_HEADERS,

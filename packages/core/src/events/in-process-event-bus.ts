@@ -1,43 +1,23 @@
 import type { BusEvent, BusHandler, EventBus } from './event-bus.ts';
+import { BusSubscribers } from './bus-subscribers.ts';
 
 /** Delivers events to subscribers in this process, each handler isolated from the others' errors. */
 export class InProcessEventBus implements EventBus {
-  readonly #handlers = new Map<string, Set<BusHandler>>();
-  readonly #onHandlerError: (error: unknown, event: BusEvent) => void;
+  readonly #subscribers: BusSubscribers;
 
   constructor(onHandlerError: (error: unknown, event: BusEvent) => void = () => {}) {
-    this.#onHandlerError = onHandlerError;
+    this.#subscribers = new BusSubscribers(onHandlerError);
   }
 
   async publish(type: string, payload: unknown): Promise<void> {
-    const event: BusEvent = { type, ts: new Date().toISOString(), payload };
-    for (const [pattern, handlers] of this.#handlers) {
-      if (!matches(pattern, type)) continue;
-      for (const handler of handlers) {
-        try {
-          handler(event);
-        } catch (error) {
-          this.#onHandlerError(error, event);
-        }
-      }
-    }
+    this.#subscribers.deliver({ type, ts: new Date().toISOString(), payload });
   }
 
   subscribe(type: string, handler: BusHandler): () => void {
-    let set = this.#handlers.get(type);
-    if (!set) this.#handlers.set(type, (set = new Set()));
-    set.add(handler);
-    return () => {
-      set.delete(handler);
-      if (set.size === 0) this.#handlers.delete(type);
-    };
+    return this.#subscribers.add(type, handler);
   }
 
   async close(): Promise<void> {
-    this.#handlers.clear();
+    this.#subscribers.clear();
   }
-}
-
-function matches(pattern: string, type: string): boolean {
-  return pattern.endsWith('*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
 }

@@ -5,6 +5,7 @@
  */
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import type { BusEvent, BusHandler, EventBus } from './event-bus.ts';
+import { BusSubscribers } from './bus-subscribers.ts';
 import type { NatsCluster } from '../cluster/nats-cluster.ts';
 import { fromSubjectToken } from '../cluster/nats-names.ts';
 
@@ -16,15 +17,14 @@ export interface NatsBusEvent extends BusEvent {
 export class NatsEventBus implements EventBus {
   readonly #nats: NatsCluster;
   readonly #nodeId: string;
-  readonly #handlers = new Map<string, Set<BusHandler>>();
-  readonly #onHandlerError: (error: unknown, event: BusEvent) => void;
+  readonly #subscribers: BusSubscribers;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
 
   private constructor(nats: NatsCluster, nodeId: string, onHandlerError: (e: unknown, ev: BusEvent) => void) {
     this.#nats = nats;
     this.#nodeId = nodeId;
-    this.#onHandlerError = onHandlerError;
+    this.#subscribers = new BusSubscribers(onHandlerError);
   }
 
   /** Starts reading the stream before it returns, so no event published afterwards is missed. */
@@ -48,7 +48,7 @@ export class NatsEventBus implements EventBus {
           continue;
         }
         const type = fromSubjectToken(m.subject.slice(nats.names.eventsWildcard.length - 1));
-        bus.#dispatch({ ...event, type });
+        bus.#subscribers.deliver({ ...event, type });
       }
     })().catch(() => {});
     return bus;
@@ -60,32 +60,12 @@ export class NatsEventBus implements EventBus {
   }
 
   subscribe(type: string, handler: BusHandler): () => void {
-    let set = this.#handlers.get(type);
-    if (!set) this.#handlers.set(type, (set = new Set()));
-    set.add(handler);
-    return () => {
-      set.delete(handler);
-      if (set.size === 0) this.#handlers.delete(type);
-    };
+    return this.#subscribers.add(type, handler);
   }
 
   async close(): Promise<void> {
-    this.#handlers.clear();
+    this.#subscribers.clear();
     await this.#messages?.close();
     await this.#loop;
-  }
-
-  #dispatch(event: BusEvent): void {
-    for (const [pattern, handlers] of this.#handlers) {
-      if (!(pattern.endsWith('*') ? event.type.startsWith(pattern.slice(0, -1)) : pattern === event.type))
-        continue;
-      for (const handler of handlers) {
-        try {
-          handler(event);
-        } catch (error) {
-          this.#onHandlerError(error, event);
-        }
-      }
-    }
   }
 }

@@ -5,11 +5,11 @@
  * reconfigure and "roll back to last stable" all come through here.
  */
 import { PxError, type Manifest } from '@powerx/protocol';
-import type { InstanceInfo, StartSpec } from '@powerx/runtime';
+import type { InstanceInfo } from '@powerx/runtime';
 import { StageError, toPxError, type PipelineContext, type StartingInstance } from './pipeline-context.ts';
 import { openConfig } from './stored-config.ts';
 import { switchIn } from './switch-transaction.ts';
-import { materializeVersionDir } from '../cluster/version-folders.ts';
+import { startSpecOf } from './start-spec.ts';
 
 export async function activate(
   ctx: PipelineContext,
@@ -27,17 +27,7 @@ export async function activate(
   try {
     await ctx.stages.transition(id, 'starting');
     ctx.starting.set(id, entry);
-    const spec: StartSpec = {
-      tenant,
-      pluginId,
-      version: manifest.version,
-      versionDir: await materializeVersionDir(d, row),
-      dataDir: d.paths.pluginDataDir(tenant, pluginId),
-      manifest,
-      config: config.env,
-      secrets: config.secrets,
-      logLevel: config.logLevel,
-    };
+    const spec = await startSpecOf(d, row, manifest, config);
     let info: InstanceInfo;
     try {
       info = await d.supervisor.start(spec, {

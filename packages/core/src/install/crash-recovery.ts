@@ -15,7 +15,7 @@ import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
-import { materializeVersionDir } from '../cluster/version-folders.ts';
+import { startSpecOf } from './start-spec.ts';
 import type { InstallRow } from './install-store.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
@@ -175,17 +175,7 @@ async function startServing(
   // in while this one starts: that one is newer and serves, this one must not replace it.
   const before = ctx.serving.get(tenant, pluginId);
   try {
-    const info = await d.supervisor.start({
-      tenant,
-      pluginId,
-      version: manifest.version,
-      versionDir: await materializeVersionDir(d, row),
-      dataDir: d.paths.pluginDataDir(tenant, pluginId),
-      manifest,
-      config: config.env,
-      secrets: config.secrets,
-      logLevel: config.logLevel,
-    });
+    const info = await d.supervisor.start(await startSpecOf(d, row, manifest, config));
     if (ctx.serving.get(tenant, pluginId) !== before) {
       await d.supervisor
         .stop(info.id, { reason: 'another version was switched in meanwhile', graceMs: 1000 })

@@ -40,6 +40,25 @@ function storedLength(doc: unknown): number {
 
 type HostStorage = HostServices['storage'];
 
+/** A new row of `plugin_docs`: the document's JSON text, created and updated now. */
+function newDocRow(
+  key: { tenant: string; pluginId: string; collection: string; id: string },
+  text: string,
+  seededBy: string | null,
+  now: string,
+) {
+  return {
+    tenant_id: key.tenant,
+    plugin_id: key.pluginId,
+    collection: key.collection,
+    id: key.id,
+    doc: text,
+    seeded_by: seededBy,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 export class PluginStorage implements HostStorage {
   readonly #db: Db;
   readonly #postgres: boolean;
@@ -79,16 +98,7 @@ export class PluginStorage implements HostStorage {
       await this.meter.charge(trx, tenant, pluginId, bytes, seededBy);
       await trx
         .insertInto('plugin_docs')
-        .values({
-          tenant_id: tenant,
-          plugin_id: pluginId,
-          collection,
-          id,
-          doc: text,
-          seeded_by: seededBy,
-          created_at: now,
-          updated_at: now,
-        })
+        .values(newDocRow({ tenant, pluginId, collection, id }, text, seededBy, now))
         .execute();
     });
     return stored;
@@ -109,16 +119,7 @@ export class PluginStorage implements HostStorage {
       const id = typeof doc.id === 'string' && doc.id ? doc.id : randomUUID();
       const { text, bytes } = this.meter.encode(tenant, { ...doc, id });
       total += bytes;
-      return {
-        tenant_id: tenant,
-        plugin_id: pluginId,
-        collection,
-        id,
-        doc: text,
-        seeded_by: seededBy,
-        created_at: now,
-        updated_at: now,
-      };
+      return newDocRow({ tenant, pluginId, collection, id }, text, seededBy, now);
     });
     await this.#db.transaction().execute(async (trx) => {
       await this.meter.charge(trx, tenant, pluginId, total, seededBy);
