@@ -37,9 +37,6 @@ export interface EntryRouterDeps {
   takeoverSeconds: number;
 }
 
-/** `host` too: the pool sets the receiving node's. */
-const ALSO_DROPPED = ['host'];
-
 export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
   const pools = new Map<string, Pool>();
   const poolFor = (origin: string): Pool => {
@@ -79,7 +76,9 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
     origin: string,
     retry: boolean,
   ): void => {
-    const headers = forwardableHeaders(req.headers, ALSO_DROPPED);
+    // The client's `host` goes on to the owner, so that a plugin sees the same `x-forwarded-host`
+    // through any node (left out, the pool would send the owner's internal address).
+    const headers = forwardableHeaders(req.headers);
     headers[FORWARDED_HEADER] = deps.nodeId;
     const forwardedFor = appendForwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress);
     if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
@@ -90,7 +89,7 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
       .stream(
         { path: req.url ?? '/', method: (req.method ?? 'GET') as never, headers, body: hasBody ? req : null },
         ({ statusCode, headers: answer }) => {
-          res.writeHead(statusCode, forwardableHeaders(answer, ALSO_DROPPED));
+          res.writeHead(statusCode, forwardableHeaders(answer));
           return res;
         },
       )
