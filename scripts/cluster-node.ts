@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${USAGE}\n`);
     process.exit(2);
   }
-  const root = resolve('.px-cluster');
+  // PX_CLUSTER_DIR: where the nodes' folders and shared keys go (tests use a temporary one).
+  const root = resolve(process.env.PX_CLUSTER_DIR ?? '.px-cluster');
   await mkdir(root, { recursive: true, mode: 0o700 });
   const env = process.env;
   env.PX_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
