@@ -23,18 +23,11 @@ import {
   type ConsoleWatch,
   type E2eCore,
 } from './admin-test-kit.ts';
+import { INSTALL_STAGES } from '@powerx/protocol';
 
 const TENANT = 'sandbox-dev';
-const PIPELINE = [
-  'received',
-  'validating',
-  'awaiting_config',
-  'provisioning',
-  'starting',
-  'health_check',
-  'seeding',
-  'running',
-];
+/** Every stage of an install that goes through, in order (protocol's list). */
+const PIPELINE: readonly string[] = INSTALL_STAGES;
 
 let core: E2eCore | undefined;
 let browser: Browser | undefined;

@@ -17,18 +17,11 @@ import {
   type TestCore,
 } from '../../support/core-kit.ts';
 import { countingProxy, type CountingProxy } from './counting-proxy.ts';
+import { INSTALL_STAGES } from '@powerx/protocol';
 
 const exec = promisify(execFile);
-const PIPELINE = [
-  'received',
-  'validating',
-  'awaiting_config',
-  'provisioning',
-  'starting',
-  'health_check',
-  'seeding',
-  'running',
-];
+/** Every stage of an install that goes through, in order (protocol's list). */
+const PIPELINE: readonly string[] = INSTALL_STAGES;
 
 let core: TestCore;
 let tmp: string;

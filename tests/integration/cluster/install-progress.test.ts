@@ -10,18 +10,11 @@ import { join } from 'node:path';
 import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
 import { DEV_ID, WsClient, project, type TestCore } from '../dev/dev-kit.ts';
 import { TestCluster, type ClusterNode } from './cluster-kit.ts';
+import { INSTALL_STAGES } from '@powerx/protocol';
 
 const TENANT = 'sandbox-dev';
-const PIPELINE = [
-  'received',
-  'validating',
-  'awaiting_config',
-  'provisioning',
-  'starting',
-  'health_check',
-  'seeding',
-  'running',
-];
+/** Every stage of an install that goes through, in order (protocol's list). */
+const PIPELINE: readonly string[] = INSTALL_STAGES;
 
 let cluster: TestCluster;
 let a: ClusterNode, c: ClusterNode;

@@ -15,18 +15,11 @@ import {
   type TestCore,
 } from '../../support/core-kit.ts';
 import { WsClient } from '../dev/dev-kit.ts';
+import { INSTALL_STAGES } from '@powerx/protocol';
 
 const TENANT = 'sandbox-dev';
-const PIPELINE = [
-  'received',
-  'validating',
-  'awaiting_config',
-  'provisioning',
-  'starting',
-  'health_check',
-  'seeding',
-  'running',
-];
+/** Every stage of an install that goes through, in order (protocol's list). */
+const PIPELINE: readonly string[] = INSTALL_STAGES;
 
 let core: TestCore;
 let pkgs: Record<string, string>;
