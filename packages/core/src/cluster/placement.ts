@@ -29,6 +29,7 @@ import { offerLeases, sleep, untilServedElsewhere } from './handover.ts';
 import type { NatsCluster } from './nats-cluster.ts';
 import type { PlacementHooks } from './placement-hooks.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
+import { uninstallDropsData } from '../install/uninstall-record.ts';
 
 export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEventName;
 
@@ -208,7 +209,11 @@ export class Placement implements PlacementHooks {
     for (const { tenant, pluginId } of pipeline.servedPlugins())
       if (!installed.has(`${tenant}\0${pluginId}`) && !(await this.#installed(tenant, pluginId))) {
         await this.#leases.release(leaseKey('serve', tenant, pluginId));
-        await this.#dropLocal(tenant, pluginId, true);
+        await this.#dropLocal(
+          tenant,
+          pluginId,
+          (await uninstallDropsData(this.#o.db, tenant, pluginId)) !== true,
+        );
       }
     this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
   }
