@@ -3,7 +3,10 @@
  * it kept the data and when. The uninstall event reaches only the nodes running at the time; a
  * node that was down learns from this record whether the data folder it still holds goes.
  */
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Db } from '../storage/schema.ts';
+import type { CorePaths } from '../config/core-paths.ts';
 
 /** Written in the uninstall's own transaction (`db` is that transaction). */
 export async function recordUninstall(db: Db, tenant: string, pluginId: string, keepData: boolean) {
@@ -42,4 +45,28 @@ export async function uninstallDropsData(
     .where('created_at', '>', last.uninstalled_at)
     .executeTakeFirst();
   return !since;
+}
+
+export async function isInstalled(db: Db, tenant: string, pluginId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('plugins')
+    .select('plugin_id')
+    .where('tenant_id', '=', tenant)
+    .where('plugin_id', '=', pluginId)
+    .executeTakeFirst();
+  return !!row;
+}
+
+/** A node's own files of an uninstalled plugin: its version folders, and its data unless kept. */
+export async function removeLocalFiles(
+  paths: CorePaths,
+  tenant: string,
+  pluginId: string,
+  keepData: boolean,
+): Promise<void> {
+  const root = paths.pluginRoot(tenant, pluginId);
+  await rm(keepData ? dirname(paths.versionDir(tenant, pluginId, 'x')) : root, {
+    recursive: true,
+    force: true,
+  });
 }

@@ -183,6 +183,14 @@ export interface PluginUninstallsTable {
   uninstalled_at: string;
 }
 
+/** Failed failover starts of a plugin since it last served (migration 0010-failover-attempts). */
+export interface FailoverAttemptsTable {
+  tenant_id: string;
+  plugin_id: string;
+  /** JSON: [{node, at}], oldest first. */
+  attempts: string;
+}
+
 /** One dev reload (migration 0008-dev-reloads); the last 50 per plugin are kept. */
 export interface DevReloadsTable {
   /** Order of recording: a plugin's newest reload has the highest. */
@@ -215,6 +223,7 @@ export interface CoreDatabase {
   plugin_logs: PluginLogsTable;
   uninstall_cleanups: UninstallCleanupsTable;
   plugin_uninstalls: PluginUninstallsTable;
+  failover_attempts: FailoverAttemptsTable;
   dev_reloads: DevReloadsTable;
 }
 
