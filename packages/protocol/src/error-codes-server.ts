@@ -18,6 +18,11 @@ export const SERVER_ERROR_CODES = {
     'The plugin did not answer {path} within {timeoutMs} ms',
     'Make the health route answer 200 quickly, or raise runtime.health.timeoutMs.',
   ),
+  FAILOVER_EXHAUSTED: spec(
+    503,
+    'The plugin did not start after its node was lost: {attempts} failover attempts failed (on {nodes})',
+    'Read the plugin logs on those nodes: a health deadline missed on a loaded machine, or a version that cannot start. Fix the cause, then roll back, reconfigure or install the plugin again to start it.',
+  ),
   CRASH_LOOP: spec(
     500,
     'The plugin crashed {count} times in {windowSec} s',

@@ -92,7 +92,7 @@ describe('moving and copying the data folder', () => {
     // …and had not run the migrations from the relative paths on.
     db.prepare("delete from kysely_migration where name >= '0003'").run();
     db.exec(
-      'drop table uninstall_cleanups; drop table plugin_storage_usage; drop table dev_reloads; alter table tenants drop column created_by; alter table installs drop column node_id',
+      'drop table uninstall_cleanups; drop table plugin_storage_usage; drop table dev_reloads; drop table plugin_uninstalls; drop table failover_attempts; alter table tenants drop column created_by; alter table installs drop column node_id',
     );
     db.close();
     const before = await snapshot(dataDir);

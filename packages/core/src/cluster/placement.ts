@@ -20,8 +20,6 @@ import type { Db } from '../storage/schema.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { InstallPipeline } from '../install/install-pipeline.ts';
 import type { CorePaths } from '../config/core-paths.ts';
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { LeaseTable, leaseKey, type LeaseValue } from './leases.ts';
 import { NodeRegistry } from './node-registry.ts';
 import { NodeLiveness } from './node-liveness.ts';
@@ -29,6 +27,8 @@ import { offerLeases, sleep, untilServedElsewhere } from './handover.ts';
 import type { NatsCluster } from './nats-cluster.ts';
 import type { PlacementHooks } from './placement-hooks.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
+import { isInstalled, removeLocalFiles, uninstallDropsData } from '../install/uninstall-record.ts';
+import { FailoverAttempts, type FailoverDecision } from './failover-attempts.ts';
 
 export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEventName;
 
@@ -65,6 +65,7 @@ export class Placement implements PlacementHooks {
   readonly #leases: LeaseTable;
   readonly #nodes: NodeRegistry;
   readonly #liveness: NodeLiveness;
+  readonly #failovers: FailoverAttempts;
   #pipeline: InstallPipeline | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
@@ -94,6 +95,7 @@ export class Placement implements PlacementHooks {
       options.nats.leaseTtlMs,
     );
     this.#liveness = new NodeLiveness(options.nats.nc, options.nats.names, options.nodeId);
+    this.#failovers = new FailoverAttempts(options.db, options.nodeId);
   }
 
   /** Starts heartbeats, lease renewals and reconciling; the pipeline must be recovered first. */
@@ -137,6 +139,7 @@ export class Placement implements PlacementHooks {
         break;
     }
     this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
+    await this.#failovers.clear(tenant, pluginId);
   }
 
   async uninstalled(tenant: string, pluginId: string, keepData: boolean): Promise<void> {
@@ -206,9 +209,13 @@ export class Placement implements PlacementHooks {
     // sent: its node died first). Even under a lease held here; asked again, as a switch-in may
     // have installed it since the read above.
     for (const { tenant, pluginId } of pipeline.servedPlugins())
-      if (!installed.has(`${tenant}\0${pluginId}`) && !(await this.#installed(tenant, pluginId))) {
+      if (!installed.has(`${tenant}\0${pluginId}`) && !(await isInstalled(this.#o.db, tenant, pluginId))) {
         await this.#leases.release(leaseKey('serve', tenant, pluginId));
-        await this.#dropLocal(tenant, pluginId, true);
+        await this.#dropLocal(
+          tenant,
+          pluginId,
+          (await uninstallDropsData(this.#o.db, tenant, pluginId)) !== true,
+        );
       }
     this.#o.metrics.leasesHeld.set(this.#leases.heldKeys().length);
   }
@@ -228,9 +235,11 @@ export class Placement implements PlacementHooks {
       return;
     }
     if (!lease) {
-      if (!failed && (await this.#leases.acquire(key, 'starting'))) {
+      if (failed) return;
+      const decision = await this.#failoverDecision(tenant, pluginId);
+      if (decision !== 'wait' && (await this.#leases.acquire(key, 'starting'))) {
         this.#o.metrics.failoverDetections.inc({ reason: 'lease_expired' });
-        this.#launch(key, tenant, pluginId, 'failover');
+        this.#launch(key, tenant, pluginId, 'failover', undefined, decision);
       }
       return;
     }
@@ -257,6 +266,8 @@ export class Placement implements PlacementHooks {
     if ((await this.#liveness.probe(lease.value.node)) !== 'gone') return false;
     if (this.#stopping || this.#starting.has(key) || this.#starting.size >= TAKEOVER_CONCURRENCY)
       return false;
+    const decision = await this.#failoverDecision(tenant, pluginId);
+    if (decision === 'wait') return false;
     // A dead holder that was itself taking over still has its predecessor serving: keep routing there.
     const prevUrl = lease.value.state === 'starting' ? lease.value.prevUrl : undefined;
     if (!(await this.#leases.replace(key, lease.revision, 'starting', prevUrl))) return false;
@@ -265,13 +276,25 @@ export class Placement implements PlacementHooks {
       { tenant, pluginId, gone: lease.value.node, detection },
       'the node serving a plugin is gone',
     );
-    this.#launch(key, tenant, pluginId, 'failover');
+    this.#launch(key, tenant, pluginId, 'failover', undefined, decision);
     return true;
   }
 
-  #launch(key: string, tenant: string, pluginId: string, reason: string, offeredBy?: LeaseValue): void {
+  /** Whether this node may start a plugin whose holder is gone now (failover-attempts.ts). */
+  #failoverDecision(tenant: string, pluginId: string): Promise<FailoverDecision> {
+    return this.#failovers.decide(tenant, pluginId, this.#nodes.alive().keys());
+  }
+
+  #launch(
+    key: string,
+    tenant: string,
+    pluginId: string,
+    reason: string,
+    offeredBy?: LeaseValue,
+    failover?: FailoverDecision,
+  ): void {
     this.#starting.add(key);
-    const run: Promise<void> = this.#takeOver(key, tenant, pluginId, reason, offeredBy)
+    const run: Promise<void> = this.#takeOver(key, tenant, pluginId, reason, offeredBy, failover)
       .catch((error: unknown) =>
         this.#o.log.warn({ err: error, tenant, pluginId }, 'taking a plugin over failed'),
       )
@@ -287,6 +310,8 @@ export class Placement implements PlacementHooks {
    * holder, still serves the active version) starts that version only; if it does not come up
    * here (a loaded machine missing the health deadline), the lease goes back to the draining
    * node, which keeps serving until another attempt succeeds — the plugin is not marked failed.
+   * A failover (`failover`: the holder is gone) is retried a bounded number of times, here or on
+   * another node, before its last attempt's failure marks the plugin failed (failover-attempts.ts).
    */
   async #takeOver(
     key: string,
@@ -294,10 +319,12 @@ export class Placement implements PlacementHooks {
     pluginId: string,
     reason: string,
     offeredBy?: LeaseValue,
+    failover?: FailoverDecision,
   ): Promise<void> {
     const started = performance.now();
     this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
-    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly: !!offeredBy }).catch(
+    const activeOnly = !!offeredBy || failover === 'try';
+    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly }).catch(
       (error: unknown) => {
         // Not a verdict on the plugin (the store or NATS failed us): free the lease for another try.
         this.#o.log.warn({ err: error, tenant, pluginId, reason }, 'could not start a plugin taken over');
@@ -314,11 +341,17 @@ export class Placement implements PlacementHooks {
       await this.#leases.giveBack(key, offeredBy);
       return;
     }
+    if (!ok && failover) {
+      await this.#failovers.failedStart(tenant, pluginId, failover === 'final', this.#o.log);
+      await this.#leases.release(key);
+      return;
+    }
     if (!ok) {
       // Marked failed by the pipeline; keep nobody waiting on a lease no instance backs.
       await this.#leases.release(key);
       return;
     }
+    if (failover) await this.#failovers.clear(tenant, pluginId);
     if (await this.#leases.set(key, 'ready')) {
       const seconds = (performance.now() - started) / 1000;
       this.#o.metrics.takeovers.inc({ reason });
@@ -363,7 +396,7 @@ export class Placement implements PlacementHooks {
    * Compare-and-set on what was read: a new taker that wrote meanwhile keeps it.
    */
   async #reclaim(key: string, served: { tenant: string; pluginId: string }): Promise<boolean> {
-    if (!(await this.#installed(served.tenant, served.pluginId))) return false;
+    if (!(await isInstalled(this.#o.db, served.tenant, served.pluginId))) return false;
     const state = this.#stopping ? 'handover' : 'ready';
     const lease = await this.#leases.read(key);
     const ok = !lease
@@ -373,23 +406,10 @@ export class Placement implements PlacementHooks {
     return ok;
   }
 
-  async #installed(tenant: string, pluginId: string): Promise<boolean> {
-    const row = await this.#o.db
-      .selectFrom('plugins')
-      .select('plugin_id')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
-    return !!row;
-  }
-
+  /** Uninstalled elsewhere: stop serving it here and drop this node's files of it. */
   async #dropLocal(tenant: string, pluginId: string, keepData: boolean): Promise<void> {
     await this.#pipeline?.stopServingPlugin(tenant, pluginId, 'uninstalled');
-    const root = this.#o.paths.pluginRoot(tenant, pluginId);
-    await rm(keepData ? dirname(this.#o.paths.versionDir(tenant, pluginId, 'x')) : root, {
-      recursive: true,
-      force: true,
-    });
+    await removeLocalFiles(this.#o.paths, tenant, pluginId, keepData);
   }
 
   // ------------------------------------------------------------------ shutdown

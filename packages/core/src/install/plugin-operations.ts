@@ -18,6 +18,7 @@ import { activate } from './activation.ts';
 import { removeEmptyParents, rollbackInstall } from './install-rollback.ts';
 import { announceUninstall } from './install-progress.ts';
 import { releaseStaleDataVolumes } from '@powerx/runtime';
+import { recordUninstall } from './uninstall-record.ts';
 
 /** Restart with new config next to the current instance; switch only when healthy. */
 export async function reconfigure(
@@ -164,6 +165,9 @@ export async function uninstall(
           oc.columns(['tenant_id', 'plugin_id']).doUpdateSet({ keep_data: opts.keepData ? 1 : 0 }),
         )
         .execute();
+      // Kept for good: a node that was down misses the uninstall event and learns here, at its
+      // next start, whether its copy of the data folder goes (uninstalled-sweep.ts).
+      await recordUninstall(trx, tenant, pluginId, !!opts.keepData);
     });
     // Committed: only now is the plugin stopped, so a failed commit (a full disk) leaves it
     // installed and serving. What follows is clean-up: a crash in it is finished by the start-up

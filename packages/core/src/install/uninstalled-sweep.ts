@@ -11,7 +11,9 @@
  *   is not provably left over and stays — except a data folder the plugin's last install made
  *   and then failed: in a cluster another node rolls back the install of a node killed mid-way,
  *   and cannot remove what that install made on the killed node's disk. A data folder older than
- *   that install (data an uninstall kept) stays.
+ *   that install (data an uninstall kept) stays. And the folder of a plugin uninstalled while
+ *   this node was down (it missed the uninstall event): it goes unless that uninstall kept the
+ *   data, and never once an install of the plugin began since (uninstall-record.ts).
  *
  * Version folders were already handled by the orphan sweep (no row names them once the uninstall
  * committed), and volumes a killed core left mounted were detached before (leftover-mounts.ts).
@@ -24,6 +26,8 @@ import type { CorePaths } from '../config/core-paths.ts';
 import type { PluginStorage } from '../plugins/plugin-storage.ts';
 import { TERMINAL_STATES } from './install-store.ts';
 import type { PlacementHooks } from '../cluster/placement-hooks.ts';
+import { releaseStaleDataVolumes } from '@powerx/runtime';
+import { uninstallDropsData } from './uninstall-record.ts';
 
 export async function sweepUninstalledPluginFolders(d: {
   db: Db;
@@ -56,6 +60,7 @@ export async function sweepUninstalledPluginFolders(d: {
     for (const plugin of await readdir(pluginsDir).catch(() => [] as string[])) {
       if (await stillInUse(db, tenant, plugin)) continue;
       await removeDataOfFailedInstall(d, tenant, plugin);
+      await removeDataOfUninstalled(d, tenant, plugin);
       const root = paths.pluginRoot(tenant, plugin);
       if (await removeEmptyTree(root))
         log.warn({ dir: root }, 'removed the folders of an uninstalled plugin');
@@ -102,6 +107,22 @@ async function removeDataOfFailedInstall(
   if (!made || made < Date.parse(last.created_at)) return;
   await rm(dataDir, { recursive: true, force: true });
   d.log.warn({ dir: dataDir }, 'removed the data folder of an install that failed (rolled back elsewhere)');
+}
+
+/** This node was down when the plugin was uninstalled elsewhere: its copy goes unless the data was kept. */
+async function removeDataOfUninstalled(
+  d: { db: Db; paths: CorePaths; log: Logger },
+  tenant: string,
+  plugin: string,
+): Promise<void> {
+  if (!(await uninstallDropsData(d.db, tenant, plugin))) return;
+  const root = d.paths.pluginRoot(tenant, plugin);
+  await releaseStaleDataVolumes(root);
+  await rm(root, { recursive: true, force: true });
+  d.log.warn(
+    { dir: root },
+    'removed the folder of a plugin uninstalled (data not kept) while this node was down',
+  );
 }
 
 /** Removes `dir` if it holds nothing but empty folders; true when it is gone. */

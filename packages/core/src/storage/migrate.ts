@@ -9,6 +9,8 @@ import * as hostLimits from './migrations/0005-host-limits.ts';
 import * as uninstallCleanups from './migrations/0006-uninstall-cleanups.ts';
 import * as installNode from './migrations/0007-install-node.ts';
 import * as devReloads from './migrations/0008-dev-reloads.ts';
+import * as pluginUninstalls from './migrations/0009-plugin-uninstalls.ts';
+import * as failoverAttempts from './migrations/0010-failover-attempts.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
@@ -19,6 +21,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-uninstall-cleanups': uninstallCleanups,
   '0007-install-node': installNode,
   '0008-dev-reloads': devReloads,
+  '0009-plugin-uninstalls': pluginUninstalls,
+  '0010-failover-attempts': failoverAttempts,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

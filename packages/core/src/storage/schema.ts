@@ -175,6 +175,22 @@ export interface UninstallCleanupsTable {
   created_at: string;
 }
 
+/** The last uninstall of a plugin (migration 0009-plugin-uninstalls): did it keep the data? */
+export interface PluginUninstallsTable {
+  tenant_id: string;
+  plugin_id: string;
+  keep_data: number;
+  uninstalled_at: string;
+}
+
+/** Failed failover starts of a plugin since it last served (migration 0010-failover-attempts). */
+export interface FailoverAttemptsTable {
+  tenant_id: string;
+  plugin_id: string;
+  /** JSON: [{node, at}], oldest first. */
+  attempts: string;
+}
+
 /** One dev reload (migration 0008-dev-reloads); the last 50 per plugin are kept. */
 export interface DevReloadsTable {
   /** Order of recording: a plugin's newest reload has the highest. */
@@ -206,6 +222,8 @@ export interface CoreDatabase {
   audit_log: AuditLogTable;
   plugin_logs: PluginLogsTable;
   uninstall_cleanups: UninstallCleanupsTable;
+  plugin_uninstalls: PluginUninstallsTable;
+  failover_attempts: FailoverAttemptsTable;
   dev_reloads: DevReloadsTable;
 }
 
