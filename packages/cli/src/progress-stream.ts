@@ -25,6 +25,8 @@ export function followInstallProgress(opts: {
   installId: string;
   /** Returns true once the install settled (nothing more to wait for). */
   onProgress(progress: InstallProgress): boolean;
+  /** Aborted: the caller learnt by other means that the install settled. */
+  signal?: AbortSignal;
 }): Promise<'done' | 'unavailable'> {
   return new Promise((resolve) => {
     let finished = false;
@@ -41,6 +43,7 @@ export function followInstallProgress(opts: {
       resolve(result);
     };
     const timer = setTimeout(() => finish('unavailable'), SUBSCRIBE_TIMEOUT_MS);
+    opts.signal?.addEventListener('abort', () => finish('done'), { once: true });
     try {
       ws = new WebSocket(wsUrl(opts.url));
     } catch {

@@ -56,7 +56,7 @@ describe('install progress across core nodes', { timeout: 180_000 }, () => {
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const frames = await seenOnC(r.body.id, 'running');
     expect(frames.map((f) => f.progress.stage)).toEqual(PIPELINE);
-    expect(frames.map((f) => f.progress.seq)).toEqual(PIPELINE.map((_, i) => i + 1));
+    expect(frames.map((f) => f.progress.seq)).toEqual(PIPELINE.map((_, i) => 2 * (i + 1)));
     expect(frames.at(-1).progress).toMatchObject({
       kind: 'install',
       pluginId: HELLO_ID,

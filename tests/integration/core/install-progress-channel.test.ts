@@ -67,7 +67,7 @@ describe('/api/ws plugin.install.progress on one core', { timeout: 120_000 }, ()
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const frames = await liveUntil(ws, r.body.id, 'running');
     expect(frames.map((f) => f.progress.stage)).toEqual(PIPELINE);
-    expect(frames.map((f) => f.progress.seq)).toEqual(PIPELINE.map((_, i) => i + 1));
+    expect(frames.map((f) => f.progress.seq)).toEqual(PIPELINE.map((_, i) => 2 * (i + 1)));
     const last = frames.at(-1).progress;
     expect(last).toMatchObject({ kind: 'install', tenant: TENANT, pluginId: HELLO_ID, version: '1.0.0' });
     expect(last.stages.map((s: any) => s.stage)).toEqual(PIPELINE);
@@ -107,6 +107,18 @@ describe('/api/ws plugin.install.progress on one core', { timeout: 120_000 }, ()
     const frames = await liveUntil(ws, r.body.id, 'failed');
     expect(frames.map((f) => f.progress.stage)).toEqual(['rolling_back', 'failed']);
     expect(frames.at(-1).progress.error.code).toBe('INSTALL_CANCELLED');
+  });
+
+  it('tells a subscriber live when an install parks waiting for wizard values', async () => {
+    const ws = await subscribed();
+    const r = await core.api.install(pkgs.wizard, { wait: false });
+    // The parking adds no stage (awaiting_config's outcome turns waiting): it still gets a frame.
+    const frames = await liveUntil(ws, r.body.id, 'waiting');
+    expect(frames.at(-1).progress).toMatchObject({ stage: 'awaiting_config', state: 'waiting' });
+    const seqs = frames.map((f) => f.progress.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect((await core.api.delete(`/api/installs/${r.body.id}`)).status).toBeLessThan(300);
+    await liveUntil(ws, r.body.id, 'failed');
   });
 
   it('subscribes to one install: its snapshot even when finished, and only its frames', async () => {

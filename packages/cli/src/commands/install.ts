@@ -55,6 +55,9 @@ function failure(install: Install): PxError {
   );
 }
 
+/** While following live, how often the install is also read over REST (a lost frame never hangs). */
+const SETTLED_CHECK_MS = 2_000;
+
 /** Prints each stage of an install once, when it finished (from live progress or a polled install). */
 function stagePrinter(print: boolean): (stages: InstallStage[]) => void {
   const shown = new Set<number>();
@@ -83,22 +86,40 @@ export async function followInstall(
   print: boolean,
 ): Promise<Install> {
   const printStages = stagePrinter(print);
-  if (api.token)
-    await followInstallProgress({
-      url: api.url,
-      token: api.token,
-      tenant: install.tenant,
-      installId: install.id,
-      onProgress: (progress) => {
-        printStages(progress.stages);
-        return progress.state !== 'in_progress';
-      },
-    });
+  const settled = (current: Install) =>
+    current.state === 'running' ||
+    current.state === 'failed' ||
+    (current.state === 'awaiting_config' && current.stages.at(-1)?.outcome === 'waiting');
+  if (api.token) {
+    // A lost frame must not leave the command waiting forever: the install is also read over REST
+    // now and then, and the first of the two to see it settled ends the wait.
+    const stop = new AbortController();
+    const check = setInterval(() => {
+      api.get<Install>(`/api/installs/${install.id}`).then(
+        (current) => settled(current) && stop.abort(),
+        () => {},
+      );
+    }, SETTLED_CHECK_MS);
+    try {
+      await followInstallProgress({
+        url: api.url,
+        token: api.token,
+        tenant: install.tenant,
+        installId: install.id,
+        signal: stop.signal,
+        onProgress: (progress) => {
+          printStages(progress.stages);
+          return progress.state !== 'in_progress';
+        },
+      });
+    } finally {
+      clearInterval(check);
+    }
+  }
   for (;;) {
     const current = await api.get<Install>(`/api/installs/${install.id}`);
     printStages(current.stages);
-    const waiting = current.state === 'awaiting_config' && current.stages.at(-1)?.outcome === 'waiting';
-    if (current.state === 'running' || current.state === 'failed' || waiting) return current;
+    if (settled(current)) return current;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -46,10 +46,19 @@ export async function progressOf(d: ProgressDeps, install: InstallRow): Promise<
           },
         }
       : {}),
-    seq: Math.max(1, stages.length),
+    seq: progressSeq(stages.length, stages.at(-1)?.outcome === 'waiting'),
     at: stages.at(-1)?.startedAt ?? row.updated_at,
     ...(row.node_id ? { node: row.node_id } : {}),
   };
+}
+
+/**
+ * Orders the frames of one install: two steps per stage, so that the parking in awaiting_config
+ * (the stage's outcome turns `waiting`, no stage is added) is newer than the stage's start and
+ * older than the next stage. Subscribers drop a frame whose seq they already have.
+ */
+export function progressSeq(stageCount: number, waiting: boolean): number {
+  return Math.max(1, 2 * stageCount + (waiting ? 1 : 0));
 }
 
 /**
@@ -107,7 +116,7 @@ export async function announceUninstall(
       stage,
       state: stage === 'uninstalled' ? 'uninstalled' : 'in_progress',
       stages,
-      seq: recorded.length + stages.length,
+      seq: progressSeq(recorded.length + stages.length, false),
       at: stages.at(-1)!.startedAt,
     };
     delete progress.error;
