@@ -64,11 +64,11 @@ describe('install progress hub', () => {
     await deps.store.transition(row.id, 'provisioning');
     await announceProgress(deps, row.id);
     const shown = seqs(s.frames);
-    expect(shown[0]).toMatch(/^snapshot (validating 2|awaiting_config 3)$/);
+    expect(shown[0]).toMatch(/^snapshot (validating 4|awaiting_config 6)$/);
     expect(shown.slice(1)).toEqual(
-      shown[0] === 'snapshot validating 2'
-        ? ['live awaiting_config 3', 'live provisioning 4']
-        : ['live provisioning 4'],
+      shown[0] === 'snapshot validating 4'
+        ? ['live awaiting_config 6', 'live provisioning 8']
+        : ['live provisioning 8'],
     );
   });
 
