@@ -20,7 +20,9 @@ import { createScratchSchema, openTestNats, randomNatsPrefix, startCore, TEST_NA
 import type { BenchContext, BenchResult } from '../run.ts';
 
 const HELLO_ID = 'com.fixture.core.hello';
-const ENTRY_REQUESTS = 2000;
+/** Entry requests: rounds alternating owner and non-owner (same machine state for both), each this many. */
+const ENTRY_ROUNDS = 7;
+const ENTRY_REQUESTS = 400;
 const FAILOVER_ROUNDS = 5;
 const INSTALL_RUNS = 12;
 
@@ -164,7 +166,7 @@ export default async function clusterSuite(ctx: BenchContext): Promise<BenchResu
       const pool = new Pool(base, { connections: 1 });
       const path = `/_p/sandbox-dev/${HELLO_ID}/`;
       try {
-        for (let i = 0; i < 200; i++) await (await pool.request({ path, method: 'GET' })).body.text();
+        for (let i = 0; i < 100; i++) await (await pool.request({ path, method: 'GET' })).body.text();
         const t0 = performance.now();
         for (let i = 0; i < ENTRY_REQUESTS; i++) {
           const r = await pool.request({ path, method: 'GET' });
@@ -176,8 +178,16 @@ export default async function clusterSuite(ctx: BenchContext): Promise<BenchResu
         await pool.close();
       }
     };
-    const viaOwner = await perRequest(a.url);
-    const viaOther = await perRequest(b.url);
+    const ownerRounds: number[] = [];
+    const otherRounds: number[] = [];
+    for (let round = 0; round < ENTRY_ROUNDS; round++) {
+      ownerRounds.push(await perRequest(a.url));
+      otherRounds.push(await perRequest(b.url));
+    }
+    const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
+    ctx.log(`entry µs per request, owner: ${fmt(ownerRounds)}; non-owner: ${fmt(otherRounds)}`);
+    const viaOwner = percentile(ownerRounds, 50);
+    const viaOther = percentile(otherRounds, 50);
     results.push({
       suite: 'cluster',
       name: 'entry request through a non-owner node; floor: through the owner',

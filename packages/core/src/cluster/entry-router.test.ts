@@ -67,6 +67,8 @@ describe('cluster entry router', () => {
       req.end();
     });
     expect(text).toBe('from the owner');
+    // Known from the lease: the front server asks no store whether the plugin exists.
+    expect(router.knows('t', 'p')).toBe(true);
     expect(seen?.host).toBe('plugins.example.com');
     expect(seen?.[FORWARDED_HEADER]).toBe('node-b');
     expect(seen?.['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');

@@ -37,7 +37,13 @@ export interface EntryRouterDeps {
   takeoverSeconds: number;
 }
 
-export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
+/** The router is an entry proxy that also tells whether a plugin is known to be served somewhere. */
+export type ClusterEntryProxy = EntryProxy & {
+  /** A lease names a node serving it: installed, no need to ask the store (uninstalls remove the lease). */
+  knows(tenant: string, pluginId: string): boolean;
+};
+
+export function createEntryRouter(deps: EntryRouterDeps): ClusterEntryProxy {
   const pools = new Map<string, Pool>();
   const poolFor = (origin: string): Pool => {
     let pool = pools.get(origin);
@@ -147,6 +153,7 @@ export function createEntryRouter(deps: EntryRouterDeps): EntryProxy {
   };
 
   return Object.assign(route, {
+    knows: (tenant: string, pluginId: string) => deps.owner(tenant, pluginId) !== undefined,
     close() {
       deps.local.close();
       for (const pool of pools.values()) pool.destroy().catch(() => undefined);

@@ -42,7 +42,7 @@ const ENTRY = /^\/_p\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 export async function buildServer(
   s: CoreServices,
   logger: Logger,
-  entryProxy: EntryProxy,
+  entryProxy: EntryProxy & { knows?(tenant: string, pluginId: string): boolean },
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -87,7 +87,13 @@ export async function buildServer(
       );
       return;
     }
-    if (!s.pipeline.servingInstance(target.tenant, target.pluginId) && !(await isInstalled(s, target))) {
+    // In a cluster a plugin served by another node is known from its lease: no store query per
+    // forwarded request (the owner, where the request lands, checks again if it has no instance).
+    if (
+      !s.pipeline.servingInstance(target.tenant, target.pluginId) &&
+      !entryProxy.knows?.(target.tenant, target.pluginId) &&
+      !(await isInstalled(s, target))
+    ) {
       // Nothing by that name: a 404 the caller can act on, not a 502 that reads like an outage.
       const error = new NotFoundError('ENTRY_PLUGIN_NOT_FOUND', {
         tenant: target.tenant,
