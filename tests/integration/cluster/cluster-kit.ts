@@ -6,7 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
@@ -16,7 +16,7 @@ import {
   TEST_NATS_URL,
   type ScratchSchema,
 } from '@powerx/core';
-import { Api, keysDir, makeTmp, repoRoot } from '../../support/core-kit.ts';
+import { Api, keysDir, makeTmp, packFixtures, repoRoot } from '../../support/core-kit.ts';
 
 export interface ClusterNode {
   id: string;
@@ -189,4 +189,24 @@ export async function probe(url: string, timeoutMs = 5_000): Promise<{ status: n
   } catch (error) {
     return { status: 0, text: String((error as Error).cause ?? error) };
   }
+}
+
+/** Whether a path exists (a file or folder a node should, or should not, have left). */
+export const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** The set-up most cluster tests share: a fresh cluster, the fixture packages, nodes A and B. */
+export async function startTwoNodes(): Promise<{
+  cluster: TestCluster;
+  pkgs: Record<string, string>;
+  a: ClusterNode;
+  b: ClusterNode;
+}> {
+  const cluster = await TestCluster.create();
+  const pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
+  const [a, b] = await Promise.all([cluster.start('node-a'), cluster.start('node-b')]);
+  return { cluster, pkgs, a, b };
 }

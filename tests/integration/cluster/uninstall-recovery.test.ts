@@ -5,12 +5,12 @@
  * uninstall everywhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stat } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import pg from 'pg';
-import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
+import { HELLO_ID } from '../../support/core-kit.ts';
 import { pluginProcesses } from '../../../scripts/chaos/chaos-core.ts';
-import { TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';
+import { TestCluster, probe, until, type ClusterNode, exists, startTwoNodes } from './cluster-kit.ts';
 
 let cluster: TestCluster;
 let a: ClusterNode, b: ClusterNode;
@@ -34,16 +34,8 @@ async function leasesHeld(node: ClusterNode): Promise<number> {
   return Number(/^px_cluster_leases_held\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
 beforeAll(async () => {
-  cluster = await TestCluster.create();
-  pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
-  [a, b] = await Promise.all([cluster.start('node-a'), cluster.start('node-b')]);
+  ({ cluster, pkgs, a, b } = await startTwoNodes());
 }, 180_000);
 
 afterAll(async () => {

@@ -4,25 +4,17 @@
  * data (a dev uninstall without removeData). The chaos harness found the folder left behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HELLO_ID, packFixtures } from '../../support/core-kit.ts';
-import { TestCluster, until, type ClusterNode } from './cluster-kit.ts';
+import { HELLO_ID } from '../../support/core-kit.ts';
+import { TestCluster, until, type ClusterNode, exists, startTwoNodes } from './cluster-kit.ts';
 
 let cluster: TestCluster;
 let a: ClusterNode, b: ClusterNode;
 let pkgs: Record<string, string>;
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
 beforeAll(async () => {
-  cluster = await TestCluster.create();
-  pkgs = await packFixtures(join(cluster.tmp, 'pkgs'));
-  [a, b] = await Promise.all([cluster.start('node-a'), cluster.start('node-b')]);
+  ({ cluster, pkgs, a, b } = await startTwoNodes());
 }, 180_000);
 
 afterAll(async () => {
