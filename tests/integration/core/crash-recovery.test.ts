@@ -4,11 +4,13 @@
  * (nothing half-installed, quota back, no leftover process) and the previous version serves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HELLO_ID, keysDir, listFiles, makeTmp, packFixtures } from '../../support/core-kit.ts';
 import { pluginProcesses, startCoreProcess, type CoreProcess } from '../../support/core-process.ts';
 import { until } from '../../support/until.ts';
+
+const BASE_ID = 'com.fixture.core.base';
 
 let tmp: string;
 let pkgs: Record<string, string>;
@@ -91,5 +93,27 @@ describe('crash recovery', () => {
     // The secret reached the plugin after the restart, and never any log line of core.
     expect(entry.hasApiKey).toBe(true);
     expect(first.out.join('') + second.out.join('')).not.toContain('crash-secret-value');
+  });
+
+  it('marks a plugin whose version no longer starts at core start failed, and says why', async () => {
+    await child?.stop();
+    const dataDir = join(tmp, 'data-no-start');
+    const first = await startChild(dataDir, join(tmp, 'keys'));
+    const installed = await first.api.install(pkgs.base);
+    expect(installed.body.state).toBe('running');
+    await first.stop();
+    // The only version (no stable one to fall back to) now exits at once when started.
+    const versions = join(dataDir, 'tenants/sandbox-dev/plugins', BASE_ID, 'versions');
+    const [folder] = await readdir(versions);
+    await writeFile(join(versions, folder, 'dist/server.js'), 'process.exit(3);\n');
+
+    const second = await startChild(dataDir, join(tmp, 'keys'));
+    const plugin = (await second.api.get(`/api/tenants/sandbox-dev/plugins/${BASE_ID}`)).body;
+    expect(plugin.status).toBe('failed');
+    // Before, the plugin was failed with no reason at all: the API showed no `failure`.
+    expect(plugin.failure).toMatchObject({ stage: 'start', installId: installed.body.id });
+    expect(plugin.failure.code).toMatch(/^[A-Z_]+$/);
+    expect(plugin.failure.message.length).toBeGreaterThan(0);
+    expect(plugin.failure.hint.length).toBeGreaterThan(0);
   });
 });

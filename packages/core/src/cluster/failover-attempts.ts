@@ -15,9 +15,10 @@
  * A plugin that can never start thus ends failed after FAILOVER_ATTEMPTS starts and at most
  * FAILOVER_BACKOFF_MS * (2^(FAILOVER_ATTEMPTS-1) - 1) of backoff, not in a loop.
  */
-import { ERROR_CODES, fillTemplate } from '@powerx/protocol';
+import { PxError } from '@powerx/protocol';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/schema.ts';
+import { PluginRepository } from '../plugins/plugin-repository.ts';
 
 export const FAILOVER_ATTEMPTS = 3;
 export const FAILOVER_BACKOFF_MS = 2000;
@@ -33,10 +34,12 @@ export type FailoverDecision = 'try' | 'final' | 'wait';
 export class FailoverAttempts {
   readonly #db: Db;
   readonly #nodeId: string;
+  readonly #plugins: PluginRepository;
 
   constructor(db: Db, nodeId: string) {
     this.#db = db;
     this.#nodeId = nodeId;
+    this.#plugins = new PluginRepository(db);
   }
 
   /** May this node start the plugin now, and is it the last attempt? `live`: nodes heartbeating. */
@@ -86,7 +89,7 @@ export class FailoverAttempts {
       .execute();
   }
 
-  /** Counts a failed start here; after the last one (the pipeline marked the plugin failed) says why. */
+  /** Counts a failed start here; after the last one, marks the plugin failed and says why. */
   async failedStart(tenant: string, pluginId: string, last: boolean, log: Logger): Promise<void> {
     const attempts = await this.failed(tenant, pluginId);
     const nodes = attempts.map((a) => a.node);
@@ -94,33 +97,19 @@ export class FailoverAttempts {
       log.warn({ tenant, pluginId, attempts: nodes }, 'failover start failed: left to another attempt');
       return;
     }
-    await this.#exhausted(tenant, pluginId, attempts);
+    const error = new PxError('FAILOVER_EXHAUSTED', {
+      attempts: attempts.length,
+      nodes: [...new Set(nodes)].join(', '),
+    });
+    await this.#plugins.markFailed(
+      tenant,
+      pluginId,
+      { code: error.code, stage: 'failover', message: error.message, hint: error.hint },
+      { touch: true },
+    );
     log.error(
       { tenant, pluginId, attempts: nodes, code: 'FAILOVER_EXHAUSTED' },
       'failover start failed on every attempt: plugin marked failed',
     );
-  }
-
-  /** The last attempt failed (the plugin is marked failed): why, on its active install. */
-  async #exhausted(tenant: string, pluginId: string, attempts: FailoverAttempt[]): Promise<void> {
-    const spec = ERROR_CODES.FAILOVER_EXHAUSTED;
-    const params = { attempts: attempts.length, nodes: [...new Set(attempts.map((a) => a.node))].join(', ') };
-    const plugin = await this.#db
-      .selectFrom('plugins')
-      .select('active_install_id')
-      .where('tenant_id', '=', tenant)
-      .where('plugin_id', '=', pluginId)
-      .executeTakeFirst();
-    if (!plugin) return;
-    await this.#db
-      .updateTable('installs')
-      .set({
-        error_code: 'FAILOVER_EXHAUSTED',
-        error_stage: 'failover',
-        error_message: fillTemplate(spec.message, params),
-        error_hint: spec.hint,
-      })
-      .where('id', '=', plugin.active_install_id)
-      .execute();
   }
 }

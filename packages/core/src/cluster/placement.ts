@@ -324,13 +324,15 @@ export class Placement implements PlacementHooks {
     const started = performance.now();
     this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
     const activeOnly = !!offeredBy || failover === 'try';
-    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, { activeOnly }).catch(
-      (error: unknown) => {
-        // Not a verdict on the plugin (the store or NATS failed us): free the lease for another try.
-        this.#o.log.warn({ err: error, tenant, pluginId, reason }, 'could not start a plugin taken over');
-        return undefined;
-      },
-    );
+    // A failover's failure is marked by failover-attempts.ts, with the attempts it made.
+    const ok = await this.#pipeline!.startServingPlugin(tenant, pluginId, {
+      activeOnly,
+      markFailed: !failover,
+    }).catch((error: unknown) => {
+      // Not a verdict on the plugin (the store or NATS failed us): free the lease for another try.
+      this.#o.log.warn({ err: error, tenant, pluginId, reason }, 'could not start a plugin taken over');
+      return undefined;
+    });
     if (ok === undefined) {
       if (offeredBy) await this.#leases.giveBack(key, offeredBy);
       else await this.#leases.release(key);

@@ -9,7 +9,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { PxError, type Manifest } from '@powerx/protocol';
-import { StageError, startedAt, type PipelineContext } from './pipeline-context.ts';
+import { StageError, startedAt, toPxError, type PipelineContext } from './pipeline-context.ts';
 import { flowPolicy } from './flow-policy.ts';
 import { interruptedStage } from './stage-transitions.ts';
 import { openConfig } from './stored-config.ts';
@@ -17,6 +17,7 @@ import { rollbackInstall } from './install-rollback.ts';
 import { dropVersion, sweepOrphanVersions, sweepStaging } from './version-gc.ts';
 import { startSpecOf } from './start-spec.ts';
 import type { InstallRow } from './install-store.ts';
+import type { PluginFailure } from '../plugins/plugin-repository.ts';
 import { sweepUninstalledPluginFolders } from './uninstalled-sweep.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
 
@@ -95,7 +96,9 @@ async function rollBackInterrupted(ctx: PipelineContext, unfinished: InstallRow[
 /**
  * Starts the serving version of an installed plugin on this node (at start, or when this node
  * took the plugin over in a cluster), falling back to the last stable one (recorded and
- * audited); false when neither comes up (the plugin is then marked failed).
+ * audited); false when neither comes up. The plugin is then marked failed with the reason the
+ * last start gave, unless `markFailed: false` (a cluster failover: failover-attempts.ts marks it
+ * with the attempts it made).
  *
  * `activeOnly` (a cluster handover: the active version still runs on the draining node): no
  * fallback and no failed mark — a start that fails here says nothing about the version.
@@ -104,25 +107,27 @@ export async function startServingPlugin(
   ctx: PipelineContext,
   tenant: string,
   pluginId: string,
-  opts: { activeOnly?: boolean } = {},
+  opts: { activeOnly?: boolean; markFailed?: boolean } = {},
 ): Promise<boolean> {
   const { d } = ctx;
   const plugin = await d.plugins.get(tenant, pluginId);
   if (!plugin) return false;
-  if (await startServing(ctx, tenant, pluginId, plugin.active_install_id)) return true;
+  let failure = await startServing(ctx, tenant, pluginId, plugin.active_install_id);
+  if (!failure) return true;
   if (opts.activeOnly) return false;
-  if (
-    plugin.last_stable_install_id &&
-    (await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id))
-  ) {
-    await recordFallback(ctx, tenant, pluginId, plugin.active_version, plugin.last_stable_install_id);
-    // The version that did not start is neither active nor stable any more: its folder goes.
-    await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
-      d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
-    );
-    return true;
+  if (plugin.last_stable_install_id) {
+    const stableFailure = await startServing(ctx, tenant, pluginId, plugin.last_stable_install_id);
+    if (!stableFailure) {
+      await recordFallback(ctx, tenant, pluginId, plugin.active_version, plugin.last_stable_install_id);
+      // The version that did not start is neither active nor stable any more: its folder goes.
+      await dropVersion(d, plugin.active_install_id).catch((error: unknown) =>
+        d.log.warn({ err: error, installId: plugin.active_install_id }, 'could not drop a version'),
+      );
+      return true;
+    }
+    failure = stableFailure;
   }
-  await d.plugins.setStatus(tenant, pluginId, 'failed');
+  if (opts.markFailed !== false) await d.plugins.markFailed(tenant, pluginId, { ...failure, stage: 'start' });
   return false;
 }
 
@@ -160,15 +165,16 @@ async function recordFallback(
     .catch((error: unknown) => d.log.warn({ err: error, tenant, pluginId }, 'fallback not audited'));
 }
 
+/** Starts one version here; undefined when it serves, else why it did not start. */
 async function startServing(
   ctx: PipelineContext,
   tenant: string,
   pluginId: string,
   installId: string,
-): Promise<boolean> {
+): Promise<StartFailure | undefined> {
   const { d } = ctx;
   const row = await d.store.get(installId);
-  if (!row?.manifest || !row.version_dir) return false;
+  if (!row?.manifest || !row.version_dir) return asFailure(new PxError('INSTALL_NOT_FOUND', { installId }));
   const manifest = JSON.parse(row.manifest) as Manifest;
   const config = openConfig(d.secrets, row);
   // A switch on this node (an install, upgrade or rollback through it) may put its own instance
@@ -180,17 +186,18 @@ async function startServing(
       await d.supervisor
         .stop(info.id, { reason: 'another version was switched in meanwhile', graceMs: 1000 })
         .catch(() => {});
-      return true;
+      return undefined;
     }
     ctx.serving.set(tenant, pluginId, info.id);
     // One instance per plugin and node: one this node already served is replaced, not left running.
     if (before)
       await d.supervisor.stop(before, { reason: 'replaced by a new start', graceMs: 2000 }).catch(() => {});
-    await d.plugins.setStatus(tenant, pluginId, 'running');
-    return true;
+    await d.plugins.markRunning(tenant, pluginId);
+    return undefined;
   } catch (error) {
+    const failure = asFailure(toPxError(error, d.log));
     d.log.warn(
-      { tenant, pluginId, installId, code: (error as PxError).code, detail: (error as Error).message },
+      { tenant, pluginId, installId, code: failure.code, detail: (error as Error).message },
       'plugin did not start at core start',
     );
     await d.audit.append({
@@ -199,10 +206,16 @@ async function startServing(
       action: 'plugin.instance.start',
       target: pluginId,
       outcome: 'failed',
-      details: { installId, code: (error as PxError).code ?? 'INTERNAL' },
+      details: { installId, code: failure.code },
     });
-    return false;
+    return failure;
   }
+}
+
+type StartFailure = Omit<PluginFailure, 'stage'>;
+
+function asFailure(error: PxError): StartFailure {
+  return { code: error.code, message: error.message, hint: error.hint };
 }
 
 async function mapLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -170,7 +170,11 @@ export class InstallPipeline {
   }
 
   /** Starts serving a plugin here (active version, else last stable); false if neither starts. */
-  startServingPlugin(tenant: string, pluginId: string, opts?: { activeOnly?: boolean }): Promise<boolean> {
+  startServingPlugin(
+    tenant: string,
+    pluginId: string,
+    opts?: { activeOnly?: boolean; markFailed?: boolean },
+  ): Promise<boolean> {
     return startServingPlugin(this.#ctx, tenant, pluginId, opts);
   }
 

@@ -124,17 +124,15 @@ export class ServingFailures {
     const plugin = await this.#d.plugins.get(tenant, pluginId);
     if (!plugin) return;
     const installId = plugin.active_install_id;
-    await this.#d.plugins.setStatus(tenant, pluginId, 'failed', { touch: true });
+    await this.#d.plugins.markFailed(
+      tenant,
+      pluginId,
+      { ...failure, stage: SERVING_STAGE },
+      { touch: true, onlyRunningInstall: true },
+    );
     const install = await this.#d.store.get(installId);
-    if (install && install.state === 'running') {
-      await this.#d.store.update(installId, {
-        error_code: failure.code,
-        error_stage: SERVING_STAGE,
-        error_message: failure.message,
-        error_hint: failure.hint,
-      });
+    if (install && install.state === 'running')
       await this.#d.store.transition(installId, 'failed', { nextOutcome: 'failed', code: failure.code });
-    }
     const next = decision !== 'core' ? decision : plugin.last_stable_install_id ? 'auto_rollback' : 'none';
     await this.#d.audit.append({
       actor: 'system',

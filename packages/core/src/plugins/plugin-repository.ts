@@ -4,10 +4,18 @@
  * Methods that are part of a larger transaction take the transaction as their first argument.
  */
 import type { Kysely } from 'kysely';
-import type { Manifest } from '@powerx/protocol';
+import type { ErrorCode, Manifest } from '@powerx/protocol';
 import type { CoreDatabase, Db, PluginsTable } from '../storage/schema.ts';
 
 export type PluginRow = PluginsTable;
+
+/** Why a plugin is failed, as the API shows it (`failure` on the plugin). */
+export interface PluginFailure {
+  code: ErrorCode;
+  stage: string;
+  message: string;
+  hint: string;
+}
 type Executor = Kysely<CoreDatabase>;
 
 /** States an install may still change in (it may move its version folder or be rolled back). */
@@ -43,19 +51,53 @@ export class PluginRepository {
     return this.#db.selectFrom('plugins').selectAll().execute();
   }
 
-  /** `touch` also moves updated_at (a change people should see); start-up bookkeeping does not. */
-  async setStatus(
-    tenant: string,
-    pluginId: string,
-    status: 'running' | 'failed',
-    opts: { touch?: boolean } = {},
-  ): Promise<void> {
+  /** Serving on this node again (start-up bookkeeping: updated_at stays). */
+  async markRunning(tenant: string, pluginId: string): Promise<void> {
     await this.#db
       .updateTable('plugins')
-      .set({ status, ...(opts.touch ? { updated_at: new Date().toISOString() } : {}) })
+      .set({ status: 'running' })
       .where('tenant_id', '=', tenant)
       .where('plugin_id', '=', pluginId)
       .execute();
+  }
+
+  /**
+   * The plugin is failed, and why (on its active install, where the API reads `failure` from): one
+   * transaction, so no reader sees a failed plugin without its reason. `onlyRunningInstall`: leave
+   * the reason of an install that is not `running` (one that failed already keeps its own).
+   */
+  async markFailed(
+    tenant: string,
+    pluginId: string,
+    failure: PluginFailure,
+    opts: { touch?: boolean; onlyRunningInstall?: boolean } = {},
+  ): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('plugins')
+        .select('active_install_id')
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .executeTakeFirst();
+      if (!row) return;
+      let reason = trx
+        .updateTable('installs')
+        .set({
+          error_code: failure.code,
+          error_stage: failure.stage,
+          error_message: failure.message,
+          error_hint: failure.hint,
+        })
+        .where('id', '=', row.active_install_id);
+      if (opts.onlyRunningInstall) reason = reason.where('state', '=', 'running');
+      await reason.execute();
+      await trx
+        .updateTable('plugins')
+        .set({ status: 'failed', ...(opts.touch ? { updated_at: new Date().toISOString() } : {}) })
+        .where('tenant_id', '=', tenant)
+        .where('plugin_id', '=', pluginId)
+        .execute();
+    });
   }
 
   /**
