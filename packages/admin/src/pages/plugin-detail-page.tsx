@@ -20,6 +20,13 @@ import { useAsync, useEvery } from '../use-async.ts';
 
 type Action = 'rollback' | 'restart' | 'uninstall';
 
+/** Headline of a failed plugin, by the stage its failure names (plugin-routes.ts `failure`). */
+const FAILURE_TITLES: Record<string, string> = {
+  running: 'Failed while running',
+  start: 'Failed to start when core started',
+  failover: 'Failed to start on another node after its node was lost',
+};
+
 export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: string }) {
   const session = useSession();
   const { api } = session;
@@ -119,10 +126,11 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
 
       <section className="card facts" aria-label="Overview">
         {p.failure ? (
-          // The serving version failed after it was running (crash loop, quota breach) and no
-          // stable version could take over: say why, and what to do.
+          // The serving version failed (a crash loop or quota breach while running, no start at
+          // core start, a failover that ran out of attempts) and no stable version could take
+          // over: say why, and what to do.
           <div className="state state-error" role="alert" data-plugin-failure>
-            <strong>Failed while running ({p.failure.stage})</strong>
+            <strong>{FAILURE_TITLES[p.failure.stage] ?? `Failed (${p.failure.stage})`}</strong>
             <div>
               <code>{p.failure.code}</code> {p.failure.message}
             </div>
