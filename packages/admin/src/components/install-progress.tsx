@@ -2,7 +2,8 @@
  * Live progress of one install (upload, reconfigure, restart or rollback): follows the install's
  * stages live over /api/ws (channel plugin.install.progress, api/progress-feed.ts) — polling it
  * where the channel is not available — until it is running, failed, or waiting for configuration,
- * and shows its stage timeline. The settled install is read once over REST (entry point, wizard).
+ * and shows its stage timeline. The settled install is read over REST (entry point, wizard); while
+ * live it is also re-read now and then, as the CLI does, so a lost frame never leaves it hanging.
  */
 import { useEffect, useState } from 'react';
 import type { Install, InstallProgress as Progress } from '@powerx/protocol';
@@ -15,6 +16,12 @@ import { ErrorBox } from './states.tsx';
 import { useSession } from '../session-context.ts';
 
 const POLL_MS = 400;
+/**
+ * While following live, how often the install is also read over REST: a frame lost on the way (a
+ * proxy, a node's bus hiccup) would otherwise leave the page on a stage forever. The CLI's
+ * `px-plugin install` checks at the same pace (packages/cli commands/install.ts).
+ */
+const LIVE_CHECK_MS = 2_000;
 
 /** How the progress reaches the page: live frames, or polling the install. */
 export type ProgressFeed = 'connecting' | 'live' | 'polling';
@@ -45,28 +52,33 @@ export function useInstallProgress(
   useEffect(() => {
     if (!id || !tenant || settled) return;
     let live = true;
-    let timer: ReturnType<typeof setInterval> | undefined;
     const read = () =>
       api.install(id).then(
         (next) => {
           if (!live) return;
           setError(undefined);
-          setInstall(next);
+          setInstall((prev) => (prev && !isSettled(next) && isBehind(next.stages, prev) ? prev : next));
           if (isSettled(next)) onSettled?.(next);
         },
         (e: unknown) => live && setError(e),
       );
+    // From the start, not from the snapshot: a lost snapshot must not hang the page either.
+    let timer = setInterval(read, LIVE_CHECK_MS);
     const close = followInstallProgress(api, tenant, id, {
       onLive: () => setFeed('live'),
       // Stages in flight come from the frame; a settled install is read whole (entry point, wizard).
       onProgress: (progress) => {
         if (!live) return;
-        if (progress.state === 'in_progress') setInstall((prev) => prev && withProgress(prev, progress));
+        if (progress.state === 'in_progress')
+          setInstall((prev) =>
+            prev && !isBehind(progress.stages, prev) ? withProgress(prev, progress) : prev,
+          );
         else void read();
       },
       onUnavailable: () => {
         if (!live) return;
         setFeed('polling');
+        clearInterval(timer);
         void read();
         timer = setInterval(read, POLL_MS);
       },
@@ -79,6 +91,15 @@ export function useInstallProgress(
     // onSettled is read at call time; the feed restarts only for another install.
   }, [api, id, tenant, settled]);
   return { install, error, feed };
+}
+
+/**
+ * Frames and REST reads both carry the whole timeline, and stages are only ever added: one with
+ * fewer stages than shown was read before what is shown (a REST answer overtaken by a frame, or the
+ * other way round) and would take the timeline back a stage.
+ */
+function isBehind(stages: Install['stages'], shown: Install): boolean {
+  return stages.length < shown.stages.length;
 }
 
 function withProgress(install: Install, progress: Progress): Install {

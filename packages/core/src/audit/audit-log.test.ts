@@ -49,6 +49,38 @@ describe.each(TEST_DIALECTS)('audit log on %s', (dialect) => {
     for (let i = 0; i < entries.length - 1; i++) expect(entries[i].prevHash).toBe(entries[i + 1].hash);
   });
 
+  it('commits an entry together with the change it records, and neither when the change fails', async () => {
+    const audit = new AuditLog(db, { key: KEY });
+    const tenant = (id: string) => ({
+      id,
+      name: id,
+      kind: 'sandbox' as const,
+      allow_unsigned: 0,
+      created_at: new Date().toISOString(),
+      created_by: null,
+    });
+    const made = await audit.appendWith(
+      { actor: 'u', action: 'tenant.create', outcome: 'ok' },
+      async (trx) => {
+        await trx.insertInto('tenants').values(tenant('kept')).execute();
+        return 'made';
+      },
+    );
+    expect(made).toBe('made');
+    await expect(
+      audit.appendWith({ actor: 'u', action: 'tenant.create', outcome: 'ok' }, async (trx) => {
+        await trx.insertInto('tenants').values(tenant('lost')).execute();
+        throw new Error('crashed before the change was complete');
+      }),
+    ).rejects.toThrow('crashed before');
+    await audit.append({ actor: 'u', action: 'auth.login', outcome: 'ok' });
+    const ids = (await db.selectFrom('tenants').select('id').execute()).map((t) => t.id);
+    expect(ids).toContain('kept');
+    expect(ids).not.toContain('lost');
+    expect((await audit.query({})).entries.map((e) => e.action)).toEqual(['auth.login', 'tenant.create']);
+    expect(await audit.verify()).toMatchObject({ ok: true, entries: 2 });
+  });
+
   it('continues the chain after a restart', async () => {
     await fill(new AuditLog(db, { key: KEY }), 3);
     const again = new AuditLog(db, { key: KEY });

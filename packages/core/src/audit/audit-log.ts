@@ -174,26 +174,39 @@ export class AuditLog {
   }
 
   append(input: AuditInput): Promise<void> {
-    const run = this.#tail.then(() => this.#append(input));
+    return this.appendWith(input, async () => {});
+  }
+
+  /**
+   * Appends `input` and makes `change` — the change the entry records — in one transaction, the
+   * entry first: no reader sees the change before its entry, and a crash leaves both or neither, so
+   * a rerun after recovery writes the entry once. `change` gets the transaction and must not append
+   * to this log (appends are serialized: it would wait for itself).
+   */
+  appendWith<T>(input: AuditInput, change: (trx: Db) => Promise<T>): Promise<T> {
+    const run = this.#tail.then(() => this.#append(input, change));
     this.#tail = run.catch(() => {});
     return run;
   }
 
-  async #append(input: AuditInput): Promise<void> {
+  async #append<T>(input: AuditInput, change: (trx: Db) => Promise<T>): Promise<T> {
     if (!this.#headLoaded) {
       const last = await this.#loadHead();
       this.#headLoaded = true;
       // A log written by an unkeyed (older) core: a keyed entry names its last entry once, so
       // the unkeyed part cannot be replaced later without breaking that entry.
       if (last && this.#adoptUnkeyed && (await this.#isLegacyHead(last.seq)))
-        await this.#insert({
-          actor: 'core',
-          action: ADOPTED_ACTION,
-          outcome: 'ok',
-          details: { legacyHead: { seq: last.seq, hash: last.hash } },
-        });
+        await this.#insert(
+          {
+            actor: 'core',
+            action: ADOPTED_ACTION,
+            outcome: 'ok',
+            details: { legacyHead: { seq: last.seq, hash: last.hash } },
+          },
+          async () => {},
+        );
     }
-    await this.#insert(input);
+    return this.#insert(input, change);
   }
 
   async #isLegacyHead(seq: number): Promise<boolean> {
@@ -205,10 +218,10 @@ export class AuditLog {
     );
   }
 
-  async #insert(input: AuditInput): Promise<void> {
+  async #insert<T>(input: AuditInput, change: (trx: Db) => Promise<T>): Promise<T> {
     const details = input.details === undefined ? null : JSON.stringify(input.details);
     const postgres = dialectOf(this.#db) === 'postgres';
-    const row = await this.#db.transaction().execute(async (trx) => {
+    const { row, changed } = await this.#db.transaction().execute(async (trx) => {
       // Several nodes append to one PostgreSQL log: the head is read and extended under a
       // transaction-scoped lock, so the chain never forks and sequence numbers have no gaps.
       if (postgres) await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
@@ -233,7 +246,7 @@ export class AuditLog {
       };
       entry.hash = entryMac(this.#key, entry.prev_hash, entry);
       await trx.insertInto('audit_log').values(entry).execute();
-      return entry;
+      return { row: entry, changed: await change(trx) };
     });
     // After the commit, never before: an anchor behind the table is harmless, one ahead is a false alarm.
     if (this.#anchor && this.#anchorState) {
@@ -245,6 +258,7 @@ export class AuditLog {
       // harmless, so it must not turn the caller's committed operation into an error.
       await this.#anchor.write(this.#anchorState).catch((error: unknown) => this.#onAnchorError?.(error));
     }
+    return changed;
   }
 
   /** Waits for queued appends (used before reading, and on shutdown). */

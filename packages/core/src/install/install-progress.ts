@@ -19,20 +19,38 @@ export interface ProgressDeps {
 }
 
 /**
- * The persisted state of an install as a progress payload. The stages are read first and the
- * stage is their last one, so a change committed meanwhile never tears the two apart (the row,
- * read after them, is at least as new: a failure's error is there once its stage is).
+ * The persisted state of an install as a progress payload. `install` may be a row read earlier (a
+ * snapshot's list): it is read again after the stages (readInstall), and is only the fallback of a
+ * row gone meanwhile.
  */
 export async function progressOf(d: ProgressDeps, install: InstallRow): Promise<InstallProgress> {
-  const stages = await d.store.stages(install.id);
-  const row = (await d.store.get(install.id)) ?? install;
+  const { row, stages } = (await readInstall(d, install.id, install))!;
+  return progressFrom(row, stages, await kindOf(d, row));
+}
+
+/**
+ * An install's stages, then its row: read in that order, so that a change committed meanwhile
+ * never tears the two apart (the row is at least as new as the stages: a failure's error is there
+ * once its stage is). Two queries; undefined when there is no such install (nor fallback).
+ */
+async function readInstall(
+  d: ProgressDeps,
+  installId: string,
+  fallback?: InstallRow,
+): Promise<{ row: InstallRow; stages: InstallStage[] } | undefined> {
+  const stages = await d.store.stages(installId);
+  const row = (await d.store.get(installId)) ?? fallback;
+  return row && { row, stages };
+}
+
+function progressFrom(row: InstallRow, stages: InstallStage[], kind: ProgressKind): InstallProgress {
   const stage = row.state === 'uninstalled' ? row.state : (stages.at(-1)?.stage ?? row.state);
   return {
     installId: row.id,
     tenant: row.tenant_id,
     ...(row.plugin_id ? { pluginId: row.plugin_id } : {}),
     ...(row.version ? { version: row.version } : {}),
-    kind: await kindOf(d, row),
+    kind,
     stage,
     state: stateOf(stage, stages),
     stages,
@@ -69,8 +87,10 @@ export function progressSeq(stageCount: number, waiting: boolean): number {
  */
 export async function announceProgress(d: ProgressDeps, installId: string): Promise<void> {
   try {
-    const row = await d.store.get(installId);
-    if (row) publish(d, installId, await progressOf(d, row));
+    // Every stage of every install comes here: the stages, the row and (for an install) its
+    // plugin, three queries; progress-hub.test.ts holds the count.
+    const read = await readInstall(d, installId);
+    if (read) publish(d, installId, progressFrom(read.row, read.stages, await kindOf(d, read.row)));
   } catch (error) {
     d.log.warn({ err: error, installId }, 'install progress not announced');
   }
@@ -93,9 +113,8 @@ export async function announceUninstall(
   startedAt: string,
 ): Promise<void> {
   try {
-    const row = await d.store.get(installId);
-    if (!row) return;
-    const recorded = await d.store.stages(installId);
+    const read = await readInstall(d, installId);
+    if (!read) return;
     const now = new Date().toISOString();
     const stages: InstallStage[] =
       stage === 'uninstalling'
@@ -111,12 +130,11 @@ export async function announceUninstall(
             { stage, outcome: 'ok', startedAt: now, finishedAt: now, durationMs: 0 },
           ];
     const progress: InstallProgress = {
-      ...(await progressOf(d, row)),
-      kind: 'uninstall',
+      ...progressFrom(read.row, read.stages, 'uninstall'),
       stage,
       state: stage === 'uninstalled' ? 'uninstalled' : 'in_progress',
       stages,
-      seq: progressSeq(recorded.length + stages.length, false),
+      seq: progressSeq(read.stages.length + stages.length, false),
       at: stages.at(-1)!.startedAt,
     };
     delete progress.error;

@@ -34,15 +34,21 @@ export async function rollbackInstall(
       finished_at: new Date().toISOString(),
       duration_ms: durationMs,
     });
-    await ctx.stages.transition(id, 'failed', { nextOutcome: 'failed', code: error.code });
     const row = (await d.store.get(id))!;
-    await d.audit.append({
-      actor: input.actor,
-      tenant: row.tenant_id,
-      action: `plugin.${row.kind}.rolled_back`,
-      target: row.plugin_id ?? row.id,
-      outcome: 'failed',
-      details: { installId: id, stage, code: error.code, message: error.message },
+    // The rollback's entry is committed with the failed state, not after it: whoever sees the
+    // install failed (an API reader, another node) finds the entry too, and a crash in between
+    // cannot lose it nor, with recovery rolling back again, write it twice.
+    await ctx.stages.transition(id, 'failed', {
+      nextOutcome: 'failed',
+      code: error.code,
+      auditedBy: {
+        actor: input.actor,
+        tenant: row.tenant_id,
+        action: `plugin.${row.kind}.rolled_back`,
+        target: row.plugin_id ?? row.id,
+        outcome: 'failed',
+        details: { installId: id, stage, code: error.code, message: error.message },
+      },
     });
     if (row.kind === 'install' && flowPolicy(row.flow).metrics === 'sandbox') {
       d.metrics.installTotal.inc({ result: 'failed' });

@@ -12,6 +12,13 @@ export const TERMINAL_STATES = ['running', 'failed', 'uninstalled'] as const;
 /** States an install may wait in across a core restart; any other non-terminal state is rolled back on start. */
 export const RESUMABLE_STATES = ['awaiting_config'] as const;
 
+/** How a transition closes the open stage and opens the next one. */
+export interface StageChange {
+  closeOutcome?: 'ok' | 'failed' | 'waiting';
+  code?: string | null;
+  nextOutcome?: 'running' | 'waiting' | 'ok' | 'failed';
+}
+
 export class InstallStore {
   readonly #db: Db;
   readonly #nodeId: string | null;
@@ -106,60 +113,58 @@ export class InstallStore {
       .execute();
   }
 
-  /** Closes the open stage (ok, or with `outcome`) and opens `next` unless it is terminal. */
-  async transition(
-    id: string,
-    next: string,
-    opts: {
-      closeOutcome?: 'ok' | 'failed' | 'waiting';
-      code?: string | null;
-      nextOutcome?: 'running' | 'waiting' | 'ok' | 'failed';
-    } = {},
-  ): Promise<number | undefined> {
+  /**
+   * Closes the open stage (ok, or with `outcome`) and opens `next` unless it is terminal; in its
+   * own transaction, or in `trx` (one that also writes the change's audit entry).
+   */
+  async transition(id: string, next: string, opts: StageChange = {}, trx?: Db): Promise<number | undefined> {
+    if (trx) return this.#transition(trx, id, next, opts);
+    return this.#db.transaction().execute((t) => this.#transition(t, id, next, opts));
+  }
+
+  async #transition(trx: Db, id: string, next: string, opts: StageChange): Promise<number | undefined> {
     const now = new Date();
     let closedMs: number | undefined;
-    await this.#db.transaction().execute(async (trx) => {
-      const open = await trx
-        .selectFrom('install_stages')
-        .selectAll()
-        .where('install_id', '=', id)
-        .where('finished_at', 'is', null)
-        .orderBy('id', 'desc')
-        .execute();
-      for (const stage of open) {
-        const ms = now.getTime() - new Date(stage.started_at).getTime();
-        closedMs ??= ms;
-        await trx
-          .updateTable('install_stages')
-          .set({
-            finished_at: now.toISOString(),
-            duration_ms: ms,
-            outcome: stage.outcome === 'waiting' ? 'ok' : (opts.closeOutcome ?? 'ok'),
-            code: opts.closeOutcome === 'failed' ? (opts.code ?? null) : stage.code,
-          })
-          .where('id', '=', stage.id)
-          .execute();
-      }
-      const outcome = opts.nextOutcome ?? 'running';
-      const closed = outcome === 'ok' || outcome === 'failed';
+    const open = await trx
+      .selectFrom('install_stages')
+      .selectAll()
+      .where('install_id', '=', id)
+      .where('finished_at', 'is', null)
+      .orderBy('id', 'desc')
+      .execute();
+    for (const stage of open) {
+      const ms = now.getTime() - new Date(stage.started_at).getTime();
+      closedMs ??= ms;
       await trx
-        .insertInto('install_stages')
-        .values({
-          install_id: id,
-          stage: next,
-          started_at: now.toISOString(),
-          finished_at: closed ? now.toISOString() : null,
-          duration_ms: closed ? 0 : null,
-          outcome,
-          code: outcome === 'failed' ? (opts.code ?? null) : null,
+        .updateTable('install_stages')
+        .set({
+          finished_at: now.toISOString(),
+          duration_ms: ms,
+          outcome: stage.outcome === 'waiting' ? 'ok' : (opts.closeOutcome ?? 'ok'),
+          code: opts.closeOutcome === 'failed' ? (opts.code ?? null) : stage.code,
         })
+        .where('id', '=', stage.id)
         .execute();
-      await trx
-        .updateTable('installs')
-        .set({ state: next, updated_at: now.toISOString(), node_id: this.#nodeId })
-        .where('id', '=', id)
-        .execute();
-    });
+    }
+    const outcome = opts.nextOutcome ?? 'running';
+    const closed = outcome === 'ok' || outcome === 'failed';
+    await trx
+      .insertInto('install_stages')
+      .values({
+        install_id: id,
+        stage: next,
+        started_at: now.toISOString(),
+        finished_at: closed ? now.toISOString() : null,
+        duration_ms: closed ? 0 : null,
+        outcome,
+        code: outcome === 'failed' ? (opts.code ?? null) : null,
+      })
+      .execute();
+    await trx
+      .updateTable('installs')
+      .set({ state: next, updated_at: now.toISOString(), node_id: this.#nodeId })
+      .where('id', '=', id)
+      .execute();
     return closedMs;
   }
 

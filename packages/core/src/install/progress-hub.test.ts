@@ -9,7 +9,7 @@ import type { Db } from '../storage/schema.ts';
 import { InProcessEventBus } from '../events/in-process-event-bus.ts';
 import { PluginRepository } from '../plugins/plugin-repository.ts';
 import { InstallStore } from './install-store.ts';
-import { announceProgress, progressOf, type ProgressDeps } from './install-progress.ts';
+import { announceProgress, announceUninstall, progressOf, type ProgressDeps } from './install-progress.ts';
 import { ProgressHub } from './progress-hub.ts';
 
 let dir: string;
@@ -31,13 +31,14 @@ const seqs = (frames: WsServerFrame[]) =>
         : [],
   );
 
+const storesOn = (on: Db) => ({ store: new InstallStore(on), plugins: new PluginRepository(on) });
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'px-progress-'));
   db = await openSqliteDatabase(join(dir, 'core.db'));
   deps = {
     db,
-    store: new InstallStore(db),
-    plugins: new PluginRepository(db),
+    ...storesOn(db),
     bus: new InProcessEventBus(),
     log: pino({ level: 'silent' }),
   };
@@ -90,6 +91,40 @@ describe('install progress hub', () => {
     expect(ids(one.frames)).toEqual([mine.id]);
     const snapshot = one.frames[0] as Extract<WsServerFrame, { type: 'progress_snapshot' }>;
     expect(snapshot.installs.map((p: InstallProgress) => p.installId)).toEqual([mine.id]);
+  });
+
+  it('reads what one stage announcement says in three queries (the stages, the install and its plugin), and an uninstall in two', async () => {
+    let queries = 0;
+    const counted: ProgressDeps = {
+      ...deps,
+      ...storesOn(
+        db.withPlugin({
+          transformQuery: (args) => args.node,
+          transformResult: async (args) => (queries++, args.result),
+        }),
+      ),
+    };
+    const row = await deps.store.create({ kind: 'install', tenant: 't1', actorId: 'u' });
+    await deps.store.update(row.id, { plugin_id: 'com.example.counted', version: '1.0.0' });
+    await deps.store.transition(row.id, 'validating');
+    const frames: InstallProgress[] = [];
+    deps.bus.subscribe('plugin.install.progress', (e) => void frames.push(e.payload as InstallProgress));
+    await announceProgress(counted, row.id);
+    expect(queries).toBe(3);
+    await expect.poll(() => frames.length).toBe(1);
+    // What the frame says is what the snapshot of the same install says.
+    expect(frames[0]).toEqual(await progressOf(deps, (await deps.store.get(row.id))!));
+    expect(frames[0]).toMatchObject({
+      kind: 'install',
+      stage: 'validating',
+      pluginId: 'com.example.counted',
+    });
+    // An uninstall is told on the serving install: its stages and row, nothing of its plugin.
+    queries = 0;
+    await announceUninstall(counted, row.id, 'uninstalling', new Date().toISOString());
+    expect(queries).toBe(2);
+    await expect.poll(() => frames.length).toBe(2);
+    expect(frames[1]).toMatchObject({ kind: 'uninstall', stage: 'uninstalling', seq: 6 });
   });
 
   it('refuses a snapshot of an install of another tenant', async () => {

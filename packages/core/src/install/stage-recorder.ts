@@ -6,13 +6,19 @@
  */
 import { PxError } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditInput, AuditLog } from '../audit/audit-log.ts';
 import type { CoreMetrics } from '../metrics/core-metrics.ts';
-import type { InstallStore } from './install-store.ts';
+import type { StageChange } from './install-store.ts';
 import { canEnter } from './stage-transitions.ts';
 import { announceProgress, type ProgressDeps } from './install-progress.ts';
 
-type TransitionOptions = Parameters<InstallStore['transition']>[2];
+type TransitionOptions = StageChange & {
+  /**
+   * An audit entry committed with the change, in its transaction and before it (audit-log.ts
+   * appendWith): no reader sees the new state without it, and a crash leaves both or neither.
+   */
+  auditedBy?: AuditInput;
+};
 type RecorderDeps = ProgressDeps & { db: Db; audit: AuditLog; metrics: CoreMetrics };
 
 export class StageRecorder {
@@ -39,7 +45,10 @@ export class StageRecorder {
       .where('install_id', '=', id)
       .where('finished_at', 'is', null)
       .execute();
-    const ms = await this.#d.store.transition(id, next, opts);
+    const { auditedBy, ...change } = opts;
+    const ms = auditedBy
+      ? await this.#d.audit.appendWith(auditedBy, (trx) => this.#d.store.transition(id, next, change, trx))
+      : await this.#d.store.transition(id, next, change);
     this.#d.log.info(
       {
         installId: id,
