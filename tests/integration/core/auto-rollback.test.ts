@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
 import {
   HELLO_ID,
@@ -44,6 +45,42 @@ afterAll(async () => {
 async function entry(path = ''): Promise<any> {
   const r = await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/${path}`);
   return r.status === 200 ? r.json() : { status: r.status };
+}
+
+/**
+ * A trigger in core's SQLite file records, as hello's row turns failed, its active install's
+ * reason and the count of `plugin.instance.failed` audit entries; returns a reader of the records.
+ */
+function watchPluginTurningFailed(running: TestCore): () => unknown[] {
+  const file = join(running.dataDir, 'core.db');
+  const db = new DatabaseSync(file);
+  try {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS test_failed_seen (error_code TEXT, failed_entries INTEGER);
+      DELETE FROM test_failed_seen;
+      CREATE TRIGGER IF NOT EXISTS test_failed_seen AFTER UPDATE OF status ON plugins
+        WHEN NEW.status = 'failed' AND OLD.status != 'failed'
+      BEGIN
+        INSERT INTO test_failed_seen SELECT
+          (SELECT error_code FROM installs WHERE id = NEW.active_install_id),
+          (SELECT count(*) FROM audit_log WHERE action = 'plugin.instance.failed'
+            AND json_extract(details, '$.installId') = NEW.active_install_id);
+      END;
+    `);
+  } finally {
+    db.close();
+  }
+  return () => {
+    const reader = new DatabaseSync(file, { readOnly: true });
+    try {
+      return reader
+        .prepare('SELECT * FROM test_failed_seen')
+        .all()
+        .map((row) => ({ ...row }));
+    } finally {
+      reader.close();
+    }
+  };
 }
 
 function plugin(): Promise<any> {
@@ -173,9 +210,11 @@ describe('a serving version that fails is replaced by the last stable one', () =
     await core.api.delete(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`);
     const only = await core.api.install(pkgs['hello-crash-loop']);
     expect(only.body.state).toBe('running');
+    // What a reader sees at the moment the plugin turns failed, recorded inside SQLite itself.
+    const seen = watchPluginTurningFailed(core);
     await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/arm`, { method: 'POST' }).catch(() => undefined);
     const p = await until(plugin, {
-      ok: (b) => b.status === 'failed' && !!b.failure,
+      ok: (b) => b.status === 'failed',
       message: 'the plugin to be failed',
       timeoutMs: 30_000,
     });
@@ -186,7 +225,9 @@ describe('a serving version that fails is replaced by the last stable one', () =
       hint: expect.any(String),
       installId: only.body.id,
     });
-    // The status is recorded first; the audit entry and the event follow.
+    // The reason and the audit entry are committed with the failed status, never after it.
+    expect(seen()).toEqual([{ error_code: 'CRASH_LOOP', failed_entries: 1 }]);
+    // The event follows the commit.
     const failedEvent = await until(() => events.find((e) => e.type === 'plugin.instance.failed'), {
       ok: (e) => !!e,
       message: 'the instance failed event',

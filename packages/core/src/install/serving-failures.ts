@@ -124,33 +124,45 @@ export class ServingFailures {
     const plugin = await this.#d.plugins.get(tenant, pluginId);
     if (!plugin) return;
     const installId = plugin.active_install_id;
-    await this.#d.plugins.markFailed(
-      tenant,
-      pluginId,
-      { ...failure, stage: SERVING_STAGE },
-      { touch: true, onlyRunningInstall: true },
-    );
     const install = await this.#d.store.get(installId);
-    if (install && install.state === 'running')
-      await this.#d.store.transition(installId, 'failed', { nextOutcome: 'failed', code: failure.code });
     const next = decision !== 'core' ? decision : plugin.last_stable_install_id ? 'auto_rollback' : 'none';
-    await this.#d.audit.append({
-      actor: 'system',
-      tenant,
-      action: 'plugin.instance.failed',
-      target: pluginId,
-      outcome: 'failed',
-      details: {
-        version: instance.version,
-        instance: instance.id,
-        installId,
-        code: failure.code,
-        message: failure.message,
-        hint: failure.hint,
-        next,
-        lastStableVersion: plugin.last_stable_version,
+    // The entry is committed with the failed state and its reason, before them: whoever sees the
+    // plugin failed finds why, and the audit entry too.
+    await this.#d.audit.appendWith(
+      {
+        actor: 'system',
+        tenant,
+        action: 'plugin.instance.failed',
+        target: pluginId,
+        outcome: 'failed',
+        details: {
+          version: instance.version,
+          instance: instance.id,
+          installId,
+          code: failure.code,
+          message: failure.message,
+          hint: failure.hint,
+          next,
+          lastStableVersion: plugin.last_stable_version,
+        },
       },
-    });
+      async (trx) => {
+        await this.#d.plugins.markFailed(
+          tenant,
+          pluginId,
+          { ...failure, stage: SERVING_STAGE },
+          { touch: true, onlyRunningInstall: true },
+          trx,
+        );
+        if (install?.state === 'running')
+          await this.#d.store.transition(
+            installId,
+            'failed',
+            { nextOutcome: 'failed', code: failure.code },
+            trx,
+          );
+      },
+    );
     await this.#d.bus.publish('plugin.instance.failed', {
       tenant,
       plugin: pluginId,

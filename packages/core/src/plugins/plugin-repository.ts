@@ -63,16 +63,20 @@ export class PluginRepository {
 
   /**
    * The plugin is failed, and why (on its active install, where the API reads `failure` from): one
-   * transaction, so no reader sees a failed plugin without its reason. `onlyRunningInstall`: leave
-   * the reason of an install that is not `running` (one that failed already keeps its own).
+   * transaction (`outer`, the caller's, or its own), so no reader sees a failed plugin without its
+   * reason. `onlyRunningInstall`: leave the reason of an install that is not `running` (one that
+   * failed already keeps its own).
    */
   async markFailed(
     tenant: string,
     pluginId: string,
     failure: PluginFailure,
     opts: { touch?: boolean; onlyRunningInstall?: boolean } = {},
+    outer?: Executor,
   ): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+    const inTransaction = (fn: (trx: Executor) => Promise<void>): Promise<void> =>
+      outer ? fn(outer) : this.#db.transaction().execute(fn);
+    await inTransaction(async (trx) => {
       const row = await trx
         .selectFrom('plugins')
         .select('active_install_id')
