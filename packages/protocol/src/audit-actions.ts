@@ -44,6 +44,8 @@ export const AUDIT_ACTIONS = {
   'plugin.recovery.fallback':
     'the active version did not start at core start; the last stable one serves and is recorded active',
   'plugin.instance.failed': 'a serving instance failed (crash loop, quota)',
+  'plugin.failed':
+    'no version of a plugin could be started (at core start, or on any node after its node was lost): it is failed',
   'plugin.logs.read': "a plugin's logs were read",
   // --- dev mode ---
   'plugin.dev.install': 'a dev install was requested (or refused)',

@@ -75,6 +75,20 @@ describe('a failover start that fails', { timeout: 180_000 }, () => {
     );
     expect(plugin.failure).toMatchObject({ code: 'FAILOVER_EXHAUSTED', stage: 'failover' });
     expect(plugin.failure.message).toMatch(/3 failover attempts failed \(on node-b\)/);
+    // Audited with the failed state, in its transaction: the entry is there as soon as the state is.
+    const entries = (await b.api.get('/api/audit?action=plugin.failed&limit=10')).body.entries;
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: 'system',
+        target: BASE_ID,
+        details: expect.objectContaining({ code: 'FAILOVER_EXHAUSTED', stage: 'failover' }),
+      }),
+    ]);
+    expect(entries[0].details.attempts.map((a: { node: string }) => a.node)).toEqual([
+      'node-b',
+      'node-b',
+      'node-b',
+    ]);
     // Failed is final: no node keeps trying.
     const starts = b.output().match(/taking a plugin over/g)?.length;
     await new Promise((resolve) => setTimeout(resolve, 3000));

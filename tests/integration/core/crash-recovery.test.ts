@@ -115,5 +115,15 @@ describe('crash recovery', () => {
     expect(plugin.failure.code).toMatch(/^[A-Z_]+$/);
     expect(plugin.failure.message.length).toBeGreaterThan(0);
     expect(plugin.failure.hint.length).toBeGreaterThan(0);
+    // Audited, with the same reason.
+    const entries = (await second.api.get('/api/audit?action=plugin.failed&limit=10')).body.entries;
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: 'system',
+        target: BASE_ID,
+        outcome: 'failed',
+        details: expect.objectContaining({ code: plugin.failure.code, stage: 'start' }),
+      }),
+    ]);
   });
 });

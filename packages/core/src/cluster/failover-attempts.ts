@@ -10,7 +10,8 @@
  *   again itself only after a backoff (FAILOVER_BACKOFF_MS, doubling per attempt);
  * - every attempt but the last starts the active version only, with no verdict; the last one is a
  *   full start (falling back to the last stable version), and when it fails too the plugin is
- *   failed with FAILOVER_EXHAUSTED naming the attempts and nodes.
+ *   failed with FAILOVER_EXHAUSTED naming the attempts and nodes (install-pipeline.ts failPlugin:
+ *   reason and audit entry in one transaction).
  *
  * A plugin that can never start thus ends failed after FAILOVER_ATTEMPTS starts and at most
  * FAILOVER_BACKOFF_MS * (2^(FAILOVER_ATTEMPTS-1) - 1) of backoff, not in a loop.
@@ -18,7 +19,7 @@
 import { PxError } from '@powerx/protocol';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/schema.ts';
-import { PluginRepository } from '../plugins/plugin-repository.ts';
+import type { PluginFailure } from '../plugins/plugin-repository.ts';
 
 export const FAILOVER_ATTEMPTS = 3;
 export const FAILOVER_BACKOFF_MS = 2000;
@@ -34,12 +35,10 @@ export type FailoverDecision = 'try' | 'final' | 'wait';
 export class FailoverAttempts {
   readonly #db: Db;
   readonly #nodeId: string;
-  readonly #plugins: PluginRepository;
 
   constructor(db: Db, nodeId: string) {
     this.#db = db;
     this.#nodeId = nodeId;
-    this.#plugins = new PluginRepository(db);
   }
 
   /** May this node start the plugin now, and is it the last attempt? `live`: nodes heartbeating. */
@@ -89,27 +88,33 @@ export class FailoverAttempts {
       .execute();
   }
 
-  /** Counts a failed start here; after the last one, marks the plugin failed and says why. */
-  async failedStart(tenant: string, pluginId: string, last: boolean, log: Logger): Promise<void> {
+  /**
+   * Counts a failed start here; after the last one, says why the plugin is to be failed
+   * (FAILOVER_EXHAUSTED naming the attempts and nodes), for the pipeline to mark and audit.
+   */
+  async failedStart(
+    tenant: string,
+    pluginId: string,
+    last: boolean,
+    log: Logger,
+  ): Promise<{ failure: PluginFailure; attempts: FailoverAttempt[] } | undefined> {
     const attempts = await this.failed(tenant, pluginId);
     const nodes = attempts.map((a) => a.node);
     if (!last) {
       log.warn({ tenant, pluginId, attempts: nodes }, 'failover start failed: left to another attempt');
-      return;
+      return undefined;
     }
     const error = new PxError('FAILOVER_EXHAUSTED', {
       attempts: attempts.length,
       nodes: [...new Set(nodes)].join(', '),
     });
-    await this.#plugins.markFailed(
-      tenant,
-      pluginId,
-      { code: error.code, stage: 'failover', message: error.message, hint: error.hint },
-      { touch: true },
-    );
     log.error(
-      { tenant, pluginId, attempts: nodes, code: 'FAILOVER_EXHAUSTED' },
+      { tenant, pluginId, attempts: nodes, code: error.code },
       'failover start failed on every attempt: plugin marked failed',
     );
+    return {
+      failure: { code: error.code, stage: 'failover', message: error.message, hint: error.hint },
+      attempts,
+    };
   }
 }

@@ -344,7 +344,16 @@ export class Placement implements PlacementHooks {
       return;
     }
     if (!ok && failover) {
-      await this.#failovers.failedStart(tenant, pluginId, failover === 'final', this.#o.log);
+      const exhausted = await this.#failovers.failedStart(
+        tenant,
+        pluginId,
+        failover === 'final',
+        this.#o.log,
+      );
+      if (exhausted)
+        await this.#pipeline!.failPlugin(tenant, pluginId, exhausted.failure, {
+          attempts: exhausted.attempts,
+        });
       await this.#leases.release(key);
       return;
     }

@@ -127,8 +127,34 @@ export async function startServingPlugin(
     }
     failure = stableFailure;
   }
-  if (opts.markFailed !== false) await d.plugins.markFailed(tenant, pluginId, { ...failure, stage: 'start' });
+  if (opts.markFailed !== false) await failPlugin(ctx, tenant, pluginId, { ...failure, stage: 'start' });
   return false;
+}
+
+/**
+ * No version of the plugin could be started here and nothing will try again (at core start, or a
+ * cluster failover out of attempts): the plugin is failed with its reason, and audited
+ * (`plugin.failed`), in one transaction — no reader sees it failed without why, nor before the entry.
+ */
+export async function failPlugin(
+  ctx: PipelineContext,
+  tenant: string,
+  pluginId: string,
+  failure: PluginFailure,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const { d } = ctx;
+  await d.audit.appendWith(
+    {
+      actor: 'system',
+      tenant,
+      action: 'plugin.failed',
+      target: pluginId,
+      outcome: 'failed',
+      details: { code: failure.code, stage: failure.stage, message: failure.message, ...details },
+    },
+    (trx) => d.plugins.markFailed(tenant, pluginId, failure, { touch: true }, trx),
+  );
 }
 
 /** The last stable version serves instead of the active one: recorded and audited, never silent. */

@@ -19,6 +19,7 @@
  *   install-tasks.ts        background work and waiters
  *   flow-policy.ts          what differs between an upload and a dev reload
  */
+import type { PluginFailure } from '../plugins/plugin-repository.ts';
 import type { InstallConfig } from '@powerx/protocol';
 import type { InstanceInfo, SupervisorEvent } from '@powerx/runtime';
 import type { Principal } from '../identity/principal.ts';
@@ -40,7 +41,7 @@ import { cancelInstall, expireWaiting, submitWaitingConfig } from './awaiting-co
 import { provisionAndActivate } from './provisioning.ts';
 import { rollbackInstall } from './install-rollback.ts';
 import * as operations from './plugin-operations.ts';
-import { recover, rollBackAbandoned, startServingPlugin } from './crash-recovery.ts';
+import { failPlugin, recover, rollBackAbandoned, startServingPlugin } from './crash-recovery.ts';
 import { onSupervisorEvent } from './supervisor-bridge.ts';
 import { detachLeftoverMounts } from './leftover-mounts.ts';
 
@@ -176,6 +177,16 @@ export class InstallPipeline {
     opts?: { activeOnly?: boolean; markFailed?: boolean },
   ): Promise<boolean> {
     return startServingPlugin(this.#ctx, tenant, pluginId, opts);
+  }
+
+  /** No version of the plugin can be started and nothing will try again: failed, with why, audited. */
+  failPlugin(
+    tenant: string,
+    pluginId: string,
+    failure: PluginFailure,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    return failPlugin(this.#ctx, tenant, pluginId, failure, details);
   }
 
   /** Cluster: stops this node's instance of a plugin another node now serves, or that is gone. */
