@@ -11,6 +11,7 @@ import { packDirectory } from '@powerx/package-format';
 import {
   captureEvents,
   DEV_ID,
+  GATE_TIMEOUT_MS,
   devInstall,
   hello,
   newSandbox,
@@ -227,7 +228,10 @@ describe('faults: the last stable version keeps serving', () => {
     expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe(
       'running',
     );
-    const bad = await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy') });
+    const bad = await devInstall(core.api, {
+      tenant,
+      path: await project(core, 'dev-never-healthy', GATE_TIMEOUT_MS),
+    });
     expect(bad.body).toMatchObject({
       result: 'failed',
       error: { code: 'HEALTH_TIMEOUT', stage: 'health_check' },
