@@ -29,7 +29,7 @@ export function startDevCore(opts: StartCoreOptions & { tmp?: string } = {}): Pr
  * covers the start too, and on a loaded machine the fixture's 800 ms can run out before the gate
  * begins (HEALTH_TIMEOUT at `starting`, not `health_check`).
  */
-export const GATE_TIMEOUT_MS = 8_000;
+export const GATE_TIMEOUT_MS = 5_000;
 
 let projects = 0;
 /**
