@@ -245,7 +245,15 @@ describe('three core nodes on PostgreSQL and NATS', { timeout: 240_000 }, () => 
   });
 
   it('uninstall through C removes the plugin everywhere', async () => {
-    const owner = (await leasesHeld(b)) === 2 ? b : c;
+    // B holds the dev plugin; hello went to B or C. A takeover outside a reconcile counts its
+    // lease at that node's next reconcile: wait until both are counted.
+    const [onB] = await until(
+      async () => [await leasesHeld(b), await leasesHeld(c)],
+      ([x, y]) => x + y === 2,
+      'the leases of the dev plugin and hello counted on B and C',
+      10_000,
+    );
+    const owner = onB === 2 ? b : c;
     expect((await c.api.delete(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`)).status).toBe(204);
     for (const node of [b, c])
       await until(
