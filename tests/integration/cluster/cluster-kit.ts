@@ -141,7 +141,9 @@ export class TestCluster {
       .sort()
       .reverse();
     for (const path of mounts) await promisify(execFile)('umount', ['-l', path]).catch(() => {});
-    await rm(this.tmp, { recursive: true, force: true });
+    // The plugin processes of a node killed with SIGKILL exit by themselves, a moment later, and
+    // may still write in their folders while they go (ENOTEMPTY): retried, not failed.
+    await rm(this.tmp, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   }
 }
 
