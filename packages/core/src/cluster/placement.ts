@@ -425,7 +425,14 @@ export class Placement implements PlacementHooks {
   /** Uninstalled elsewhere: stop serving it here and drop this node's files of it. */
   async #dropLocal(tenant: string, pluginId: string, keepData: boolean): Promise<void> {
     await this.#pipeline?.stopServingPlugin(tenant, pluginId, 'uninstalled');
-    await removeLocalFiles(this.#o.paths, tenant, pluginId, keepData);
+    // Clean-up of a plugin gone already: a failure must neither end the node (the event handler
+    // does not wait for it) nor stop the reconcile pass; the start-up sweep finishes it.
+    await removeLocalFiles(this.#o.paths, tenant, pluginId, keepData).catch((error: unknown) =>
+      this.#o.log.warn(
+        { err: error, tenant, pluginId },
+        'could not remove the local files of a plugin uninstalled elsewhere',
+      ),
+    );
   }
 
   // ------------------------------------------------------------------ shutdown
