@@ -18,6 +18,7 @@ import {
 } from '../../support/core-kit.ts';
 import { countingProxy, type CountingProxy } from './counting-proxy.ts';
 import { INSTALL_STAGES } from '@powerx/protocol';
+import { SETTLED_CHECK_MS } from '../../../packages/cli/src/commands/install.ts';
 
 const exec = promisify(execFile);
 /** Every stage of an install that goes through, in order (protocol's list). */
@@ -32,6 +33,16 @@ async function install(
   proxy: CountingProxy,
   pkg: string,
   args: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  const r = await run(proxy, pkg, args);
+  return { ...r, ms: performance.now() - started };
+}
+
+async function run(
+  proxy: CountingProxy,
+  pkg: string,
+  args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = {
     PATH: process.env.PATH ?? '',
@@ -65,6 +76,13 @@ function stageLines(stdout: string): Array<[string, string]> {
 const installPolls = (proxy: CountingProxy) =>
   proxy.requests.filter((r) => /^GET \/api\/installs\/[^/?]+$/.test(r));
 
+/**
+ * The reads of the install a live follow makes: the one at the end, and the safety net's every
+ * SETTLED_CHECK_MS (a lost frame never hangs the CLI) while an install on a loaded machine takes
+ * longer. Polling instead reads it every 100 ms.
+ */
+const liveReads = (ms: number) => 1 + Math.floor(ms / SETTLED_CHECK_MS);
+
 beforeAll(async () => {
   tmp = await makeTmp();
   pkgs = await packFixtures(join(tmp, 'pkgs'));
@@ -77,14 +95,14 @@ afterAll(async () => {
 });
 
 describe('px-plugin install follows the stages live', { timeout: 120_000 }, () => {
-  it('prints every stage in order from the live channel, reading the install only once at the end', async () => {
+  it('prints every stage in order from the live channel, reading the install only as a slow safety net', async () => {
     const proxy = await countingProxy(core.url);
     proxies.push(proxy);
     const r = await install(proxy, pkgs.hello, ['--env', 'TIMES=2', '--secret', 'API_KEY=live-cli-secret']);
     expect(r.code, r.stderr).toBe(0);
     expect(stageLines(r.stdout)).toEqual(PIPELINE.map((stage) => ['✓', stage]));
     expect(proxy.upgrades).toEqual(['/api/ws']);
-    expect(installPolls(proxy)).toHaveLength(1);
+    expect(installPolls(proxy).length).toBeLessThanOrEqual(liveReads(r.ms));
     expect(r.stdout).not.toContain('live-cli-secret');
   });
 
@@ -97,7 +115,7 @@ describe('px-plugin install follows the stages live', { timeout: 120_000 }, () =
     expect(lines).toContainEqual(['✗', 'health_check']);
     expect(lines.at(-1)).toEqual(['✗', 'failed']);
     expect(r.stderr).toMatch(/HEALTH_/);
-    expect(installPolls(proxy)).toHaveLength(1);
+    expect(installPolls(proxy).length).toBeLessThanOrEqual(liveReads(r.ms));
   });
 
   it('falls back to polling the install when no WebSocket gets through', async () => {

@@ -39,6 +39,8 @@ export class TestCluster {
   readonly auditKey = randomBytes(32).toString('hex');
   readonly nodes = new Map<string, ClusterNode>();
   readonly leaseTtlMs: number;
+  /** Every core process started, also one still starting when another node's start failed. */
+  readonly #procs = new Set<ChildProcess>();
 
   private constructor(tmp: string, schema: ScratchSchema, prefix: string, leaseTtlMs: number) {
     this.tmp = tmp;
@@ -90,6 +92,7 @@ export class TestCluster {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.#procs.add(proc);
     let text = '';
     proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
@@ -129,6 +132,13 @@ export class TestCluster {
 
   async close(): Promise<void> {
     for (const id of this.nodes.keys()) await this.kill(id, 'SIGKILL').catch(() => {});
+    // A node whose start was still pending when the set-up failed is in no map: it goes too.
+    for (const proc of this.#procs)
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill('SIGKILL');
+        await exited;
+      }
     await this.schema.drop().catch(() => {});
     const nats = await openTestNats(1, { prefix: this.prefix });
     await nats.close();
@@ -141,7 +151,9 @@ export class TestCluster {
       .sort()
       .reverse();
     for (const path of mounts) await promisify(execFile)('umount', ['-l', path]).catch(() => {});
-    await rm(this.tmp, { recursive: true, force: true });
+    // The plugin processes of a node killed with SIGKILL exit by themselves, a moment later, and
+    // may still write in their folders while they go (ENOTEMPTY): retried, not failed.
+    await rm(this.tmp, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   }
 }
 

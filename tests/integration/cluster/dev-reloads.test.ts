@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEV_ID, FIXTURES, newSandbox } from '../dev/dev-kit.ts';
+import { DEV_ID, FIXTURES, GATE_TIMEOUT_MS, newSandbox } from '../dev/dev-kit.ts';
 import { TestCluster, probe, until, type ClusterNode } from './cluster-kit.ts';
 
 const TENANT = 'cluster-dev-reloads';
@@ -57,7 +57,8 @@ describe('dev reload history across cluster nodes', { timeout: 240_000 }, () => 
 
     const first = await install(await project('dev-hello', 20_000));
     expect(first.body.result, JSON.stringify(first.body)).toBe('running');
-    const bad = await install(await project('dev-never-healthy'));
+    // Its gate must time out, not its start: a bound a loaded machine's start stays within.
+    const bad = await install(await project('dev-never-healthy', GATE_TIMEOUT_MS));
     expect(bad.body.result, JSON.stringify(bad.body)).toBe('failed');
 
     const listed = await reloadsVia(b);

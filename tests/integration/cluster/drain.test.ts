@@ -54,6 +54,21 @@ async function sigterm(node: ClusterNode, taker: ClusterNode): Promise<number | 
   });
 }
 
+/**
+ * The taker counts its handover once its lease write went through, and the draining node may see
+ * that write, finish and exit first: wait (bounded) for the count, then check it is exactly one.
+ */
+async function takeoverCounted(taker: ClusterNode): Promise<void> {
+  const counted = new RegExp(`px_cluster_takeovers_total\\{reason="handover",node="${taker.id}"\\} (\\d+)`);
+  const metrics = await until(
+    async () => (await fetch(`${taker.url}/metrics`)).text(),
+    (text) => counted.test(text),
+    `the handover counted on ${taker.id}`,
+    10_000,
+  );
+  expect(counted.exec(metrics)?.[1]).toBe('1');
+}
+
 // Every wait below has its own deadline (probes 5 s, the handover 40 s), so a handover that never
 // completes fails the test with what was seen instead of hanging it.
 describe('draining a node', { timeout: 60_000 }, () => {
@@ -86,8 +101,7 @@ describe('draining a node', { timeout: 60_000 }, () => {
 
     expect(load.bad).toEqual([]);
     expect(a.output()).toMatch(/SIGTERM: stopping core/);
-    const metrics = await (await fetch(`${b.url}/metrics`)).text();
-    expect(metrics).toMatch(/px_cluster_takeovers_total\{reason="handover",node="node-b"\} 1/);
+    await takeoverCounted(b);
   });
 
   it('serves on when the taker fails to start the plugin, until a later attempt takes it over', async () => {
@@ -130,7 +144,6 @@ describe('draining a node', { timeout: 60_000 }, () => {
     expect(load.bad).toEqual([]);
     const plugin = await c.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`);
     expect(plugin.body.status).toBe('running');
-    const metrics = await (await fetch(`${c.url}/metrics`)).text();
-    expect(metrics).toMatch(/px_cluster_takeovers_total\{reason="handover",node="node-c"\} 1/);
+    await takeoverCounted(c);
   });
 });

@@ -11,6 +11,7 @@ import { packDirectory } from '@powerx/package-format';
 import {
   captureEvents,
   DEV_ID,
+  GATE_TIMEOUT_MS,
   devInstall,
   hello,
   newSandbox,
@@ -227,7 +228,10 @@ describe('faults: the last stable version keeps serving', () => {
     expect((await devInstall(core.api, { tenant, path: await project(core, 'dev-hello') })).body.result).toBe(
       'running',
     );
-    const bad = await devInstall(core.api, { tenant, path: await project(core, 'dev-never-healthy') });
+    const bad = await devInstall(core.api, {
+      tenant,
+      path: await project(core, 'dev-never-healthy', GATE_TIMEOUT_MS),
+    });
     expect(bad.body).toMatchObject({
       result: 'failed',
       error: { code: 'HEALTH_TIMEOUT', stage: 'health_check' },
@@ -317,12 +321,18 @@ describe('faults: the last stable version keeps serving', () => {
       const r = await devInstall(core.api, { tenant, path: dir });
       expect(r.body.result).toBe('running');
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // The last reload is switched in: the clients' next requests reach it. Those in flight when it
+    // returned were sent to the one before, and take longer than any fixed pause on a loaded machine.
+    const answeredByLast = await until(() => seen.has('reload-20'), {
+      ok: (has) => has,
+      message: 'an answer of the last reload',
+      timeoutMs: 15_000,
+    }).catch(() => false);
     stop = true;
     await Promise.all(clients);
     expect(failures).toEqual([]);
     expect(served).toBeGreaterThan(100);
-    expect(seen.has('reload-20')).toBe(true);
+    expect(answeredByLast).toBe(true);
     expect(seen.size).toBeGreaterThan(10);
   });
 });

@@ -24,11 +24,31 @@ export function startDevCore(opts: StartCoreOptions & { tmp?: string } = {}): Pr
   return startTestCore({ devMode: true, processMetrics: false, ...opts });
 }
 
+/**
+ * A health bound for a fixture whose gate must itself time out (dev-never-healthy): the bound
+ * covers the start too, and on a loaded machine the fixture's 800 ms can run out before the gate
+ * begins (HEALTH_TIMEOUT at `starting`, not `health_check`).
+ */
+export const GATE_TIMEOUT_MS = 5_000;
+
 let projects = 0;
-/** A copy of a fixture build in the core's temp folder (inside the allowed roots). */
-export async function project(core: { tmp: string }, fixture: string): Promise<string> {
+/**
+ * A copy of a fixture build in the core's temp folder (inside the allowed roots); `healthTimeoutMs`
+ * replaces the manifest's health bound.
+ */
+export async function project(
+  core: { tmp: string },
+  fixture: string,
+  healthTimeoutMs?: number,
+): Promise<string> {
   const dir = join(core.tmp, 'projects', `${fixture}-${++projects}`);
   await cp(join(FIXTURES, fixture), dir, { recursive: true, verbatimSymlinks: true });
+  if (healthTimeoutMs) {
+    const manifest = join(dir, 'manifest.json');
+    const text = await readFile(manifest, 'utf8');
+    if (!/"timeoutMs": \d+/.test(text)) throw new Error(`${fixture} sets no health timeoutMs`);
+    await writeFile(manifest, text.replace(/"timeoutMs": \d+/, `"timeoutMs": ${healthTimeoutMs}`));
+  }
   return dir;
 }
 

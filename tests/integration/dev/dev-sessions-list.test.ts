@@ -20,7 +20,8 @@ import {
 import { startTestCore } from '../../support/core-kit.ts';
 
 process.env.PX_DEV_ROOTS = tmpdir();
-process.env.PX_DEV_GRACE_MS = '500';
+// Long enough to send the crashing request inside it on a loaded machine (a newer reload cuts it short).
+process.env.PX_DEV_GRACE_MS = '10000';
 
 let core: TestCore;
 beforeAll(async () => {

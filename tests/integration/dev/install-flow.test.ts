@@ -123,7 +123,9 @@ describe('a dev install interrupted by a core crash', () => {
       proc.once('exit', (code) => reject(new Error(`core exited with ${code}: ${out}`)));
     });
     const api = new Api(url, (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim());
-    const path = await project({ tmp: home }, 'dev-never-healthy');
+    // The longest health bound: the install stays at the gate (its route never answers 2xx) until
+    // the kill. The fixture's 800 ms, start included, ran out before the gate on a loaded machine.
+    const path = await project({ tmp: home }, 'dev-never-healthy', 60_000);
     void devInstall(api, { tenant: 'sandbox-dev', path }).catch(() => undefined);
     const inFlight = await until(() => api.get(`/api/installs?tenant=sandbox-dev&plugin=${DEV_ID}`), {
       ok: (r) => r.body?.installs?.some((i: any) => i.state === 'health_check'),

@@ -56,7 +56,7 @@ function failure(install: Install): PxError {
 }
 
 /** While following live, how often the install is also read over REST (a lost frame never hangs). */
-const SETTLED_CHECK_MS = 2_000;
+export const SETTLED_CHECK_MS = 2_000;
 
 /** Prints each stage of an install once, when it finished (from live progress or a polled install). */
 function stagePrinter(print: boolean): (stages: InstallStage[]) => void {

@@ -36,6 +36,13 @@ export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEvent
 const INSTALL_ROLLBACK_CONFIRM_MS = 1000;
 
 /**
+ * How long a plugin must stay without a lease before a node claims it. A switch commits the
+ * plugin's row before its node takes the lease (switch-transaction.ts): a first install seen in
+ * between is that node's, and starting it here too would serve it twice for a while.
+ */
+export const LEASELESS_CONFIRM_MS = 1000;
+
+/**
  * Plugins one node starts at once when taking over; beyond, it claims no more and leaves them to
  * the other survivors (or its next reconcile), so a dead node's plugins spread over the cluster.
  */
@@ -77,6 +84,8 @@ export class Placement implements PlacementHooks {
   readonly #starting = new Set<string>();
   /** Takeovers running (started in the background so one slow plugin start delays no other). */
   readonly #takeovers = new Set<Promise<void>>();
+  /** Keys of installed plugins seen without a lease, and since when (LEASELESS_CONFIRM_MS). */
+  readonly #leaseless = new Map<string, number>();
 
   constructor(options: PlacementOptions) {
     this.#o = options;
@@ -205,6 +214,8 @@ export class Placement implements PlacementHooks {
       if (this.#stopping) return;
       await this.#place(p.tenant_id, p.plugin_id, p.status === 'failed');
     }
+    const keys = new Set(plugins.map((p) => leaseKey('serve', p.tenant_id, p.plugin_id)));
+    for (const key of this.#leaseless.keys()) if (!keys.has(key)) this.#leaseless.delete(key);
     // Served here but uninstalled meanwhile (the uninstall event may have been missed, or never
     // sent: its node died first). Even under a lease held here; asked again, as a switch-in may
     // have installed it since the read above.
@@ -226,6 +237,7 @@ export class Placement implements PlacementHooks {
     if (this.#starting.has(key) || this.#starting.size >= TAKEOVER_CONCURRENCY) return;
     const lease = await this.#leases.read(key);
     const holder = lease?.value;
+    if (lease) this.#leaseless.delete(key);
     if (holder?.node === this.nodeId) {
       // Ours (this node restarted under the same id, or renewals resumed after a cut) but nothing
       // runs here: start it.
@@ -236,6 +248,8 @@ export class Placement implements PlacementHooks {
     }
     if (!lease) {
       if (failed) return;
+      const since = this.#leaseless.get(key) ?? this.#leaseless.set(key, performance.now()).get(key)!;
+      if (performance.now() - since < LEASELESS_CONFIRM_MS) return;
       const decision = await this.#failoverDecision(tenant, pluginId);
       if (decision !== 'wait' && (await this.#leases.acquire(key, 'starting'))) {
         this.#o.metrics.failoverDetections.inc({ reason: 'lease_expired' });
@@ -420,7 +434,14 @@ export class Placement implements PlacementHooks {
   /** Uninstalled elsewhere: stop serving it here and drop this node's files of it. */
   async #dropLocal(tenant: string, pluginId: string, keepData: boolean): Promise<void> {
     await this.#pipeline?.stopServingPlugin(tenant, pluginId, 'uninstalled');
-    await removeLocalFiles(this.#o.paths, tenant, pluginId, keepData);
+    // Clean-up of a plugin gone already: a failure must neither end the node (the event handler
+    // does not wait for it) nor stop the reconcile pass; the start-up sweep finishes it.
+    await removeLocalFiles(this.#o.paths, tenant, pluginId, keepData).catch((error: unknown) =>
+      this.#o.log.warn(
+        { err: error, tenant, pluginId },
+        'could not remove the local files of a plugin uninstalled elsewhere',
+      ),
+    );
   }
 
   // ------------------------------------------------------------------ shutdown

@@ -4,6 +4,7 @@
  * node that was down learns from this record whether the data folder it still holds goes.
  */
 import { rm } from 'node:fs/promises';
+import { releaseStaleDataVolumes } from '@powerx/runtime';
 import { dirname } from 'node:path';
 import type { Db } from '../storage/schema.ts';
 import type { CorePaths } from '../config/core-paths.ts';
@@ -65,6 +66,9 @@ export async function removeLocalFiles(
   keepData: boolean,
 ): Promise<void> {
   const root = paths.pluginRoot(tenant, pluginId);
+  // A data volume an instance here did not release (a node killed meanwhile) would make the folder
+  // EBUSY: it comes off first, as on the node that ran the uninstall (plugin-operations.ts).
+  if (!keepData) await releaseStaleDataVolumes(root);
   await rm(keepData ? dirname(paths.versionDir(tenant, pluginId, 'x')) : root, {
     recursive: true,
     force: true,

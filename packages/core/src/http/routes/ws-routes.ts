@@ -16,7 +16,8 @@
  * - Backpressure: nothing is queued per client beyond what the socket buffers; above
  *   PX_WS_MAX_BUFFERED_BYTES (1 MiB) the client gets `dropped` and is closed (4008). That frame
  *   sits behind the unread backlog and may never arrive, so the drop is also remembered per
- *   (user, tenant, plugin) and reported on the next `subscribed` frame (`dropped.missedAfterId`).
+ *   (user, tenant, plugin) and reported on the next `subscribed` frame (`dropped.missedAfterId`),
+ *   as is a cut by the heartbeat.
  *   The most core ever buffered for one socket is the gauge px_ws_buffered_bytes_max.
  * A plain GET (no upgrade) answers 426 with a short description, so clients can probe for it.
  */
@@ -43,6 +44,8 @@ const AUTH_TIMEOUT_MS = 10_000;
 /** How long a drop is remembered for the user's next subscription, and how many at most. */
 const DROP_MEMORY_MS = 60 * 60_000;
 const DROP_MEMORY_MAX = 10_000;
+/** The reason a drop notice gives for a client cut by the heartbeat (not reading, or gone). */
+const HEARTBEAT_CUT = 'no answer to the heartbeat: the client did not read its messages';
 
 interface DropNotice {
   at: string;
@@ -118,6 +121,14 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           for (const unsubscribe of subscriptions.values()) unsubscribe();
           subscriptions.clear();
         };
+        /** The user's next subscription to each topic still followed here is told where its lines stopped. */
+        const rememberMissed = (reason: string) => {
+          if (!principal || closed) return;
+          const at = new Date().toISOString();
+          for (const [topic, id] of sentUpTo)
+            if (subscriptions.has(topic))
+              rememberDrop(`${principal.username}\0${topic}`, { at, reason, missedAfterId: id });
+        };
         const sink = {
           send(frame: WsServerFrame): boolean {
             if (closed || socket.readyState !== socket.OPEN) return true; // gone: the close handler unsubscribes
@@ -131,10 +142,7 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           },
           drop(reason: string) {
             const queued = socket.bufferedAmount;
-            const at = new Date().toISOString();
-            if (principal)
-              for (const [topic, id] of sentUpTo)
-                rememberDrop(`${principal.username}\0${topic}`, { at, reason, missedAfterId: id });
+            rememberMissed(reason);
             cleanup();
             try {
               socket.send(JSON.stringify({ type: 'dropped', reason, queued } satisfies WsServerFrame));
@@ -150,6 +158,9 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
 
         const beat = setInterval(() => {
           if (!alive) {
+            // A client that stopped reading misses the ping before it fills the buffer bound on a
+            // slow stream: it lost lines just like a dropped one, and is told so the same way.
+            rememberMissed(HEARTBEAT_CUT);
             socket.terminate();
             return;
           }
