@@ -5,8 +5,8 @@
  * loop device until it is unmounted, and a machine has only a few dozen of them, so a run must
  * not start short of loop devices because an earlier run leaked them.
  *
- * A mount is stale when no process names its test folder (/tmp/<folder>) in its command line or
- * works inside it: other test runs on the same machine keep theirs.
+ * A mount is stale when no process names its test folder (/tmp/<folder>), works inside it or
+ * holds a file in it open: other test runs on the same machine keep theirs.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
@@ -31,12 +31,21 @@ function loopMountsUnder(root: string): string[] {
   return points.sort((a, b) => b.length - a.length);
 }
 
+/**
+ * Whether a live process uses the test folder: names it in its command line or environment (a
+ * core child process, a plugin), works in it, or holds a file in it open (a core running inside
+ * a test worker holds its SQLite file; between mounting a plugin's volume and starting the
+ * plugin, nothing else may name the folder, and another run's set-up must not unmount it then).
+ */
 function referenced(folder: string): boolean {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
       if (readFileSync(`/proc/${pid}/cmdline`).includes(folder)) return true;
+      if (readFileSync(`/proc/${pid}/environ`).includes(folder)) return true;
       if (readlinkSync(`/proc/${pid}/cwd`).startsWith(folder)) return true;
+      for (const fd of readdirSync(`/proc/${pid}/fd`))
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(`${folder}/`)) return true;
     } catch {
       // the process ended meanwhile, or is not ours to read
     }
