@@ -27,7 +27,8 @@ import { offerLeases, sleep, untilServedElsewhere } from './handover.ts';
 import type { NatsCluster } from './nats-cluster.ts';
 import type { PlacementHooks } from './placement-hooks.ts';
 import type { ClusterMetrics } from './cluster-metrics.ts';
-import { isInstalled, removeLocalFiles, uninstallDropsData } from '../install/uninstall-record.ts';
+import { removeLocalFiles, uninstallDropsData } from '../install/uninstall-record.ts';
+import { PluginRepository } from '../plugins/plugin-repository.ts';
 import { FailoverAttempts, type FailoverDecision } from './failover-attempts.ts';
 
 export const UNINSTALLED_EVENT = 'cluster.plugin.uninstalled' satisfies BusEventName;
@@ -73,6 +74,7 @@ export class Placement implements PlacementHooks {
   readonly #nodes: NodeRegistry;
   readonly #liveness: NodeLiveness;
   readonly #failovers: FailoverAttempts;
+  readonly #plugins: PluginRepository;
   #pipeline: InstallPipeline | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
@@ -105,6 +107,7 @@ export class Placement implements PlacementHooks {
     );
     this.#liveness = new NodeLiveness(options.nats.nc, options.nats.names, options.nodeId);
     this.#failovers = new FailoverAttempts(options.db, options.nodeId);
+    this.#plugins = new PluginRepository(options.db);
   }
 
   /** Starts heartbeats, lease renewals and reconciling; the pipeline must be recovered first. */
@@ -220,7 +223,7 @@ export class Placement implements PlacementHooks {
     // sent: its node died first). Even under a lease held here; asked again, as a switch-in may
     // have installed it since the read above.
     for (const { tenant, pluginId } of pipeline.servedPlugins())
-      if (!installed.has(`${tenant}\0${pluginId}`) && !(await isInstalled(this.#o.db, tenant, pluginId))) {
+      if (!installed.has(`${tenant}\0${pluginId}`) && !(await this.#plugins.isInstalled(tenant, pluginId))) {
         await this.#leases.release(leaseKey('serve', tenant, pluginId));
         await this.#dropLocal(
           tenant,
@@ -421,7 +424,7 @@ export class Placement implements PlacementHooks {
    * Compare-and-set on what was read: a new taker that wrote meanwhile keeps it.
    */
   async #reclaim(key: string, served: { tenant: string; pluginId: string }): Promise<boolean> {
-    if (!(await isInstalled(this.#o.db, served.tenant, served.pluginId))) return false;
+    if (!(await this.#plugins.isInstalled(served.tenant, served.pluginId))) return false;
     const state = this.#stopping ? 'handover' : 'ready';
     const lease = await this.#leases.read(key);
     const ok = !lease

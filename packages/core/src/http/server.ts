@@ -27,16 +27,6 @@ import { applyEntryCors } from './entry-cors.ts';
 import { registerVersionRoutes } from './routes/version-routes.ts';
 import { installRequestLogContext, requestIdOf } from '../logging/request-log-context.ts';
 
-async function isInstalled(s: CoreServices, target: { tenant: string; pluginId: string }): Promise<boolean> {
-  const row = await s.db
-    .selectFrom('plugins')
-    .select('plugin_id')
-    .where('tenant_id', '=', target.tenant)
-    .where('plugin_id', '=', target.pluginId)
-    .executeTakeFirst();
-  return !!row;
-}
-
 const ENTRY = /^\/_p\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 
 export async function buildServer(
@@ -92,7 +82,7 @@ export async function buildServer(
     if (
       !s.pipeline.servingInstance(target.tenant, target.pluginId) &&
       !entryProxy.knows?.(target.tenant, target.pluginId) &&
-      !(await isInstalled(s, target))
+      !(await s.plugins.isInstalled(target.tenant, target.pluginId))
     ) {
       // Nothing by that name: a 404 the caller can act on, not a 502 that reads like an outage.
       const error = new NotFoundError('ENTRY_PLUGIN_NOT_FOUND', {

@@ -48,16 +48,6 @@ export async function uninstallDropsData(
   return !since;
 }
 
-export async function isInstalled(db: Db, tenant: string, pluginId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('plugins')
-    .select('plugin_id')
-    .where('tenant_id', '=', tenant)
-    .where('plugin_id', '=', pluginId)
-    .executeTakeFirst();
-  return !!row;
-}
-
 /** A node's own files of an uninstalled plugin: its version folders, and its data unless kept. */
 export async function removeLocalFiles(
   paths: CorePaths,

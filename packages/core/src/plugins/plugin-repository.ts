@@ -37,6 +37,17 @@ export class PluginRepository {
       .executeTakeFirst();
   }
 
+  /** Whether the plugin is installed in the tenant (one indexed lookup, no row read). */
+  async isInstalled(tenant: string, pluginId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('plugins')
+      .select('plugin_id')
+      .where('tenant_id', '=', tenant)
+      .where('plugin_id', '=', pluginId)
+      .executeTakeFirst();
+    return !!row;
+  }
+
   /** The plugins of one tenant, by plugin id. */
   async listTenant(tenant: string): Promise<PluginRow[]> {
     return this.#db
