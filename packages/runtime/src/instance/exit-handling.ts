@@ -70,6 +70,7 @@ export function handleExit(
       diskFull,
       fatalMessage: startup?.fatalMessage,
       stderrTail: inst.stderrTail,
+      secrets: Object.values(inst.spec.secrets),
       resources: inst.spec.manifest.resources,
     });
     if (verdict.kind === 'ignore') return;

@@ -12,6 +12,7 @@ const base: ExitFacts = {
   hung: false,
   diskFull: false,
   stderrTail: [],
+  secrets: [],
   resources: { memoryMb: 64, cpuPercent: 50, diskMb: 16 },
 };
 
@@ -48,6 +49,16 @@ describe('exit classification', () => {
     expect(String((v as unknown as { params: { detail: string } }).params.detail)).toMatch(/code 1 .*boom/);
     const w = classifyExit({ ...base, starting: true, stderrTail: ['a', 'b', 'c', 'd'] });
     expect((w as unknown as { params: { detail: string } }).params.detail).toMatch(/b \| c \| d$/);
+  });
+
+  it('masks the secrets the plugin was given in a detail taken from its own output', () => {
+    const secrets = ['s3cr3t-key', 's3cr3t'];
+    const fatal = classifyExit({ ...base, starting: true, secrets, fatalMessage: 'key is s3cr3t-key' });
+    const tail = classifyExit({ ...base, starting: true, secrets, stderrTail: ['x s3cr3t y', 'z'] });
+    const detail = (v: unknown) => (v as { params: { detail: string } }).params.detail;
+    expect(detail(fatal)).toMatch(/key is \[secret\]$/);
+    expect(detail(tail)).toMatch(/x \[secret\] y \| z$/);
+    expect(detail(fatal) + detail(tail)).not.toContain('s3cr3t');
   });
 
   it('turns out-of-memory into QUOTA_MEMORY, not a crash', () => {

@@ -25,6 +25,8 @@ export interface ExitFacts {
   /** The start failed with this message from the runner (`fatal`), if any. */
   fatalMessage?: string;
   stderrTail: readonly string[];
+  /** The secret values the plugin was given: masked in a detail taken from its own output. */
+  secrets: readonly string[];
   resources: { memoryMb: number; cpuPercent: number; diskMb: number };
 }
 
@@ -49,7 +51,10 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
   if (f.starting) {
     if (f.memoryExhausted) return { kind: 'start-failed', code: 'QUOTA_MEMORY', params: memory };
     if (f.diskFull) return { kind: 'start-failed', code: 'QUOTA_DISK', params: disk };
-    const detail = f.fatalMessage ?? (f.stderrTail.slice(-3).join(' | ') || `exited with ${how}`);
+    // The plugin's own words (its fatal error, its last stderr lines) end up in the install's
+    // error, the API, audit entries and core's log: a hostile plugin must not carry its secrets there.
+    const said = f.fatalMessage ?? (f.stderrTail.slice(-3).join(' | ') || `exited with ${how}`);
+    const detail = maskSecrets(said, f.secrets);
     return {
       kind: 'start-failed',
       code: 'START_FAILED',
@@ -75,4 +80,12 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
     kind: 'crash',
     how: f.hung ? 'stopped answering its health checks; killed' : `exited with ${how}`,
   };
+}
+
+/** Replaces every occurrence of a secret value (longest first, so none is left half-masked). */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of [...secrets].filter(Boolean).sort((a, b) => b.length - a.length))
+    out = out.split(secret).join('[secret]');
+  return out;
 }
