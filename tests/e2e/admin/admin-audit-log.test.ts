@@ -69,16 +69,29 @@ describe('the audit log in the web Admin', { timeout: 60_000 }, () => {
     expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));
     expect(entries.every((e) => e.action.startsWith('plugin.') && typeof e.hash === 'string')).toBe(true);
     // Paging: older entries are one click away (50 per page), and back.
+    // The label changes on the click; the rows only when the page asked for has arrived, which the
+    // table says (data-page, data-filtered). Reading rows on the label alone read the page before.
+    const rowsOf = (pageNumber: number) =>
+      page.locator(`table.audit[data-page="${pageNumber}"][data-filtered="false"][aria-busy="false"]`);
+    const firstSeq = async (pageNumber: number) =>
+      Number(
+        await rowsOf(pageNumber).locator('[data-audit-action]').first().locator('td').first().textContent(),
+      );
+    // Each page answers slowly, as on a loaded machine, so that reading too early would be caught.
+    await page.route('**/api/audit?*', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Reset' }).click();
-    await page.getByText('Page 1').waitFor();
-    const newest = await page.locator('[data-audit-action]').first().locator('td').first().textContent();
+    await rowsOf(1).waitFor();
+    const newest = await firstSeq(1);
     expect(await page.getByRole('button', { name: 'Older →' }).isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'Older →' }).click();
-    await page.getByText('Page 2').waitFor();
-    expect(
-      Number(await page.locator('[data-audit-action]').first().locator('td').first().textContent()),
-    ).toBeLessThan(Number(newest));
+    await rowsOf(2).waitFor();
+    expect(await firstSeq(2)).toBeLessThan(newest);
     await page.getByRole('button', { name: '← Newer' }).click();
-    await page.getByText('Page 1').waitFor();
+    await rowsOf(1).waitFor();
+    expect(await firstSeq(1)).toBeGreaterThanOrEqual(newest);
+    await page.unroute('**/api/audit?*');
   });
 });

@@ -128,8 +128,15 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     // A line with long fields (the dev reload line carries its timings): the message keeps its width.
     const withFields = page.locator('[data-log-line]', { has: page.locator('.log-fields') }).last();
     await withFields.waitFor({ timeout: 20_000 });
-    const msg = (await withFields.locator('.log-msg').boundingBox())!;
-    const fields = (await withFields.locator('.log-fields').boundingBox())!;
+    // Both boxes from one line in one frame: measured one call apart, a line arriving in between
+    // scrolls the panel (or becomes the last line) and the two boxes no longer belong together.
+    const { msg, fields } = await withFields.evaluate((line) => {
+      const box = (selector: string) => {
+        const r = line.querySelector(selector)!.getBoundingClientRect();
+        return { y: r.y, height: r.height, width: r.width };
+      };
+      return { msg: box('.log-msg'), fields: box('.log-fields') };
+    });
     expect(msg.width).toBeGreaterThan(400);
     expect(fields.y).toBeGreaterThanOrEqual(msg.y + msg.height - 1);
     await screenshot(page, 'more-03-dev-history-and-log-fields');
@@ -210,8 +217,10 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
 
     const seen: number[] = [];
     for (let n = 1; ; n++) {
-      await page.getByText(`Page ${n}`).waitFor();
-      const rows = page.locator('tbody tr[data-audit-action]');
+      // The rows of page n, not those of the page before still on screen while it loads.
+      const table = page.locator(`table.audit[data-page="${n}"][data-filtered="true"][aria-busy="false"]`);
+      await table.waitFor();
+      const rows = table.locator('tbody tr[data-audit-action]');
       await rows.first().waitFor();
       // Every row matches the filters.
       const cells = await rows.evaluateAll((trs) =>

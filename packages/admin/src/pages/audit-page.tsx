@@ -42,8 +42,15 @@ export function AuditPage() {
   // Cursors of the pages seen so far: [undefined (newest), before of page 2, …].
   const [cursors, setCursors] = useState<Array<number | undefined>>([undefined]);
   const before = cursors[cursors.length - 1];
+  const pageNumber = cursors.length;
+  // The answer keeps the page number it was asked for: while the next page loads, the rows on
+  // screen are still those of the previous one, and must not be taken for the new page.
   const page = useAsync(
-    () => api.audit({ ...toQuery(filters), limit: PAGE, ...(before ? { before } : {}) }),
+    async () => ({
+      ...(await api.audit({ ...toQuery(filters), limit: PAGE, ...(before ? { before } : {}) })),
+      pageNumber,
+      filtered: Object.keys(toQuery(filters)).length > 0,
+    }),
     [api, filters, before],
   );
   const canVerify = me.permissions.includes('audit:read') || me.permissions.includes('admin');
@@ -211,7 +218,12 @@ export function AuditPage() {
         <Empty title="No audit entry matches." />
       ) : (
         <div className="table-wrap">
-          <table className="audit">
+          <table
+            className="audit"
+            aria-busy={page.loading}
+            data-page={page.data?.pageNumber}
+            data-filtered={page.data?.filtered}
+          >
             <thead>
               <tr>
                 <th scope="col">#</th>
@@ -273,7 +285,10 @@ export function AuditPage() {
         >
           ← Newer
         </button>
-        <span className="muted">Page {cursors.length}</span>
+        <span className="muted">
+          Page {pageNumber}
+          {page.loading && page.data ? ' (loading…)' : ''}
+        </span>
         <button
           type="button"
           onClick={() => page.data?.nextBefore && setCursors((c) => [...c, page.data!.nextBefore])}
