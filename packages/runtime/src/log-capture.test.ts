@@ -42,4 +42,22 @@ describe('log capture', () => {
     expect(lines[4].msg.length).toBe(MAX_LINE);
     expect(lines[0]).toMatchObject(base);
   });
+
+  it('masks the secrets the plugin was given in every line: the message, field values and keys, a line split over writes', async () => {
+    const lines: PluginLogLine[] = [];
+    const secrets = ['tok-123', 'tok-123456'];
+    const capture = new LogCapture({ write: (l) => lines.push(l) }, base, undefined, secrets);
+    const out = new PassThrough();
+    capture.attach(out, 'stdout');
+    out.write('the key is tok-12');
+    out.write('3456, ok\n');
+    out.write('{"level":30,"msg":"json tok-123","auth":{"bearer":"tok-123"},"tok-123":["a tok-123"]}\n');
+    out.end();
+    capture.write('sdk', 'info', 'ctx.log', { nested: [{ k: 'x tok-123456 y' }], n: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.msg)).toEqual(['the key is [secret], ok', 'json [secret]', 'ctx.log']);
+    expect(lines[1].fields).toEqual({ auth: { bearer: '[secret]' }, '[secret]': ['a [secret]'] });
+    expect(lines[2].fields).toEqual({ nested: [{ k: 'x [secret] y' }], n: 1 });
+    expect(JSON.stringify(lines)).not.toContain('tok-123');
+  });
 });

@@ -3,10 +3,13 @@
  * a per-instance token bucket: a flood is cut (lines beyond the budget are dropped and counted,
  * the pipe is briefly paused so core spends little CPU on it) and a runtime line says how many
  * were dropped. Nothing is buffered without bound: a partial line is capped at MAX_LINE chars.
+ * The secrets the plugin was given are masked in every line (message and fields) before the sink:
+ * whatever reads plugin logs (API, live stream, Admin) may not be allowed to read its secrets.
  */
 import type { Readable } from 'node:stream';
 import type { LogLevel } from '@powerx/protocol';
 import type { LogSink, PluginLogLine } from './contract.ts';
+import { maskSecrets, maskSecretsDeep, secretValues } from './policy/mask-secrets.ts';
 
 export const MAX_LINE = 8192;
 
@@ -33,6 +36,7 @@ export class LogCapture {
   readonly #sink: LogSink;
   readonly #base: Omit<PluginLogLine, 'ts' | 'level' | 'msg' | 'fields' | 'source'>;
   readonly #rate: LogRate;
+  readonly #secrets: string[];
   #tokens: number;
   #refilledAt = performance.now();
   #droppedSinceReport = 0;
@@ -44,10 +48,12 @@ export class LogCapture {
     sink: LogSink,
     base: Omit<PluginLogLine, 'ts' | 'level' | 'msg' | 'fields' | 'source'>,
     rate: LogRate = DEFAULT_LOG_RATE,
+    secrets: Iterable<string> = [],
   ) {
     this.#sink = sink;
     this.#base = base;
     this.#rate = rate;
+    this.#secrets = secretValues(secrets);
     this.#tokens = rate.burst;
   }
 
@@ -68,10 +74,12 @@ export class LogCapture {
       ts: new Date().toISOString(),
       ...this.#base,
       level,
-      msg: msg.length > MAX_LINE ? msg.slice(0, MAX_LINE) : msg,
+      // Masked before the cut, so that a cut cannot leave the start of a secret unmasked.
+      msg: truncate(maskSecrets(msg, this.#secrets)),
       source,
     };
-    if (fields && Object.keys(fields).length) line.fields = fields;
+    if (fields && Object.keys(fields).length)
+      line.fields = maskSecretsDeep(fields, this.#secrets) as Record<string, unknown>;
     try {
       this.#sink.write(line);
     } catch {
@@ -175,4 +183,8 @@ export class LogCapture {
       },
     );
   }
+}
+
+function truncate(msg: string): string {
+  return msg.length > MAX_LINE ? msg.slice(0, MAX_LINE) : msg;
 }

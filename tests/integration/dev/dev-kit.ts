@@ -1,13 +1,11 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies and frames of the API under test are checked by assertions, not types */
 /**
  * Shared set-up of the dev-mode tests: real cores in dev mode (tests/support/core-kit.ts), fixture builds
  * copied into temp "projects" (what px-plugin dev hands to core), bus event capture, a
- * WebSocket client, and a count of the plugin processes a core really runs.
+ * WebSocket client (tests/support/ws-client.ts), and a count of the plugin processes a core really runs.
  */
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import type { BusEvent } from '@powerx/core';
 import { makeTmp, startTestCore, type Api, type TestCore } from '../../support/core-kit.ts';
 import type { StartCoreOptions } from '@powerx/core';
@@ -112,46 +110,6 @@ export async function pluginProcesses(core: TestCore): Promise<number> {
   return n;
 }
 
-/** A WebSocket client of /api/ws that records every frame. */
-export class WsClient {
-  readonly ws: WebSocket;
-  readonly frames: any[] = [];
-  closeCode: number | undefined;
-  readonly opened: Promise<void>;
-  readonly closed: Promise<void>;
-
-  constructor(core: TestCore, headers: Record<string, string> = {}) {
-    this.ws = new WebSocket(core.url.replace('http', 'ws') + '/api/ws', { headers });
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-    this.closed = new Promise((resolve) =>
-      this.ws.once('close', (code) => ((this.closeCode = code), resolve())),
-    );
-    this.ws.on('message', (data) => this.frames.push(JSON.parse(String(data))));
-    this.ws.on('error', () => {});
-  }
-
-  send(frame: unknown): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-
-  lines(): any[] {
-    return this.frames.filter((f) => f.type === 'log').flatMap((f) => f.lines);
-  }
-
-  waitFor(pred: (frame: any) => boolean, what: string, timeoutMs = 15_000): Promise<any> {
-    return until(() => this.frames.find(pred), {
-      ok: (f) => f !== undefined,
-      message: what,
-      timeoutMs: timeoutMs,
-    });
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
+export { WsClient } from '../../support/ws-client.ts';
 
 export { makeTmp };

@@ -43,6 +43,7 @@ export function createInstance(
       opts.logSink,
       { tenant: spec.tenant, plugin: spec.pluginId, version: spec.version, instance: id },
       opts.logRate,
+      Object.values(spec.secrets),
     ),
     crashes: [],
     cpuOver: 0,

@@ -3,6 +3,7 @@
  * what it was doing, what the kernel and the broker reported) and acts on the verdict.
  */
 import type { ErrorCode } from '@powerx/protocol';
+import { maskSecrets, secretValues } from './mask-secrets.ts';
 
 export interface ExitFacts {
   code: number | null;
@@ -54,7 +55,7 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
     // The plugin's own words (its fatal error, its last stderr lines) end up in the install's
     // error, the API, audit entries and core's log: a hostile plugin must not carry its secrets there.
     const said = f.fatalMessage ?? (f.stderrTail.slice(-3).join(' | ') || `exited with ${how}`);
-    const detail = maskSecrets(said, f.secrets);
+    const detail = maskSecrets(said, secretValues(f.secrets));
     return {
       kind: 'start-failed',
       code: 'START_FAILED',
@@ -80,12 +81,4 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
     kind: 'crash',
     how: f.hung ? 'stopped answering its health checks; killed' : `exited with ${how}`,
   };
-}
-
-/** Replaces every occurrence of a secret value (longest first, so none is left half-masked). */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of [...secrets].filter(Boolean).sort((a, b) => b.length - a.length))
-    out = out.split(secret).join('[secret]');
-  return out;
 }
