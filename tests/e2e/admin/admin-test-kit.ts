@@ -166,6 +166,14 @@ export async function newAdminPage(
   const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
+  // PX_E2E_SLOW_API=600 holds each API call for a random 0–600 ms (answers then arrive out of
+  // order, as on a loaded machine): a test that reads the page before its data fails at once.
+  const slow = Number(process.env.PX_E2E_SLOW_API ?? 0);
+  if (slow > 0)
+    await context.route('**/api/**', async (route) => {
+      await new Promise((r) => setTimeout(r, Math.random() * slow));
+      await route.continue();
+    });
   const watch = new ConsoleWatch();
   watch.attach(page);
   // Only the Admin's page is watched: tabs it opens (the plugin's entry point) are the plugin's.

@@ -50,7 +50,8 @@ export function PluginDetailPage({ tenant, plugin }: { tenant: string; plugin: s
     history.reload();
   };
   const progress = useInstallProgress(api, operation?.install, refresh);
-  useEvery(5000, info.reload);
+  // Not while an action runs: a poll that lands after an uninstall would only read a 404.
+  useEvery(5000, () => !busy && info.reload());
 
   if (info.loading && !info.data) return <Loading what="the plugin" />;
   if (info.error && !info.data) {
