@@ -1,8 +1,9 @@
 /**
  * Runtime figures: cold start to healthy beside a bare `node -e 0` spawn (bench/runtime/cold-start.ts),
  * memory per idle instance and how many fit on this machine (idle-memory.ts), the entry proxy's
- * overhead beside direct requests to the instance socket (proxy-overhead.ts), and the worst
- * overshoot of a sampled disk quota (sandbox-figures.ts).
+ * overhead beside direct requests to the instance socket (proxy-overhead.ts), what masking secrets
+ * costs per log line (log-masking.ts), and the worst overshoot of a sampled disk quota
+ * (sandbox-figures.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -13,6 +14,7 @@ import type { BenchContext, BenchResult } from '../run.ts';
 import { bareSpawnMs, measureColdStart } from '../runtime/cold-start.ts';
 import { figure } from '../runtime/figures.ts';
 import { measureIdleMemory } from '../runtime/idle-memory.ts';
+import { measureLogMasking } from '../runtime/log-masking.ts';
 import { measureProxyOverhead } from '../runtime/proxy-overhead.ts';
 import { sampledDiskOvershoot } from '../runtime/sandbox-figures.ts';
 
@@ -72,6 +74,7 @@ export default async function runtimeSuite(ctx: BenchContext): Promise<BenchResu
   } finally {
     await supervisor.stopAll({ graceMs: 1000 });
   }
+  results.push(...(await measureLogMasking(ctx)));
   // ---- disk: a quota held by ext4 cannot be overshot; a sampled one can, by this much at worst
   const overshoot = await sampledDiskOvershoot(ctx);
   for (const line of overshoot.lines) ctx.log(`sampled disk quota, ${line}`);

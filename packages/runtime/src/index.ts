@@ -14,7 +14,7 @@ export {
   forwardableRawHeaders,
 } from './forwarded-headers.ts';
 export { generateTestData } from './test-data.ts';
-export type { LogRate } from './log-capture.ts';
+export { LogCapture, type LogRate } from './log-capture.ts';
 export { probeHostIsolation, type HostIsolation } from './sandbox/host-probe.ts';
 export { releaseStaleDataVolumes } from './sandbox/data-volume.ts';
 export { FORBIDDEN_NODE_FLAGS } from './spawn-plan.ts';

@@ -19,9 +19,12 @@ export function secretValues(secrets: Iterable<string>): string[] {
   return [...new Set([...secrets].filter(Boolean))].sort((a, b) => b.length - a.length);
 }
 
-/** A copy of a plain value (log fields) with every string in it, keys included, masked. */
+/**
+ * The value with every string in it, keys included, masked: a copy when a secret was found, the
+ * value itself otherwise (most lines hold none, and copying each one's fields cost half again per line).
+ */
 export function maskSecretsDeep(value: unknown, secrets: readonly string[]): unknown {
-  if (!secrets.length) return value;
+  if (!secrets.length || !holdsSecret(value, secrets)) return value;
   const seen = new Set<object>();
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return maskSecrets(v, secrets);
@@ -33,4 +36,16 @@ export function maskSecretsDeep(value: unknown, secrets: readonly string[]): unk
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [maskSecrets(k, secrets), walk(x)]));
   };
   return walk(value);
+}
+
+// A secret's characters are escaped one by one in JSON, so a string holding it holds its escaped
+// form in the JSON text; a match across two strings only costs the walk that finds nothing.
+function holdsSecret(v: unknown, secrets: readonly string[]): boolean {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(v);
+  } catch {
+    return true; // a cycle or a BigInt: the walk decides
+  }
+  return json !== undefined && secrets.some((s) => json.includes(JSON.stringify(s).slice(1, -1)));
 }
