@@ -52,6 +52,23 @@ const TAKEOVER_CONCURRENCY = 4;
 /** How a dead holder was noticed (px_cluster_failover_detections_total{reason}). */
 type Detection = 'liveness' | 'entry_unreachable' | 'lease_expired';
 
+/** A plugin this node places, with the key of its serve lease. */
+interface PlacedPlugin {
+  key: string;
+  tenant: string;
+  pluginId: string;
+}
+
+/**
+ * Why this node starts a plugin it did not serve: its own lease with nothing running (restart),
+ * a holder that is gone (failover, with what failover-attempts.ts decided), or a draining holder
+ * offering it (handover).
+ */
+type Takeover =
+  | { reason: 'restart' }
+  | { reason: 'failover'; decision: FailoverDecision }
+  | { reason: 'handover'; offeredBy: LeaseValue };
+
 export interface PlacementOptions {
   nats: NatsCluster;
   db: Db;
@@ -246,7 +263,7 @@ export class Placement implements PlacementHooks {
       // runs here: start it.
       if (this.#pipeline!.servingInstance(tenant, pluginId)) return;
       if (this.#leases.holds(key) || (await this.#leases.acquire(key, 'starting')))
-        this.#launch(key, tenant, pluginId, 'restart');
+        this.#launch({ key, tenant, pluginId }, { reason: 'restart' });
       return;
     }
     if (!lease) {
@@ -256,7 +273,7 @@ export class Placement implements PlacementHooks {
       const decision = await this.#failoverDecision(tenant, pluginId);
       if (decision !== 'wait' && (await this.#leases.acquire(key, 'starting'))) {
         this.#o.metrics.failoverDetections.inc({ reason: 'lease_expired' });
-        this.#launch(key, tenant, pluginId, 'failover', undefined, decision);
+        this.#launch({ key, tenant, pluginId }, { reason: 'failover', decision });
       }
       return;
     }
@@ -265,7 +282,7 @@ export class Placement implements PlacementHooks {
       holder!.state === 'handover' &&
       (await this.#leases.replace(key, lease.revision, 'starting', holder!.url))
     )
-      this.#launch(key, tenant, pluginId, 'handover', holder);
+      this.#launch({ key, tenant, pluginId }, { reason: 'handover', offeredBy: holder! });
   }
 
   /**
@@ -293,7 +310,7 @@ export class Placement implements PlacementHooks {
       { tenant, pluginId, gone: lease.value.node, detection },
       'the node serving a plugin is gone',
     );
-    this.#launch(key, tenant, pluginId, 'failover', undefined, decision);
+    this.#launch({ key, tenant, pluginId }, { reason: 'failover', decision });
     return true;
   }
 
@@ -302,16 +319,10 @@ export class Placement implements PlacementHooks {
     return this.#failovers.decide(tenant, pluginId, this.#nodes.alive().keys());
   }
 
-  #launch(
-    key: string,
-    tenant: string,
-    pluginId: string,
-    reason: string,
-    offeredBy?: LeaseValue,
-    failover?: FailoverDecision,
-  ): void {
+  #launch(target: PlacedPlugin, takeover: Takeover): void {
+    const { key, tenant, pluginId } = target;
     this.#starting.add(key);
-    const run: Promise<void> = this.#takeOver(key, tenant, pluginId, reason, offeredBy, failover)
+    const run: Promise<void> = this.#takeOver(target, takeover)
       .catch((error: unknown) =>
         this.#o.log.warn({ err: error, tenant, pluginId }, 'taking a plugin over failed'),
       )
@@ -327,17 +338,13 @@ export class Placement implements PlacementHooks {
    * holder, still serves the active version) starts that version only; if it does not come up
    * here (a loaded machine missing the health deadline), the lease goes back to the draining
    * node, which keeps serving until another attempt succeeds — the plugin is not marked failed.
-   * A failover (`failover`: the holder is gone) is retried a bounded number of times, here or on
-   * another node, before its last attempt's failure marks the plugin failed (failover-attempts.ts).
+   * A failover (the holder is gone) is retried a bounded number of times, here or on another
+   * node, before its last attempt's failure marks the plugin failed (failover-attempts.ts).
    */
-  async #takeOver(
-    key: string,
-    tenant: string,
-    pluginId: string,
-    reason: string,
-    offeredBy?: LeaseValue,
-    failover?: FailoverDecision,
-  ): Promise<void> {
+  async #takeOver({ key, tenant, pluginId }: PlacedPlugin, takeover: Takeover): Promise<void> {
+    const { reason } = takeover;
+    const offeredBy = takeover.reason === 'handover' ? takeover.offeredBy : undefined;
+    const failover = takeover.reason === 'failover' ? takeover.decision : undefined;
     const started = performance.now();
     this.#o.log.warn({ tenant, pluginId, reason }, 'taking a plugin over');
     const activeOnly = !!offeredBy || failover === 'try';
