@@ -178,18 +178,19 @@ export class AuditLog {
   }
 
   /**
-   * Appends `input` and makes `change` — the change the entry records — in one transaction, the
-   * entry first: no reader sees the change before its entry, and a crash leaves both or neither, so
-   * a rerun after recovery writes the entry once. `change` gets the transaction and must not append
-   * to this log (appends are serialized: it would wait for itself).
+   * Appends `input` (one entry, or several in order) and makes `change` — the change the entries
+   * record — in one transaction, the entries first: no reader sees the change before its entries,
+   * and a crash leaves all or none, so a rerun after recovery writes each entry once. `change` gets
+   * the transaction and must not append to this log (appends are serialized: it would wait for itself).
    */
-  appendWith<T>(input: AuditInput, change: (trx: Db) => Promise<T>): Promise<T> {
-    const run = this.#tail.then(() => this.#append(input, change));
+  appendWith<T>(input: AuditInput | readonly AuditInput[], change: (trx: Db) => Promise<T>): Promise<T> {
+    const inputs: readonly AuditInput[] = Array.isArray(input) ? input : [input as AuditInput];
+    const run = this.#tail.then(() => this.#append(inputs, change));
     this.#tail = run.catch(() => {});
     return run;
   }
 
-  async #append<T>(input: AuditInput, change: (trx: Db) => Promise<T>): Promise<T> {
+  async #append<T>(inputs: readonly AuditInput[], change: (trx: Db) => Promise<T>): Promise<T> {
     if (!this.#headLoaded) {
       const last = await this.#loadHead();
       this.#headLoaded = true;
@@ -197,16 +198,18 @@ export class AuditLog {
       // the unkeyed part cannot be replaced later without breaking that entry.
       if (last && this.#adoptUnkeyed && (await this.#isLegacyHead(last.seq)))
         await this.#insert(
-          {
-            actor: 'core',
-            action: ADOPTED_ACTION,
-            outcome: 'ok',
-            details: { legacyHead: { seq: last.seq, hash: last.hash } },
-          },
+          [
+            {
+              actor: 'core',
+              action: ADOPTED_ACTION,
+              outcome: 'ok',
+              details: { legacyHead: { seq: last.seq, hash: last.hash } },
+            },
+          ],
           async () => {},
         );
     }
-    return this.#insert(input, change);
+    return this.#insert(inputs, change);
   }
 
   async #isLegacyHead(seq: number): Promise<boolean> {
@@ -218,38 +221,41 @@ export class AuditLog {
     );
   }
 
-  async #insert<T>(input: AuditInput, change: (trx: Db) => Promise<T>): Promise<T> {
-    const details = input.details === undefined ? null : JSON.stringify(input.details);
+  async #insert<T>(inputs: readonly AuditInput[], change: (trx: Db) => Promise<T>): Promise<T> {
     const postgres = dialectOf(this.#db) === 'postgres';
     const { row, changed } = await this.#db.transaction().execute(async (trx) => {
       // Several nodes append to one PostgreSQL log: the head is read and extended under a
       // transaction-scoped lock, so the chain never forks and sequence numbers have no gaps.
       if (postgres) await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
-      const head = await trx
+      let head = await trx
         .selectFrom('audit_log')
-        .select(['seq', 'hash'])
+        .select(['seq', 'hash', 'ts'])
         .orderBy('seq', 'desc')
         .limit(1)
         .executeTakeFirst();
-      const entry = {
-        seq: (head?.seq ?? 0) + 1,
-        ts: new Date().toISOString(),
-        actor: input.actor,
-        tenant: input.tenant ?? null,
-        action: input.action,
-        target: input.target ?? null,
-        outcome: input.outcome,
-        details,
-        details_hash: sha256(details ?? ''),
-        prev_hash: head?.hash ?? GENESIS_HASH,
-        hash: '',
-      };
-      entry.hash = entryMac(this.#key, entry.prev_hash, entry);
-      await trx.insertInto('audit_log').values(entry).execute();
-      return { row: entry, changed: await change(trx) };
+      for (const input of inputs) {
+        const details = input.details === undefined ? null : JSON.stringify(input.details);
+        const entry = {
+          seq: (head?.seq ?? 0) + 1,
+          ts: new Date().toISOString(),
+          actor: input.actor,
+          tenant: input.tenant ?? null,
+          action: input.action,
+          target: input.target ?? null,
+          outcome: input.outcome,
+          details,
+          details_hash: sha256(details ?? ''),
+          prev_hash: head?.hash ?? GENESIS_HASH,
+          hash: '',
+        };
+        entry.hash = entryMac(this.#key, entry.prev_hash, entry);
+        await trx.insertInto('audit_log').values(entry).execute();
+        head = entry;
+      }
+      return { row: inputs.length ? head : undefined, changed: await change(trx) };
     });
     // After the commit, never before: an anchor behind the table is harmless, one ahead is a false alarm.
-    if (this.#anchor && this.#anchorState) {
+    if (this.#anchor && this.#anchorState && row) {
       this.#anchorState = {
         ...this.#anchorState,
         head: { seq: row.seq, hash: row.hash, ts: row.ts },

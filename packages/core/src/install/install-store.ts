@@ -17,6 +17,8 @@ export interface StageChange {
   closeOutcome?: 'ok' | 'failed' | 'waiting';
   code?: string | null;
   nextOutcome?: 'running' | 'waiting' | 'ok' | 'failed';
+  /** The moment of the change (default: now); the recorder times the stage's audit entry with it. */
+  at?: Date;
 }
 
 export class InstallStore {
@@ -123,7 +125,7 @@ export class InstallStore {
   }
 
   async #transition(trx: Db, id: string, next: string, opts: StageChange): Promise<number | undefined> {
-    const now = new Date();
+    const now = opts.at ?? new Date();
     let closedMs: number | undefined;
     const open = await trx
       .selectFrom('install_stages')

@@ -1,6 +1,6 @@
 /**
- * Every stage change of an install is persisted (install-store.ts), timed (the stage duration
- * histogram), logged, audited, announced to the waiters and published as live progress on the
+ * Every stage change of an install is persisted (install-store.ts) with its audit entry in one
+ * transaction, timed (the stage duration histogram), logged, announced to the waiters and published as live progress on the
  * event bus (install-progress.ts). The awaiting_config stage has a
  * sub-state: "waiting" once the pipeline found values missing and parked the install there.
  */
@@ -41,14 +41,42 @@ export class StageRecorder {
       throw new PxError('INTERNAL', { ref: `install ${id} cannot go from ${row.state} to ${next}` });
     const open = await this.#d.db
       .selectFrom('install_stages')
-      .select('stage')
+      .select(['stage', 'started_at'])
       .where('install_id', '=', id)
       .where('finished_at', 'is', null)
+      .orderBy('id')
       .execute();
     const { auditedBy, ...change } = opts;
-    const ms = auditedBy
-      ? await this.#d.audit.appendWith(auditedBy, (trx) => this.#d.store.transition(id, next, change, trx))
-      : await this.#d.store.transition(id, next, change);
+    const at = new Date();
+    // The stage's own entry is committed with it, like `auditedBy`: a reader (or a crash) never
+    // sees an install in a stage whose entry is missing. Its timing is taken from the same moment
+    // the store closes the previous stage with.
+    const latest = open.at(-1);
+    const previousMs = latest ? at.getTime() - new Date(latest.started_at).getTime() : undefined;
+    const entries = [
+      ...(auditedBy ? [auditedBy] : []),
+      ...(row
+        ? [
+            {
+              actor: await this.actorName(row.actor_id),
+              tenant: row.tenant_id,
+              action: `plugin.${row.kind}.stage`,
+              target: row.plugin_id ?? id,
+              outcome: next === 'failed' || opts.closeOutcome === 'failed' ? 'failed' : 'ok',
+              details: {
+                installId: id,
+                stage: next,
+                previous: open.map((s) => s.stage),
+                ...(previousMs !== undefined ? { previousMs } : {}),
+                ...(opts.code ? { code: opts.code } : {}),
+              },
+            } satisfies AuditInput,
+          ]
+        : []),
+    ];
+    const ms = await this.#d.audit.appendWith(entries, (trx) =>
+      this.#d.store.transition(id, next, { ...change, at }, trx),
+    );
     this.#d.log.info(
       {
         installId: id,
@@ -60,22 +88,6 @@ export class StageRecorder {
     );
     for (const s of open)
       if (ms !== undefined) this.#d.metrics.stageDuration.observe({ stage: s.stage }, ms / 1000);
-    if (row) {
-      await this.#d.audit.append({
-        actor: await this.actorName(row.actor_id),
-        tenant: row.tenant_id,
-        action: `plugin.${row.kind}.stage`,
-        target: row.plugin_id ?? id,
-        outcome: next === 'failed' || opts?.closeOutcome === 'failed' ? 'failed' : 'ok',
-        details: {
-          installId: id,
-          stage: next,
-          previous: open.map((s) => s.stage),
-          ...(ms !== undefined ? { previousMs: ms } : {}),
-          ...(opts?.code ? { code: opts.code } : {}),
-        },
-      });
-    }
     await this.announce(id);
     this.#changed(id);
   }

@@ -1,4 +1,7 @@
 /**
+ * Each stage of an install has its audit entry (`plugin.install.stage`) from the moment the stage
+ * exists: a trigger on every new stage row counts that stage's entries as it is written.
+ *
  * The audit entry of a rollback (`plugin.install.rolled_back`) is never later than the install's
  * failed state: it is committed with it. Observed inside SQLite itself — a trigger on the state
  * change counts the install's rollback entries at the moment the row turns `failed` — for the
@@ -84,6 +87,36 @@ describe('the audit entry of a rollback', () => {
     expect(
       entries.filter((e: { details: { installId?: string } }) => e.details?.installId === installId),
     ).toEqual([expect.objectContaining({ actor: 'system', outcome: 'failed' })]);
+    expect((await core.api.get('/api/audit/verify')).body).toMatchObject({ ok: true });
+  });
+});
+
+describe('the audit entry of an install stage', () => {
+  it('is there as each stage is written, for every stage of an install that reaches running', async () => {
+    core = await startTestCore({ tmp });
+    await core.close();
+    core = undefined;
+    withDatabase((db) =>
+      db.exec(`
+        CREATE TABLE test_stage_seen (install_id TEXT, stage TEXT, stage_entries INTEGER);
+        CREATE TRIGGER test_stage_seen AFTER INSERT ON install_stages
+        BEGIN
+          INSERT INTO test_stage_seen SELECT NEW.install_id, NEW.stage, (SELECT count(*) FROM audit_log
+            WHERE action = 'plugin.install.stage' AND json_extract(details, '$.installId') = NEW.install_id
+              AND json_extract(details, '$.stage') = NEW.stage);
+        END;
+      `),
+    );
+    core = await startTestCore({ tmp });
+    const r = await core.api.install(pkgs.hello, { config: { secrets: { API_KEY: 'k' } } });
+    expect(r.body.state, JSON.stringify(r.body)).toBe('running');
+    const seen = withDatabase((db) =>
+      db.prepare('SELECT stage, stage_entries FROM test_stage_seen WHERE install_id = ?').all(r.body.id),
+    ) as Array<{ stage: string; stage_entries: number }>;
+    // received is the creation and running the switch: neither is a transition with its own entry.
+    const transitions = seen.filter((s) => s.stage !== 'received' && s.stage !== 'running');
+    expect(transitions.map((s) => s.stage)).toEqual(expect.arrayContaining(['validating', 'starting']));
+    expect(transitions.filter((s) => s.stage_entries !== 1)).toEqual([]);
     expect((await core.api.get('/api/audit/verify')).body).toMatchObject({ ok: true });
   });
 });
