@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { InstanceState } from './contract.ts';
 import { appendForwardedFor, forwardableRawHeaders } from './forwarded-headers.ts';
+import { entryResponseHeaders } from './entry-response-headers.ts';
 
 export type EntryTarget = { tenant: string; pluginId: string; path: string };
 export type EntryResolver = (
@@ -86,9 +87,8 @@ class Relay implements Dispatcher.DispatchHandler {
     const res = this.#res;
     this.#status = statusCode;
     this.#statusMessage = statusMessage || undefined;
-    this.#headers = forwardableRawHeaders(
-      (controller.rawHeaders as (string | Buffer)[] | null) ?? [],
-      headers.connection,
+    this.#headers = entryResponseHeaders(
+      forwardableRawHeaders((controller.rawHeaders as (string | Buffer)[] | null) ?? [], headers.connection),
     );
     const length = Number(headers['content-length'] ?? Number.NaN);
     if (length <= SMALL_BODY) {

@@ -7,6 +7,7 @@ export {
   type StartOptions,
 } from './supervisor-options.ts';
 export { createEntryProxy, type EntryProxy, type EntryResolver, type EntryTarget } from './entry-proxy.ts';
+export { ENTRY_SANDBOX_POLICY } from './entry-response-headers.ts';
 export {
   HOP_BY_HOP_HEADERS,
   appendForwardedFor,

@@ -116,6 +116,36 @@ describe('plugin-controlled text in the Admin', () => {
     await expectNothingRan(page);
   });
 
+  it("runs its entry point's pages in an opaque origin: opened on the Admin's host, they read no token and register no worker", async () => {
+    const token = await page.evaluate(() => localStorage.getItem('px.admin.token'));
+    expect(token).toBeTruthy();
+    const tab = await suite.context.newPage();
+    try {
+      await tab.goto(`${core.entryUrl(TENANT, XSS_ID)}page`);
+      await tab.waitForFunction(
+        () => (globalThis as unknown as { document: { title: string } }).document.title === 'done',
+      );
+      const stolen = (await tab.evaluate(() => (globalThis as { __stolen?: unknown }).__stolen)) as {
+        token: string | null;
+        worker: string;
+      };
+      expect(stolen.token).not.toBe(token);
+      expect(stolen.token).toMatch(/^blocked/);
+      expect(stolen.worker).toMatch(/^blocked/);
+    } finally {
+      await tab.close();
+    }
+    // The Admin is still the Admin: no worker of the plugin answers for it.
+    await page.goto(`${core.url}/admin/t/${TENANT}/plugins`);
+    await page.getByText(NAME).first().waitFor();
+    const registrations = await page.evaluate(async () => {
+      const nav = navigator as unknown as { serviceWorker: { getRegistrations(): Promise<unknown[]> } };
+      return (await nav.serviceWorker.getRegistrations()).length;
+    });
+    expect(registrations).toBe(0);
+    await expectNothingRan(page);
+  });
+
   it('shows audit entries about it as text', async () => {
     await page.goto(`${core.url}/admin/audit`);
     await page.getByText(XSS_ID).first().waitFor();

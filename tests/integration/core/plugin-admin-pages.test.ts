@@ -81,6 +81,16 @@ describe('plugin admin pages under the entry point', () => {
     expect(res.status).toBe(405);
   });
 
+  it("sandboxes every answer under the entry point, so that none runs in the Admin's origin", async () => {
+    // The admin page (served by core), the plugin's own answer (proxied), core's 404 and redirect.
+    for (const path of ['/_admin/', '/', '/_admin/nope.html', '/_admin']) {
+      const res = await fetch(`${entry}${path}`, { redirect: 'manual' });
+      const policy = res.headers.get('content-security-policy');
+      expect(policy, path).toMatch(/^sandbox allow-scripts/);
+      expect(policy, path).not.toContain('allow-same-origin');
+    }
+  });
+
   it('still proxies every other path to the plugin', async () => {
     const res = await fetch(`${entry}/`);
     expect(res.status).toBe(200);

@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { documentResponses } from './openapi-responses.ts';
 import type { Logger } from 'pino';
-import type { EntryProxy } from '@powerx/runtime';
+import { ENTRY_SANDBOX_POLICY, type EntryProxy } from '@powerx/runtime';
 import { NotFoundError } from '@powerx/protocol';
 import type { CoreServices } from '../core-services.ts';
 import { frameworkErrors, installErrorHandler } from './error-handler.ts';
@@ -58,6 +58,9 @@ export async function buildServer(
       path: (match[3] ?? '/') + (match[4] ?? ''),
     };
     reply.hijack();
+    // Every answer under the entry point runs sandboxed, in an opaque origin, never in the Admin's
+    // (runtime's entry-response-headers.ts says why; the proxy keeps it on the plugin's answers).
+    reply.raw.setHeader('content-security-policy', ENTRY_SANDBOX_POLICY);
     // CORS for the Admin's sandboxed plugin pages (opaque origin), then the plugin's static admin
     // pages under <entry>/_admin/, then the plugin itself.
     if (applyEntryCors(request.raw, reply.raw)) return;
