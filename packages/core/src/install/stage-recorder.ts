@@ -1,8 +1,8 @@
 /**
  * Every stage change of an install is persisted (install-store.ts) with its audit entry in one
- * transaction, timed (the stage duration histogram), logged, announced to the waiters and published as live progress on the
- * event bus (install-progress.ts). The awaiting_config stage has a
- * sub-state: "waiting" once the pipeline found values missing and parked the install there.
+ * transaction, timed (the stage duration histogram), logged, announced to the waiters and
+ * published as live progress on the event bus (install-progress.ts). The awaiting_config stage
+ * has a sub-state: "waiting" once the pipeline found values missing and parked the install there.
  */
 import { PxError } from '@powerx/protocol';
 import type { Db } from '../storage/schema.ts';
@@ -53,27 +53,22 @@ export class StageRecorder {
     // the store closes the previous stage with.
     const latest = open.at(-1);
     const previousMs = latest ? at.getTime() - new Date(latest.started_at).getTime() : undefined;
-    const entries = [
-      ...(auditedBy ? [auditedBy] : []),
-      ...(row
-        ? [
-            {
-              actor: await this.actorName(row.actor_id),
-              tenant: row.tenant_id,
-              action: `plugin.${row.kind}.stage`,
-              target: row.plugin_id ?? id,
-              outcome: next === 'failed' || opts.closeOutcome === 'failed' ? 'failed' : 'ok',
-              details: {
-                installId: id,
-                stage: next,
-                previous: open.map((s) => s.stage),
-                ...(previousMs !== undefined ? { previousMs } : {}),
-                ...(opts.code ? { code: opts.code } : {}),
-              },
-            } satisfies AuditInput,
-          ]
-        : []),
-    ];
+    const entries: AuditInput[] = auditedBy ? [auditedBy] : [];
+    if (row)
+      entries.push({
+        actor: await this.actorName(row.actor_id),
+        tenant: row.tenant_id,
+        action: `plugin.${row.kind}.stage`,
+        target: row.plugin_id ?? id,
+        outcome: next === 'failed' || opts.closeOutcome === 'failed' ? 'failed' : 'ok',
+        details: {
+          installId: id,
+          stage: next,
+          previous: open.map((s) => s.stage),
+          ...(previousMs !== undefined ? { previousMs } : {}),
+          ...(opts.code ? { code: opts.code } : {}),
+        },
+      });
     const ms = await this.#d.audit.appendWith(entries, (trx) =>
       this.#d.store.transition(id, next, { ...change, at }, trx),
     );
