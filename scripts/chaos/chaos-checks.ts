@@ -10,7 +10,9 @@
  *   version the database says is active;
  * - folders: the version folders on disk are exactly the ones the rows name (active, last stable,
  *   waiting), no folder of a plugin that is not installed, staging and uploads empty;
- * - audit: the hash chain and its anchor verify.
+ * - audit: the hash chain and its anchor verify, and no stage of an install lacks its entry (each
+ *   stage is committed with its `plugin.<kind>.stage` entry; a serving failure has
+ *   `plugin.instance.failed` instead).
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,6 +54,8 @@ export async function checkConsistency(
     db.close();
   }
   const installed = new Set(plugins.map((p) => p.plugin_id));
+  const unaudited = stagesWithoutEntry(dataDir);
+  if (unaudited.length) problems.push(`stages without their audit entry: ${unaudited.join(', ')}`);
 
   // states
   for (const row of installs) {
@@ -128,4 +132,37 @@ export async function checkConsistency(
   const verify = await api(url, token, '/api/audit/verify');
   if (!verify.ok) problems.push(`audit does not verify: ${verify.reason ?? JSON.stringify(verify)}`);
   return { problems, notes };
+}
+
+/**
+ * `install:stage` for every stage row that has fewer audit entries than rows. received (the
+ * creation) and running (the switch) are no transitions and have none of their own.
+ */
+function stagesWithoutEntry(dataDir: string): string[] {
+  const db = new DatabaseSync(join(dataDir, 'core.db'), { readOnly: true });
+  try {
+    const rows = db
+      .prepare(
+        `select s.install_id, s.stage, count(*) as n,
+           (select count(*) from audit_log a where a.action like 'plugin.%.stage'
+              and json_extract(a.details, '$.installId') = s.install_id
+              and json_extract(a.details, '$.stage') = s.stage) as entries,
+           (select count(*) from audit_log a where a.action = 'plugin.instance.failed'
+              and json_extract(a.details, '$.installId') = s.install_id) as serving_failures
+         from install_stages s where s.stage not in ('received', 'running')
+         group by s.install_id, s.stage`,
+      )
+      .all() as Array<{
+      install_id: string;
+      stage: string;
+      n: number;
+      entries: number;
+      serving_failures: number;
+    }>;
+    return rows
+      .filter((r) => r.entries + (r.stage === 'failed' ? r.serving_failures : 0) < r.n)
+      .map((r) => `${r.install_id}:${r.stage}`);
+  } finally {
+    db.close();
+  }
 }
