@@ -4,7 +4,9 @@
  * through the whole Admin flow in a real browser (Debian's Chromium via playwright-core): the
  * validation report of a package whose messages quote a payload, the install wizard, the plugins
  * list, the plugin detail with its logs, the plugin's own admin page and the audit log. Every
- * payload would set `window.__pwned` or open an alert; neither may ever happen.
+ * payload would set `window.__pwned` or open an alert; neither may ever happen. Beside the text:
+ * the plugin's own pages opened on the Admin's host run in an opaque origin, and no other page may
+ * frame the Admin.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -144,6 +146,21 @@ describe('plugin-controlled text in the Admin', () => {
     });
     expect(registrations).toBe(0);
     await expectNothingRan(page);
+  });
+
+  it('cannot be framed by another page (clickjacking): the browser refuses to show the Admin in the frame', async () => {
+    const tab = await suite.context.newPage();
+    try {
+      // A decoy page of another origin (about:blank here) putting the Admin in a frame.
+      await tab.setContent(`<iframe id="victim" src="${core.url}/admin/t/${TENANT}/plugins"></iframe>`);
+      const frame = (await (await tab.waitForSelector('#victim')).contentFrame())!;
+      await frame.waitForLoadState();
+      // Chromium puts its own error page in the frame instead of the Admin's (no #root of the app).
+      expect(frame.url()).toMatch(/^chrome-error:/);
+      expect(await frame.locator('#root').count()).toBe(0);
+    } finally {
+      await tab.close();
+    }
   });
 
   it('shows audit entries about it as text', async () => {

@@ -74,6 +74,20 @@ describe('odd /admin paths', () => {
     },
   );
 
+  it('tells browsers that no page may frame the Admin, on the page, its files and its 404s', async () => {
+    for (const path of [
+      '/admin/',
+      '/admin/t/sandbox-dev/plugins',
+      '/admin/assets/app.js',
+      '/admin/nope.js',
+    ]) {
+      const res = await fetch(`${core.url}${path}`, { headers: { accept: 'text/html' } });
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(res.headers.get('content-security-policy'), path).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+  });
+
   it('still serves the files inside dist', async () => {
     expect((await rawGet('/admin/assets/app.js')).text).toContain('console.log');
     expect((await rawGet('/admin/', 'text/html')).text).toContain('<title>Admin</title>');

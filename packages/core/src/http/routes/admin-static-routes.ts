@@ -27,6 +27,8 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <body style="font:15px system-ui;margin:3rem"><h1>The Admin is not built</h1>
 <p>Run <code>npm run build</code> at the repository root, then reload this page.</p></body></html>`;
 
+const ADMIN_POLICY = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
+
 function wantsHtml(request: FastifyRequest): boolean {
   return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
 }
@@ -40,6 +42,15 @@ export function registerAdminStaticRoutes(
 
   void app.register(
     async (scope) => {
+      // No page may frame the Admin (clickjacking its buttons under a decoy); its own frames of
+      // plugin pages are not affected. Plugin pages are sandboxed on their side (entry point).
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        reply.header('x-frame-options', 'DENY');
+        reply.header('content-security-policy', ADMIN_POLICY);
+        reply.header('x-content-type-options', 'nosniff');
+        reply.header('referrer-policy', 'same-origin');
+        return payload;
+      });
       const built = await access(join(distDir, 'index.html')).then(
         () => true,
         () => false,
