@@ -202,6 +202,11 @@ export const SERVER_ERROR_CODES = {
     'No plugin build found in {path}: {detail}',
     'Point at a plugin project (plugin.yaml + dist/) or its build output (manifest.json + dist/); run `px-plugin build` or `px-plugin dev` first.',
   ),
+  DEV_BUILD_TOO_LARGE: spec(
+    400,
+    'The build is larger than {limit} bytes ({path} takes it past)',
+    'Keep large assets out of dist/ and the folders the manifest points at (a package may unpack to {limit} bytes); load them from storage at run time.',
+  ),
   DEV_RELOAD_SUPERSEDED: spec(
     409,
     'This reload was replaced by a newer one before it started',
