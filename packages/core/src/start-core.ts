@@ -12,6 +12,7 @@ import {
   createEntryProxy,
   generateTestData,
   type InstanceInfo,
+  type LogRate,
   type SupervisorEvent,
 } from '@powerx/runtime';
 import { openStore } from './storage/open-store.ts';
@@ -64,6 +65,7 @@ export interface StartCoreOptions extends CoreConfigOptions {
     restartBudget?: { crashes: number; windowMs: number };
     restartBackoffMs?: number;
     quotaSampleMs?: number;
+    logRate?: LogRate;
   };
 }
 

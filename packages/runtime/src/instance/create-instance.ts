@@ -69,10 +69,10 @@ export function createInstance(
         const event = { t: 'event', type, payload, meta };
         const size = messageBytes(event);
         const max = opts.maxMessageBytes;
-        // The cap holds both ways: an oversized event is not delivered, and the log says so.
+        // The cap holds both ways: an oversized event is not delivered, and the log says so (within
+        // the plugin's budget: another plugin of the tenant may publish such events in a loop).
         if (size > max)
-          inst.logs.write(
-            'runtime',
+          inst.logs.writeCaused(
             'warn',
             `event ${type} not delivered: ${size} bytes is over the ${max}-byte cap`,
           );
