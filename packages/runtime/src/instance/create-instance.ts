@@ -5,6 +5,10 @@ import { messageBytes } from '../rpc-gate.ts';
 import type { ResolvedOptions } from './context.ts';
 import type { Instance } from './instance.ts';
 import { join } from 'node:path';
+import { Turns } from './turns.ts';
+
+/** Storage calls of one instance in core's database at a time; the rest wait in its own queue. */
+const STORAGE_CALLS_AT_ONCE = 2;
 
 export function createInstance(
   id: string,
@@ -80,6 +84,7 @@ export function createInstance(
       },
     },
     rpcInFlight: 0,
+    storageTurns: new Turns(STORAGE_CALLS_AT_ONCE),
     refusedMessages: 0,
     livenessFailures: 0,
     probing: false,

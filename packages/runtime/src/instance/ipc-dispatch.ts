@@ -78,7 +78,8 @@ function serveRpc(
     return;
   }
   inst.rpcInFlight++;
-  serveCall(message, inst.scope, ctx.opts.host)
+  const serve = () => serveCall(message, inst.scope, ctx.opts.host);
+  (message.method.startsWith('storage.') ? inst.storageTurns.run(serve) : serve())
     .then(
       (value) => {
         const reply = { t: 'rpc.result', id: message.id, ok: true, value: value ?? null };
