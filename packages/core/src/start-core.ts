@@ -10,7 +10,7 @@ import { createCoreLogger } from './logging/core-logger.ts';
 import {
   Supervisor,
   createEntryProxy,
-  generateTestData,
+  generateTestDataIsolated,
   type InstanceInfo,
   type LogRate,
   type SupervisorEvent,
@@ -222,7 +222,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       platformKeys,
       log: logger,
       validator: sharedPackageValidator,
-      generateTestData,
+      generateTestData: generateTestDataIsolated,
       pluginLogs: logs,
       ...(clustered ? { placement: clustered.placement, tenantLock: clustered.tenantLock } : {}),
     });

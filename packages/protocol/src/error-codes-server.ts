@@ -167,6 +167,11 @@ export const SERVER_ERROR_CODES = {
     'Plugin {plugin} has no earlier stable version to roll back to',
     'Install a fixed version instead.',
   ),
+  TEST_DATA_LIMIT: spec(
+    400,
+    'The sandbox.testData of the plugin cannot be generated: {detail}',
+    "Bound the testData schemas (maxItems on arrays, maxLength on strings) and the counts, so that the records fit the plugin's resources.storageMb.",
+  ),
   SEED_FAILED: spec(
     500,
     'Seeding test data failed: {detail}',
