@@ -10,8 +10,9 @@ import { createCoreLogger } from './logging/core-logger.ts';
 import {
   Supervisor,
   createEntryProxy,
-  generateTestData,
+  generateTestDataIsolated,
   type InstanceInfo,
+  type LogRate,
   type SupervisorEvent,
 } from '@powerx/runtime';
 import { openStore } from './storage/open-store.ts';
@@ -64,6 +65,7 @@ export interface StartCoreOptions extends CoreConfigOptions {
     restartBudget?: { crashes: number; windowMs: number };
     restartBackoffMs?: number;
     quotaSampleMs?: number;
+    logRate?: LogRate;
   };
 }
 
@@ -220,7 +222,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       platformKeys,
       log: logger,
       validator: sharedPackageValidator,
-      generateTestData,
+      generateTestData: generateTestDataIsolated,
       pluginLogs: logs,
       ...(clustered ? { placement: clustered.placement, tenantLock: clustered.tenantLock } : {}),
     });

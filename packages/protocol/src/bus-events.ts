@@ -17,6 +17,8 @@ export const BUS_EVENTS = {
   'plugin.dev.reloaded': 'a dev reload is serving, with its timings',
   'plugin.dev.rollback': 'a dev reload failed (build, install or after the switch); what serves now',
   'plugin.dev.uninstalled': 'a dev plugin was uninstalled',
+  'auth.token.revoked':
+    'an API token was revoked: tokenId, userId (every node closes the /api/ws sockets opened with it)',
   'cluster.plugin.uninstalled':
     'a plugin was uninstalled on one node: the others drop their copy (tenant, pluginId, keepData, node)',
 } as const satisfies Record<string, string>;

@@ -167,6 +167,11 @@ export const SERVER_ERROR_CODES = {
     'Plugin {plugin} has no earlier stable version to roll back to',
     'Install a fixed version instead.',
   ),
+  TEST_DATA_LIMIT: spec(
+    400,
+    'The sandbox.testData of the plugin cannot be generated: {detail}',
+    "Bound the testData schemas (maxItems on arrays, maxLength on strings) and the counts, so that the records fit the plugin's resources.storageMb.",
+  ),
   SEED_FAILED: spec(
     500,
     'Seeding test data failed: {detail}',
@@ -201,6 +206,11 @@ export const SERVER_ERROR_CODES = {
     400,
     'No plugin build found in {path}: {detail}',
     'Point at a plugin project (plugin.yaml + dist/) or its build output (manifest.json + dist/); run `px-plugin build` or `px-plugin dev` first.',
+  ),
+  DEV_BUILD_TOO_LARGE: spec(
+    400,
+    'The build is larger than {limit} bytes ({path} takes it past)',
+    'Keep large assets out of dist/ and the folders the manifest points at (a package may unpack to {limit} bytes); load them from storage at run time.',
   ),
   DEV_RELOAD_SUPERSEDED: spec(
     409,

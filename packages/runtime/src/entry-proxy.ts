@@ -15,6 +15,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { InstanceState } from './contract.ts';
 import { appendForwardedFor, forwardableRawHeaders } from './forwarded-headers.ts';
 import { entryResponseHeaders } from './entry-response-headers.ts';
+import { entryPath } from '@powerx/protocol';
 
 export type EntryTarget = { tenant: string; pluginId: string; path: string };
 export type EntryResolver = (
@@ -62,8 +63,15 @@ class Relay implements Dispatcher.DispatchHandler {
   #chunks: Buffer[] | undefined;
   #done = false;
 
-  constructor(res: ServerResponse, onConnectError: (error: Error & { code?: string }) => void) {
+  readonly #cookiePath: string;
+
+  constructor(
+    res: ServerResponse,
+    cookiePath: string,
+    onConnectError: (error: Error & { code?: string }) => void,
+  ) {
     this.#res = res;
+    this.#cookiePath = cookiePath;
     this.#onConnectError = onConnectError;
     res.on('close', () => {
       // The client went away before the whole answer was written: stop the plugin's work too.
@@ -89,6 +97,7 @@ class Relay implements Dispatcher.DispatchHandler {
     this.#statusMessage = statusMessage || undefined;
     this.#headers = entryResponseHeaders(
       forwardableRawHeaders((controller.rawHeaders as (string | Buffer)[] | null) ?? [], headers.connection),
+      this.#cookiePath,
     );
     const length = Number(headers['content-length'] ?? Number.NaN);
     if (length <= SMALL_BODY) {
@@ -180,7 +189,7 @@ export function createEntryProxy(resolve: EntryResolver): EntryProxy {
     const socketPath = instance.socketPath;
     poolFor(socketPath).dispatch(
       { path, method: req.method ?? 'GET', headers, body: hasBody ? req : null },
-      new Relay(res, () => forget(socketPath)),
+      new Relay(res, entryPath(target.tenant, target.pluginId), () => forget(socketPath)),
     );
   };
   return Object.assign(proxy, {

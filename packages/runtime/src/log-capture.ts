@@ -12,6 +12,11 @@ import type { LogSink, PluginLogLine } from './contract.ts';
 import { maskSecrets, maskSecretsDeep, secretValues } from './policy/mask-secrets.ts';
 
 export const MAX_LINE = 8192;
+/**
+ * The fields of one line, as JSON text. The budget counts lines: with fields as large as an IPC
+ * message (1 MiB), 200 lines a second were 200 MB a second of core's disk.
+ */
+export const MAX_FIELDS_BYTES = 8192;
 
 export interface LogRate {
   /** Sustained lines per second per instance. */
@@ -57,14 +62,24 @@ export class LogCapture {
     this.#tokens = rate.burst;
   }
 
+  /**
+   * A runtime line that the plugin's own doing causes (a refused message or call, a `fatal`
+   * message, an event too large to deliver): it takes from the plugin's budget like its own
+   * lines, or a plugin repeating the cause in a loop writes without limit.
+   */
+  writeCaused(level: LogLevel, msg: string, fields?: Record<string, unknown>): boolean {
+    return this.write('runtime', level, msg, fields, true);
+  }
+
   /** Writes a line if the budget allows; returns false when it was dropped. */
   write(
     source: PluginLogLine['source'],
     level: LogLevel,
     msg: string,
     fields?: Record<string, unknown>,
+    budgeted = source !== 'runtime',
   ): boolean {
-    if (source !== 'runtime' && !this.#take()) {
+    if (budgeted && !this.#take()) {
       this.dropped++;
       this.#droppedSinceReport++;
       this.#scheduleReport();
@@ -79,7 +94,7 @@ export class LogCapture {
       source,
     };
     if (fields && Object.keys(fields).length)
-      line.fields = maskSecretsDeep(fields, this.#secrets) as Record<string, unknown>;
+      line.fields = capFields(maskSecretsDeep(fields, this.#secrets) as Record<string, unknown>);
     try {
       this.#sink.write(line);
     } catch {
@@ -183,6 +198,17 @@ export class LogCapture {
       },
     );
   }
+}
+
+/** Fields over the cap are replaced whole (a cut JSON text is no object), saying how large they were. */
+function capFields(fields: Record<string, unknown>): Record<string, unknown> {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(fields));
+  } catch {
+    return { unserializable: true };
+  }
+  return bytes > MAX_FIELDS_BYTES ? { truncated: true, bytes, limit: MAX_FIELDS_BYTES } : fields;
 }
 
 function truncate(msg: string): string {

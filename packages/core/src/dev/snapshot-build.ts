@@ -14,16 +14,24 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readManifestSource } from '@powerx/package-format';
+import { DEFAULT_LIMITS, readManifestSource } from '@powerx/package-format';
 import { PxError, type Manifest } from '@powerx/protocol';
 import { isInside } from './dev-roots.ts';
-import { ProjectTree, type Counter } from './tree-reader.ts';
+import { ProjectTree, type CopyLimits, type Counter } from './tree-reader.ts';
 
 const MANIFEST_SOURCES = ['plugin.yaml', 'manifest.json'];
+/** What packDirectory accepts right after: copying more would only fill core's disk first. */
+const SNAPSHOT_LIMITS: CopyLimits = {
+  maxEntries: DEFAULT_LIMITS.maxEntries,
+  maxBytes: DEFAULT_LIMITS.maxUncompressedBytes,
+};
+/** A manifest source is a few KiB; nothing bigger is worth parsing. */
+const MANIFEST_LIMITS: CopyLimits = { maxEntries: 1, maxBytes: 1024 * 1024 };
 
 export async function snapshotBuild(
   projectDir: string,
   dest: string,
+  limits: CopyLimits = SNAPSHOT_LIMITS,
 ): Promise<{ manifest: Manifest; files: number; bytes: number }> {
   const tree = await ProjectTree.open(projectDir);
   try {
@@ -47,9 +55,9 @@ export async function snapshotBuild(
       tops.add(rel.split('/')[0]);
     }
     const counter: Counter = { files: 0, bytes: 0 };
-    for (const top of [...tops].sort()) await tree.copy(top, join(dest, top), counter);
+    for (const top of [...tops].sort()) await tree.copy(top, join(dest, top), counter, limits);
     await writeFile(join(dest, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    return { manifest, ...counter };
+    return { manifest, files: counter.files, bytes: counter.bytes };
   } finally {
     await tree.close();
   }
@@ -65,7 +73,8 @@ async function readManifestSafely(tree: ProjectTree, projectDir: string, dest: s
   await mkdir(scratch, { recursive: true });
   try {
     for (const name of MANIFEST_SOURCES) {
-      if (await tree.kindOf(name)) await tree.copy(name, join(scratch, name), { files: 0, bytes: 0 });
+      if (await tree.kindOf(name))
+        await tree.copy(name, join(scratch, name), { files: 0, bytes: 0 }, MANIFEST_LIMITS);
     }
     return await readManifestSource(scratch);
   } catch (error) {

@@ -11,6 +11,7 @@
  * anywhere inside the tree but never out of it (DEV_PATH_LINK_OUT, without saying what is there).
  */
 import { constants, createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { mkdir, open, readdir, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -20,9 +21,22 @@ import { isInside } from './dev-roots.ts';
 export interface Counter {
   files: number;
   bytes: number;
+  /** Files and folders copied so far. */
+  entries?: number;
 }
 
-const MAX_FILES = 10_000;
+/**
+ * What one snapshot may copy: the limits a package is packed under right after (package-format
+ * DEFAULT_LIMITS). They are applied while copying, not after: the copy lands on core's disk, and
+ * a 1 TB sparse file (or one the developer keeps appending to) would fill it before packing
+ * ever looked at the size.
+ */
+export interface CopyLimits {
+  /** Files and folders together (a million empty folders cost inodes too). */
+  maxEntries: number;
+  maxBytes: number;
+}
+
 const MAX_LINK_HOPS = 32;
 const MAX_DEPTH = 64;
 // O_NONBLOCK: opening a FIFO planted in the project must not hang the copy (it is refused after fstat).
@@ -70,12 +84,12 @@ export class ProjectTree {
   }
 
   /** Copies `rel` (a file or a folder, recursively) to `dest`; missing entries are skipped. */
-  async copy(rel: string, dest: string, counter: Counter): Promise<void> {
+  async copy(rel: string, dest: string, counter: Counter, limits: CopyLimits): Promise<void> {
     const handle = await this.#openRel(rel).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (handle) await this.#copyOpened(handle, rel, dest, counter, 0);
+    if (handle) await this.#copyOpened(handle, rel, dest, counter, limits, 0);
   }
 
   /** Opens `rel` component by component from the root, never following a link implicitly. */
@@ -131,10 +145,22 @@ export class ProjectTree {
     return handle;
   }
 
-  async #copyOpened(handle: FileHandle, rel: string, dest: string, counter: Counter, depth: number) {
+  async #copyOpened(
+    handle: FileHandle,
+    rel: string,
+    dest: string,
+    counter: Counter,
+    limits: CopyLimits,
+    depth: number,
+  ) {
     let closed = false;
     try {
       const st = await handle.stat();
+      if (st.isDirectory() || st.isFile()) {
+        counter.entries = (counter.entries ?? 0) + 1;
+        if (counter.entries > limits.maxEntries)
+          throw new PxError('PXP_TOO_MANY_ENTRIES', { limit: limits.maxEntries });
+      }
       if (st.isDirectory()) {
         if (depth > MAX_DEPTH) throw new PxError('DEV_PATH_LINK_OUT', { path: rel });
         await mkdir(dest, { recursive: true });
@@ -144,16 +170,26 @@ export class ProjectTree {
             if (error.code === 'ENOENT') return undefined;
             throw error;
           });
-          if (child) await this.#copyOpened(child, join(rel, name), join(dest, name), counter, depth + 1);
+          if (child)
+            await this.#copyOpened(child, join(rel, name), join(dest, name), counter, limits, depth + 1);
         }
         return;
       }
       if (!st.isFile()) throw new PxError('PXP_SPECIAL_ENTRY', { path: rel, type: 'special file' });
-      if (++counter.files > MAX_FILES) throw new PxError('PXP_TOO_MANY_ENTRIES', { limit: MAX_FILES });
-      counter.bytes += st.size;
+      counter.files++;
+      const tooLarge = () => new PxError('DEV_BUILD_TOO_LARGE', { path: rel, limit: limits.maxBytes });
+      // The size first (a sparse file is refused before one byte is written), then every byte as
+      // it is read: the file may grow while it is copied.
+      if (counter.bytes + st.size > limits.maxBytes) throw tooLarge();
       await mkdir(dirname(dest), { recursive: true });
       closed = true; // the read stream closes the handle when it ends or fails
-      await pipeline(handle.createReadStream({ start: 0 }), createWriteStream(dest, { flags: 'wx' }));
+      const bound = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          counter.bytes += chunk.length;
+          done(counter.bytes > limits.maxBytes ? tooLarge() : null, chunk);
+        },
+      });
+      await pipeline(handle.createReadStream({ start: 0 }), bound, createWriteStream(dest, { flags: 'wx' }));
     } finally {
       if (!closed) await handle.close();
     }

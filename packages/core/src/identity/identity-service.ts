@@ -115,6 +115,17 @@ export class IdentityService {
     if (!result.numUpdatedRows) throw new NotFoundError('NOT_FOUND', { what: `Token ${tokenId}` });
   }
 
+  /** Whether a token authenticated earlier still may (not revoked, its user still there). */
+  async isActive(tokenId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select('api_tokens.revoked_at')
+      .where('api_tokens.id', '=', tokenId)
+      .executeTakeFirst();
+    return !!row && !row.revoked_at;
+  }
+
   async authenticate(token: string): Promise<Principal | undefined> {
     const row = await this.#db
       .selectFrom('api_tokens')

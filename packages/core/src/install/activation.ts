@@ -4,7 +4,7 @@
  * health gate, gets its test data, and is switched in (switch-transaction.ts). Upload installs,
  * reconfigure and "roll back to last stable" all come through here.
  */
-import { PxError, type Manifest } from '@powerx/protocol';
+import { DEFAULT_RESOURCES, PxError, type Manifest } from '@powerx/protocol';
 import type { InstanceInfo } from '@powerx/runtime';
 import { StageError, toPxError, type PipelineContext, type StartingInstance } from './pipeline-context.ts';
 import { openConfig } from './stored-config.ts';
@@ -85,9 +85,12 @@ async function seed(
   const { id, tenant, pluginId, manifest, instanceId } = s;
   // Generated data only on a first install (an upgrade keeps the data the plugin has).
   if (manifest.sandbox.testData.length && !(await d.storage.hasAnyDocs(tenant, pluginId))) {
+    // Generated off core's heap and event loop (the schemas are the package's), and no more
+    // than the plugin could store anyway.
     const data = await d.generateTestData(
       manifest.sandbox.testData,
       `${tenant}/${pluginId}/${manifest.version}`,
+      { maxBytes: (manifest.resources.storageMb ?? DEFAULT_RESOURCES.storageMb) * 1024 * 1024 },
     );
     for (const [collection, docs] of Object.entries(data))
       await d.storage.insertMany(tenant, pluginId, collection, docs, id);

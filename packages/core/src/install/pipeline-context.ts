@@ -32,6 +32,7 @@ import type { PlacementHooks } from '../cluster/placement-hooks.ts';
 export type TestDataGenerator = (
   specs: Manifest['sandbox']['testData'],
   seed: string,
+  limits: { maxBytes: number },
 ) => Record<string, Array<Record<string, unknown>>> | Promise<Record<string, Array<Record<string, unknown>>>>;
 
 export interface PipelineDeps {

@@ -5,6 +5,10 @@ import { messageBytes } from '../rpc-gate.ts';
 import type { ResolvedOptions } from './context.ts';
 import type { Instance } from './instance.ts';
 import { join } from 'node:path';
+import { Turns } from './turns.ts';
+
+/** Storage calls of one instance in core's database at a time; the rest wait in its own queue. */
+const STORAGE_CALLS_AT_ONCE = 2;
 
 export function createInstance(
   id: string,
@@ -69,10 +73,10 @@ export function createInstance(
         const event = { t: 'event', type, payload, meta };
         const size = messageBytes(event);
         const max = opts.maxMessageBytes;
-        // The cap holds both ways: an oversized event is not delivered, and the log says so.
+        // The cap holds both ways: an oversized event is not delivered, and the log says so (within
+        // the plugin's budget: another plugin of the tenant may publish such events in a loop).
         if (size > max)
-          inst.logs.write(
-            'runtime',
+          inst.logs.writeCaused(
             'warn',
             `event ${type} not delivered: ${size} bytes is over the ${max}-byte cap`,
           );
@@ -80,6 +84,7 @@ export function createInstance(
       },
     },
     rpcInFlight: 0,
+    storageTurns: new Turns(STORAGE_CALLS_AT_ONCE),
     refusedMessages: 0,
     livenessFailures: 0,
     probing: false,

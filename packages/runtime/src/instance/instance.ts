@@ -8,6 +8,7 @@ import type { ProcSample } from '../proc-stats.ts';
 import type { CallScope } from '../rpc-host.ts';
 import type { InstanceCgroup } from '../sandbox/cgroups.ts';
 import type { DataVolume } from '../sandbox/data-volume.ts';
+import type { Turns } from './turns.ts';
 
 export interface Startup {
   runnerReady(): void;
@@ -53,6 +54,8 @@ export interface Instance {
   /** A child we are killing because its start failed: its exit is not a crash. */
   discarded?: ChildProcess;
   rpcInFlight: number;
+  /** Its storage calls in core's database at a time (turns.ts says why). */
+  storageTurns: Turns;
   refusedMessages: number;
   livenessFailures: number;
   probing: boolean;

@@ -11,6 +11,8 @@ import type { SupervisorContext } from './context.ts';
 import type { Instance } from './instance.ts';
 
 const MAX_RPC_IN_FLIGHT = 256;
+/** Characters of a `fatal` message's stack kept in its log line (the fields of a line are capped). */
+const STACK_CHARS = 4096;
 
 export function onChildMessage(
   ctx: SupervisorContext,
@@ -23,7 +25,7 @@ export function onChildMessage(
   const gate = admitMessage(raw, ctx.opts.maxMessageBytes);
   if (!gate.ok) {
     inst.refusedMessages++;
-    inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${gate.error.message}`, {
+    inst.logs.writeCaused('warn', `refused a message from the plugin: ${gate.error.message}`, {
       code: gate.error.code,
     });
     if (gate.id !== undefined)
@@ -37,11 +39,11 @@ export function onChildMessage(
       break;
     case 'fatal':
       if (inst.startup) inst.startup.fatalMessage = message.message;
-      inst.logs.write(
-        'runtime',
+      inst.logs.writeCaused(
         'error',
         `plugin failed to start: ${message.message}`,
-        message.stack ? { stack: message.stack } : undefined,
+        // The top of the stack says where; the whole of it would be cut from the line's fields.
+        message.stack ? { stack: message.stack.slice(0, STACK_CHARS) } : undefined,
       );
       break;
     case 'log':
@@ -76,7 +78,8 @@ function serveRpc(
     return;
   }
   inst.rpcInFlight++;
-  serveCall(message, inst.scope, ctx.opts.host)
+  const serve = () => serveCall(message, inst.scope, ctx.opts.host);
+  (message.method.startsWith('storage.') ? inst.storageTurns.run(serve) : serve())
     .then(
       (value) => {
         const reply = { t: 'rpc.result', id: message.id, ok: true, value: value ?? null };
@@ -88,12 +91,11 @@ function serveRpc(
       (error: unknown) => {
         const body = errorBody(error);
         if (body.code === 'PERMISSION_DENIED' || body.code === 'SECRET_NOT_DECLARED')
-          inst.logs.write('runtime', 'warn', `refused ${message.method}: ${body.message}`, {
+          inst.logs.writeCaused('warn', `refused ${message.method}: ${body.message}`, {
             code: body.code,
           });
         else if (body.code === 'INTERNAL')
-          inst.logs.write(
-            'runtime',
+          inst.logs.writeCaused(
             'error',
             `${message.method} failed in core: ${(error as Error)?.message ?? String(error)}`,
           );
@@ -119,7 +121,7 @@ function onBrokerMessage(ctx: SupervisorContext, inst: Instance, raw: unknown): 
       break;
     case 'broker.refused':
       inst.refusedMessages++;
-      inst.logs.write('runtime', 'warn', `refused a message from the plugin: ${String(m.message)}`, {
+      inst.logs.writeCaused('warn', `refused a message from the plugin: ${String(m.message)}`, {
         code: m.code,
       });
       break;

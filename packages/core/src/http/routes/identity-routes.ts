@@ -99,6 +99,8 @@ export function registerIdentityRoutes(base: FastifyInstance, s: CoreServices): 
     async (req, reply) => {
       const p = principalOf(req);
       await s.identity.revokeToken(p.userId, req.params.tokenId);
+      // Sockets authenticate once: those opened with this token, on any node, are closed now.
+      await s.bus.publish('auth.token.revoked', { tokenId: req.params.tokenId, userId: p.userId });
       await s.audit.append({
         actor: p.username,
         action: 'auth.token.revoke',

@@ -7,7 +7,8 @@
  *
  * - Auth: `Authorization: Bearer …` on the upgrade request, or (browsers cannot set headers)
  *   a first frame `{type:"auth", token}` within 10 s. Tokens in URLs are not accepted: URLs
- *   end up in logs.
+ *   end up in logs. A socket outlives its authentication: revoking its token closes it (4001)
+ *   on every node (bus event `auth.token.revoked`), and each heartbeat checks the token again.
  * - Subscribe per (tenant, plugin), authorized per tenant (members and admins); each
  *   subscription is audited as a log access. Backfill of the last N lines or resume after an id,
  *   level filter.
@@ -72,6 +73,13 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
     registers: [s.metrics.registry],
   });
   let bufferedHighWater = 0;
+  // token id → how to close the sockets authenticated with it (on this node).
+  const byToken = new Map<string, Set<() => void>>();
+  const unsubscribeRevoked = s.bus.subscribe('auth.token.revoked', (event) => {
+    const { tokenId } = event.payload as { tokenId: string };
+    for (const revoke of [...(byToken.get(tokenId) ?? [])]) revoke();
+  });
+  base.addHook('onClose', async () => unsubscribeRevoked());
   const progressHub = new ProgressHub({
     db: s.db,
     store: s.pipeline.store,
@@ -113,9 +121,22 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           const e = isPxError(error) ? error : new PxError('INTERNAL', { ref: 'ws' });
           raw({ type: 'error', code: e.code, message: e.message, hint: e.hint });
         };
+        const revoked = () => {
+          if (closed) return;
+          fail(new PxError('AUTH_INVALID'));
+          cleanup();
+          socket.close(4001, 'token revoked');
+        };
+        const forget = () => {
+          if (!principal) return;
+          const set = byToken.get(principal.tokenId);
+          set?.delete(revoked);
+          if (set?.size === 0) byToken.delete(principal.tokenId);
+        };
         const cleanup = () => {
           if (closed) return;
           closed = true;
+          forget();
           clearInterval(beat);
           clearTimeout(authTimer);
           for (const unsubscribe of subscriptions.values()) unsubscribe();
@@ -167,6 +188,12 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
           alive = false;
           raw({ type: 'heartbeat', ts: new Date().toISOString() });
           socket.ping();
+          // A revocation this node did not hear of (the event lost, the row changed in the store).
+          if (principal)
+            void s.identity.isActive(principal.tokenId).then(
+              (active) => active || revoked(),
+              () => undefined,
+            );
         }, heartbeatMs);
         beat.unref();
         socket.on('pong', () => (alive = true));
@@ -179,11 +206,17 @@ export function registerWsRoutes(base: FastifyInstance, s: CoreServices): void {
         authTimer.unref();
 
         const authenticate = async (token: string) => {
+          forget();
           principal = await s.identity.authenticate(token);
           if (!principal) {
             fail(new PxError('AUTH_INVALID'));
             socket.close(4001, 'invalid token');
+            return;
           }
+          if (closed) return;
+          let set = byToken.get(principal.tokenId);
+          if (!set) byToken.set(principal.tokenId, (set = new Set()));
+          set.add(revoked);
         };
         const header = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
         const ready = header ? authenticate(header[1]) : Promise.resolve();
