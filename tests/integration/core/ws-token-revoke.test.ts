@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON frames of the API under test are checked by assertions, not types */
 /**
  * A token is checked once, when a /api/ws socket authenticates. Before, revoking it (the answer
  * to a leaked token: `DELETE /api/me/tokens/:id`) stopped every REST call at once, while a socket
