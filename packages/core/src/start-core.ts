@@ -10,7 +10,7 @@ import { createCoreLogger } from './logging/core-logger.ts';
 import {
   Supervisor,
   createEntryProxy,
-  generateTestDataIsolated,
+  IsolatedTestDataGenerator,
   type InstanceInfo,
   type LogRate,
   type SupervisorEvent,
@@ -182,6 +182,9 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
     const blobs = clustered?.blobs ?? new LocalDiskBlobStore(paths.blobs);
     const store = new InstallStore(db, clustered ? { nodeId: cluster.nodeId } : {});
     const plugins = new PluginRepository(db);
+    // A package's testData schemas run in a worker thread, never in core's heap (test-data-generator.ts).
+    const testData = new IsolatedTestDataGenerator();
+    cleanups.unshift(() => testData.close());
     metrics.attachOps({ db, limits, coreLogLines: lineCounts, pluginLogs: logs });
 
     const runtime = new Supervisor({
@@ -222,7 +225,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
       platformKeys,
       log: logger,
       validator: sharedPackageValidator,
-      generateTestData: generateTestDataIsolated,
+      generateTestData: (specs, seed, limits) => testData.generate(specs, seed, limits),
       pluginLogs: logs,
       ...(clustered ? { placement: clustered.placement, tenantLock: clustered.tenantLock } : {}),
     });
@@ -357,6 +360,7 @@ export async function startCore(options: StartCoreOptions = {}): Promise<Running
           await dev.close();
           entryProxy.close();
           await pipeline.close();
+          await testData.close();
           await clustered?.placement.stop();
           await logs.flush();
           await audit.flush();

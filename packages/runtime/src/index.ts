@@ -14,7 +14,8 @@ export {
   forwardableHeaders,
   forwardableRawHeaders,
 } from './forwarded-headers.ts';
-export { generateTestData, generateTestDataIsolated } from './test-data.ts';
+export { generateTestData } from './test-data.ts';
+export { IsolatedTestDataGenerator } from './test-data-generator.ts';
 export { LogCapture, type LogRate } from './log-capture.ts';
 export { probeHostIsolation, type HostIsolation } from './sandbox/host-probe.ts';
 export { releaseStaleDataVolumes } from './sandbox/data-volume.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateTestData, generateTestDataIsolated } from './test-data.ts';
+import { generateTestData } from './test-data.ts';
 
 const specs = [
   {
@@ -51,56 +51,5 @@ describe('generated test data', () => {
     expect(names.every((n) => /^[A-Z][\p{L}'.-]+( [\p{L}'.-]+)+$/u.test(n))).toBe(true);
     expect(new Set(names).size).toBeGreaterThan(15);
     expect(customers.every((c) => /^[A-Z]/.test(String(c.city)))).toBe(true);
-  });
-});
-
-describe('generateTestDataIsolated', () => {
-  it('generates the same records as generateTestData, in a worker', async () => {
-    const specs = [
-      {
-        collection: 'people',
-        count: 3,
-        schema: { type: 'object', required: ['email'], properties: { email: { type: 'string' } } },
-      },
-    ];
-    const data = await generateTestDataIsolated(specs, 'seed', { maxBytes: 1024 * 1024 });
-    expect(data).toEqual(generateTestData(specs, 'seed'));
-  });
-
-  it('stops a record that outgrows the worker heap with TEST_DATA_LIMIT, and core goes on', async () => {
-    const specs = [
-      {
-        collection: 'bomb',
-        count: 1,
-        schema: {
-          type: 'object',
-          required: ['n'],
-          properties: {
-            n: { type: 'array', minItems: 50_000_000, maxItems: 50_000_000, items: { type: 'integer' } },
-          },
-        },
-      },
-    ];
-    await expect(
-      generateTestDataIsolated(specs, 'seed', { maxBytes: Number.MAX_SAFE_INTEGER, heapMb: 32 }),
-    ).rejects.toMatchObject({ code: 'TEST_DATA_LIMIT', message: expect.stringContaining('32 MB of memory') });
-  }, 30_000);
-
-  it('stops at the byte limit (the plugin storage limit)', async () => {
-    const specs = [
-      {
-        collection: 'words',
-        count: 100,
-        schema: {
-          type: 'object',
-          required: ['s'],
-          properties: { s: { type: 'string', minLength: 100, maxLength: 100 } },
-        },
-      },
-    ];
-    await expect(generateTestDataIsolated(specs, 'seed', { maxBytes: 1000 })).rejects.toMatchObject({
-      code: 'TEST_DATA_LIMIT',
-      message: expect.stringContaining('1000 bytes'),
-    });
   });
 });

@@ -5,10 +5,9 @@
  * (email, name, phone, city, …) so a plain schema still yields believable records.
  */
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { Faker, en } from '@faker-js/faker';
 import { createGeneratorSync } from 'json-schema-faker';
-import { PxError, type TestDataSpec } from '@powerx/protocol';
+import type { TestDataSpec } from '@powerx/protocol';
 
 type Schema = Record<string, unknown>;
 
@@ -99,65 +98,4 @@ export function generateTestData(
     out[spec.collection] = [...(out[spec.collection] ?? []), ...records];
   }
   return out;
-}
-
-export interface TestDataLimits {
-  /** JSON bytes of all records together (the plugin's storage limit). */
-  maxBytes: number;
-  /** Heap of the generating worker. */
-  heapMb?: number;
-  timeoutMs?: number;
-}
-
-/**
- * generateTestData in a worker thread with a heap limit and a deadline. The schemas come from the
- * package: a hostile one (arrays of millions of items, in 10 000 records) made core itself
- * allocate until it died, and blocked its event loop all along. Here the worker dies instead, and
- * the install fails with TEST_DATA_LIMIT.
- */
-export function generateTestDataIsolated(
-  specs: TestDataSpec[],
-  seed: string,
-  limits: TestDataLimits,
-): Promise<Record<string, Array<Record<string, unknown>>>> {
-  const heapMb = limits.heapMb ?? 256;
-  const timeoutMs = limits.timeoutMs ?? 60_000;
-  const refuse = (detail: string) => new PxError('TEST_DATA_LIMIT', { detail });
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./test-data-worker.ts', import.meta.url), {
-      workerData: { specs, seed, maxBytes: limits.maxBytes },
-      resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 },
-      stdout: true,
-      stderr: true,
-    });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-      void worker.terminate();
-    };
-    const timer = setTimeout(
-      () => settle(() => reject(refuse(`generating the records took over ${timeoutMs} ms`))),
-      timeoutMs,
-    );
-    worker.once(
-      'message',
-      (m: { ok: boolean; data?: Record<string, Array<Record<string, unknown>>>; detail?: string }) =>
-        settle(() => (m.ok ? resolve(m.data!) : reject(refuse(m.detail ?? 'the generator failed')))),
-    );
-    worker.once('error', (error: Error & { code?: string }) =>
-      settle(() =>
-        reject(
-          refuse(
-            error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-              ? `generating the records needed more than ${heapMb} MB of memory`
-              : `the generator failed: ${error.message.slice(0, 300)}`,
-          ),
-        ),
-      ),
-    );
-    worker.once('exit', (code) => settle(() => reject(refuse(`the generator stopped (exit code ${code})`))));
-  });
 }
