@@ -8,6 +8,7 @@ import { openAsBlob } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packDirectory } from '@powerx/package-format';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startCore, type RunningCore, type StartCoreOptions } from '@powerx/core';
 import { openTestStore, type StoreKind, type TestStore } from './test-stores.ts';
 
@@ -53,6 +54,33 @@ export async function packFixtures(
     ).file;
   }
   return out;
+}
+
+/**
+ * For a file whose tests all play against one fixture plugin (tests/fixtures/plugins/<fixture>):
+ * a core with it installed and running in sandbox-dev before the file's tests, stopped after
+ * them. `core` is set once the file's beforeAll has run: read it inside the tests.
+ */
+export function useCoreWithPlugin(
+  fixture: string,
+  opts: { core?: StartCoreOptions; config?: unknown } = {},
+): { core: TestCore } {
+  const state = {} as { core: TestCore };
+  let tmp: string | undefined;
+  beforeAll(async () => {
+    tmp = await makeTmp();
+    const { file } = await packDirectory(join(fixturePlugins, fixture), join(tmp, `${fixture}.pxp`), {
+      privateKeyPem: (await testKeys()).privateKeyPem,
+    });
+    state.core = await startTestCore(opts.core);
+    const r = await state.core.api.install(file, opts.config === undefined ? {} : { config: opts.config });
+    expect(r.body.state, JSON.stringify(r.body)).toBe('running');
+  }, 60_000);
+  afterAll(async () => {
+    await stopTestCore(state.core);
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+  return state;
 }
 
 export interface TestCore extends RunningCore {

@@ -7,32 +7,16 @@
  * the cookies they set for `/`. Now each cookie is kept to the plugin's own entry path, host-only,
  * and a `__Host-` cookie (which must cover the whole host) is dropped.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
+import { describe, expect, it } from 'vitest';
+import { useCoreWithPlugin } from '../../support/core-kit.ts';
 
 const HELLO_ID = 'com.fixture.core.hello';
 
-let core: TestCore;
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = await makeTmp();
-  const pkgs = await packFixtures(join(tmp, 'pkgs'));
-  core = await startTestCore();
-  const r = await core.api.install(pkgs['hello-cookie-toss']);
-  expect(r.body.state, JSON.stringify(r.body)).toBe('running');
-}, 60_000);
-
-afterAll(async () => {
-  await stopTestCore(core);
-  await rm(tmp, { recursive: true, force: true });
-});
+const suite = useCoreWithPlugin('hello-cookie-toss');
 
 describe('cookies a plugin sets through the entry point', () => {
   it('are kept to its own entry path, host-only; __Host- cookies are dropped', async () => {
-    const r = await fetch(`${core.entryUrl('sandbox-dev', HELLO_ID)}toss`);
+    const r = await fetch(`${suite.core.entryUrl('sandbox-dev', HELLO_ID)}toss`);
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ tossed: 4 });
     const own = `/_p/sandbox-dev/${HELLO_ID}/`;

@@ -7,35 +7,19 @@
  * Before: each flood below stored every line it sent (about 120 MB for the three). Now the
  * plugin-caused lines take from the same budget, and fields are cut to the size of a line.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
+import { describe, expect, it } from 'vitest';
+import { useCoreWithPlugin } from '../../support/core-kit.ts';
 
 const HELLO_ID = 'com.fixture.core.hello';
 /** A small budget, so that what refills while a flood runs stays small beside the flood. */
 const RATE = { perSecond: 5, burst: 50 };
 
-let core: TestCore;
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = await makeTmp();
-  const pkgs = await packFixtures(join(tmp, 'pkgs'));
-  core = await startTestCore({ supervisor: { logRate: RATE } });
-  const r = await core.api.install(pkgs['hello-log-flood']);
-  expect(r.body.state, JSON.stringify(r.body)).toBe('running');
-});
-
-afterAll(async () => {
-  await stopTestCore(core);
-  await rm(tmp, { recursive: true, force: true });
-});
+const suite = useCoreWithPlugin('hello-log-flood', { core: { supervisor: { logRate: RATE } } });
 
 async function flood(kind: string, n: number): Promise<void> {
-  const r = await fetch(`${core.entryUrl('sandbox-dev', HELLO_ID)}${kind}?n=${n}`, { method: 'POST' });
+  const r = await fetch(`${suite.core.entryUrl('sandbox-dev', HELLO_ID)}${kind}?n=${n}`, { method: 'POST' });
   if (r.status !== 200) {
-    const plugin = await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`);
+    const plugin = await suite.core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}`);
     expect.fail(`${kind}: ${r.status} ${await r.text()}; plugin ${JSON.stringify(plugin.body.failure)}`);
   }
   expect(await r.json()).toEqual({ sent: n });
@@ -43,8 +27,8 @@ async function flood(kind: string, n: number): Promise<void> {
 
 /** Lines and bytes the plugin has in the log store (flushed first through the logs API). */
 async function stored(): Promise<{ lines: number; bytes: number }> {
-  await core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?limit=1`);
-  const [row] = await core.sql(
+  await suite.core.api.get(`/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?limit=1`);
+  const [row] = await suite.core.sql(
     `select count(*) as lines, coalesce(sum(length(msg) + coalesce(length(fields), 0)), 0) as bytes
        from plugin_logs where tenant = ? and plugin = ?`,
     ['sandbox-dev', HELLO_ID],
@@ -60,7 +44,7 @@ describe('a plugin flooding the log store through core', () => {
     // 40 lines of 512 KiB each were 20 MiB; a line may now carry 8 KiB of message and 8 KiB of fields.
     expect(after.lines - before.lines).toBeGreaterThan(0);
     expect(after.bytes - before.bytes).toBeLessThan(40 * 17 * 1024);
-    const [line] = await core.sql(
+    const [line] = await suite.core.sql(
       `select fields from plugin_logs where tenant = ? and plugin = ? and msg like 'fields %' limit 1`,
       ['sandbox-dev', HELLO_ID],
     );

@@ -6,10 +6,8 @@
  * API and the live log stream are read by whoever has the log permission, which is not the
  * secret's: every line arrives with the value masked, and the line itself is kept.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useCoreWithPlugin } from '../../support/core-kit.ts';
 import { until } from '../../support/until.ts';
 import { WsClient } from '../../support/ws-client.ts';
 
@@ -17,30 +15,17 @@ const SECRET = 'px-log-canary-51d0e8b4';
 const HELLO_ID = 'com.fixture.core.hello';
 const LOGS = `/api/tenants/sandbox-dev/plugins/${HELLO_ID}/logs?limit=1000`;
 
-let core: TestCore;
-let tmp: string;
+const suite = useCoreWithPlugin('hello-secret-logger', { config: { secrets: { API_KEY: SECRET } } });
 let ws: WsClient | undefined;
 
-beforeAll(async () => {
-  tmp = await makeTmp();
-  const pkgs = await packFixtures(join(tmp, 'pkgs'));
-  core = await startTestCore();
-  const r = await core.api.install(pkgs['hello-secret-logger'], { config: { secrets: { API_KEY: SECRET } } });
-  expect(r.body.state, JSON.stringify(r.body)).toBe('running');
-});
-
-afterAll(async () => {
-  ws?.close();
-  await stopTestCore(core);
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => ws?.close());
 
 const said = (lines: any[], when: string) =>
   lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`${when}: `));
 
 describe('a plugin that prints its secret in its logs', () => {
   it('shows every line of its start in the logs API with the secret masked', async () => {
-    const lines = await until(async () => (await core.api.get(LOGS)).body.lines as any[], {
+    const lines = await until(async () => (await suite.core.api.get(LOGS)).body.lines as any[], {
       ok: (l) => said(l, 'start').some((x) => x.msg.includes('split')),
       message: 'the start lines of hello-secret-logger in the logs API',
     });
@@ -64,11 +49,11 @@ describe('a plugin that prints its secret in its logs', () => {
   });
 
   it('streams the lines of a request live over /api/ws with the secret masked', async () => {
-    ws = new WsClient(core, { authorization: `Bearer ${core.adminToken}` });
+    ws = new WsClient(suite.core, { authorization: `Bearer ${suite.core.adminToken}` });
     await ws.opened;
     ws.send({ type: 'subscribe', channel: 'plugin.dev.logs', tenant: 'sandbox-dev', plugin: HELLO_ID });
     await ws.waitFor((f) => f.type === 'subscribed', 'the subscription');
-    const r = await fetch(`${core.url}/_p/sandbox-dev/${HELLO_ID}/leak`);
+    const r = await fetch(`${suite.core.url}/_p/sandbox-dev/${HELLO_ID}/leak`);
     expect(r.status).toBe(200);
     await until(async () => said(ws!.lines(), 'route'), {
       ok: (l) => l.some((x) => x.msg.includes('split')) && l.length >= 5,
@@ -78,6 +63,6 @@ describe('a plugin that prints its secret in its logs', () => {
       expect.arrayContaining(['route: stdout says the key is [secret]', 'route: split [secret] done']),
     );
     expect(JSON.stringify(ws.frames)).not.toContain(SECRET);
-    expect(JSON.stringify((await core.api.get(LOGS)).body)).not.toContain(SECRET);
+    expect(JSON.stringify((await suite.core.api.get(LOGS)).body)).not.toContain(SECRET);
   });
 });

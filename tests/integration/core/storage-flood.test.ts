@@ -8,32 +8,16 @@
  * of them. Now an instance has at most two storage calls in the database at a time, the next one
  * starting in a later turn of the event loop: core's other work runs in between.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { makeTmp, packFixtures, startTestCore, stopTestCore, type TestCore } from '../../support/core-kit.ts';
+import { describe, expect, it } from 'vitest';
+import { useCoreWithPlugin } from '../../support/core-kit.ts';
 
 const HELLO_ID = 'com.fixture.core.hello';
 const FLOOD = 200;
 
-let core: TestCore;
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = await makeTmp();
-  const pkgs = await packFixtures(join(tmp, 'pkgs'));
-  core = await startTestCore();
-  const r = await core.api.install(pkgs['hello-storage-flood']);
-  expect(r.body.state, JSON.stringify(r.body)).toBe('running');
-}, 60_000);
-
-afterAll(async () => {
-  await stopTestCore(core);
-  await rm(tmp, { recursive: true, force: true });
-});
+const suite = useCoreWithPlugin('hello-storage-flood');
 
 const plugin = (path: string, method = 'GET') =>
-  fetch(`${core.entryUrl('sandbox-dev', HELLO_ID)}${path}`, { method }).then(async (r) => {
+  fetch(`${suite.core.entryUrl('sandbox-dev', HELLO_ID)}${path}`, { method }).then(async (r) => {
     expect(r.status, await r.clone().text()).toBe(200);
     return (await r.json()) as { sent?: number; done: number };
   });
@@ -43,7 +27,7 @@ describe('a plugin queueing storage queries on the database of core', () => {
     await plugin('fill?docs=24', 'POST');
     const started = await plugin(`flood?n=${FLOOD}`, 'POST');
     expect(started.sent).toBe(FLOOD);
-    expect((await core.api.get('/api/me')).status).toBe(200);
+    expect((await suite.core.api.get('/api/me')).status).toBe(200);
     const { done } = await plugin('flood');
     // Before: all of them (core ran them back to back and answered nothing meanwhile, 4.7 s here).
     expect(done).toBeLessThan(FLOOD / 2);
