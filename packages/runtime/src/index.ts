@@ -14,7 +14,6 @@ export {
   forwardableHeaders,
   forwardableRawHeaders,
 } from './forwarded-headers.ts';
-export { generateTestData } from './test-data.ts';
 export { IsolatedTestDataGenerator } from './test-data-generator.ts';
 export { LogCapture, type LogRate } from './log-capture.ts';
 export { probeHostIsolation, type HostIsolation } from './sandbox/host-probe.ts';

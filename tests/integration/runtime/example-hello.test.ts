@@ -12,7 +12,8 @@ import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeManifest, type ManifestSource } from '@powerx/protocol';
-import { createEntryProxy, generateTestData, type InstanceInfo } from '@powerx/runtime';
+import { createEntryProxy, type InstanceInfo } from '@powerx/runtime';
+import { generateTestData } from '@powerx/runtime/test-data';
 import { fixturesDir, harness, request, waitFor, type Harness } from './helpers.ts';
 
 const exampleDir = resolve(fixturesDir, '../../../../examples/hello');

@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import {
   FORBIDDEN_NODE_FLAGS,
   createEntryProxy,
-  generateTestData,
   probeHostIsolation,
   type InstanceInfo,
   type InstanceState,
 } from '@powerx/runtime';
+import { generateTestData } from '@powerx/runtime/test-data';
 import { harness, request, waitFor, type Harness } from './helpers.ts';
 
 /** Core's mount of the entry proxy at /_p/<tenant>/<plugin>/…, with an override to fake states. */
