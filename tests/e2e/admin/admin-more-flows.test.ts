@@ -175,6 +175,10 @@ describe('the web Admin, more flows', { timeout: 60_000 }, () => {
     for (const name of ['Uninstall', 'Restart', /Roll back/, 'Edit configuration'])
       expect(await viewer.page.getByRole('button', { name }).count()).toBe(0);
     await screenshot(viewer.page, 'more-04-viewer-no-dev-actions');
+    // Off the plugin's page: left there, its poll every 5 s reads a 404 (a console error the
+    // browser writes itself) once a later test uninstalls the plugin.
+    await viewer.page.goto(url(`/admin/t/${TENANT}/plugins`));
+    await viewer.page.getByRole('heading', { name: 'Plugins' }).waitFor();
   });
 
   it('audit: filters by tenant, actor and time range, and pages through every entry without skipping', async () => {
