@@ -93,8 +93,12 @@ export class LogCapture {
       msg: truncate(maskSecrets(msg, this.#secrets)),
       source,
     };
-    if (fields && Object.keys(fields).length)
-      line.fields = capFields(maskSecretsDeep(fields, this.#secrets) as Record<string, unknown>);
+    if (fields && Object.keys(fields).length) {
+      // One JSON text of the fields for both the secret check and the size cap (a hot path).
+      const json = jsonOf(fields);
+      const masked = maskSecretsDeep(fields, this.#secrets, json) as Record<string, unknown>;
+      line.fields = capFields(masked, masked === fields ? json : jsonOf(masked));
+    }
     try {
       this.#sink.write(line);
     } catch {
@@ -201,14 +205,19 @@ export class LogCapture {
 }
 
 /** Fields over the cap are replaced whole (a cut JSON text is no object), saying how large they were. */
-function capFields(fields: Record<string, unknown>): Record<string, unknown> {
-  let bytes: number;
-  try {
-    bytes = Buffer.byteLength(JSON.stringify(fields));
-  } catch {
-    return { unserializable: true };
-  }
+function capFields(fields: Record<string, unknown>, json: string | undefined): Record<string, unknown> {
+  if (json === undefined) return { unserializable: true };
+  const bytes = Buffer.byteLength(json);
   return bytes > MAX_FIELDS_BYTES ? { truncated: true, bytes, limit: MAX_FIELDS_BYTES } : fields;
+}
+
+/** The JSON text of `value`, or undefined when it has none (a cycle, a BigInt). */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function truncate(msg: string): string {

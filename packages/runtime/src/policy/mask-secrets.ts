@@ -23,8 +23,8 @@ export function secretValues(secrets: Iterable<string>): string[] {
  * The value with every string in it, keys included, masked: a copy when a secret was found, the
  * value itself otherwise (most lines hold none, and copying each one's fields cost half again per line).
  */
-export function maskSecretsDeep(value: unknown, secrets: readonly string[]): unknown {
-  if (!secrets.length || !holdsSecret(value, secrets)) return value;
+export function maskSecretsDeep(value: unknown, secrets: readonly string[], json?: string): unknown {
+  if (!secrets.length || !holdsSecret(value, secrets, json)) return value;
   const seen = new Set<object>();
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return maskSecrets(v, secrets);
@@ -40,10 +40,11 @@ export function maskSecretsDeep(value: unknown, secrets: readonly string[]): unk
 
 // A secret's characters are escaped one by one in JSON, so a string holding it holds its escaped
 // form in the JSON text; a match across two strings only costs the walk that finds nothing.
-function holdsSecret(v: unknown, secrets: readonly string[]): boolean {
-  let json: string | undefined;
+// `known`: the value's JSON text, when the caller has it already.
+function holdsSecret(v: unknown, secrets: readonly string[], known?: string): boolean {
+  let json = known;
   try {
-    json = JSON.stringify(v);
+    json ??= JSON.stringify(v);
   } catch {
     return true; // a cycle or a BigInt: the walk decides
   }
